@@ -1,0 +1,104 @@
+"""Time: one injected clock, and every timestamp timezone-aware UTC.
+
+The bot scalphost replaces called ``datetime.now()`` in 103 places and got holding times wrong
+whenever the server was not on UTC. Here the only module that reads the wall clock is
+:class:`LiveClock`; everything else asks a :class:`Clock` it was given, so tests and the simulator
+control time. Ruff's ``DTZ`` rules make a naive datetime a lint error.
+"""
+
+from __future__ import annotations
+
+import time
+from datetime import UTC, datetime, timedelta
+from typing import Protocol, runtime_checkable
+
+
+class NaiveDatetimeError(ValueError):
+    """A datetime without a UTC offset reached a place that needs an absolute instant."""
+
+
+@runtime_checkable
+class Clock(Protocol):
+    """Where the host and its plugins learn the time."""
+
+    def now(self) -> datetime:
+        """Return the current instant, timezone-aware UTC."""
+        ...
+
+    def monotonic(self) -> float:
+        """Return seconds on a clock that never goes backwards (for timeouts and latency)."""
+        ...
+
+
+class LiveClock:
+    """The real clock. The only place in scalphost allowed to read the system time."""
+
+    def now(self) -> datetime:
+        """Return the system time as an aware UTC datetime."""
+        return datetime.now(UTC)
+
+    def monotonic(self) -> float:
+        """Return :func:`time.monotonic`."""
+        return time.monotonic()
+
+
+class ManualClock:
+    """A clock that moves only when told to: for tests, replays and the simulator."""
+
+    def __init__(self, start: datetime) -> None:
+        self._now = ensure_utc(start)
+        self._monotonic = 0.0
+
+    def now(self) -> datetime:
+        """Return the instant the clock was last set or advanced to."""
+        return self._now
+
+    def monotonic(self) -> float:
+        """Return the seconds advanced since construction."""
+        return self._monotonic
+
+    def advance(self, delta: timedelta) -> datetime:
+        """Move time forward by ``delta`` (never backwards) and return the new instant."""
+        if delta < timedelta(0):
+            raise ValueError("a clock never runs backwards")
+        self._now += delta
+        self._monotonic += delta.total_seconds()
+        return self._now
+
+
+def ensure_utc(moment: datetime) -> datetime:
+    """Return ``moment`` converted to UTC; refuse a naive datetime instead of guessing its zone."""
+    if moment.tzinfo is None or moment.utcoffset() is None:
+        raise NaiveDatetimeError(f"naive datetime {moment.isoformat()} has no time zone")
+    return moment.astimezone(UTC)
+
+
+def is_aware_utc(moment: object) -> bool:
+    """Tell whether ``moment`` is a datetime in UTC (offset zero), as the host requires."""
+    return isinstance(moment, datetime) and moment.utcoffset() == timedelta(0)
+
+
+def from_okx_ms(text: str) -> datetime:
+    """Turn an OKX millisecond timestamp string (``ts``, ``cTime``, ``uTime``) into aware UTC.
+
+    Integer arithmetic keeps the milliseconds exact (no float round-trip).
+    """
+    if not text.isdigit():
+        raise ValueError(f"not an OKX millisecond timestamp: {text!r}")
+    millis = int(text)
+    return EPOCH + timedelta(milliseconds=millis)
+
+
+def to_okx_ms(moment: datetime) -> str:
+    """Turn an aware datetime into OKX's millisecond string (truncating sub-millisecond parts)."""
+    delta = ensure_utc(moment) - EPOCH
+    return str(delta // timedelta(milliseconds=1))
+
+
+def to_okx_iso(moment: datetime) -> str:
+    """Format an instant as OKX's REST signing timestamp, e.g. ``2020-12-08T09:08:57.715Z``."""
+    utc = ensure_utc(moment)
+    return utc.strftime("%Y-%m-%dT%H:%M:%S.") + f"{utc.microsecond // 1000:03d}Z"
+
+
+EPOCH = datetime(1970, 1, 1, tzinfo=UTC)

@@ -1,0 +1,36 @@
+"""The read-only views plugins receive instead of host internals.
+
+A plugin gets its own settings once, at construction; everything that changes while the host
+runs reaches it through these frozen objects, built fresh for each hook call.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass
+from datetime import datetime
+
+from host.domain import InstrumentSpec, Regime
+
+
+@dataclass(frozen=True, slots=True)
+class HookContext:
+    """What a plugin may know about one instrument when the host asks it something.
+
+    ``now`` is read from the host's injected clock when the call starts (aware UTC), so every
+    plugin answering one call sees the same instant. ``regime`` is the latest answer of
+    ``detect_regime`` for the instrument, or the configured fallback before the first answer.
+    """
+
+    now: datetime
+    instrument: InstrumentSpec
+    regime: Regime
+
+
+@dataclass(frozen=True, slots=True)
+class HostInfo:
+    """What a plugin may know about the whole host at start-up and shutdown."""
+
+    now: datetime
+    mode: str
+    instruments: Mapping[str, InstrumentSpec]
