@@ -21,7 +21,7 @@ class Veto:
 
 @dataclass(frozen=True, slots=True)
 class EntryPlan:
-    """Where to rest the entry limit order. The host rounds ``price`` to the tick (never up for a buy)."""
+    """Where to rest the entry limit order; the host rounds ``price`` so it never pays more."""
 
     price: Decimal
     post_only: bool = True

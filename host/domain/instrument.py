@@ -46,7 +46,9 @@ class InstrumentSpec:
         for name in ("ct_val", "ct_mult", "tick_sz", "lot_sz", "min_sz"):
             value = getattr(self, name)
             if not isinstance(value, Decimal) or not value.is_finite() or value <= 0:
-                raise ValueError(f"{self.inst_id}: {name} must be a positive Decimal, got {value!r}")
+                raise ValueError(
+                    f"{self.inst_id}: {name} must be a positive Decimal, got {value!r}"
+                )
 
     @property
     def contract_size(self) -> Decimal:
@@ -59,7 +61,9 @@ class InstrumentSpec:
 
     def protective_stop(self, position_side: PositionSide, stop: Decimal) -> Decimal:
         """Round a stop to the tick toward the market, so the protection never loosens."""
-        return self._to_tick(stop, ROUND_CEILING if position_side is PositionSide.LONG else ROUND_FLOOR)
+        return self._to_tick(
+            stop, ROUND_CEILING if position_side is PositionSide.LONG else ROUND_FLOOR
+        )
 
     def order_size(self, size: Decimal) -> Decimal:
         """Round a size down to the lot; refuse one the exchange would reject as too small."""

@@ -35,7 +35,7 @@ def notional(spec: InstrumentSpec, size: Decimal, price: Decimal) -> Decimal:
 def gross_pnl(
     spec: InstrumentSpec, side: PositionSide, size: Decimal, entry: Decimal, exit_: Decimal
 ) -> Decimal:
-    """PnL of moving ``size`` contracts from ``entry`` to ``exit_`` (unrealised when exit is mark)."""
+    """PnL of moving ``size`` contracts from ``entry`` to ``exit_`` (unrealised at the mark)."""
     return side.sign * spec.contract_size * abs(size) * (exit_ - entry)
 
 

@@ -69,7 +69,9 @@ class Order:
 
 @dataclass(frozen=True, slots=True)
 class Fill:
-    """One execution, identified by the exchange's ``tradeId`` (OKX's ``fillSz``, not ``accFillSz``).
+    """One execution, identified by the exchange's ``tradeId``.
+
+    ``size`` is OKX's ``fillSz`` (this fill), never the cumulative ``accFillSz``.
 
     ``fee`` follows OKX's sign: negative is charged, positive a rebate.
     """

@@ -1,0 +1,84 @@
+"""scalphost: what a plugin author imports.
+
+Mark hook implementations with :data:`hookimpl`; the hook contract is :mod:`host.hookspecs`.
+Everything a hook receives or may return is re-exported here, so a plugin never imports a host
+internal.
+"""
+
+import pluggy
+
+from host.context import HookContext, HostInfo
+from host.decisions import (
+    Accept,
+    Adopt,
+    CancelOrder,
+    CloseNow,
+    CrossSpread,
+    DriftResolution,
+    EntryPlan,
+    ExitProposal,
+    ExpiryAction,
+    Flatten,
+    RepriceOrder,
+    StopAt,
+    Veto,
+)
+from host.domain import (
+    Bar,
+    ClosedPosition,
+    Drift,
+    DriftKind,
+    Fill,
+    InstrumentSpec,
+    Order,
+    OrderState,
+    PnL,
+    Position,
+    PositionOrigin,
+    PositionSide,
+    Regime,
+    Side,
+    Signal,
+    Tick,
+    Trade,
+)
+from host.hookspecs import PROJECT_NAME
+
+hookimpl = pluggy.HookimplMarker(PROJECT_NAME)
+"""Marks a plugin method as a hook implementation: ``@hookimpl`` or ``@hookimpl(trylast=True)``."""
+
+__all__ = [
+    "Accept",
+    "Adopt",
+    "Bar",
+    "CancelOrder",
+    "CloseNow",
+    "ClosedPosition",
+    "CrossSpread",
+    "Drift",
+    "DriftKind",
+    "DriftResolution",
+    "EntryPlan",
+    "ExitProposal",
+    "ExpiryAction",
+    "Fill",
+    "Flatten",
+    "HookContext",
+    "HostInfo",
+    "InstrumentSpec",
+    "Order",
+    "OrderState",
+    "PnL",
+    "Position",
+    "PositionOrigin",
+    "PositionSide",
+    "Regime",
+    "RepriceOrder",
+    "Side",
+    "Signal",
+    "StopAt",
+    "Tick",
+    "Trade",
+    "Veto",
+    "hookimpl",
+]

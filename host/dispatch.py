@@ -1,0 +1,353 @@
+"""The dispatch facade: the only caller of ``pm.hook``, one typed method per hook.
+
+Each method applies the combination rule written in :mod:`host.hookspecs`, validates every answer
+(Decimal prices, aware UTC instants, the right decision type) and turns a failing or invalid plugin
+into the safe outcome: an entry is vetoed, an existing stop is kept. Trading invariants live here,
+not in a plugin somebody could disable. Answers arrive tagged with their plugin's name
+(:mod:`host.plugin_guard`), so every decision can say which plugin made it.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Mapping, Sequence
+from dataclasses import dataclass, replace
+from datetime import timedelta
+from decimal import Decimal
+from typing import TYPE_CHECKING, Any
+
+from host.clock import is_aware_utc
+from host.decisions import (
+    Accept,
+    Adopt,
+    CancelOrder,
+    CloseNow,
+    CrossSpread,
+    DriftResolution,
+    EntryPlan,
+    ExpiryAction,
+    Flatten,
+    RepriceOrder,
+    StopAt,
+    Veto,
+)
+from host.domain import (
+    Bar,
+    ClosedPosition,
+    Drift,
+    DriftKind,
+    Fill,
+    Order,
+    Position,
+    PositionSide,
+    Regime,
+    Signal,
+    Tick,
+)
+from host.plugin_guard import Answer, FaultLog, PluginFault
+
+if TYPE_CHECKING:
+    import pluggy
+
+    from host.context import HookContext, HostInfo
+    from host.settings import HookSettings
+
+HOST = "host"
+"""The name decisions carry when no plugin answered and the host's default applied."""
+
+
+class PluginStartupError(RuntimeError):
+    """A plugin failed in ``on_startup``; the host must not trade."""
+
+
+@dataclass(frozen=True, slots=True)
+class SignalVerdict:
+    """Whether an entry signal may go on, and who vetoed it and why."""
+
+    vetoes: tuple[tuple[str, str], ...]
+
+    @property
+    def allowed(self) -> bool:
+        """True when no plugin vetoed."""
+        return not self.vetoes
+
+
+@dataclass(frozen=True, slots=True)
+class MoveStop:
+    """Tighten a position's stop to ``price``, as proposed by ``plugin``."""
+
+    price: Decimal
+    plugin: str
+    reason: str
+
+
+@dataclass(frozen=True, slots=True)
+class Close:
+    """Close a position, as decided by ``plugin``."""
+
+    plugin: str
+    reason: str
+
+
+ExitDecision = MoveStop | Close
+
+
+@dataclass(frozen=True, slots=True)
+class DriftDecision:
+    """How a drift is resolved and by which plugin (:data:`HOST` for the host's fallback)."""
+
+    resolution: DriftResolution
+    plugin: str
+
+
+class HookDispatch:
+    """Typed facade over ``pm.hook``; see each hook's contract in :mod:`host.hookspecs`."""
+
+    def __init__(self, pm: pluggy.PluginManager, policy: HookSettings, faults: FaultLog) -> None:
+        self._pm = pm
+        self._hook: Any = pm.hook
+        self._faults = faults
+        self._regime_fallback = policy.regime_fallback
+        self._ttl_default = timedelta(seconds=policy.limit_order_ttl_default_seconds)
+        self._ttl_ceiling = timedelta(seconds=policy.limit_order_ttl_ceiling_seconds)
+
+    # --- life cycle ---------------------------------------------------------------------------
+
+    def on_startup(self, host: HostInfo) -> None:
+        """Notify every plugin; raise :class:`PluginStartupError` if any of them failed."""
+        failed = [r.plugin for r in self._hook.on_startup(host=host) if isinstance(r, PluginFault)]
+        if failed:
+            raise PluginStartupError(f"plugins failed to start: {', '.join(failed)}")
+
+    def on_shutdown(self, host: HostInfo) -> None:
+        """Notify every plugin; failures are already logged and counted by the guard."""
+        self._hook.on_shutdown(host=host)
+
+    # --- market -------------------------------------------------------------------------------
+
+    def detect_regime(self, bars: Sequence[Bar], ctx: HookContext) -> Regime:
+        """First valid answer, else the configured fallback regime."""
+        answer = self._hook.detect_regime(bars=bars, ctx=ctx)
+        regime = self._first(answer, "detect_regime", lambda v: isinstance(v, Regime))
+        return regime if regime is not None else self._regime_fallback
+
+    def generate_signals(self, tick: Tick, ctx: HookContext) -> tuple[Signal, ...]:
+        """Every plugin's valid signals, in call order, each stamped with its plugin's name."""
+        signals: list[Signal] = []
+        for answer in self._answers(self._hook.generate_signals(tick=tick, ctx=ctx)):
+            values = answer.value if isinstance(answer.value, list | tuple) else [answer.value]
+            for signal in values:
+                if _valid_signal(signal, tick.inst_id):
+                    signals.append(replace(signal, source=answer.plugin))
+                else:
+                    self._invalid(answer.plugin, "generate_signals", signal)
+        return tuple(signals)
+
+    # --- entry --------------------------------------------------------------------------------
+
+    def on_signal(self, signal: Signal, ctx: HookContext) -> SignalVerdict:
+        """Collect every answer; any veto, failure or invalid answer blocks the entry."""
+        vetoes: list[tuple[str, str]] = []
+        for result in self._hook.on_signal(signal=signal, ctx=ctx):
+            if isinstance(result, PluginFault):
+                vetoes.append((result.plugin, f"plugin failed: {result.error!r}"))
+            elif isinstance(result.value, Veto):
+                vetoes.append((result.plugin, result.value.reason))
+            else:
+                self._invalid(result.plugin, "on_signal", result.value)
+                vetoes.append((result.plugin, "invalid answer"))
+        return SignalVerdict(tuple(sorted(vetoes)))
+
+    def plan_entry(self, signal: Signal, tick: Tick, ctx: HookContext) -> EntryPlan | None:
+        """First answer, else a post-only limit at the touch; ``None`` (no entry) on failure."""
+        answer = self._hook.plan_entry(signal=signal, tick=tick, ctx=ctx)
+        if answer is None:
+            touch = tick.bid if signal.side is PositionSide.LONG else tick.ask
+            return EntryPlan(price=touch, post_only=True)
+        return self._first(answer, "plan_entry", _valid_entry_plan)
+
+    def limit_order_ttl(self, order: Order, ctx: HookContext) -> timedelta:
+        """First valid answer clamped to the ceiling, else the configured default."""
+        answer = self._hook.limit_order_ttl(order=order, ctx=ctx)
+        ttl = self._first(answer, "limit_order_ttl", _positive_timedelta)
+        return min(ttl, self._ttl_ceiling) if ttl is not None else self._ttl_default
+
+    def on_limit_expired(self, order: Order, tick: Tick, ctx: HookContext) -> ExpiryAction:
+        """First valid answer, else cancel the rest of the order."""
+        answer = self._hook.on_limit_expired(order=order, tick=tick, ctx=ctx)
+        action = self._first(answer, "on_limit_expired", _valid_expiry_action)
+        return action if action is not None else CancelOrder("no valid limit-order policy answer")
+
+    # --- position life ------------------------------------------------------------------------
+
+    def on_fill(self, fill: Fill, position: Position | None, ctx: HookContext) -> None:
+        """Notify every plugin; each failure is logged and counted, the others still run."""
+        self._hook.on_fill(fill=fill, position=position, ctx=ctx)
+
+    def on_position_closed(self, closed: ClosedPosition, ctx: HookContext) -> None:
+        """Notify every plugin; each failure is logged and counted, the others still run."""
+        self._hook.on_position_closed(closed=closed, ctx=ctx)
+
+    def on_position_drift(self, drift: Drift, ctx: HookContext) -> DriftDecision:
+        """First valid answer; a failing or invalid plugin is skipped and the next one asked."""
+        caller = self._hook.on_position_drift
+        skipped: list[object] = []
+        while (answer := caller(drift=drift, ctx=ctx)) is not None:
+            if isinstance(answer, Answer):
+                if _valid_drift_resolution(answer.value, drift):
+                    return DriftDecision(answer.value, answer.plugin)
+                self._invalid(answer.plugin, "on_position_drift", answer.value)
+            skipped.append(self._pm.get_plugin(answer.plugin))
+            caller = self._pm.subset_hook_caller("on_position_drift", remove_plugins=skipped)
+        fallback: DriftResolution = (
+            Accept("position is gone from the exchange")
+            if drift.kind is DriftKind.REMOVE
+            else Flatten("no plugin resolved the drift; flattening rather than leaving it bare")
+        )
+        return DriftDecision(fallback, HOST)
+
+    # --- exit ---------------------------------------------------------------------------------
+
+    def on_tick_exit(
+        self, tick: Tick, positions: Sequence[Position], ctx: HookContext
+    ) -> dict[str, ExitDecision]:
+        """Reduce every plugin's proposals to one decision per position that must change.
+
+        A close beats a stop; among stops the most protective wins (ties go to the plugin whose
+        name sorts first, so the result never depends on registration order); a stop that is not
+        tighter than the current one is dropped; a stop through the executable price is a close.
+        """
+        results = self._hook.on_tick_exit(tick=tick, positions=positions, ctx=ctx)
+        if not results:
+            return {}
+        by_id = {position.pos_id: position for position in positions}
+        closes: dict[str, Close] = {}
+        stops: dict[str, MoveStop] = {}
+        for answer in self._answers(results):
+            if not isinstance(answer.value, Mapping):
+                self._invalid(answer.plugin, "on_tick_exit", answer.value)
+                continue
+            for pos_id, proposal in answer.value.items():
+                position = by_id.get(pos_id)
+                if position is None or not _valid_exit_proposal(proposal):
+                    self._invalid(answer.plugin, "on_tick_exit", (pos_id, proposal))
+                elif isinstance(proposal, CloseNow):
+                    _keep_first_by_name(closes, pos_id, Close(answer.plugin, proposal.reason))
+                else:
+                    candidate = MoveStop(proposal.price, answer.plugin, proposal.reason)
+                    if _more_protective(position.side, candidate, stops.get(pos_id)):
+                        stops[pos_id] = candidate
+        decisions: dict[str, ExitDecision] = dict(closes)
+        for pos_id, stop in stops.items():
+            if pos_id not in closes:
+                decision = _stop_decision(by_id[pos_id], stop, tick)
+                if decision is not None:
+                    decisions[pos_id] = decision
+        return decisions
+
+    # --- helpers ------------------------------------------------------------------------------
+
+    def _answers(self, results: list[Answer | PluginFault]) -> list[Answer]:
+        """The real answers of a collect-all call; faults were logged and counted by the guard."""
+        return [result for result in results if isinstance(result, Answer)]
+
+    def _first(
+        self, result: Answer | PluginFault | None, hook: str, valid: Callable[[Any], bool]
+    ) -> Any:
+        """The value of a first-answer call if it is valid, else ``None`` (faults counted)."""
+        if not isinstance(result, Answer):
+            return None
+        if valid(result.value):
+            return result.value
+        self._invalid(result.plugin, hook, result.value)
+        return None
+
+    def _invalid(self, plugin: str, hook: str, value: object) -> None:
+        self._faults.record(plugin, hook, f"invalid answer {value!r}")
+
+
+# --- validation -------------------------------------------------------------------------------
+
+
+def _valid_price(value: object) -> bool:
+    return isinstance(value, Decimal) and value.is_finite() and value > 0
+
+
+def _valid_signal(signal: object, inst_id: str) -> bool:
+    return (
+        isinstance(signal, Signal)
+        and signal.inst_id == inst_id
+        and isinstance(signal.side, PositionSide)
+        and is_aware_utc(signal.created_at)
+        and (signal.reference_price is None or _valid_price(signal.reference_price))
+    )
+
+
+def _valid_entry_plan(plan: object) -> bool:
+    return isinstance(plan, EntryPlan) and _valid_price(plan.price)
+
+
+def _positive_timedelta(value: object) -> bool:
+    return isinstance(value, timedelta) and value > timedelta(0)
+
+
+def _valid_expiry_action(action: object) -> bool:
+    if isinstance(action, RepriceOrder):
+        return _valid_price(action.price)
+    return isinstance(action, CancelOrder | CrossSpread)
+
+
+def _valid_exit_proposal(proposal: object) -> bool:
+    return isinstance(proposal, CloseNow) or (
+        isinstance(proposal, StopAt) and _valid_price(proposal.price)
+    )
+
+
+def _valid_drift_resolution(resolution: object, drift: Drift) -> bool:
+    """An *add* must be protected or flattened; a *remove* can only be accepted."""
+    if drift.kind is DriftKind.REMOVE:
+        return isinstance(resolution, Accept)
+    if isinstance(resolution, Adopt):
+        return _valid_price(resolution.stop) and _protects(drift, resolution.stop)
+    return isinstance(resolution, Flatten) or (
+        isinstance(resolution, Accept) and drift.kind is DriftKind.CHANGE
+    )
+
+
+def _protects(drift: Drift, stop: Decimal) -> bool:
+    """A stop for an adopted position must sit on the losing side of the current mark."""
+    position = drift.exchange
+    if position is None or drift.mark_price is None:
+        return position is not None
+    if position.side is PositionSide.LONG:
+        return stop < drift.mark_price
+    return stop > drift.mark_price
+
+
+# --- exit reduction ---------------------------------------------------------------------------
+
+
+def _keep_first_by_name(closes: dict[str, Close], pos_id: str, close: Close) -> None:
+    current = closes.get(pos_id)
+    if current is None or close.plugin < current.plugin:
+        closes[pos_id] = close
+
+
+def _more_protective(side: PositionSide, candidate: MoveStop, current: MoveStop | None) -> bool:
+    if current is None:
+        return True
+    if candidate.price == current.price:
+        return candidate.plugin < current.plugin
+    return (candidate.price > current.price) == (side is PositionSide.LONG)
+
+
+def _stop_decision(position: Position, stop: MoveStop, tick: Tick) -> ExitDecision | None:
+    """Ratchet only: drop a stop that is not tighter; turn one through the market into a close."""
+    long = position.side is PositionSide.LONG
+    if position.stop is not None and (
+        stop.price <= position.stop if long else stop.price >= position.stop
+    ):
+        return None
+    crossed = stop.price >= tick.bid if long else stop.price <= tick.ask
+    if crossed:
+        return Close(stop.plugin, f"stop {stop.price} already crossed: {stop.reason}")
+    return stop

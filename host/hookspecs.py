@@ -1,0 +1,319 @@
+"""The hook contract: every question the host asks its plugins, when, and how answers combine.
+
+Read this module to write a plugin. Each hook's docstring has the same parts:
+
+* **When** — which step of the host's loop calls it;
+* ``:param:`` / ``:returns:`` — what the plugin gets and what its answer means (``None`` always
+  means "no opinion");
+* **Combination** — how the answers of several plugins become one decision;
+* **Default** — what the host does when no plugin answers;
+* **On error** — what the host does when a plugin raises or answers something invalid (always the
+  safe side: an entry is vetoed, an existing stop is kept);
+* **Timing** — the budget. Hooks marked *hot path* run on every tick: no I/O, no logging, no
+  allocation beyond the answer.
+
+Rules that hold for every hook:
+
+* Hooks are synchronous, pure decisions. The host does all I/O and all awaiting; an ``async def``
+  implementation is refused at registration (pluggy would not await it, and its coroutine would
+  silently count as an answer).
+* Plugins receive frozen value objects (:mod:`host.domain`) and a read-only context
+  (:class:`host.context.HookContext`), never host internals. Prices are ``Decimal``; instants are
+  aware UTC. A plugin's own settings are given to its constructor.
+* Arguments are opt-in: an implementation may declare only the parameters it uses.
+* Call order: pluggy calls implementations last-registered first, within the ``tryfirst`` /
+  normal / ``trylast`` bands. The host registers built-in plugins first and external ones after,
+  so an external plugin is asked before a built-in one; built-in defaults are ``trylast`` so an
+  installed alternative overrides them without anyone disabling anything. Every combination rule
+  below is order-independent except "first answer", which is the point of ``trylast`` defaults.
+* Only :mod:`host.dispatch` calls these hooks. It applies the combination rules, validates the
+  answers and isolates a failing plugin, so one plugin's exception never hides another's answer.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from datetime import timedelta
+from typing import TYPE_CHECKING
+
+import pluggy
+
+if TYPE_CHECKING:
+    from host.context import HookContext, HostInfo
+    from host.decisions import DriftResolution, EntryPlan, ExitProposal, ExpiryAction, Veto
+    from host.domain import Bar, ClosedPosition, Drift, Fill, Order, Position, Regime, Signal, Tick
+
+PROJECT_NAME = "scalphost"
+
+_spec = pluggy.HookspecMarker(PROJECT_NAME)
+
+__all__ = [
+    "detect_regime",
+    "generate_signals",
+    "limit_order_ttl",
+    "on_fill",
+    "on_limit_expired",
+    "on_position_closed",
+    "on_position_drift",
+    "on_shutdown",
+    "on_signal",
+    "on_startup",
+    "on_tick_exit",
+    "plan_entry",
+]
+
+# ---------------------------------------------------------------------------------------------
+# Life cycle
+# ---------------------------------------------------------------------------------------------
+
+
+@_spec
+def on_startup(host: HostInfo) -> None:
+    """Prepare a plugin before the first market event.
+
+    When: once, after every plugin is registered and the registry has been rebuilt from the
+    exchange and the journal, before any market data is handled.
+
+    :param host: the mode, the traded instruments and the start instant.
+    :returns: nothing; answers are ignored.
+
+    Combination: notification — every implementation is called.
+    Default: nothing happens.
+    On error: start-up is aborted: a plugin that cannot start must not trade.
+    Timing: not on the hot path; keep it under a second.
+    """
+
+
+@_spec
+def on_shutdown(host: HostInfo) -> None:
+    """Let a plugin finish before the host stops.
+
+    When: once, after new entries have stopped and resting entry orders are cancelled, before
+    the journal is flushed.
+
+    :param host: the mode, the traded instruments and the shutdown instant.
+    :returns: nothing; answers are ignored.
+
+    Combination: notification — every implementation is called.
+    Default: nothing happens.
+    On error: logged and counted; shutdown goes on.
+    Timing: not on the hot path; keep it under a second.
+    """
+
+
+# ---------------------------------------------------------------------------------------------
+# Market
+# ---------------------------------------------------------------------------------------------
+
+
+@_spec(firstresult=True)
+def detect_regime(bars: Sequence[Bar], ctx: HookContext) -> Regime | None:
+    """Classify how the instrument's market behaves: trending, ranging or choppy.
+
+    When: once per closed bar per instrument. The answer becomes ``ctx.regime`` for every later
+    call about that instrument and is journaled with each entry.
+
+    :param bars: the most recent closed bars, oldest first (the window length is configured).
+    :param ctx: the instrument and the current instant; ``ctx.regime`` is the previous answer.
+    :returns: the regime, or ``None`` to let the next plugin decide.
+
+    Combination: first answer — the first non-``None`` answer wins (the built-in detector is
+    ``trylast``, so an installed alternative is asked first).
+    Default: the configured fallback regime (``hooks.regime_fallback``).
+    On error: the configured fallback regime.
+    Timing: once per bar, off the hot path; budget 1 ms.
+    """
+
+
+@_spec
+def generate_signals(tick: Tick, ctx: HookContext) -> Sequence[Signal] | None:
+    """Propose entries from the latest market data.
+
+    When: once per tick per instrument, after ``on_tick_exit`` has been answered for the tick.
+
+    :param tick: the new top of book and last price.
+    :param ctx: instrument, regime and the current instant.
+    :returns: zero or more signals for ``tick.inst_id``, or ``None``.
+
+    Combination: collect all — every plugin's signals are concatenated in call order; each then
+    goes through ``on_signal`` on its own.
+    Default: no signals, no entries.
+    On error: the failing plugin's signals are dropped; other plugins' signals are kept.
+    Timing: hot path; budget 20 µs per call.
+    """
+
+
+# ---------------------------------------------------------------------------------------------
+# Entry
+# ---------------------------------------------------------------------------------------------
+
+
+@_spec
+def on_signal(signal: Signal, ctx: HookContext) -> Veto | None:
+    """Approve or veto an entry signal before any order is built.
+
+    When: once per signal, before ``plan_entry``. The circuit breaker, risk limits and regime
+    filters answer here.
+
+    :param signal: the proposed entry.
+    :param ctx: instrument, regime and the current instant.
+    :returns: a :class:`~host.decisions.Veto` to block the entry, ``None`` to allow it.
+
+    Combination: collect all, any veto blocks — deliberately not "first answer", so no plugin can
+    hide the circuit breaker's veto. Every veto is journaled with its plugin's name.
+    Default: allowed.
+    On error: vetoed (fail closed).
+    Timing: hot path when a signal fires; budget 50 µs.
+    """
+
+
+@_spec(firstresult=True)
+def plan_entry(signal: Signal, tick: Tick, ctx: HookContext) -> EntryPlan | None:
+    """Choose the price and kind of the entry limit order for an approved signal.
+
+    When: once per signal that passed ``on_signal``.
+
+    :param signal: the approved entry.
+    :param tick: the latest top of book for the instrument.
+    :param ctx: instrument, regime and the current instant.
+    :returns: an :class:`~host.decisions.EntryPlan`; the host rounds its price to the tick in the
+        direction that never pays more.
+
+    Combination: first answer (the built-in limit-order policy is ``trylast``).
+    Default: a post-only limit at the touch: the bid for a long, the ask for a short.
+    On error: the entry is dropped (fail closed).
+    Timing: once per entry; budget 50 µs.
+    """
+
+
+@_spec(firstresult=True)
+def limit_order_ttl(order: Order, ctx: HookContext) -> timedelta | None:
+    """Say how long a resting limit entry may wait before ``on_limit_expired`` is asked.
+
+    When: when the entry order is acknowledged, and again after each reprice.
+
+    :param order: the resting order (``filled_size`` shows partial fills).
+    :param ctx: instrument, regime and the current instant.
+    :returns: the time to wait, measured on the host's clock from now.
+
+    Combination: first answer (the built-in limit-order policy is ``trylast``), clamped to
+    ``(0, hooks.limit_order_ttl_ceiling_seconds]`` so no answer leaves an order waiting for ever.
+    Default: ``hooks.limit_order_ttl_default_seconds``.
+    On error: the default.
+    Timing: once per order; budget 50 µs.
+    """
+
+
+@_spec(firstresult=True)
+def on_limit_expired(order: Order, tick: Tick, ctx: HookContext) -> ExpiryAction | None:
+    """Decide what happens to a limit entry whose time-to-live ran out.
+
+    When: when the clock passes the order's time-to-live while part of it is still resting.
+
+    :param order: the order, with what has filled so far.
+    :param tick: the latest top of book.
+    :param ctx: instrument, regime and the current instant.
+    :returns: cancel the rest, reprice it, or cross the spread.
+
+    Combination: first answer (the built-in limit-order policy is ``trylast``).
+    Default: cancel the rest.
+    On error: cancel the rest (fail closed).
+    Timing: once per expiry; budget 50 µs.
+    """
+
+
+# ---------------------------------------------------------------------------------------------
+# Position life
+# ---------------------------------------------------------------------------------------------
+
+
+@_spec
+def on_fill(fill: Fill, position: Position | None, ctx: HookContext) -> None:
+    """Learn about an execution of one of the host's own orders (the exit plugins arm here).
+
+    When: after a de-duplicated fill has been applied to the registry and journaled; once per
+    ``tradeId``.
+
+    :param fill: the execution (``size`` is this fill's ``fillSz``, not the cumulative size).
+    :param position: the position after the fill, or ``None`` if the fill made it flat.
+    :param ctx: instrument, regime and the current instant.
+    :returns: nothing; answers are ignored.
+
+    Combination: notification — every implementation is called.
+    Default: nothing happens.
+    On error: logged and counted; the other implementations are still called.
+    Timing: once per fill; budget 100 µs.
+    """
+
+
+@_spec(firstresult=True)
+def on_position_drift(drift: Drift, ctx: HookContext) -> DriftResolution | None:
+    """Resolve a disagreement between the registry and the exchange (the source of truth).
+
+    When: whenever reconciliation (start-up, every reconnect, every configured interval) finds
+    a position the host did not know (*add*), one it knew that is gone (*remove*) or one whose
+    side, size or entry price changed (*change*). Nothing else happens on that instrument until
+    the drift is resolved.
+
+    :param drift: what differs, with the current mark price.
+    :param ctx: instrument, regime and the current instant.
+    :returns: ``Adopt(stop)`` to protect the position at ``stop``; ``Accept`` to take the
+        exchange's version; ``Flatten`` to close it. An *add* must be answered ``Adopt`` or
+        ``Flatten`` (never left unprotected); a *remove* can only be ``Accept``-ed.
+
+    Combination: first answer. The essential built-in ``drift_guard`` is ``trylast`` and always
+    answers, so a drifted position can never be left without an exit.
+    Default: cannot happen while ``drift_guard`` is registered (it cannot be disabled); if no
+    valid answer comes, the host flattens the position.
+    On error: the failing plugin is skipped and the next one is asked.
+    Timing: off the hot path, but the position is unprotected until it returns; budget 1 ms.
+    """
+
+
+@_spec
+def on_position_closed(closed: ClosedPosition, ctx: HookContext) -> None:
+    """Learn that a position is flat, with its realised PnL (the circuit breaker counts here).
+
+    When: once per position, after the close is confirmed by the exchange and journaled —
+    whether the host closed it, an exchange-side stop did, or it vanished in reconciliation.
+
+    :param closed: the position as it was, exit price and instant, PnL and reason.
+    :param ctx: instrument, regime and the current instant.
+    :returns: nothing; answers are ignored.
+
+    Combination: notification — every implementation is called.
+    Default: nothing happens.
+    On error: logged and counted; the other implementations are still called.
+    Timing: once per close; budget 100 µs.
+    """
+
+
+# ---------------------------------------------------------------------------------------------
+# Exit
+# ---------------------------------------------------------------------------------------------
+
+
+@_spec
+def on_tick_exit(
+    tick: Tick, positions: Sequence[Position], ctx: HookContext
+) -> Mapping[str, ExitProposal] | None:
+    """Propose exits for every open position of one instrument on a new tick.
+
+    When: once per tick per instrument that has open positions — one call carrying all of them,
+    not one call per position (a pluggy call costs about 1.4 µs plus 0.5 µs per implementation,
+    so a call per position would spend the tick budget on dispatch).
+
+    :param tick: the new top of book, last and mark price.
+    :param positions: the instrument's open positions, each with its current ``stop``.
+    :param ctx: instrument, regime and the current instant.
+    :returns: a mapping ``pos_id -> StopAt(price) | CloseNow``; positions left out keep their stop.
+
+    Combination: collect all, per position: any ``CloseNow`` wins; otherwise the most protective
+    ``StopAt`` (highest for a long, lowest for a short) is taken if it is tighter than the current
+    stop — a stop only ratchets toward the market. A stop at or through the executable price (the
+    bid for a long, the ask for a short) becomes a close.
+    Default: every position keeps its current stop.
+    On error: the failing plugin's proposals are ignored (the existing stop is kept); the other
+    plugins are still heard.
+    Timing: hot path; budget 20 µs per call for all positions of the instrument.
+    """

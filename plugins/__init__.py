@@ -1,0 +1,11 @@
+"""The built-in plugins, and which of them the host cannot run without.
+
+Each entry names a class as ``"module:Class"``; the module is imported only when the plugin is
+enabled. Built-ins run unless the config disables them; an essential one refuses to be disabled.
+"""
+
+from host.pluginmanager import BuiltinPlugin
+
+BUILTIN_PLUGINS: tuple[BuiltinPlugin, ...] = (
+    BuiltinPlugin("drift_guard", "plugins.drift_guard:DriftGuard", essential=True),
+)

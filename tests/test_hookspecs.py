@@ -1,0 +1,58 @@
+"""Meta-tests of the hook contract: documented uniformly, mirrored by dispatch, all tested."""
+
+from __future__ import annotations
+
+import inspect
+import re
+from pathlib import Path
+
+import pytest
+
+from host import hookspecs
+from host.dispatch import HookDispatch
+
+ROOT = Path(__file__).resolve().parent.parent
+SPECS = {name: getattr(hookspecs, name) for name in hookspecs.__all__}
+REQUIRED_PARTS = ("When:", "Combination:", "Default:", "On error:", "Timing:", ":returns:")
+
+
+def test_the_contract_has_the_hooks_the_design_needs() -> None:
+    assert {"on_signal", "on_fill", "on_position_drift", "on_tick_exit"} <= set(SPECS)
+    marked = {name for name, obj in vars(hookspecs).items() if hasattr(obj, "scalphost_spec")}
+    assert marked == set(SPECS)
+
+
+@pytest.mark.parametrize("name", sorted(SPECS))
+def test_every_spec_documents_when_combination_default_error_and_timing(name: str) -> None:
+    doc = inspect.getdoc(SPECS[name]) or ""
+    missing = [part for part in REQUIRED_PARTS if part not in doc]
+    assert not missing, f"{name} docstring lacks {missing}"
+    for parameter in inspect.signature(SPECS[name]).parameters:
+        assert f":param {parameter}:" in doc, f"{name} does not document {parameter}"
+
+
+@pytest.mark.parametrize("name", sorted(SPECS))
+def test_dispatch_mirrors_every_spec(name: str) -> None:
+    spec_params = list(inspect.signature(SPECS[name]).parameters)
+    facade_params = list(inspect.signature(getattr(HookDispatch, name)).parameters)[1:]
+    assert facade_params == spec_params
+
+
+@pytest.mark.parametrize("name", sorted(SPECS))
+def test_every_hook_is_exercised_by_a_test(name: str) -> None:
+    sources = "\n".join(path.read_text() for path in (ROOT / "tests").glob("test_*.py"))
+    assert re.search(rf"def test_hook_{name}\w*\(", sources), f"no test_hook_{name}* test"
+
+
+def test_only_the_dispatch_facade_calls_pm_hook() -> None:
+    callers = [
+        path.relative_to(ROOT).as_posix()
+        for folder in ("host", "plugins")
+        for path in (ROOT / folder).rglob("*.py")
+        if re.search(r"\.hook\b", path.read_text())
+    ]
+    assert callers == ["host/dispatch.py"]
+
+
+def test_on_tick_exit_is_called_with_all_positions_of_an_instrument() -> None:
+    assert list(inspect.signature(hookspecs.on_tick_exit).parameters) == ["tick", "positions", "ctx"]

@@ -1,0 +1,273 @@
+"""The plugin manager: enabling by name, refusals, settings, real entry-point discovery, order."""
+
+from __future__ import annotations
+
+import textwrap
+from dataclasses import dataclass
+from decimal import Decimal
+from pathlib import Path
+
+import pytest
+from plugin_factory import NOW, ctx, make_host
+from pydantic import BaseModel, ConfigDict
+
+from host import Fill, Side, hookimpl
+from host.errors import ConfigError
+from host.pluginmanager import build_plugin_host, list_plugins
+from host.settings import Settings
+
+
+def a_fill() -> Fill:
+    return Fill("BTC-USDT-SWAP", "t1", "o1", "c1", Side.BUY, Decimal(100), Decimal(1), Decimal(0), NOW)
+
+
+class Recorder:
+    """A plugin that notes each fill it hears about."""
+
+    heard: list[str]
+
+    def __init__(self) -> None:
+        self.heard = []
+
+    @hookimpl
+    def on_fill(self, fill: Fill) -> None:
+        self.heard.append(fill.trade_id)
+
+
+def problems_of(error: pytest.ExceptionInfo[ConfigError]) -> list[str]:
+    return [str(problem) for problem in error.value.problems]
+
+
+def test_builtins_are_enabled_by_default_and_essential_is_marked() -> None:
+    host = make_host()
+    [guard] = [info for info in host.plugins if info.name == "drift_guard"]
+    assert guard.enabled
+    assert guard.essential
+    assert guard.source == "built-in"
+    assert guard.hooks == ("on_position_drift",)
+
+
+def test_a_plugin_disabled_by_name_is_blocked_and_never_called() -> None:
+    host = make_host(Recorder, sections={"recorder": {"enabled": False}})
+    assert host.pm.is_blocked("recorder")
+    assert "recorder" not in host.instances
+    host.dispatch.on_fill(a_fill(), None, ctx())
+    assert host.faults.total == 0
+
+
+def test_enabled_is_parsed_like_an_env_override() -> None:
+    host = make_host(Recorder, sections={"recorder": {"enabled": "false"}})
+    assert host.pm.is_blocked("recorder")
+
+
+def test_unknown_plugin_name_is_a_config_error_listing_the_available_ones() -> None:
+    with pytest.raises(ConfigError) as error:
+        make_host(Recorder, sections={"trailng_stop": {"enabled": True}})
+    assert problems_of(error) == ["plugins.trailng_stop: unknown plugin; available: drift_guard, recorder"]
+
+
+def test_essential_plugin_refuses_to_be_disabled() -> None:
+    with pytest.raises(ConfigError) as error:
+        make_host(sections={"drift_guard": {"enabled": False}})
+    assert problems_of(error) == [
+        "plugins.drift_guard.enabled: drift_guard is essential and cannot be disabled"
+    ]
+
+
+def test_misspelt_hook_is_an_error_with_a_suggestion() -> None:
+    class Typo:
+        @hookimpl
+        def on_tick_exits(self) -> None:
+            """Never called: the hook is on_tick_exit."""
+
+    with pytest.raises(ConfigError) as error:
+        make_host(Typo)
+    assert problems_of(error) == [
+        "plugins.typo: implements 'on_tick_exits', which is not a scalphost hook; "
+        "did you mean 'on_tick_exit'?"
+    ]
+
+
+def test_async_implementation_is_refused_at_registration() -> None:
+    class Asynchronous:
+        @hookimpl
+        async def on_fill(self, fill: Fill) -> None:
+            """pluggy would not await this; its coroutine would count as an answer."""
+
+    with pytest.raises(ConfigError) as error:
+        make_host(Asynchronous)
+    assert "hook 'on_fill' is async; hooks must be synchronous" in problems_of(error)[0]
+
+
+def test_wrapper_implementation_is_refused() -> None:
+    class Wrapper:
+        @hookimpl(wrapper=True)
+        def on_fill(self, fill: Fill):  # type: ignore[no-untyped-def]
+            return (yield)
+
+    with pytest.raises(ConfigError) as error:
+        make_host(Wrapper)
+    assert "wrappers are reserved for the host" in problems_of(error)[0]
+
+
+def test_unmarked_method_named_like_a_hook_is_refused() -> None:
+    class Forgot:
+        def on_fill(self, fill: Fill) -> None:
+            """Missing @hookimpl: would silently never run."""
+
+    with pytest.raises(ConfigError) as error:
+        make_host(Forgot)
+    assert problems_of(error) == ["plugins.forgot: method 'on_fill' is not marked with @hookimpl"]
+
+
+class Tunable:
+    """A plugin with its own validated settings."""
+
+    class Settings(BaseModel):
+        model_config = ConfigDict(extra="forbid", frozen=True)
+        window: int = 20
+
+    def __init__(self, settings: Settings) -> None:
+        self.settings = settings
+
+    @hookimpl
+    def on_fill(self, fill: Fill) -> None:
+        """Present so the plugin is registered."""
+
+
+def test_plugin_settings_are_validated_and_given_to_the_constructor() -> None:
+    host = make_host(Tunable, sections={"tunable": {"window": "50"}})
+    instance = host.instances["tunable"]
+    assert isinstance(instance, Tunable)
+    assert instance.settings.window == 50
+
+
+def test_bad_plugin_settings_name_the_field_path() -> None:
+    with pytest.raises(ConfigError) as error:
+        make_host(Tunable, sections={"tunable": {"window": "many", "colour": "red"}})
+    assert sorted(problems_of(error)) == [
+        "plugins.tunable.colour: Extra inputs are not permitted",
+        "plugins.tunable.window: Input should be a valid integer, unable to parse string as an integer",
+    ]
+
+
+def test_settings_for_a_plugin_without_settings_are_refused() -> None:
+    with pytest.raises(ConfigError) as error:
+        make_host(Recorder, sections={"recorder": {"threshold": 3}})
+    assert problems_of(error) == ["plugins.recorder: takes no settings, got ['threshold']"]
+
+
+def test_every_problem_is_reported_at_once() -> None:
+    with pytest.raises(ConfigError) as error:
+        make_host(Tunable, sections={"tunable": {"window": "x"}, "nope": {}})
+    assert len(error.value.problems) == 2
+
+
+def test_plugins_that_compare_equal_still_register_separately() -> None:
+    """pluggy refuses a plugin equal to one already registered; the guard proxy avoids that."""
+
+    @dataclass
+    class Same:
+        @hookimpl
+        def on_fill(self, fill: Fill) -> None:
+            """Equal dataclass instances."""
+
+    class Other(Same):
+        pass
+
+    host = make_host(Same, Other)
+    assert {"same", "other"} <= set(host.instances)
+
+
+def test_hook_call_order_external_first_then_builtin_then_trylast() -> None:
+    calls: list[str] = []
+
+    class Early:
+        @hookimpl
+        def on_fill(self) -> None:
+            calls.append("early")
+
+    class Late:
+        @hookimpl
+        def on_fill(self) -> None:
+            calls.append("late")
+
+    class Last:
+        @hookimpl(trylast=True)
+        def on_fill(self) -> None:
+            calls.append("last")
+
+    class First:
+        @hookimpl(tryfirst=True)
+        def on_fill(self) -> None:
+            calls.append("first")
+
+    host = make_host(Last, Early, Late, First)
+    host.dispatch.on_fill(a_fill(), None, ctx())
+    # tryfirst band, then later registrations before earlier ones, then the trylast band.
+    assert calls == ["first", "late", "early", "last"]
+
+
+# --- external plugins through a real *.dist-info on sys.path ---------------------------------
+
+
+def install_fake_distribution(root: Path, *, entry_name: str = "demo_exit") -> None:
+    """Write a real package and its dist-info metadata, as pip would, into ``root``."""
+    package = root / "scalphost_demo_exit"
+    package.mkdir()
+    (package / "__init__.py").write_text(
+        textwrap.dedent(
+            """
+            from host import CloseNow, hookimpl
+
+            class DemoExit:
+                @hookimpl
+                def on_tick_exit(self, tick, positions):
+                    return {position.pos_id: CloseNow("demo") for position in positions}
+            """
+        )
+    )
+    info = root / "scalphost_demo_exit-1.2.3.dist-info"
+    info.mkdir()
+    (info / "METADATA").write_text("Metadata-Version: 2.1\nName: scalphost-demo-exit\nVersion: 1.2.3\n")
+    (info / "entry_points.txt").write_text(
+        f"[scalphost.plugins]\n{entry_name} = scalphost_demo_exit:DemoExit\n"
+    )
+
+
+@pytest.fixture
+def demo_distribution(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
+    install_fake_distribution(tmp_path)
+    monkeypatch.syspath_prepend(str(tmp_path))
+    return tmp_path
+
+
+@pytest.mark.usefixtures("demo_distribution")
+def test_installed_external_plugin_is_discovered_but_stays_off() -> None:
+    host = make_host(discover_entry_points=True)
+    [demo] = [info for info in host.plugins if info.name == "demo_exit"]
+    assert demo.source == "scalphost-demo-exit 1.2.3"
+    assert not demo.enabled
+    assert host.pm.is_blocked("demo_exit")
+
+
+@pytest.mark.usefixtures("demo_distribution")
+def test_external_plugin_runs_once_enabled_in_config() -> None:
+    host = make_host(discover_entry_points=True, sections={"demo_exit": {"enabled": True}})
+    assert "demo_exit" in host.instances
+    listed = list_plugins(Settings(plugins={"demo_exit": {"enabled": True}}))
+    [demo] = [info for info in listed if info.name == "demo_exit"]
+    assert demo.enabled
+    assert demo.hooks == ("on_tick_exit",)
+
+
+def test_external_plugin_clashing_with_a_builtin_name_is_an_error(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    install_fake_distribution(tmp_path, entry_name="drift_guard")
+    monkeypatch.syspath_prepend(str(tmp_path))
+    with pytest.raises(ConfigError) as error:
+        build_plugin_host(Settings())
+    assert problems_of(error) == [
+        "plugins.drift_guard: the name is taken twice: by built-in and by scalphost-demo-exit 1.2.3"
+    ]
