@@ -13,7 +13,7 @@ from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, replace
 from datetime import timedelta
 from decimal import Decimal
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, TypeGuard, TypeVar
 
 from host.clock import is_aware_utc
 from host.decisions import (
@@ -24,6 +24,7 @@ from host.decisions import (
     CrossSpread,
     DriftResolution,
     EntryPlan,
+    ExitProposal,
     ExpiryAction,
     Flatten,
     RepriceOrder,
@@ -50,6 +51,8 @@ if TYPE_CHECKING:
 
     from host.context import HookContext, HostInfo
     from host.settings import HookSettings
+
+T = TypeVar("T")
 
 HOST = "host"
 """The name decisions carry when no plugin answered and the host's default applied."""
@@ -127,7 +130,7 @@ class HookDispatch:
     def detect_regime(self, bars: Sequence[Bar], ctx: HookContext) -> Regime:
         """First valid answer, else the configured fallback regime."""
         answer = self._hook.detect_regime(bars=bars, ctx=ctx)
-        regime = self._first(answer, "detect_regime", lambda v: isinstance(v, Regime))
+        regime = self._first(answer, "detect_regime", _is_regime)
         return regime if regime is not None else self._regime_fallback
 
     def generate_signals(self, tick: Tick, ctx: HookContext) -> tuple[Signal, ...]:
@@ -221,27 +224,28 @@ class HookDispatch:
             return {}
         by_id = {position.pos_id: position for position in positions}
         closes: dict[str, Close] = {}
-        stops: dict[str, MoveStop] = {}
-        for answer in self._answers(results):
-            if not isinstance(answer.value, Mapping):
-                self._invalid(answer.plugin, "on_tick_exit", answer.value)
+        stops: dict[str, tuple[StopAt, str]] = {}
+        for result in results:
+            if not isinstance(result, Answer):
                 continue
-            for pos_id, proposal in answer.value.items():
+            plugin, proposals = result.plugin, result.value
+            if not isinstance(proposals, Mapping):
+                self._invalid(plugin, "on_tick_exit", proposals)
+                continue
+            for pos_id, proposal in proposals.items():
                 position = by_id.get(pos_id)
                 if position is None or not _valid_exit_proposal(proposal):
-                    self._invalid(answer.plugin, "on_tick_exit", (pos_id, proposal))
+                    self._invalid(plugin, "on_tick_exit", (pos_id, proposal))
                 elif isinstance(proposal, CloseNow):
-                    _keep_first_by_name(closes, pos_id, Close(answer.plugin, proposal.reason))
-                else:
-                    candidate = MoveStop(proposal.price, answer.plugin, proposal.reason)
-                    if _more_protective(position.side, candidate, stops.get(pos_id)):
-                        stops[pos_id] = candidate
+                    _keep_first_by_name(closes, pos_id, Close(plugin, proposal.reason))
+                elif _tighter(position.side, proposal.price, position.stop):
+                    best = stops.get(pos_id)
+                    if best is None or _beats(position.side, proposal, plugin, best):
+                        stops[pos_id] = (proposal, plugin)
         decisions: dict[str, ExitDecision] = dict(closes)
-        for pos_id, stop in stops.items():
+        for pos_id, (stop, plugin) in stops.items():
             if pos_id not in closes:
-                decision = _stop_decision(by_id[pos_id], stop, tick)
-                if decision is not None:
-                    decisions[pos_id] = decision
+                decisions[pos_id] = _stop_decision(by_id[pos_id].side, stop, plugin, tick)
         return decisions
 
     # --- helpers ------------------------------------------------------------------------------
@@ -251,8 +255,11 @@ class HookDispatch:
         return [result for result in results if isinstance(result, Answer)]
 
     def _first(
-        self, result: Answer | PluginFault | None, hook: str, valid: Callable[[Any], bool]
-    ) -> Any:
+        self,
+        result: Answer | PluginFault | None,
+        hook: str,
+        valid: Callable[[object], TypeGuard[T]],
+    ) -> T | None:
         """The value of a first-answer call if it is valid, else ``None`` (faults counted)."""
         if not isinstance(result, Answer):
             return None
@@ -268,11 +275,15 @@ class HookDispatch:
 # --- validation -------------------------------------------------------------------------------
 
 
-def _valid_price(value: object) -> bool:
+def _is_regime(value: object) -> TypeGuard[Regime]:
+    return isinstance(value, Regime)
+
+
+def _valid_price(value: object) -> TypeGuard[Decimal]:
     return isinstance(value, Decimal) and value.is_finite() and value > 0
 
 
-def _valid_signal(signal: object, inst_id: str) -> bool:
+def _valid_signal(signal: object, inst_id: str) -> TypeGuard[Signal]:
     return (
         isinstance(signal, Signal)
         and signal.inst_id == inst_id
@@ -282,27 +293,27 @@ def _valid_signal(signal: object, inst_id: str) -> bool:
     )
 
 
-def _valid_entry_plan(plan: object) -> bool:
+def _valid_entry_plan(plan: object) -> TypeGuard[EntryPlan]:
     return isinstance(plan, EntryPlan) and _valid_price(plan.price)
 
 
-def _positive_timedelta(value: object) -> bool:
+def _positive_timedelta(value: object) -> TypeGuard[timedelta]:
     return isinstance(value, timedelta) and value > timedelta(0)
 
 
-def _valid_expiry_action(action: object) -> bool:
+def _valid_expiry_action(action: object) -> TypeGuard[ExpiryAction]:
     if isinstance(action, RepriceOrder):
         return _valid_price(action.price)
     return isinstance(action, CancelOrder | CrossSpread)
 
 
-def _valid_exit_proposal(proposal: object) -> bool:
+def _valid_exit_proposal(proposal: object) -> TypeGuard[ExitProposal]:
     return isinstance(proposal, CloseNow) or (
         isinstance(proposal, StopAt) and _valid_price(proposal.price)
     )
 
 
-def _valid_drift_resolution(resolution: object, drift: Drift) -> bool:
+def _valid_drift_resolution(resolution: object, drift: Drift) -> TypeGuard[DriftResolution]:
     """An *add* must be protected or flattened; a *remove* can only be accepted."""
     if drift.kind is DriftKind.REMOVE:
         return isinstance(resolution, Accept)
@@ -332,22 +343,24 @@ def _keep_first_by_name(closes: dict[str, Close], pos_id: str, close: Close) -> 
         closes[pos_id] = close
 
 
-def _more_protective(side: PositionSide, candidate: MoveStop, current: MoveStop | None) -> bool:
-    if current is None:
+def _tighter(side: PositionSide, price: Decimal, reference: Decimal | None) -> bool:
+    """Whether a stop at ``price`` protects more than one at ``reference`` (none: always)."""
+    if reference is None:
         return True
-    if candidate.price == current.price:
-        return candidate.plugin < current.plugin
-    return (candidate.price > current.price) == (side is PositionSide.LONG)
+    return price > reference if side is PositionSide.LONG else price < reference
 
 
-def _stop_decision(position: Position, stop: MoveStop, tick: Tick) -> ExitDecision | None:
-    """Ratchet only: drop a stop that is not tighter; turn one through the market into a close."""
-    long = position.side is PositionSide.LONG
-    if position.stop is not None and (
-        stop.price <= position.stop if long else stop.price >= position.stop
-    ):
-        return None
-    crossed = stop.price >= tick.bid if long else stop.price <= tick.ask
+def _beats(side: PositionSide, stop: StopAt, plugin: str, best: tuple[StopAt, str]) -> bool:
+    """Most protective wins; an equal level goes to the plugin whose name sorts first."""
+    best_stop, best_plugin = best
+    if stop.price == best_stop.price:
+        return plugin < best_plugin
+    return _tighter(side, stop.price, best_stop.price)
+
+
+def _stop_decision(side: PositionSide, stop: StopAt, plugin: str, tick: Tick) -> ExitDecision:
+    """A stop at or through the executable price (bid for a long, ask for a short) is a close."""
+    crossed = stop.price >= tick.bid if side is PositionSide.LONG else stop.price <= tick.ask
     if crossed:
-        return Close(stop.plugin, f"stop {stop.price} already crossed: {stop.reason}")
-    return stop
+        return Close(plugin, f"stop {stop.price} already crossed: {stop.reason}")
+    return MoveStop(stop.price, plugin, stop.reason)

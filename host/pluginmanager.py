@@ -163,7 +163,7 @@ def _candidates(
         found[builtin.name] = _Candidate(
             builtin.name,
             "built-in",
-            _loader(builtin.target),
+            loader_for(builtin.target),
             builtin.essential,
             builtin.enabled_by_default,
         )
@@ -187,7 +187,7 @@ def _candidates(
     return found
 
 
-def _loader(target: str | type) -> Callable[[], object]:
+def loader_for(target: str | type) -> Callable[[], object]:
     """Return a loader for a built-in target, importing ``"module:Class"`` only when called."""
     if isinstance(target, type):
         return lambda: target
@@ -267,7 +267,8 @@ def _instantiate(
                 ConfigProblem(f"plugins.{name}", f"takes no settings, got {sorted(section)}")
             )
             return None
-        return plugin_class()
+        instance: object = plugin_class()
+        return instance
     if not (isinstance(settings_model, type) and issubclass(settings_model, BaseModel)):
         problems.append(ConfigProblem(f"plugins.{name}", "Settings must be a pydantic model"))
         return None
@@ -279,7 +280,8 @@ def _instantiate(
             for item in error.errors()
         )
         return None
-    return plugin_class(plugin_settings)
+    configured: object = plugin_class(plugin_settings)
+    return configured
 
 
 # --- registration -----------------------------------------------------------------------------

@@ -20,8 +20,8 @@ from host import (
     Adopt,
     Bar,
     CancelOrder,
-    CloseNow,
     ClosedPosition,
+    CloseNow,
     CrossSpread,
     Drift,
     DriftKind,
@@ -32,7 +32,6 @@ from host import (
     Order,
     PnL,
     Position,
-    PositionOrigin,
     PositionSide,
     Regime,
     RepriceOrder,
@@ -253,7 +252,9 @@ def test_hook_on_signal_verdict_does_not_depend_on_registration_order() -> None:
         def on_signal(self) -> str:
             return "not a veto"
 
-    verdicts = {make_host(*order).dispatch.on_signal(signal(), ctx()) for order in permutations([A, B, C])}
+    verdicts = {
+        make_host(*order).dispatch.on_signal(signal(), ctx()) for order in permutations([A, B, C])
+    }
     assert len(verdicts) == 1
     [verdict] = verdicts
     assert verdict.vetoes == (("a", "a"), ("c", "invalid answer"))
@@ -269,7 +270,9 @@ def test_hook_plan_entry_defaults_to_a_post_only_limit_at_the_touch() -> None:
     )
 
 
-@pytest.mark.parametrize("answer", [Boom, EntryPlan(100.5, post_only=True), EntryPlan(Decimal("NaN"))])  # type: ignore[arg-type]
+@pytest.mark.parametrize(
+    "answer", [Boom, EntryPlan(100.5, post_only=True), EntryPlan(Decimal("NaN"))]
+)  # type: ignore[arg-type]
 def test_hook_plan_entry_failure_or_float_price_drops_the_entry(answer: object) -> None:
     class Faulty:
         @hookimpl
@@ -324,15 +327,21 @@ def test_hook_on_limit_expired_defaults_to_cancel_and_validates_reprices() -> No
     assert make_host(Reprice).dispatch.on_limit_expired(order(), tick(), ctx()) == RepriceOrder(
         Decimal("100.0"), "chase"
     )
-    assert isinstance(make_host(FloatReprice).dispatch.on_limit_expired(order(), tick(), ctx()), CancelOrder)
-    assert make_host(Cross).dispatch.on_limit_expired(order(), tick(), ctx()) == CrossSpread("urgent")
+    assert isinstance(
+        make_host(FloatReprice).dispatch.on_limit_expired(order(), tick(), ctx()), CancelOrder
+    )
+    assert make_host(Cross).dispatch.on_limit_expired(order(), tick(), ctx()) == CrossSpread(
+        "urgent"
+    )
 
 
 # --- position life ----------------------------------------------------------------------------
 
 
 def a_fill() -> Fill:
-    return Fill("BTC-USDT-SWAP", "t1", "o1", "c1", Side.BUY, Decimal(100), Decimal(1), Decimal("-0.05"), NOW)
+    return Fill(
+        "BTC-USDT-SWAP", "t1", "o1", "c1", Side.BUY, Decimal(100), Decimal(1), Decimal("-0.05"), NOW
+    )
 
 
 def test_hook_on_fill_reaches_every_plugin_even_after_a_failure() -> None:
@@ -367,13 +376,17 @@ def test_hook_on_position_closed_reaches_every_plugin() -> None:
     assert losses == [Decimal("-1.1")]
 
 
-def drift(kind: DriftKind, side: PositionSide = PositionSide.LONG, known_stop: str | None = None) -> Drift:
+def drift(
+    kind: DriftKind, side: PositionSide = PositionSide.LONG, known_stop: str | None = None
+) -> Drift:
     exchange = None if kind is DriftKind.REMOVE else position("p9", side)
     known = None if kind is DriftKind.ADD else position("p9", side, stop=known_stop)
     return Drift(kind, "p9", "BTC-USDT-SWAP", exchange, known, mark_price=Decimal(200))
 
 
-@pytest.mark.parametrize(("side", "expected"), [(PositionSide.LONG, "198.0"), (PositionSide.SHORT, "202.0")])
+@pytest.mark.parametrize(
+    ("side", "expected"), [(PositionSide.LONG, "198.0"), (PositionSide.SHORT, "202.0")]
+)
 def test_hook_on_position_drift_add_is_adopted_with_a_stop_from_the_mark(
     side: PositionSide, expected: str
 ) -> None:
@@ -394,9 +407,16 @@ def test_hook_on_position_drift_remove_is_accepted_and_change_keeps_the_stop() -
 
 @pytest.mark.parametrize(
     "answer",
-    [Boom, Accept("ignore it"), Adopt(Decimal(250), "stop above the mark of a long"), Adopt(1.0, "float")],  # type: ignore[arg-type]
+    [
+        Boom,
+        Accept("ignore it"),
+        Adopt(Decimal(250), "stop above the mark of a long"),
+        Adopt(1.0, "float"),
+    ],  # type: ignore[arg-type]
 )
-def test_hook_on_position_drift_bad_answers_are_skipped_and_drift_guard_decides(answer: object) -> None:
+def test_hook_on_position_drift_bad_answers_are_skipped_and_drift_guard_decides(
+    answer: object,
+) -> None:
     class Careless:
         @hookimpl
         def on_position_drift(self) -> object:
@@ -424,7 +444,9 @@ def test_hook_on_position_drift_an_earlier_valid_answer_wins() -> None:
 
 def test_hook_on_position_drift_flattens_when_even_drift_guard_fails() -> None:
     host = make_host(sections={"drift_guard": {"stop_distance": "0.5"}})
-    broken_mark = Drift(DriftKind.ADD, "p9", "BTC-USDT-SWAP", position("p9"), None, Decimal("0.00001"))
+    broken_mark = Drift(
+        DriftKind.ADD, "p9", "BTC-USDT-SWAP", position("p9"), None, Decimal("0.00001")
+    )
     decision = host.dispatch.on_position_drift(broken_mark, ctx())
     assert decision.plugin == HOST
     assert isinstance(decision.resolution, Flatten)
@@ -451,13 +473,20 @@ def test_hook_on_tick_exit_a_close_beats_any_stop() -> None:
         exit_plugin("Tsl", {"p1": StopAt(Decimal(99), "trail")}),
         exit_plugin("Timer", {"p1": CloseNow("held too long")}),
     )
-    assert host.dispatch.on_tick_exit(tick(), (position(),), ctx()) == {"p1": Close("timer", "held too long")}
+    assert host.dispatch.on_tick_exit(tick(), (position(),), ctx()) == {
+        "p1": Close("timer", "held too long")
+    }
 
 
-@pytest.mark.parametrize(("side", "winner"), [(PositionSide.LONG, Decimal(99)), (PositionSide.SHORT, Decimal(101))])
+@pytest.mark.parametrize(
+    ("side", "winner"), [(PositionSide.LONG, Decimal(99)), (PositionSide.SHORT, Decimal(101))]
+)
 def test_hook_on_tick_exit_most_protective_stop_wins(side: PositionSide, winner: Decimal) -> None:
     host = make_host(
-        exit_plugin("Loose", {"p1": StopAt(Decimal(98) if side is PositionSide.LONG else Decimal(102), "wide")}),
+        exit_plugin(
+            "Loose",
+            {"p1": StopAt(Decimal(98) if side is PositionSide.LONG else Decimal(102), "wide")},
+        ),
         exit_plugin("Tight", {"p1": StopAt(winner, "tight")}),
     )
     assert host.dispatch.on_tick_exit(tick(), (position(side=side),), ctx()) == {
@@ -484,7 +513,9 @@ def test_hook_on_tick_exit_failing_plugin_is_ignored_and_others_are_heard() -> N
             raise Boom
 
     host = make_host(Broken, exit_plugin("Tsl", {"p1": StopAt(Decimal(99), "trail")}))
-    assert host.dispatch.on_tick_exit(tick(), (position(),), ctx()) == {"p1": MoveStop(Decimal(99), "tsl", "trail")}
+    assert host.dispatch.on_tick_exit(tick(), (position(),), ctx()) == {
+        "p1": MoveStop(Decimal(99), "tsl", "trail")
+    }
     assert host.faults.counts[("broken", "on_tick_exit")] == 1
 
 
@@ -492,7 +523,11 @@ def test_hook_on_tick_exit_invalid_proposals_are_refused_one_by_one() -> None:
     host = make_host(
         exit_plugin(
             "Sloppy",
-            {"p1": StopAt(99.5, "float"), "ghost": CloseNow("unknown position"), "p2": StopAt(Decimal(99), "ok")},  # type: ignore[arg-type]
+            {
+                "p1": StopAt(99.5, "float"),
+                "ghost": CloseNow("unknown position"),
+                "p2": StopAt(Decimal(99), "ok"),
+            },  # type: ignore[arg-type]
         )
     )
     got = host.dispatch.on_tick_exit(tick(), (position("p1"), position("p2")), ctx())
@@ -503,7 +538,9 @@ def test_hook_on_tick_exit_invalid_proposals_are_refused_one_by_one() -> None:
 prices = st.decimals(min_value=Decimal(90), max_value=Decimal("99.9"), places=1)
 
 
-@given(stops=st.lists(prices, min_size=1, max_size=4), current=st.none() | prices, close=st.booleans())
+@given(
+    stops=st.lists(prices, min_size=1, max_size=4), current=st.none() | prices, close=st.booleans()
+)
 def test_hook_on_tick_exit_decision_never_depends_on_plugin_order(
     stops: list[Decimal], current: Decimal | None, close: bool
 ) -> None:
@@ -525,4 +562,5 @@ def test_hook_on_tick_exit_decision_never_depends_on_plugin_order(
         assert current is None or decision.price > current
     else:
         assert decision is None
-        assert current is not None and max(stops) <= current
+        assert current is not None
+        assert max(stops) <= current

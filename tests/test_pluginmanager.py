@@ -8,17 +8,21 @@ from decimal import Decimal
 from pathlib import Path
 
 import pytest
+import yaml
 from plugin_factory import NOW, ctx, make_host
 from pydantic import BaseModel, ConfigDict
 
 from host import Fill, Side, hookimpl
 from host.errors import ConfigError
-from host.pluginmanager import build_plugin_host, list_plugins
+from host.pluginmanager import build_plugin_host, list_plugins, loader_for
 from host.settings import Settings
+from plugins import BUILTIN_PLUGINS
 
 
 def a_fill() -> Fill:
-    return Fill("BTC-USDT-SWAP", "t1", "o1", "c1", Side.BUY, Decimal(100), Decimal(1), Decimal(0), NOW)
+    return Fill(
+        "BTC-USDT-SWAP", "t1", "o1", "c1", Side.BUY, Decimal(100), Decimal(1), Decimal(0), NOW
+    )
 
 
 class Recorder:
@@ -63,7 +67,9 @@ def test_enabled_is_parsed_like_an_env_override() -> None:
 def test_unknown_plugin_name_is_a_config_error_listing_the_available_ones() -> None:
     with pytest.raises(ConfigError) as error:
         make_host(Recorder, sections={"trailng_stop": {"enabled": True}})
-    assert problems_of(error) == ["plugins.trailng_stop: unknown plugin; available: drift_guard, recorder"]
+    assert problems_of(error) == [
+        "plugins.trailng_stop: unknown plugin; available: drift_guard, recorder"
+    ]
 
 
 def test_essential_plugin_refuses_to_be_disabled() -> None:
@@ -147,7 +153,8 @@ def test_bad_plugin_settings_name_the_field_path() -> None:
         make_host(Tunable, sections={"tunable": {"window": "many", "colour": "red"}})
     assert sorted(problems_of(error)) == [
         "plugins.tunable.colour: Extra inputs are not permitted",
-        "plugins.tunable.window: Input should be a valid integer, unable to parse string as an integer",
+        "plugins.tunable.window: Input should be a valid integer, "
+        "unable to parse string as an integer",
     ]
 
 
@@ -229,7 +236,9 @@ def install_fake_distribution(root: Path, *, entry_name: str = "demo_exit") -> N
     )
     info = root / "scalphost_demo_exit-1.2.3.dist-info"
     info.mkdir()
-    (info / "METADATA").write_text("Metadata-Version: 2.1\nName: scalphost-demo-exit\nVersion: 1.2.3\n")
+    (info / "METADATA").write_text(
+        "Metadata-Version: 2.1\nName: scalphost-demo-exit\nVersion: 1.2.3\n"
+    )
     (info / "entry_points.txt").write_text(
         f"[scalphost.plugins]\n{entry_name} = scalphost_demo_exit:DemoExit\n"
     )
@@ -271,3 +280,16 @@ def test_external_plugin_clashing_with_a_builtin_name_is_an_error(
     assert problems_of(error) == [
         "plugins.drift_guard: the name is taken twice: by built-in and by scalphost-demo-exit 1.2.3"
     ]
+
+
+def test_shipped_paper_config_spells_out_every_builtin_plugin_default() -> None:
+    """config/paper.yaml is the reference for plugin defaults too; it must never drift."""
+    shipped = yaml.safe_load((Path(__file__).parent.parent / "config" / "paper.yaml").read_text())
+    sections = shipped["plugins"]
+    assert set(sections) == {builtin.name for builtin in BUILTIN_PLUGINS}
+    for builtin in BUILTIN_PLUGINS:
+        section = dict(sections[builtin.name])
+        assert section.pop("enabled") is builtin.enabled_by_default
+        plugin_class = loader_for(builtin.target)()
+        assert isinstance(plugin_class, type)
+        assert section == plugin_class.Settings().model_dump(mode="json"), builtin.name
