@@ -1,0 +1,128 @@
+"""The ``scalphost`` command: inspect the configuration and the plugins, and start the host.
+
+A configuration problem is the user's to fix, not a crash: every command prints each problem on
+its own line as ``config error: <path>: <message>`` on stderr and exits with status 2, the status
+the command line itself uses for a usage error.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Iterator, Sequence
+from contextlib import contextmanager
+from pathlib import Path
+from typing import TYPE_CHECKING, Annotated
+
+import typer
+import yaml
+
+from host.errors import ConfigError
+from host.logs import configure_logging
+from host.settings import load_settings, redacted_dump, secret_values
+
+if TYPE_CHECKING:
+    from host.pluginmanager import PluginInfo
+
+CONFIG_ERROR_EXIT = 2
+
+app = typer.Typer(
+    name="scalphost",
+    help="A plugin-based host for scalping OKX perpetual swaps.",
+    no_args_is_help=True,
+    add_completion=False,
+    pretty_exceptions_show_locals=False,  # locals may hold the environment and its secrets
+)
+config_app = typer.Typer(help="Inspect the configuration.", no_args_is_help=True)
+app.add_typer(config_app, name="config")
+
+ConfigOption = Annotated[
+    Path | None,
+    typer.Option(
+        "--config",
+        "-c",
+        help="YAML config file (e.g. config/paper.yaml). Without it: the defaults. "
+        "SCALPHOST_* environment variables override either.",
+    ),
+]
+
+_log = logging.getLogger(__name__)
+
+
+@contextmanager
+def _config_errors() -> Iterator[None]:
+    """Turn a :class:`ConfigError` into one stderr line per problem and exit status 2."""
+    try:
+        yield
+    except ConfigError as error:
+        for problem in error.problems:
+            typer.echo(f"config error: {problem}", err=True)
+        raise typer.Exit(CONFIG_ERROR_EXIT) from None
+
+
+@config_app.command("show")
+def config_show(config: ConfigOption = None) -> None:
+    """Print the effective configuration as YAML, with every secret redacted."""
+    with _config_errors():
+        settings = load_settings(config)
+    typer.echo(yaml.safe_dump(redacted_dump(settings), sort_keys=False), nl=False)
+
+
+@app.command("plugins")
+def plugins(config: ConfigOption = None) -> None:
+    """List the available plugins, whether the config enables them, and their hooks."""
+    with _config_errors():
+        # Imported here: `config show` must keep working when the plugin machinery cannot load.
+        from host.pluginmanager import list_plugins
+
+        infos = list_plugins(load_settings(config))
+    typer.echo(plugin_table(infos))
+
+
+@app.command("run")
+def run(config: ConfigOption = None) -> None:
+    """Validate the configuration and build the plugins; the trading engine is issue #7."""
+    with _config_errors():
+        settings = load_settings(config)
+        configure_logging(settings.log_level, secret_values(settings))
+        from host.pluginmanager import build_plugin_host
+
+        plugin_host = build_plugin_host(settings)
+    enabled = [info.name for info in plugin_host.plugins if info.enabled]
+    _log.info(
+        "config and plugins valid: mode=%s instruments=%s plugins=%s",
+        settings.mode,
+        ",".join(settings.instruments),
+        ",".join(enabled) or "none",
+    )
+    typer.echo(
+        "The trading engine is not implemented yet (issue #7). This run only validated the "
+        "configuration and the plugins; nothing was traded and no order was sent."
+    )
+
+
+def plugin_table(infos: Sequence[PluginInfo]) -> str:
+    """Render plugins as a plain aligned table, readable in a terminal and in a pipe alike."""
+    rows = [("NAME", "SOURCE", "STATUS", "HOOKS")]
+    rows += [
+        (
+            info.name,
+            info.source,
+            ("enabled" if info.enabled else "disabled") + (", essential" if info.essential else ""),
+            ", ".join(info.hooks) or "-",
+        )
+        for info in infos
+    ]
+    widths = [max(len(cell) for cell in column) for column in zip(*rows, strict=True)]
+    return "\n".join(
+        "  ".join(cell.ljust(width) for cell, width in zip(row, widths, strict=True)).rstrip()
+        for row in rows
+    )
+
+
+def main() -> None:
+    """Console-script entry point (``scalphost``)."""
+    app(prog_name="scalphost")
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,386 @@
+"""The host's configuration: one frozen model, from defaults, a YAML file and the environment.
+
+Priority, highest first: the environment (``SCALPHOST_<FIELD>``, nested with ``__`` as in
+``SCALPHOST_DEDUP__PRIVATE_TTL_SECONDS``), the secrets directory (credentials only), the YAML file,
+the defaults. Credentials never come from the YAML file, because YAML files get committed.
+
+:func:`load_settings` turns every problem (an unreadable file, bad YAML, a wrong type, an unknown
+key) into one :class:`~host.errors.ConfigProblem` per pydantic error, so the CLI can print them
+all at once instead of a traceback. A problem never quotes the offending value: it might be a
+secret.
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Mapping
+from pathlib import Path
+from typing import Annotated, Any, Literal, Self
+
+import yaml
+from pydantic import (
+    BaseModel,
+    ConfigDict,
+    Field,
+    SecretStr,
+    StringConstraints,
+    ValidationError,
+    field_validator,
+    model_validator,
+)
+from pydantic.fields import FieldInfo
+from pydantic_core import InitErrorDetails, PydanticCustomError
+from pydantic_settings import (
+    BaseSettings,
+    EnvSettingsSource,
+    NestedSecretsSettingsSource,
+    PydanticBaseSettingsSource,
+    SettingsConfigDict,
+    SettingsError,
+)
+
+from host.domain import Regime
+from host.errors import ConfigError, ConfigProblem
+
+ENV_PREFIX = "SCALPHOST_"
+NESTED_DELIMITER = "__"
+SECRETS_DIR_VARIABLE = ENV_PREFIX + "SECRETS_DIR"
+"""Names the directory holding credential files such as ``credentials__api_key``."""
+
+_SECTION = ConfigDict(extra="forbid", frozen=True)
+"""Every section refuses unknown keys, so a misspelt setting is an error, not a silent default."""
+
+_EXTRA_KEY = "Extra inputs are not permitted"
+"""pydantic's message for a key that names no setting."""
+
+
+class ExchangeSettings(BaseModel):
+    """Where the exchange is; empty URLs select the built-in simulator."""
+
+    model_config = _SECTION
+
+    rest_url: str = Field(
+        default="", description='OKX REST base URL; "" means the built-in simulator.'
+    )
+    ws_url: str = Field(
+        default="", description='OKX WebSocket URL; "" means the built-in simulator.'
+    )
+    demo: bool = Field(
+        default=False, description="Send OKX's demo-trading header (simulated money on OKX)."
+    )
+
+
+class Credentials(BaseModel):
+    """OKX API credentials: only from the environment or the secrets directory, never YAML."""
+
+    model_config = _SECTION
+
+    api_key: SecretStr | None = Field(default=None, description="OKX API key.")
+    secret_key: SecretStr | None = Field(default=None, description="OKX API secret key.")
+    passphrase: SecretStr | None = Field(default=None, description="OKX API passphrase.")
+
+
+class DedupSettings(BaseModel):
+    """How long the host remembers private-channel events, to drop the exchange's re-sends."""
+
+    model_config = _SECTION
+
+    private_cache_size: int = Field(
+        default=10_000, gt=0, description="Most private events remembered at once."
+    )
+    private_ttl_seconds: float = Field(
+        default=300.0, gt=0, description="Seconds a private event is remembered."
+    )
+
+
+class HookSettings(BaseModel):
+    """The host's answers when no plugin gives one, and the bounds it holds plugins to."""
+
+    model_config = _SECTION
+
+    regime_fallback: Regime = Field(
+        default=Regime.CHOPPY,
+        description="Regime assumed when no plugin detects one (the most cautious by default).",
+    )
+    limit_order_ttl_default_seconds: float = Field(
+        default=60.0, gt=0, description="Lifetime of a limit order when no plugin chooses one."
+    )
+    limit_order_ttl_ceiling_seconds: float = Field(
+        default=300.0, gt=0, description="Longest lifetime a plugin may give a limit order."
+    )
+
+    @model_validator(mode="after")
+    def _default_within_ceiling(self) -> Self:
+        if self.limit_order_ttl_default_seconds > self.limit_order_ttl_ceiling_seconds:
+            raise ValueError(
+                f"limit_order_ttl_default_seconds ({self.limit_order_ttl_default_seconds}) "
+                f"exceeds limit_order_ttl_ceiling_seconds ({self.limit_order_ttl_ceiling_seconds})"
+            )
+        return self
+
+
+SwapId = Annotated[str, StringConstraints(pattern=r"^[A-Z0-9]+-[A-Z0-9]+-SWAP$")]
+"""An OKX perpetual swap id such as ``BTC-USDT-SWAP``: the only instruments the host trades."""
+
+
+class Settings(BaseSettings):
+    """Everything the host itself is configured with; plugin sections stay raw until loaded."""
+
+    model_config = SettingsConfigDict(
+        env_prefix=ENV_PREFIX,
+        env_nested_delimiter=NESTED_DELIMITER,
+        extra="forbid",
+        frozen=True,
+    )
+
+    mode: Literal["paper", "demo", "live"] = Field(
+        default="paper",
+        description="paper: simulated fills; demo: OKX demo trading; live: real money.",
+    )
+    instruments: tuple[SwapId, ...] = Field(
+        default=("BTC-USDT-SWAP", "ETH-USDT-SWAP"),
+        description="OKX perpetual swaps to trade (at least one, each once).",
+    )
+    exchange: ExchangeSettings = Field(
+        default_factory=ExchangeSettings, description="Exchange endpoints."
+    )
+    credentials: Credentials = Field(
+        default_factory=Credentials,
+        description="OKX API credentials (environment or secrets directory only).",
+    )
+    dedup: DedupSettings = Field(
+        default_factory=DedupSettings, description="Duplicate private-event filter."
+    )
+    hooks: HookSettings = Field(
+        default_factory=HookSettings, description="Host defaults and bounds for plugin hooks."
+    )
+    plugins: dict[str, dict[str, Any]] = Field(
+        default_factory=dict,
+        description="Per-plugin sections {name: {enabled: bool, ...}}, validated by each plugin.",
+    )
+    log_level: Literal["DEBUG", "INFO", "WARNING", "ERROR"] = Field(
+        default="INFO", description="Lowest level written to the log."
+    )
+
+    @field_validator("instruments")
+    @classmethod
+    def _some_instruments_each_once(cls, instruments: tuple[str, ...]) -> tuple[str, ...]:
+        if not instruments:
+            raise ValueError("at least one instrument is needed")
+        repeated = sorted({inst for inst in instruments if instruments.count(inst) > 1})
+        if repeated:
+            raise ValueError(f"listed more than once: {', '.join(repeated)}")
+        return instruments
+
+    @model_validator(mode="after")
+    def _live_needs_credentials(self) -> Self:
+        """Refuse live trading without credentials at start-up, not at the first order.
+
+        An empty value counts as missing. The error is a :class:`ValidationError` with one entry
+        per credential, whose locations pydantic keeps, so each is reported at its own path.
+        """
+        if self.mode != "live":
+            return self
+        missing = [
+            name
+            for name, value in self.credentials
+            if value is None or not value.get_secret_value()
+        ]
+        if missing:
+            raise ValidationError.from_exception_data(
+                type(self).__name__, [_missing_credential(name) for name in missing]
+            )
+        return self
+
+    @classmethod
+    def settings_customise_sources(
+        cls,
+        settings_cls: type[BaseSettings],
+        init_settings: PydanticBaseSettingsSource,
+        env_settings: PydanticBaseSettingsSource,
+        dotenv_settings: PydanticBaseSettingsSource,
+        file_secret_settings: PydanticBaseSettingsSource,
+    ) -> tuple[PydanticBaseSettingsSource, ...]:
+        """Order the sources: environment, secrets dir (credentials only), arguments, defaults.
+
+        The arguments are the YAML document (:func:`load_settings` calls ``Settings(**document)``),
+        so the environment overrides the file and deep-merges into its sections; a direct
+        ``Settings(...)`` call likewise yields to ``SCALPHOST_*`` variables. pydantic-settings
+        appends the defaults itself. The dotenv source is left out: the host reads no ``.env``.
+        """
+        sources: list[PydanticBaseSettingsSource] = [_EnvironSource(settings_cls)]
+        secrets_dir = _secrets_dir(os.environ)
+        if secrets_dir is not None:
+            sources.append(_CredentialSecretsSource(file_secret_settings, secrets_dir))
+        sources.append(init_settings)
+        return tuple(sources)
+
+
+def _missing_credential(name: str) -> InitErrorDetails:
+    variable = f"{ENV_PREFIX}CREDENTIALS{NESTED_DELIMITER}{name.upper()}"
+    return InitErrorDetails(
+        type=PydanticCustomError(
+            "missing_credential",
+            "required in live mode; set {variable} or the file credentials__{name} in the "
+            "secrets directory",
+            {"variable": variable, "name": name},
+        ),
+        loc=("credentials", name),
+        input=None,
+    )
+
+
+# --- sources ----------------------------------------------------------------------------------
+
+
+class _EnvironSource(EnvSettingsSource):
+    """The environment source, naming the variable when a list or section is not valid JSON.
+
+    Overrides only the public, documented :meth:`EnvSettingsSource.prepare_field_value`.
+    """
+
+    def prepare_field_value(
+        self, field_name: str, field: FieldInfo, value: Any, value_is_complex: bool
+    ) -> Any:
+        """Decode a list or section given as JSON; name the variable when that fails."""
+        try:
+            return super().prepare_field_value(field_name, field, value, value_is_complex)
+        except ValueError as error:
+            variable = ENV_PREFIX + field_name.upper()
+            raise ConfigError.single(
+                field_name,
+                f"{variable} is not valid JSON ({error}); a list or a whole section set in the "
+                "environment must be JSON",
+            ) from None
+
+
+class _CredentialSecretsSource(NestedSecretsSettingsSource):
+    """Credential files such as ``credentials__api_key``; other files in the directory are ignored.
+
+    Only credentials are secrets: a stray ``mode`` file in a mounted secrets volume must not
+    switch the host to live trading.
+    """
+
+    def __init__(self, file_secret_settings: PydanticBaseSettingsSource, directory: Path) -> None:
+        super().__init__(
+            file_secret_settings,
+            secrets_dir=directory,
+            secrets_dir_missing="error",
+            secrets_prefix="",
+            secrets_nested_delimiter=NESTED_DELIMITER,
+        )
+
+    def __call__(self) -> dict[str, Any]:
+        return {key: value for key, value in super().__call__().items() if key == "credentials"}
+
+
+def _secrets_dir(environ: Mapping[str, str]) -> Path | None:
+    raw = environ.get(SECRETS_DIR_VARIABLE)
+    if not raw:
+        return None
+    directory = Path(raw)
+    if not directory.is_dir():
+        raise ConfigError.single(SECRETS_DIR_VARIABLE, f"{raw} is not a directory")
+    return directory
+
+
+# --- loading ----------------------------------------------------------------------------------
+
+
+def load_settings(config_path: Path | None) -> Settings:
+    """Load the settings from ``config_path`` (``None``: defaults) and ``os.environ``.
+
+    The YAML document becomes ``Settings(**document)``; see
+    :meth:`Settings.settings_customise_sources` for how it ranks against the environment.
+    Raises :class:`ConfigError` listing every problem found.
+    """
+    document = _read_document(config_path) if config_path is not None else {}
+    problems: list[ConfigProblem] = []
+    if "credentials" in document:
+        problems.append(
+            ConfigProblem(
+                "credentials",
+                "not allowed in a config file (config files get committed); set "
+                f"{ENV_PREFIX}CREDENTIALS{NESTED_DELIMITER}<FIELD> in the environment or put "
+                f"credentials__<field> files in the directory named by {SECRETS_DIR_VARIABLE}",
+            )
+        )
+    # No setting's name starts with "_" (pydantic forbids it), and such keyword arguments would
+    # reach BaseSettings' own options (``_secrets_dir``, ``_env_prefix``, ...), so they and
+    # non-string keys are reported here as the unknown keys they are.
+    unknown = [key for key in document if not isinstance(key, str) or key.startswith("_")]
+    problems.extend(ConfigProblem(str(key), _EXTRA_KEY) for key in unknown)
+    arguments: dict[str, Any] = {
+        key: value for key, value in document.items() if key != "credentials" and key not in unknown
+    }
+    try:
+        settings = Settings(**arguments)
+    except ValidationError as error:
+        problems.extend(validation_problems(error))
+    except SettingsError as error:
+        problems.append(ConfigProblem("", str(error)))
+    except ConfigError as error:
+        problems.extend(error.problems)
+    else:
+        if not problems:
+            return settings
+    raise ConfigError(problems)
+
+
+def _read_document(path: Path) -> dict[Any, Any]:
+    """Parse a YAML config file into a mapping; an empty file is an empty mapping.
+
+    Raises :class:`ConfigError` at the file's path for a missing or unreadable file, invalid
+    YAML (with its line and column) or a top level that is not a mapping.
+    """
+    where = str(path)
+    try:
+        text = path.read_text(encoding="utf-8")
+    except FileNotFoundError:
+        raise ConfigError.single(where, "config file not found") from None
+    except UnicodeDecodeError:
+        raise ConfigError.single(where, "config file is not UTF-8 text") from None
+    except OSError as error:
+        raise ConfigError.single(where, f"cannot read config file: {error.strerror}") from None
+    try:
+        document = yaml.safe_load(text)
+    except yaml.YAMLError as error:
+        raise ConfigError.single(where, _yaml_message(error)) from None
+    if document is None:
+        return {}
+    if not isinstance(document, dict):
+        raise ConfigError.single(
+            where, f"the top level must be a mapping of settings, not a {type(document).__name__}"
+        )
+    return document
+
+
+def _yaml_message(error: yaml.YAMLError) -> str:
+    if isinstance(error, yaml.MarkedYAMLError) and error.problem_mark is not None:
+        mark = error.problem_mark
+        return f"invalid YAML at line {mark.line + 1}, column {mark.column + 1}: {error.problem}"
+    return f"invalid YAML: {error}"
+
+
+def validation_problems(error: ValidationError) -> list[ConfigProblem]:
+    """One problem per pydantic error, at its dotted path; the rejected value is never shown."""
+    return [
+        ConfigProblem(".".join(str(part) for part in detail["loc"]), detail["msg"])
+        for detail in error.errors(include_url=False, include_input=False)
+    ]
+
+
+# --- output -----------------------------------------------------------------------------------
+
+
+def redacted_dump(settings: Settings) -> dict[str, Any]:
+    """The effective settings as plain data (YAML/JSON-ready); every secret is ``**********``.
+
+    pydantic serialises a set :class:`SecretStr` as ``**********`` and an unset one as ``None``.
+    """
+    return settings.model_dump(mode="json")
+
+
+def secret_values(settings: Settings) -> tuple[str, ...]:
+    """The plain values of the credentials that are set, for the log filter to redact."""
+    return tuple(value.get_secret_value() for _, value in settings.credentials if value is not None)

@@ -1,0 +1,219 @@
+"""The scalphost command: exit 2 with one line per config problem, redacted output, honest `run`."""
+
+from __future__ import annotations
+
+import os
+import secrets
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+import yaml
+from typer.testing import CliRunner
+
+from host.cli import app, plugin_table
+from host.pluginmanager import PluginInfo
+from host.settings import load_settings, redacted_dump
+
+REPO = Path(__file__).resolve().parent.parent
+PAPER = REPO / "config" / "paper.yaml"
+CREDENTIAL_VARIABLES = (
+    "SCALPHOST_CREDENTIALS__API_KEY",
+    "SCALPHOST_CREDENTIALS__SECRET_KEY",
+    "SCALPHOST_CREDENTIALS__PASSPHRASE",
+)
+
+
+@pytest.fixture(autouse=True)
+def clean_environment(monkeypatch: pytest.MonkeyPatch) -> None:
+    """In-process commands read os.environ: keep the developer's SCALPHOST_* out of the tests."""
+    for name in os.environ:
+        if name.startswith("SCALPHOST_"):
+            monkeypatch.delenv(name)
+
+
+@pytest.fixture
+def canary() -> str:
+    return "canary-" + secrets.token_urlsafe(24)
+
+
+@pytest.fixture
+def write_config(tmp_path: Path):
+    def write(text: str) -> Path:
+        path = tmp_path / "config.yaml"
+        path.write_text(text, encoding="utf-8")
+        return path
+
+    return write
+
+
+def scalphost(*args: str, env: dict[str, str] | None = None) -> subprocess.CompletedProcess[str]:
+    """Run the real entry point in a fresh interpreter, as a user would."""
+    environment = {k: v for k, v in os.environ.items() if not k.startswith("SCALPHOST_")}
+    return subprocess.run(
+        [sys.executable, "-m", "host.cli", *args],
+        env=environment | (env or {}),
+        cwd=REPO,
+        capture_output=True,
+        text=True,
+        timeout=60,
+        check=False,
+    )
+
+
+def invoke(*args: str, env: dict[str, str] | None = None):
+    return CliRunner().invoke(app, list(args), env=env)
+
+
+# --- config errors: exit 2, one line per problem, no traceback ----------------------------------
+
+
+def test_config_error_exits_2_from_the_real_entry_point(write_config) -> None:
+    path = write_config("exchange:\n  demo: maybe\nmodee: paper\n")
+    result = scalphost("config", "show", "--config", str(path))
+    assert result.returncode == 2
+    assert result.stdout == ""
+    assert result.stderr.splitlines() == [
+        "config error: exchange.demo: Input should be a valid boolean, unable to interpret input",
+        "config error: modee: Extra inputs are not permitted",
+    ]
+
+
+def test_live_without_credentials_exits_2_from_run(write_config) -> None:
+    result = scalphost("run", "--config", str(write_config("mode: live\n")))
+    assert result.returncode == 2
+    lines = result.stderr.splitlines()
+    assert [line.split(":")[1].strip() for line in lines] == [
+        "credentials.api_key",
+        "credentials.secret_key",
+        "credentials.passphrase",
+    ]
+    assert all(line.startswith("config error: ") for line in lines)
+    assert "not implemented" not in result.stdout
+
+
+@pytest.mark.parametrize(
+    ("text", "named"),
+    [
+        ("exchange:\n  demo: maybe\n", "exchange.demo"),
+        ("modee: paper\n", "modee"),
+        ("dedup:\n  private_ttl: 5\n", "dedup.private_ttl"),
+        ("mode: paper\nexchange: [\n", "invalid YAML at line 3, column 1"),
+        ("- just\n- a list\n", "the top level must be a mapping"),
+        ("credentials:\n  api_key: x\n", "credentials: not allowed in a config file"),
+        ("mode: live\n", "credentials.api_key"),
+    ],
+)
+@pytest.mark.parametrize("command", [("config", "show"), ("run",)])
+def test_each_bad_config_exits_2_and_names_the_field(
+    write_config, text: str, named: str, command: tuple[str, ...]
+) -> None:
+    path = write_config(text)
+    result = invoke(*command, "--config", str(path))
+    assert result.exit_code == 2
+    assert named in result.stderr
+    assert all(line.startswith("config error: ") for line in result.stderr.splitlines())
+    assert "Traceback" not in result.output
+    assert result.stdout == ""
+
+
+def test_missing_config_file_exits_2(tmp_path: Path) -> None:
+    missing = tmp_path / "absent.yaml"
+    result = invoke("config", "show", "--config", str(missing))
+    assert result.exit_code == 2
+    assert result.stderr == f"config error: {missing}: config file not found\n"
+
+
+def test_bad_environment_exits_2() -> None:
+    result = invoke("config", "show", env={"SCALPHOST_DEDUP__PRIVATE_CACHE_SIZE": "0"})
+    assert result.exit_code == 2
+    assert result.stderr.startswith("config error: dedup.private_cache_size: ")
+
+
+# --- config show ----------------------------------------------------------------------------------
+
+
+def test_config_show_prints_the_effective_config_as_yaml(write_config) -> None:
+    path = write_config("log_level: WARNING\nplugins:\n  drift_guard:\n    enabled: true\n")
+    result = invoke("config", "show", "--config", str(path))
+    assert result.exit_code == 0, result.output
+    shown = yaml.safe_load(result.stdout)
+    assert shown == redacted_dump(load_settings(path))
+    assert shown["log_level"] == "WARNING"
+
+
+def test_config_show_applies_env_overrides_to_plugins_and_nested_fields() -> None:
+    result = invoke(
+        "config",
+        "show",
+        "--config",
+        str(PAPER),
+        env={
+            "SCALPHOST_PLUGINS__DRIFT_GUARD__STOP_DISTANCE": "0.02",
+            "SCALPHOST_HOOKS__REGIME_FALLBACK": "ranging",
+        },
+    )
+    assert result.exit_code == 0, result.output
+    shown = yaml.safe_load(result.stdout)
+    assert shown["plugins"] == {"drift_guard": {"enabled": True, "stop_distance": "0.02"}}
+    assert shown["hooks"]["regime_fallback"] == "ranging"
+
+
+def test_config_show_never_prints_secrets_from_the_environment(canary: str) -> None:
+    env = dict.fromkeys(CREDENTIAL_VARIABLES, canary) | {"SCALPHOST_MODE": "live"}
+    result = scalphost("config", "show", env=env)
+    assert result.returncode == 0, result.stderr
+    assert canary not in result.stdout + result.stderr
+    assert yaml.safe_load(result.stdout)["credentials"] == {
+        "api_key": "**********",
+        "secret_key": "**********",
+        "passphrase": "**********",
+    }
+
+
+def test_config_show_never_prints_secrets_from_the_secrets_dir(tmp_path: Path, canary: str) -> None:
+    (tmp_path / "credentials__secret_key").write_text(canary, encoding="utf-8")
+    result = invoke("config", "show", env={"SCALPHOST_SECRETS_DIR": str(tmp_path)})
+    assert result.exit_code == 0, result.output
+    assert canary not in result.output
+    assert yaml.safe_load(result.stdout)["credentials"] == {
+        "api_key": None,
+        "secret_key": "**********",
+        "passphrase": None,
+    }
+
+
+# --- run ------------------------------------------------------------------------------------------
+
+
+def test_run_validates_and_says_it_does_not_trade(canary: str) -> None:
+    env = dict.fromkeys(CREDENTIAL_VARIABLES, canary) | {"SCALPHOST_LOG_LEVEL": "DEBUG"}
+    result = scalphost("run", "--config", str(PAPER), env=env)
+    assert result.returncode == 0, result.stderr
+    assert "not implemented yet (issue #7)" in result.stdout
+    assert "nothing was traded" in result.stdout
+    assert "config and plugins valid: mode=paper" in result.stderr
+    assert "plugins=drift_guard" in result.stderr
+    assert canary not in result.stdout + result.stderr
+
+
+def test_run_reports_plugin_config_errors(write_config) -> None:
+    result = scalphost("run", "--config", str(write_config("plugins:\n  no_such_plugin: {}\n")))
+    assert result.returncode == 2
+    assert result.stderr.startswith("config error: plugins.no_such_plugin: ")
+
+
+# --- plugins --------------------------------------------------------------------------------------
+
+
+def test_plugin_table_aligns_columns_and_marks_essential_plugins() -> None:
+    infos = [
+        PluginInfo("drift_guard", "built-in", True, True, ("on_position_drift",)),
+        PluginInfo("x", "acme-plugins 1.0", False, False, ()),
+    ]
+    assert plugin_table(infos).splitlines() == [
+        "NAME         SOURCE            STATUS              HOOKS",
+        "drift_guard  built-in          enabled, essential  on_position_drift",
+        "x            acme-plugins 1.0  disabled            -",
+    ]
