@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+import os
+import subprocess
+import sys
 import textwrap
 from dataclasses import dataclass
 from decimal import Decimal
@@ -293,3 +296,24 @@ def test_shipped_paper_config_spells_out_every_builtin_plugin_default() -> None:
         plugin_class = loader_for(builtin.target)()
         assert isinstance(plugin_class, type)
         assert section == plugin_class.Settings().model_dump(mode="json"), builtin.name
+
+
+def test_scalphost_plugins_command_lists_an_installed_external_plugin(tmp_path: Path) -> None:
+    install_fake_distribution(tmp_path)
+    config = tmp_path / "enable.yaml"
+    config.write_text("plugins:\n  demo_exit:\n    enabled: true\n")
+    environment = {**os.environ, "PYTHONPATH": str(tmp_path)}
+
+    def listing(*extra: str) -> str:
+        command = [sys.executable, "-m", "host.cli", "plugins", *extra]
+        result = subprocess.run(
+            command, capture_output=True, text=True, env=environment, check=True
+        )
+        [row] = [line for line in result.stdout.splitlines() if line.startswith("demo_exit")]
+        return " ".join(row.split())
+
+    assert listing() == "demo_exit scalphost-demo-exit 1.2.3 disabled on_tick_exit"
+    assert (
+        listing("--config", str(config))
+        == "demo_exit scalphost-demo-exit 1.2.3 enabled on_tick_exit"
+    )
