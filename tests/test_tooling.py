@@ -16,7 +16,9 @@ ROOT = Path(__file__).resolve().parent.parent
 
 
 def run(*args: str, cwd: Path = ROOT) -> subprocess.CompletedProcess[str]:
-    return subprocess.run([sys.executable, "-m", *args], cwd=cwd, capture_output=True, text=True, check=False)
+    return subprocess.run(
+        [sys.executable, "-m", *args], cwd=cwd, capture_output=True, text=True, check=False
+    )
 
 
 @pytest.mark.slow
@@ -42,6 +44,8 @@ def test_a_naive_datetime_fails_lint(tmp_path: Path) -> None:
     offender = tmp_path / "host" / "naive.py"
     offender.parent.mkdir()
     offender.write_text('"""Naive."""\n\nimport datetime\n\nSTAMP = datetime.datetime.now()\n')
-    result = run("ruff", "check", "--config", str(ROOT / "pyproject.toml"), str(offender), cwd=tmp_path)
+    result = run(
+        "ruff", "check", "--config", str(ROOT / "pyproject.toml"), str(offender), cwd=tmp_path
+    )
     assert result.returncode == 1
     assert "DTZ005" in result.stdout

@@ -1,0 +1,61 @@
+"""The three hypothesis profiles, registered in one place so every suite means the same thing.
+
+* ``dev`` — quick feedback while editing;
+* ``ci`` — more examples, derandomized so a red build reproduces on a laptop;
+* ``golive`` — thorough: thousands of examples per property, run by ``scalphost golive`` before
+  real money is at stake.
+
+No profile has a deadline: speed is measured in ``bench/``, and a test that fails because a
+shared CI machine was slow would teach people to ignore red builds.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+
+from hypothesis import HealthCheck, settings
+
+PROFILE_ENV = "SCALPHOST_HYPOTHESIS_PROFILE"
+"""Environment variable naming the profile to load."""
+
+PROFILES: dict[str, settings] = {
+    "dev": settings(max_examples=50, deadline=None),
+    "ci": settings(
+        max_examples=200,
+        deadline=None,
+        derandomize=True,
+        print_blob=True,
+        suppress_health_check=[HealthCheck.too_slow],
+    ),
+    "golive": settings(
+        max_examples=5000,
+        deadline=None,
+        print_blob=True,
+        suppress_health_check=[HealthCheck.too_slow],
+    ),
+}
+
+
+class UnknownProfileError(ValueError):
+    """A profile name that is not one of :data:`PROFILES`."""
+
+
+def register_profiles() -> None:
+    """Register every profile with hypothesis (idempotent: re-registering replaces)."""
+    for name, profile in PROFILES.items():
+        settings.register_profile(f"scalphost-{name}", profile)
+
+
+def choose_profile(requested: str | None, environ: Mapping[str, str]) -> str:
+    """Pick a profile: the request, else the environment, else ``ci`` on CI, else ``dev``."""
+    name = requested or environ.get(PROFILE_ENV) or ("ci" if environ.get("CI") else "dev")
+    if name not in PROFILES:
+        known = ", ".join(PROFILES)
+        raise UnknownProfileError(f"unknown hypothesis profile {name!r}; choose one of {known}")
+    return name
+
+
+def load_profile(name: str) -> None:
+    """Make ``name`` the active hypothesis profile (registering the profiles first)."""
+    register_profiles()
+    settings.load_profile(f"scalphost-{name}")
