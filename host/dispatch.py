@@ -320,7 +320,7 @@ def _valid_drift_resolution(resolution: object, drift: Drift) -> TypeGuard[Drift
     if isinstance(resolution, Adopt):
         return _valid_price(resolution.stop) and _protects(drift, resolution.stop)
     return isinstance(resolution, Flatten) or (
-        isinstance(resolution, Accept) and drift.kind is DriftKind.CHANGE
+        isinstance(resolution, Accept) and drift.acceptable_as_is
     )
 
 

@@ -41,8 +41,7 @@ class DriftGuard:
         position = drift.exchange
         if drift.kind is DriftKind.REMOVE or position is None:
             return Accept("gone from the exchange")
-        known = drift.known
-        if known is not None and known.stop is not None and known.side is position.side:
+        if drift.acceptable_as_is:
             return Accept("size or entry changed on the same side; the stop stays")
         reference = drift.mark_price if drift.mark_price is not None else position.entry_price
         offset = reference * self.settings.stop_distance

@@ -405,6 +405,28 @@ def test_hook_on_position_drift_remove_is_accepted_and_change_keeps_the_stop() -
     assert isinstance(unprotected.resolution, Adopt)
 
 
+def test_hook_on_position_drift_accepting_a_flipped_side_is_refused() -> None:
+    class Careless:
+        @hookimpl
+        def on_position_drift(self) -> Accept:
+            return Accept("the old stop will do")
+
+    flipped = Drift(
+        DriftKind.CHANGE,
+        "p9",
+        "BTC-USDT-SWAP",
+        exchange=position("p9", PositionSide.SHORT),
+        known=position("p9", PositionSide.LONG, stop="150"),
+        mark_price=Decimal(200),
+    )
+    host = make_host(Careless)
+    decision = host.dispatch.on_position_drift(flipped, ctx())
+    assert decision.plugin == "drift_guard"
+    assert isinstance(decision.resolution, Adopt)
+    assert decision.resolution.stop > flipped.mark_price
+    assert host.faults.counts[("careless", "on_position_drift")] == 1
+
+
 @pytest.mark.parametrize(
     "answer",
     [

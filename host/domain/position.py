@@ -67,6 +67,24 @@ class Drift:
     known: Position | None
     mark_price: Decimal | None = None
 
+    @property
+    def acceptable_as_is(self) -> bool:
+        """Whether taking the exchange's version keeps the position protected.
+
+        True for a *remove* (nothing left to protect) and for a *change* on the same side whose
+        known stop carries over. A flipped side would leave the stop on the wrong side of the
+        market, and an *add* has no stop at all, so those must be adopted or flattened.
+        """
+        if self.kind is DriftKind.REMOVE:
+            return True
+        return (
+            self.kind is DriftKind.CHANGE
+            and self.known is not None
+            and self.exchange is not None
+            and self.known.stop is not None
+            and self.known.side is self.exchange.side
+        )
+
 
 @dataclass(frozen=True, slots=True)
 class ClosedPosition:
