@@ -1,0 +1,1 @@
+"""The OKX v5 connection: signing, REST over aiohttp, WebSockets over websockets, wire decoding."""
