@@ -63,10 +63,53 @@ class ExchangeSettings(BaseModel):
         default="", description='OKX REST base URL; "" means the built-in simulator.'
     )
     ws_url: str = Field(
-        default="", description='OKX WebSocket URL; "" means the built-in simulator.'
+        default="",
+        description='OKX WebSocket base URL (/ws/v5/public etc. below it); "" means the simulator.',
     )
     demo: bool = Field(
         default=False, description="Send OKX's demo-trading header (simulated money on OKX)."
+    )
+    request_timeout_seconds: float = Field(
+        default=10.0,
+        gt=0,
+        description="A REST request without an answer by then is retried "
+        "(reads) or resolved by querying the exchange (orders).",
+    )
+    max_retries: int = Field(
+        default=3,
+        ge=0,
+        description="Retries of a REST request refused for the rate limit or "
+        "failing transiently (reads only: an order is never sent twice).",
+    )
+    retry_backoff_seconds: float = Field(
+        default=0.5, gt=0, description="First back-off before a retry; doubles on each retry."
+    )
+    order_lookup_attempts: int = Field(
+        default=5,
+        gt=0,
+        description="Queries by clOrdId to learn the outcome of an order "
+        "whose reply was lost, before it is declared not placed.",
+    )
+    ping_interval_seconds: float = Field(
+        default=20.0,
+        gt=0,
+        lt=30,
+        description="Send a text ping after this much silence "
+        "(OKX drops a connection silent for 30 s).",
+    )
+    pong_timeout_seconds: float = Field(
+        default=10.0,
+        gt=0,
+        description="Reconnect when no pong or data arrives this long after a ping.",
+    )
+    reconnect_backoff_seconds: float = Field(
+        default=0.5, gt=0, description="First delay before reconnecting; doubles per failure."
+    )
+    reconnect_backoff_max_seconds: float = Field(
+        default=30.0, gt=0, description="Longest delay between reconnection attempts."
+    )
+    login_timeout_seconds: float = Field(
+        default=10.0, gt=0, description="Wait this long for a WebSocket login acknowledgement."
     )
 
 
