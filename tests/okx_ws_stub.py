@@ -1,0 +1,135 @@
+"""A small WebSocket server that behaves like OKX's, for testing the client's connection rules.
+
+It checks the login signature and its 30 s window, refuses private subscriptions before a login
+(``60011``), acknowledges each subscription, answers the text ``ping`` with ``pong``, and records
+every operation in order (``log``) so tests can assert sequences across reconnects. Tests push
+frames, announce a service upgrade (``64008``), drop connections or stop answering pings.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import itertools
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+from dataclasses import dataclass, field
+from typing import Any
+
+import orjson
+from aiohttp import WSMsgType, web
+from okx_stub import API_KEY, PASSPHRASE, SECRET_KEY
+
+from host.clock import LiveClock
+from host.exchange.signing import signatures_match, ws_login_signature
+
+LOGIN_WINDOW_SECONDS = 30
+
+
+@dataclass
+class SocketStub:
+    """State and switches; ``log`` holds ``(connection number, what happened)`` in order."""
+
+    login_delay_seconds: float = 0.0
+    answer_pings: bool = True
+    log: list[tuple[int, str]] = field(default_factory=list)
+    sockets: dict[int, web.WebSocketResponse] = field(default_factory=dict)
+    _numbers: itertools.count[int] = field(default_factory=lambda: itertools.count(1))
+
+    def app(self) -> web.Application:
+        app = web.Application()
+        for path in ("/ws/v5/public", "/ws/v5/private", "/ws/v5/business"):
+            app.router.add_get(path, self._serve)
+        return app
+
+    def events(self, what: str) -> list[int]:
+        """The connection numbers on which ``what`` happened, in order."""
+        return [number for number, happened in self.log if happened == what]
+
+    async def push(self, message: Any, connection: int | None = None) -> None:
+        """Send a frame to one connection (default: the newest open one)."""
+        number = connection or max(self.open_connections())
+        text = message if isinstance(message, str) else orjson.dumps(message).decode()
+        await self.sockets[number].send_str(text)
+
+    def open_connections(self) -> list[int]:
+        return [number for number, ws in self.sockets.items() if not ws.closed]
+
+    async def drop(self, connection: int | None = None) -> None:
+        """Close a connection abruptly, as a network failure would."""
+        number = connection or max(self.open_connections())
+        await self.sockets[number].close(code=1006)
+
+    async def _serve(self, request: web.Request) -> web.WebSocketResponse:
+        ws = web.WebSocketResponse(autoping=False)
+        await ws.prepare(request)
+        number = next(self._numbers)
+        self.sockets[number] = ws
+        self.log.append((number, "open"))
+        private = not request.path.endswith("/public")
+        logged_in = False
+        async for message in ws:
+            if message.type is not WSMsgType.TEXT:
+                continue
+            if message.data == "ping":
+                self.log.append((number, "ping"))
+                if self.answer_pings:
+                    await ws.send_str("pong")
+                continue
+            request_op = orjson.loads(message.data)
+            op = request_op["op"]
+            self.log.append((number, op))
+            if op == "login":
+                logged_in = await self._login(ws, number, request_op["args"][0])
+            elif op == "subscribe":
+                await self._subscribe(ws, request_op["args"], private and not logged_in)
+        self.log.append((number, "closed"))
+        return ws
+
+    async def _login(self, ws: web.WebSocketResponse, number: int, args: dict[str, Any]) -> bool:
+        await asyncio.sleep(self.login_delay_seconds)
+        timestamp = str(args["timestamp"])  # OKX accepts a string or a number
+        fresh = abs(LiveClock().now().timestamp() - int(timestamp)) <= LOGIN_WINDOW_SECONDS
+        expected = ws_login_signature(SECRET_KEY, timestamp)
+        ok = (
+            args["apiKey"] == API_KEY
+            and args["passphrase"] == PASSPHRASE
+            and fresh
+            and signatures_match(expected, args["sign"])
+        )
+        reply = {"event": "login", "code": "0", "msg": "", "connId": f"c{number}"}
+        if not ok:
+            reply = {
+                "event": "error",
+                "code": "60009",
+                "msg": "Login failed.",
+                "connId": f"c{number}",
+            }
+        self.log.append((number, "login-ok" if ok else "login-refused"))
+        await ws.send_str(orjson.dumps(reply).decode())
+        return ok
+
+    async def _subscribe(
+        self, ws: web.WebSocketResponse, args: list[dict[str, str]], refuse: bool
+    ) -> None:
+        for arg in args:
+            if refuse:
+                reply = {"event": "error", "code": "60011", "msg": "Please log in"}
+            else:
+                reply = {"event": "subscribe", "arg": arg, "connId": "c"}
+            await ws.send_str(orjson.dumps(reply).decode())
+
+
+@asynccontextmanager
+async def serve_sockets(stub: SocketStub) -> AsyncIterator[str]:
+    """Run ``stub`` on 127.0.0.1 and yield its ``ws://`` base URL."""
+    runner = web.AppRunner(stub.app(), shutdown_timeout=0.1)
+    await runner.setup()
+    site = web.TCPSite(runner, "127.0.0.1", 0)
+    await site.start()
+    port = site._server.sockets[0].getsockname()[1]  # type: ignore[union-attr]
+    try:
+        yield f"ws://127.0.0.1:{port}"
+    finally:
+        for ws in stub.sockets.values():
+            await ws.close()
+        await runner.cleanup()
