@@ -53,16 +53,12 @@ class ExchangeFeed:
                 self._sink(admitted)
 
     def _admit(self, event: ExchangeEvent) -> ExchangeEvent | None:
-        if isinstance(event, TickerPush):
-            return event if self._market.is_new("tickers", event.tick.inst_id, event.stamp) else None
-        if isinstance(event, TradePush):
-            return event if self._market.is_new("trades", event.trade.inst_id, event.stamp) else None
-        if isinstance(event, MarkPricePush):
-            return event if self._market.is_new("mark-price", event.inst_id, event.stamp) else None
-        if isinstance(event, QuotePush):
-            if event.stamp < event.prev_stamp:  # OKX reset the book's sequence
-                self._market.forget(event.channel, event.inst_id)
-            return event if self._market.is_new(event.channel, event.inst_id, event.stamp) else None
+        stream = _market_stream(event)
+        if stream is not None:
+            channel, inst_id, stamp = stream
+            if isinstance(event, QuotePush) and event.stamp < event.prev_stamp:
+                self._market.forget(channel, inst_id)  # OKX reset the book's sequence
+            return event if self._market.is_new(channel, inst_id, stamp) else None
         if isinstance(event, OrderPush):
             return event if self._private.first_time(event.order) else None
         if isinstance(event, PositionsPush):
@@ -83,3 +79,16 @@ class ExchangeFeed:
             return complete
         fresh = tuple(r for r in push.reports if self._private.first_time(r.position))
         return replace(push, reports=fresh) if fresh else None
+
+
+def _market_stream(event: ExchangeEvent) -> tuple[str, str, int] | None:
+    """The ``(channel, instId, stamp)`` of a market-data push; ``None`` for anything else."""
+    if isinstance(event, TickerPush):
+        return "tickers", event.tick.inst_id, event.stamp
+    if isinstance(event, TradePush):
+        return "trades", event.trade.inst_id, event.stamp
+    if isinstance(event, MarkPricePush):
+        return "mark-price", event.inst_id, event.stamp
+    if isinstance(event, QuotePush):
+        return event.channel, event.inst_id, event.stamp
+    return None
