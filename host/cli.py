@@ -7,6 +7,7 @@ the command line itself uses for a usage error.
 
 from __future__ import annotations
 
+import asyncio
 import logging
 from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
@@ -24,6 +25,7 @@ if TYPE_CHECKING:
     from host.pluginmanager import PluginInfo
 
 CONFIG_ERROR_EXIT = 2
+CHECK_FAILED_EXIT = 1
 
 app = typer.Typer(
     name="scalphost",
@@ -98,6 +100,40 @@ def run(config: ConfigOption = None) -> None:
         "The trading engine is not implemented yet (issue #7). This run only validated the "
         "configuration and the plugins; nothing was traded and no order was sent."
     )
+
+
+@app.command("check")
+def check(config: ConfigOption = None) -> None:
+    """Check, read-only, the exchange the config points at: one line per item, exit 0 if all pass.
+
+    Server time and latency, authentication and position mode, balance, positions, resting
+    orders, private WebSocket login. A failure names its likely cause; no secret is printed.
+    """
+    with _config_errors():
+        settings = load_settings(config)
+    configure_logging("ERROR", secret_values(settings))
+    exchange = settings.exchange
+    if not exchange.rest_url or not exchange.ws_url:
+        typer.echo(
+            "FAIL  exchange: exchange.rest_url and exchange.ws_url are empty (the built-in "
+            "simulator); set them to OKX or to a running `scalphost sim`",
+        )
+        raise typer.Exit(CHECK_FAILED_EXIT)
+    from host.clock import LiveClock
+    from host.exchange.check import check_connectivity
+
+    lines = asyncio.run(
+        check_connectivity(
+            exchange,
+            settings.credentials,
+            LiveClock(),
+            rest_url=exchange.rest_url,
+            ws_url=exchange.ws_url,
+        )
+    )
+    for line in lines:
+        typer.echo(str(line))
+    raise typer.Exit(0 if all(line.ok for line in lines) else CHECK_FAILED_EXIT)
 
 
 def plugin_table(infos: Sequence[PluginInfo]) -> str:

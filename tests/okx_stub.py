@@ -52,6 +52,7 @@ class OkxStub:
     lose_reply_after_place: bool = False
     fail_before_place: bool = False
     reply_delay_seconds: float = 1.0
+    position_mode: str = "net_mode"
     orders: dict[str, dict[str, Any]] = field(default_factory=dict)
     requests: list[tuple[str, str]] = field(default_factory=list)
     demo_headers: list[str | None] = field(default_factory=list)
@@ -69,6 +70,8 @@ class OkxStub:
         app.router.add_get("/api/v5/public/instruments", self._sample("instruments"))
         app.router.add_get("/api/v5/account/balance", self._balance)
         app.router.add_get("/api/v5/account/positions", self._positions)
+        app.router.add_get("/api/v5/account/config", self._account_config)
+        app.router.add_get("/api/v5/trade/orders-pending", self._pending)
         app.router.add_post("/api/v5/trade/order", self._place)
         app.router.add_get("/api/v5/trade/order", self._get_order)
         app.router.add_post("/api/v5/trade/cancel-order", self._cancel)
@@ -139,6 +142,14 @@ class OkxStub:
 
     async def _positions(self, _: web.Request) -> web.Response:
         return web.json_response(sample("rest_get_positions_swap_nautilus.json"))
+
+    async def _account_config(self, _: web.Request) -> web.Response:
+        config = sample("rest_get_account_config_docs.json")
+        config["data"][0]["posMode"] = self.position_mode
+        return web.json_response(config)
+
+    async def _pending(self, _: web.Request) -> web.Response:
+        return envelope([order for order in self.orders.values() if order["state"] == "live"])
 
     async def _place(self, request: web.Request) -> web.Response:
         body = orjson.loads(await request.read())

@@ -30,6 +30,7 @@ class SocketStub:
     """State and switches; ``log`` holds ``(connection number, what happened)`` in order."""
 
     login_delay_seconds: float = 0.0
+    skew_seconds: float = 0.0
     answer_pings: bool = True
     log: list[tuple[int, str]] = field(default_factory=list)
     sockets: dict[int, web.WebSocketResponse] = field(default_factory=dict)
@@ -88,7 +89,8 @@ class SocketStub:
     async def _login(self, ws: web.WebSocketResponse, number: int, args: dict[str, Any]) -> bool:
         await asyncio.sleep(self.login_delay_seconds)
         timestamp = str(args["timestamp"])  # OKX accepts a string or a number
-        fresh = abs(LiveClock().now().timestamp() - int(timestamp)) <= LOGIN_WINDOW_SECONDS
+        server_now = LiveClock().now().timestamp() + self.skew_seconds
+        fresh = abs(server_now - int(timestamp)) <= LOGIN_WINDOW_SECONDS
         expected = ws_login_signature(SECRET_KEY, timestamp)
         ok = (
             args["apiKey"] == API_KEY

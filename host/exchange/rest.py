@@ -120,7 +120,7 @@ class OkxRest:
     async def sync_clock(self) -> timedelta:
         """Measure OKX's server time against ours (half the round trip corrects the transit)."""
         sent = self._clock.monotonic()
-        data = await self._attempt("GET", SERVER_TIME_PATH, SERVER_TIME_PATH, "", auth=False)
+        data = await self.get(SERVER_TIME_PATH, auth=False)
         transit = timedelta(seconds=(self._clock.monotonic() - sent) / 2)
         server_now = from_okx_ms(data[0]["ts"]) + transit
         self.clock_offset = server_now - self._clock.now()
