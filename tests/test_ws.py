@@ -67,6 +67,7 @@ async def running(
     private: bool = False,
     on_reconnected: Callable[[], Awaitable[None]] | None = None,
     filtered: bool = False,
+    stale_seconds: float = 30.0,
 ) -> tuple[Client, asyncio.Task[None]]:
     received: list[ExchangeEvent] = []
     clock = LiveClock()
@@ -79,7 +80,7 @@ async def running(
         url,
         subscriptions,
         sink,
-        FAST,
+        FAST.model_copy(update={"market_data_stale_seconds": stale_seconds}),
         clock,
         ExchangeHealth(clock),
         credentials=credentials() if private else None,
@@ -183,6 +184,26 @@ async def test_silence_sends_a_ping_and_a_missing_pong_reconnects(
     server.answer_pings = False
     await eventually(lambda: client.socket.connections_opened == 2)
     assert server.events("subscribe") == [1, 2]
+    await stopped(client, task)
+
+
+async def test_a_silent_market_stream_on_a_busy_connection_reconnects(
+    stub: tuple[SocketStub, str],
+) -> None:
+    server, url = stub
+    eth = Subscription("tickers", inst_id="ETH-USDT-SWAP")
+    client, task = await running(f"{url}/ws/v5/public", (TICKERS, eth), stale_seconds=0.5)
+    ticker = sample("ws_tickers_push_swap_real_cryptofeed.json")
+    ticker["data"][0]["instId"] = "BTC-USDT-SWAP"
+    stamp = int(ticker["data"][0]["ts"])
+    async with asyncio.timeout(5):
+        while client.socket.connections_opened == 1:  # BTC keeps flowing, ETH never comes
+            stamp += 1
+            ticker["data"][0]["ts"] = str(stamp)
+            await server.push(ticker, connection=1)
+            await asyncio.sleep(0.05)
+    assert client.socket._health.message_age("tickers:BTC-USDT-SWAP") is not None
+    assert client.socket._health.message_age("tickers:ETH-USDT-SWAP") is None
     await stopped(client, task)
 
 

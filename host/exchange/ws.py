@@ -130,6 +130,13 @@ class OkxSocket:
         self._stopping = False
         self._handover_requested = False
         self._connection: ClientConnection | None = None
+        self._watched_streams = tuple(
+            f"{sub.channel}:{sub.inst_id}"
+            for sub in self._subscriptions
+            if sub.channel in MARKET_DATA_CHANNELS and sub.inst_id is not None
+        )
+        self._ready_at = 0.0
+        self._next_stream_check = 0.0
 
     async def run(self) -> None:
         """Connect, and reconnect after every loss, until :meth:`stop`.
@@ -192,6 +199,7 @@ class OkxSocket:
             await connection.close()
             raise
         self.ready.set()
+        self._ready_at = self._clock.monotonic()
         return connection
 
     async def _login(self, connection: ClientConnection) -> None:
@@ -252,7 +260,26 @@ class OkxSocket:
             if self._handover_requested:
                 self._handover_requested = False
                 return await self._hand_over(connection)
+            self._check_streams()
         return connection
+
+    def _check_streams(self) -> None:
+        """Reconnect when a subscribed market-data stream fell silent on a live connection.
+
+        Checked at most once a second: this runs on every frame. A stream that never delivered
+        counts from the moment the connection became ready.
+        """
+        now = self._clock.monotonic()
+        if now < self._next_stream_check:
+            return
+        self._next_stream_check = now + 1.0
+        limit = self._settings.market_data_stale_seconds
+        for stream in self._watched_streams:
+            age = self._health.message_age(stream)
+            since_ready = now - self._ready_at
+            silent = since_ready if age is None else min(age, since_ready)
+            if silent > limit:
+                raise ConnectionLost(f"{stream} silent for {silent:.1f} s")
 
     async def _hand_over(self, old: ClientConnection) -> ClientConnection:
         """Replace a connection OKX is about to close, without a gap (``64008``)."""
@@ -303,10 +330,10 @@ class OkxSocket:
         return float(base * (0.5 + self._rng.random() / 2))
 
 
+MARKET_DATA_CHANNELS = frozenset({"tickers", "trades", "books5", "bbo-tbt", "mark-price"})
+"""Channels expected to flow on a live market; silence there means a dead subscription."""
+
 _CHANNELS: dict[type, str] = {
-    TickerPush: "tickers",
-    TradePush: "trades",
-    MarkPricePush: "mark-price",
     OrderPush: "orders",
     PositionsPush: "positions",
     AccountPush: "account",
@@ -315,7 +342,12 @@ _CHANNELS: dict[type, str] = {
 
 
 def _channel_of(event: ExchangeEvent) -> str:
-    """The channel name a push counts against for staleness."""
-    if isinstance(event, QuotePush):
-        return event.channel
+    """The stream a push counts against for staleness: ``channel:instId`` for market data."""
+    if isinstance(event, TickerPush):
+        return f"tickers:{event.tick.inst_id}"
+    if isinstance(event, TradePush):
+        return f"trades:{event.trade.inst_id}"
+    if isinstance(event, QuotePush | MarkPricePush):
+        channel = event.channel if isinstance(event, QuotePush) else "mark-price"
+        return f"{channel}:{event.inst_id}"
     return _CHANNELS.get(type(event), type(event).__name__)
