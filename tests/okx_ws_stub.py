@@ -34,6 +34,7 @@ class SocketStub:
     answer_pings: bool = True
     log: list[tuple[int, str]] = field(default_factory=list)
     sockets: dict[int, web.WebSocketResponse] = field(default_factory=dict)
+    paths: dict[int, str] = field(default_factory=dict)
     _numbers: itertools.count[int] = field(default_factory=lambda: itertools.count(1))
 
     def app(self) -> web.Application:
@@ -52,8 +53,13 @@ class SocketStub:
         text = message if isinstance(message, str) else orjson.dumps(message).decode()
         await self.sockets[number].send_str(text)
 
-    def open_connections(self) -> list[int]:
-        return [number for number, ws in self.sockets.items() if not ws.closed]
+    def open_connections(self, path: str = "") -> list[int]:
+        """Open connections, of one path (e.g. ``/ws/v5/private``) if given."""
+        return [
+            number
+            for number, ws in self.sockets.items()
+            if not ws.closed and self.paths[number].endswith(path)
+        ]
 
     async def drop(self, connection: int | None = None) -> None:
         """Close a connection abruptly, as a network failure would."""
@@ -65,6 +71,7 @@ class SocketStub:
         await ws.prepare(request)
         number = next(self._numbers)
         self.sockets[number] = ws
+        self.paths[number] = request.path
         self.log.append((number, "open"))
         private = not request.path.endswith("/public")
         logged_in = False

@@ -9,6 +9,7 @@ sees each change once:
   arrives after a newer one;
 * orders and event-driven position updates pass the first time their identity is seen
   (:class:`~host.dedup.PrivateEventDedup`);
+* control frames (login, subscription acks) stay with the socket that handles them;
 * a positions **snapshot** is never filtered: a position missing from a complete snapshot is
   flat, so every report of it matters. Its pages are joined, and it is handed on once complete.
 """
@@ -20,6 +21,7 @@ from dataclasses import replace
 
 from host.dedup import MarketDataWatermark, PrivateEventDedup
 from host.exchange.events import (
+    ControlEvent,
     ExchangeEvent,
     MarkPricePush,
     OrderPush,
@@ -59,6 +61,8 @@ class ExchangeFeed:
             if isinstance(event, QuotePush) and event.stamp < event.prev_stamp:
                 self._market.forget(channel, inst_id)  # OKX reset the book's sequence
             return event if self._market.is_new(channel, inst_id, stamp) else None
+        if isinstance(event, ControlEvent):  # logins and acks are the socket's business
+            return None
         if isinstance(event, OrderPush):
             return event if self._private.first_time(event.order) else None
         if isinstance(event, PositionsPush):
