@@ -53,6 +53,11 @@ class OkxStub:
     fail_before_place: bool = False
     reply_delay_seconds: float = 1.0
     position_mode: str = "net_mode"
+    slow_gateway_seconds: float = 0.0
+    reject_next_place: tuple[str, str] | None = None
+    fail_lookups: bool = False
+    stops: set[str] = field(default_factory=set)
+    discarded: list[str] = field(default_factory=list)
     orders: dict[str, dict[str, Any]] = field(default_factory=dict)
     requests: list[tuple[str, str]] = field(default_factory=list)
     demo_headers: list[str | None] = field(default_factory=list)
@@ -75,6 +80,7 @@ class OkxStub:
         app.router.add_post("/api/v5/trade/order", self._place)
         app.router.add_get("/api/v5/trade/order", self._get_order)
         app.router.add_post("/api/v5/trade/cancel-order", self._cancel)
+        app.router.add_post("/api/v5/trade/cancel-algos", self._cancel_algos)
         return app
 
     # --- middleware: bookkeeping, faults, authentication --------------------------------------
@@ -156,6 +162,16 @@ class OkxStub:
         if self.fail_before_place:
             return web.Response(status=500, text="internal error")
         cl_ord_id = body["clOrdId"]
+        if self.reject_next_place is not None:
+            code, msg = self.reject_next_place
+            self.reject_next_place = None
+            return self._item_error(cl_ord_id, code, msg)
+        if self.slow_gateway_seconds:  # the request reaches the matching engine late...
+            await asyncio.sleep(self.slow_gateway_seconds)
+            expires = request.headers.get("expTime")
+            if expires is not None and int(to_okx_ms(self.now())) > int(expires):
+                self.discarded.append(cl_ord_id)  # ...after its expTime: OKX discards it
+                return self._item_error(cl_ord_id, "50037", "Order expired")
         if cl_ord_id in self.orders:
             return self._item_error(cl_ord_id, "51016", "Client order ID already exists")
         now = to_okx_ms(self.now())
@@ -178,6 +194,8 @@ class OkxStub:
         return envelope([item | {"sCode": "0", "sMsg": ""}])
 
     async def _get_order(self, request: web.Request) -> web.Response:
+        if self.fail_lookups:
+            return web.Response(status=502, text="bad gateway")
         wanted = request.query.get("clOrdId") or request.query.get("ordId")
         for order in self.orders.values():
             if wanted in (order["clOrdId"], order["ordId"]):
@@ -199,6 +217,20 @@ class OkxStub:
             )
         order["state"] = "canceled"
         return envelope([{"clOrdId": order["clOrdId"], "ordId": order["ordId"], "sCode": "0"}])
+
+    async def _cancel_algos(self, request: web.Request) -> web.Response:
+        items = orjson.loads(await request.read())
+        if len(items) > 10:
+            return envelope([], code="51000", msg="Parameter algoId error")  # OKX's batch limit
+        results = []
+        for item in items:
+            known = item["algoId"] in self.stops
+            self.stops.discard(item["algoId"])
+            code = "0" if known else "51000"
+            results.append({"algoId": item["algoId"], "sCode": code, "sMsg": ""})
+        failed = sum(result["sCode"] != "0" for result in results)
+        top = "0" if not failed else "1" if failed == len(results) else "2"
+        return envelope(results, code=top)
 
     @staticmethod
     def _item_error(cl_ord_id: str, code: str, msg: str) -> web.Response:

@@ -5,6 +5,7 @@ Real aiohttp traffic over 127.0.0.1, real signatures checked by the server: noth
 
 from __future__ import annotations
 
+import asyncio
 import logging
 from collections.abc import AsyncIterator
 from datetime import timedelta
@@ -19,7 +20,13 @@ from pydantic import SecretStr
 from host.clock import LiveClock, ManualClock
 from host.domain import OrderState, PositionSide, Side
 from host.exchange.api import OkxApi, OrderNotPlaced
-from host.exchange.errors import OkxAuthError, OkxRateLimited, OkxRejected, OkxUnavailable
+from host.exchange.errors import (
+    AmbiguousOutcome,
+    OkxAuthError,
+    OkxRateLimited,
+    OkxRejected,
+    OkxUnavailable,
+)
 from host.exchange.health import ExchangeHealth
 from host.exchange.orders import ClientOrderIds, OrderRequest, OrderType
 from host.exchange.ratelimit import Budget, RateLimiter
@@ -65,7 +72,12 @@ def make_api(
     rest = OkxRest(
         session, settings, creds or credentials(), clock, ExchangeHealth(clock), base_url=url
     )
-    return OkxApi(rest, lookup_attempts=3, lookup_delay_seconds=0.05)
+    return OkxApi(
+        rest,
+        lookup_attempts=3,
+        lookup_delay_seconds=0.05,
+        request_timeout_seconds=settings.request_timeout_seconds,
+    )
 
 
 def buy(cl_ord_id: str = "shtest1") -> OrderRequest:
@@ -199,14 +211,50 @@ async def test_an_order_that_never_landed_is_reported_not_placed(harness: Harnes
     with pytest.raises(OrderNotPlaced):
         await harness.api.place_order(buy())
     assert harness.stub.count("POST", "/api/v5/trade/order") == 1
-    assert harness.stub.count("GET", "/api/v5/trade/order") == 3  # every lookup was made
+    # Every lookup was made, and the last one after the request's expTime had passed.
+    assert harness.stub.count("GET", "/api/v5/trade/order") >= 3
+
+
+async def test_a_late_request_is_discarded_by_its_exptime_and_reported_not_placed(
+    harness: Harness,
+) -> None:
+    harness.stub.slow_gateway_seconds = 0.6  # longer than the client's 0.3 s timeout
+    with pytest.raises(OrderNotPlaced):
+        await harness.api.place_order(buy())
+    await asyncio.sleep(0.5)  # let the slow request reach the "matching engine"
+    assert harness.stub.discarded == ["shtest1"]
+    assert harness.stub.orders == {}
+
+
+async def test_lookups_that_fail_leave_the_outcome_unknown_not_placed(harness: Harness) -> None:
+    harness.stub.lose_reply_after_place = True
+    harness.stub.fail_lookups = True
+    with pytest.raises(AmbiguousOutcome):
+        await harness.api.place_order(buy())
+    assert list(harness.stub.orders) == ["shtest1"]  # it did land: "not placed" would be a lie
+
+
+async def test_an_existing_client_id_means_an_earlier_attempt_landed(harness: Harness) -> None:
+    first = await harness.api.place_order(buy())
+    again = await harness.api.place_order(buy())  # e.g. a retry after a crash
+    assert again.resolved
+    assert again.ord_id == first.ord_id
+    assert len(harness.stub.orders) == 1
 
 
 async def test_a_rejected_order_carries_the_item_code(harness: Harness) -> None:
-    await harness.api.place_order(buy())
+    harness.stub.reject_next_place = ("51008", "Insufficient balance")
     with pytest.raises(OkxRejected) as refused:
-        await harness.api.place_order(buy())  # the same clOrdId while the first is pending
-    assert refused.value.code == "51016"
+        await harness.api.place_order(buy())
+    assert refused.value.code == "51008"
+    assert harness.stub.orders == {}
+
+
+async def test_a_clock_skew_on_the_last_retry_still_syncs_and_succeeds(harness: Harness) -> None:
+    harness.stub.rate_limit_next = FAST.max_retries
+    harness.stub.skew = timedelta(minutes=5)
+    await harness.api.balance()  # rate-limited 3 times, then 50102: the sync costs no retry
+    assert harness.stub.count("GET", "/api/v5/public/time") == 1
 
 
 async def test_cancel_then_the_order_is_canceled(harness: Harness) -> None:
@@ -223,6 +271,17 @@ async def test_a_cancel_that_loses_the_race_returns_the_fill(harness: Harness) -
     assert outcome.order is not None
     assert outcome.order.state is OrderState.FILLED
     assert outcome.order.filled_size == Decimal("0.10")
+
+
+async def test_stops_are_canceled_in_batches_of_ten_with_a_result_each(harness: Harness) -> None:
+    harness.stub.stops = {f"a{n}" for n in range(12)}
+    wanted = [("BTC-USDT-SWAP", f"a{n}") for n in range(12)] + [("BTC-USDT-SWAP", "gone")]
+    codes = await harness.api.cancel_stops(wanted)
+    assert harness.stub.count("POST", "/api/v5/trade/cancel-algos") == 2
+    assert harness.stub.stops == set()
+    assert codes.pop("gone") == "51000"  # a partly failed batch (code 2) still reports each stop
+    assert set(codes.values()) == {"0"}
+    assert len(codes) == 12
 
 
 # --- no secret in any log ------------------------------------------------------------------------

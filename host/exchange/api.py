@@ -14,11 +14,11 @@ from __future__ import annotations
 
 import asyncio
 from collections.abc import Awaitable, Callable, Mapping, Sequence
-from datetime import datetime
+from datetime import datetime, timedelta
 from decimal import Decimal
 from typing import Any
 
-from host.clock import from_okx_ms
+from host.clock import from_okx_ms, to_okx_ms
 from host.domain import Fill, InstrumentSpec, Tick
 from host.exchange.decode import (
     account_push,
@@ -28,7 +28,12 @@ from host.exchange.decode import (
     order_push,
     position_report,
 )
-from host.exchange.errors import AmbiguousOutcome, OkxRejected
+from host.exchange.errors import (
+    AmbiguousOutcome,
+    OkxRateLimited,
+    OkxRejected,
+    OkxUnavailable,
+)
 from host.exchange.events import AccountPush, AlgoOrderPush, OrderPush, PositionReport
 from host.exchange.orders import OrderRequest, StopRequest, wire_decimal
 from host.exchange.rest import OkxRest
@@ -50,6 +55,10 @@ CLIENT_ID_EXISTS = "51016"
 CANCEL_REFUSED_FINISHED = frozenset({"51400", "51401", "51402", "51503"})
 """Cancel refused: the order is filled, canceled or unknown; look it up to learn which."""
 CANCEL_IN_PROGRESS = "51410"
+EXPIRY_HEADER = "expTime"
+"""OKX discards a request that reaches its matching engine after this time (ms, server time)."""
+BATCH_LIMIT = 10
+"""Most items OKX takes in one batch request (cancel-algos)."""
 
 
 class OrderNotPlaced(Exception):
@@ -69,9 +78,11 @@ class OkxApi:
         *,
         lookup_attempts: int = 5,
         lookup_delay_seconds: float = 0.5,
+        request_timeout_seconds: float = 10.0,
         sleep: Sleep = asyncio.sleep,
     ) -> None:
         self.rest = rest
+        self._request_timeout = request_timeout_seconds
         self._lookup_attempts = lookup_attempts
         self._lookup_delay = lookup_delay_seconds
         self._sleep = sleep
@@ -89,7 +100,9 @@ class OkxApi:
         return tuple(
             instrument_spec(item)
             for item in data
-            if item.get("state", "live") == "live" and item.get("ctType", "linear") == "linear"
+            if item.get("state") == "live"
+            and item.get("ctType") == "linear"
+            and item.get("settleCcy") == "USDT"
         )
 
     async def ticker(self, inst_id: str) -> Tick:
@@ -156,19 +169,49 @@ class OkxApi:
     async def place_order(self, request: OrderRequest) -> OrderAck:
         """Place an order; a lost reply is resolved by looking the order up, never by resending.
 
-        Raises :class:`~host.exchange.errors.OkxRejected` when OKX refused it and
-        :class:`OrderNotPlaced` when its reply was lost and no lookup found it.
+        The request carries OKX's ``expTime`` (server time plus the request timeout): OKX
+        discards it if it reaches the matching engine later. So once that moment has passed, a
+        lookup that does not find the order proves it was never placed.
+
+        Raises :class:`~host.exchange.errors.OkxRejected` when OKX refused it,
+        :class:`OrderNotPlaced` when its reply was lost and it provably never landed, and
+        :class:`~host.exchange.errors.AmbiguousOutcome` when even the lookups failed — the
+        order's fate is then unknown and must be resolved later by its ``clOrdId``.
         """
+        deadline = self.rest.server_now() + timedelta(seconds=self._request_timeout)
         try:
             data = await self.rest.post(
-                "/api/v5/trade/order", request.to_wire(), inst_id=request.inst_id
+                "/api/v5/trade/order",
+                request.to_wire(),
+                inst_id=request.inst_id,
+                headers={EXPIRY_HEADER: to_okx_ms(deadline)},
             )
         except AmbiguousOutcome:
-            found = await self.find_order(request.inst_id, request.cl_ord_id)
-            if found is None or found.order.ord_id is None:
-                raise OrderNotPlaced(request.cl_ord_id) from None
-            return OrderAck(found.order.ord_id, request.cl_ord_id, resolved=True)
+            return await self._resolve_placement(request, deadline)
+        except OkxRejected as refused:
+            if refused.code != CLIENT_ID_EXISTS:
+                raise
+            # Our id is taken: an earlier attempt of this very order landed after all.
+            return await self._resolve_placement(request, deadline)
         return OrderAck(str(data[0]["ordId"]), request.cl_ord_id)
+
+    async def _resolve_placement(self, request: OrderRequest, deadline: datetime) -> OrderAck:
+        """Look the order up until it shows, or until its ``expTime`` has provably passed."""
+        attempts = 0
+        while True:
+            if attempts:
+                await self._sleep(self._lookup_delay)
+            attempts += 1
+            try:
+                found = await self.get_order(request.inst_id, cl_ord_id=request.cl_ord_id)
+            except (OkxUnavailable, OkxRateLimited) as error:
+                raise AmbiguousOutcome(
+                    "lookup", f"order {request.cl_ord_id}: outcome unknown ({error})"
+                ) from None
+            if found is not None and found.order.ord_id is not None:
+                return OrderAck(found.order.ord_id, request.cl_ord_id, resolved=True)
+            if attempts >= self._lookup_attempts and self.rest.server_now() > deadline:
+                raise OrderNotPlaced(request.cl_ord_id)
 
     async def cancel_order(
         self, inst_id: str, *, ord_id: str | None = None, cl_ord_id: str | None = None
@@ -253,10 +296,27 @@ class OkxApi:
         }
         await self.rest.post("/api/v5/trade/amend-algos", body, inst_id=inst_id)
 
-    async def cancel_stops(self, stops: Sequence[tuple[str, str]]) -> None:
-        """Cancel exchange-side stops given as ``(instId, algoId)`` pairs."""
-        body = [{"instId": inst_id, "algoId": algo_id} for inst_id, algo_id in stops]
-        await self.rest.post("/api/v5/trade/cancel-algos", body)
+    async def cancel_stops(
+        self, stops: Sequence[tuple[str, str]], *, trailing: bool = False
+    ) -> dict[str, str]:
+        """Cancel exchange-side stops given as ``(instId, algoId)``; return each one's ``sCode``.
+
+        OKX takes at most ten per request and answers per item (``"0"``: canceled), so a partly
+        failed batch still says which stops are gone. Trailing stops (``move_order_stop``) are
+        "advance" algo orders, canceled through their own endpoint.
+        """
+        path = "/api/v5/trade/cancel-advance-algos" if trailing else "/api/v5/trade/cancel-algos"
+        codes: dict[str, str] = {}
+        for start in range(0, len(stops), BATCH_LIMIT):
+            batch = stops[start : start + BATCH_LIMIT]
+            body = [{"instId": inst_id, "algoId": algo_id} for inst_id, algo_id in batch]
+            try:
+                data = await self.rest.post(path, body)
+            except OkxRejected as refused:  # every item failed, for the same reason
+                codes.update({algo_id: refused.code for _, algo_id in batch})
+                continue
+            codes.update({str(item["algoId"]): str(item.get("sCode", "0")) for item in data})
+        return codes
 
     async def pending_stops(self, order_type: str = "conditional") -> tuple[AlgoOrderPush, ...]:
         """Exchange-side stops still waiting (``conditional``, ``move_order_stop``...)."""

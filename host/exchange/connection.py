@@ -84,6 +84,7 @@ class OkxConnection:
             self.rest,
             lookup_attempts=exchange.order_lookup_attempts,
             lookup_delay_seconds=exchange.retry_backoff_seconds,
+            request_timeout_seconds=exchange.request_timeout_seconds,
         )
         self.feed = ExchangeFeed(
             sink, PrivateEventDedup.from_settings(settings.dedup, clock), MarketDataWatermark()

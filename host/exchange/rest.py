@@ -18,7 +18,7 @@ from __future__ import annotations
 import asyncio
 import logging
 from collections.abc import Awaitable, Callable, Mapping, Sequence
-from datetime import timedelta
+from datetime import datetime, timedelta
 from typing import Any
 from urllib.parse import urlencode
 
@@ -57,6 +57,8 @@ Item = Mapping[str, Any]
 Sleep = Callable[[float], Awaitable[None]]
 
 SERVER_TIME_PATH = "/api/v5/public/time"
+BATCH_PARTIAL = "2"
+"""OKX's top-level code for a batch in which some items succeeded and some failed."""
 
 
 class _Retry(Exception):
@@ -109,13 +111,24 @@ class OkxRest:
         )
 
     async def post(
-        self, path: str, body: Mapping[str, Any] | Sequence[Mapping[str, Any]], *, inst_id: str = ""
+        self,
+        path: str,
+        body: Mapping[str, Any] | Sequence[Mapping[str, Any]],
+        *,
+        inst_id: str = "",
+        headers: Mapping[str, str] | None = None,
     ) -> list[Item]:
         """A write: re-sent only when OKX refused it before acting; else may be ambiguous."""
         text = orjson.dumps(body).decode()
         return await self._with_retries(
-            lambda: self._attempt("POST", path, path, text, auth=True, inst_id=inst_id)
+            lambda: self._attempt(
+                "POST", path, path, text, auth=True, inst_id=inst_id, extra_headers=headers
+            )
         )
+
+    def server_now(self) -> datetime:
+        """OKX's time as far as we know it: our clock plus the measured offset."""
+        return self._clock.now() + self.clock_offset
 
     async def sync_clock(self) -> timedelta:
         """Measure OKX's server time against ours (half the round trip corrects the transit)."""
@@ -130,33 +143,46 @@ class OkxRest:
     # --- one attempt ---------------------------------------------------------------------------
 
     async def _with_retries(self, attempt: Callable[[], Awaitable[list[Item]]]) -> list[Item]:
-        """Run ``attempt`` until it succeeds, fails for good, or the retries run out."""
+        """Run ``attempt`` until it succeeds, fails for good, or the retries run out.
+
+        A ``50102`` costs no retry: the clock is measured once and the request signed again; a
+        second ``50102`` means the skew is not the cause, and is an authentication error.
+        """
         backoff = self._settings.retry_backoff_seconds
+        retries = 0
         clock_synced = False
-        for retry in range(self._settings.max_retries + 1):
+        while True:
             try:
                 return await attempt()
             except _Retry as retryable:
                 error = retryable.error
-                if error.code == CLOCK_SKEW_CODE:
-                    if clock_synced:
-                        raise OkxAuthError(error.code, error.message, path=error.path) from None
-                    await self.sync_clock()
-                    clock_synced = True
-                    continue
-                if retry == self._settings.max_retries:
-                    exhausted = OkxRateLimited if error.code in RATE_LIMIT_CODES else OkxUnavailable
-                    raise exhausted(error.code, error.message, path=error.path) from None
-                _log.warning("%s; retry %d in %.2f s", error, retry + 1, backoff)
-                await self._sleep(backoff)
-                backoff *= 2
-        raise AssertionError("unreachable: the last retry raises")  # pragma: no cover
+            if error.code == CLOCK_SKEW_CODE:
+                if clock_synced:
+                    raise OkxAuthError(error.code, error.message, path=error.path)
+                await self.sync_clock()
+                clock_synced = True
+                continue
+            if retries == self._settings.max_retries:
+                exhausted = OkxRateLimited if error.code in RATE_LIMIT_CODES else OkxUnavailable
+                raise exhausted(error.code, error.message, path=error.path)
+            retries += 1
+            _log.warning("%s; retry %d in %.2f s", error, retries, backoff)
+            await self._sleep(backoff)
+            backoff *= 2
 
     async def _attempt(
-        self, method: str, path: str, request_path: str, body: str, *, auth: bool, inst_id: str = ""
+        self,
+        method: str,
+        path: str,
+        request_path: str,
+        body: str,
+        *,
+        auth: bool,
+        inst_id: str = "",
+        extra_headers: Mapping[str, str] | None = None,
     ) -> list[Item]:
         await self._limiter.acquire(path, inst_id)
-        headers = {"Content-Type": "application/json"}
+        headers = {"Content-Type": "application/json", **(extra_headers or {})}
         if auth:
             headers.update(self._auth_headers(method, request_path, body))
         if self._settings.demo:
@@ -190,7 +216,7 @@ class OkxRest:
         )
         if key is None or secret is None or passphrase is None:
             raise OkxAuthError("50103", "no API credentials configured for a private request")
-        timestamp = to_okx_iso(self._clock.now() + self.clock_offset)
+        timestamp = to_okx_iso(self.server_now())
         signature = rest_signature(secret.get_secret_value(), timestamp, method, request_path, body)
         return {
             HEADER_KEY: key.get_secret_value(),
@@ -213,8 +239,8 @@ class OkxRest:
             if status >= 500:
                 raise self._unknown_outcome(method, path, unusable) from None
             raise unusable from None
-        if code == "0":
-            return list(data)
+        if code == "0" or (code == BATCH_PARTIAL and data):
+            return list(data)  # a partial batch: the caller reads each item's sCode
         failing = [
             item for item in data if isinstance(item, dict) and item.get("sCode", "0") != "0"
         ]
