@@ -83,6 +83,8 @@ EXPECTED_TYPES = {
     "ws_orders_algo_push_nautilus.json": AlgoOrderPush,
 }
 
+DECODED_TYPES = tuple(set(EXPECTED_TYPES.values()))
+
 IGNORED_CHANNELS = {
     # Channels the host does not subscribe to; their pushes are counted, not decoded.
     "ws_books_snapshot_docs.json": "books: the host reads the top of book from books5 / bbo-tbt",
@@ -311,8 +313,8 @@ def test_a_corrupted_sample_never_raises(frame: bytes) -> None:
     decoder = FrameDecoder()
     events = decoder.decode(frame)
     assert isinstance(events, tuple)
-    assert decoder.malformed in (0, 1)
-    assert decoder.malformed == 0 or events == ()
+    assert decoder.malformed in (0, 1)  # one field was corrupted: one item or frame at most
+    assert all(isinstance(event, DECODED_TYPES) for event in events)
 
 
 @given(frame=st.binary(max_size=64) | st.text(max_size=64) | json_values.map(orjson.dumps))
@@ -320,6 +322,30 @@ def test_arbitrary_frames_never_raise(frame: bytes | str) -> None:
     decoder = FrameDecoder()
     events = decoder.decode(frame)
     assert isinstance(events, tuple)
+
+
+def test_one_bad_item_costs_only_that_item() -> None:
+    push = sample("ws_orders_push_swap_market_filled_nautilus.json")
+    good = push["data"][0]
+    push["data"] = [good | {"accFillSz": 0.03}, good]  # a float where OKX sends a string
+    decoder = FrameDecoder()
+    (event,) = decoder.decode(orjson.dumps(push))
+    assert isinstance(event, OrderPush)
+    assert event.fill is not None  # the good item's fill is kept
+    assert decoder.malformed == 1
+
+
+def test_a_positions_snapshot_with_a_bad_report_is_dropped_whole() -> None:
+    push = sample("ws_positions_push_snapshot_docs.json")
+    good = push["data"][0]
+    push["data"] = [good, good | {"posId": "2", "pos": "one"}]
+    decoder = FrameDecoder()
+    # Keeping only the good report would make the other position look closed.
+    assert decoder.decode(orjson.dumps(push)) == ()
+    push["eventType"] = "event_update"
+    (update,) = decoder.decode(orjson.dumps(push))
+    assert [r.position.pos_id for r in update.reports] == [good["posId"]]
+    assert decoder.malformed == 2
 
 
 def test_a_malformed_frame_is_counted_and_logged_with_its_text(

@@ -204,119 +204,79 @@ def algo_order_push(item: Item) -> AlgoOrderPush:
     )
 
 
-# --- channel decoders -------------------------------------------------------------------------
+# --- channel decoders: one item of a push's ``data`` each --------------------------------------
 
 
-def _tickers(message: Item) -> tuple[ExchangeEvent, ...]:
-    return tuple(
-        TickerPush(
-            Tick(
-                inst_id=_text(item, "instId"),
-                ts=from_okx_ms(item["ts"]),
-                last=parse_decimal(item["last"]),
-                bid=parse_decimal(item["bidPx"]),
-                ask=parse_decimal(item["askPx"]),
-            ),
-            stamp=int(item["ts"]),
-        )
-        for item in message["data"]
+def _ticker(item: Item, _: Item) -> ExchangeEvent:
+    tick = Tick(
+        inst_id=_text(item, "instId"),
+        ts=from_okx_ms(item["ts"]),
+        last=parse_decimal(item["last"]),
+        bid=parse_decimal(item["bidPx"]),
+        ask=parse_decimal(item["askPx"]),
+    )
+    return TickerPush(tick, stamp=int(item["ts"]))
+
+
+def _trade(item: Item, _: Item) -> ExchangeEvent:
+    trade = Trade(
+        inst_id=_text(item, "instId"),
+        trade_id=_text(item, "tradeId"),
+        ts=from_okx_ms(item["ts"]),
+        price=parse_decimal(item["px"]),
+        size=parse_decimal(item["sz"]),
+        side=Side(item["side"]),
+    )
+    return TradePush(trade, stamp=int(item["tradeId"]))
+
+
+def _quote(item: Item, arg: Item) -> ExchangeEvent:
+    best_bid, best_ask = item["bids"][0], item["asks"][0]
+    return QuotePush(
+        channel=_text(arg, "channel"),
+        inst_id=_text(arg, "instId"),
+        ts=from_okx_ms(item["ts"]),
+        bid=parse_decimal(best_bid[0]),
+        bid_size=parse_decimal(best_bid[1]),
+        ask=parse_decimal(best_ask[0]),
+        ask_size=parse_decimal(best_ask[1]),
+        stamp=_integer(item["seqId"]),
+        prev_stamp=_integer(item.get("prevSeqId", -1)),
     )
 
 
-def _trades(message: Item) -> tuple[ExchangeEvent, ...]:
-    return tuple(
-        TradePush(
-            Trade(
-                inst_id=_text(item, "instId"),
-                trade_id=_text(item, "tradeId"),
-                ts=from_okx_ms(item["ts"]),
-                price=parse_decimal(item["px"]),
-                size=parse_decimal(item["sz"]),
-                side=Side(item["side"]),
-            ),
-            stamp=int(item["tradeId"]),
-        )
-        for item in message["data"]
+def _mark_price(item: Item, _: Item) -> ExchangeEvent:
+    return MarkPricePush(
+        inst_id=_text(item, "instId"),
+        ts=from_okx_ms(item["ts"]),
+        mark=parse_decimal(item["markPx"]),
+        stamp=int(item["ts"]),
     )
 
 
-def _quotes(message: Item) -> tuple[ExchangeEvent, ...]:
-    arg = message["arg"]
-    channel, inst_id = _text(arg, "channel"), _text(arg, "instId")
-    pushes: list[ExchangeEvent] = []
-    for item in message["data"]:
-        best_bid, best_ask = item["bids"][0], item["asks"][0]
-        pushes.append(
-            QuotePush(
-                channel=channel,
-                inst_id=inst_id,
-                ts=from_okx_ms(item["ts"]),
-                bid=parse_decimal(best_bid[0]),
-                bid_size=parse_decimal(best_bid[1]),
-                ask=parse_decimal(best_ask[0]),
-                ask_size=parse_decimal(best_ask[1]),
-                stamp=_integer(item["seqId"]),
-                prev_stamp=_integer(item.get("prevSeqId", -1)),
-            )
-        )
-    return tuple(pushes)
-
-
-def _mark_prices(message: Item) -> tuple[ExchangeEvent, ...]:
-    return tuple(
-        MarkPricePush(
-            inst_id=_text(item, "instId"),
-            ts=from_okx_ms(item["ts"]),
-            mark=parse_decimal(item["markPx"]),
-            stamp=int(item["ts"]),
-        )
-        for item in message["data"]
-    )
-
-
-def _orders(message: Item) -> tuple[ExchangeEvent, ...]:
-    return tuple(order_push(item) for item in message["data"])
-
-
-def _positions(message: Item) -> tuple[ExchangeEvent, ...]:
-    event_type = PositionsEventType(message.get("eventType", PositionsEventType.EVENT_UPDATE))
-    return (
-        PositionsPush(
-            event_type=event_type,
-            reports=tuple(position_report(item) for item in message["data"]),
-            page=_integer(message.get("curPage", 1)),
-            last_page=bool(message.get("lastPage", True)),
-        ),
-    )
-
-
-def _accounts(message: Item) -> tuple[ExchangeEvent, ...]:
-    return tuple(account_push(item) for item in message["data"])
-
-
-def _algo_orders(message: Item) -> tuple[ExchangeEvent, ...]:
-    return tuple(algo_order_push(item) for item in message["data"])
-
-
-CHANNEL_DECODERS: Mapping[str, Callable[[Item], tuple[ExchangeEvent, ...]]] = {
-    "tickers": _tickers,
-    "trades": _trades,
-    "books5": _quotes,
-    "bbo-tbt": _quotes,
-    "mark-price": _mark_prices,
-    "orders": _orders,
-    "positions": _positions,
-    "account": _accounts,
-    "orders-algo": _algo_orders,
+ITEM_DECODERS: Mapping[str, Callable[[Item, Item], ExchangeEvent]] = {
+    "tickers": _ticker,
+    "trades": _trade,
+    "books5": _quote,
+    "bbo-tbt": _quote,
+    "mark-price": _mark_price,
+    "orders": lambda item, _: order_push(item),
+    "account": lambda item, _: account_push(item),
+    "orders-algo": lambda item, _: algo_order_push(item),
 }
-"""The channels the host subscribes to; pushes of any other channel are counted as ignored."""
+"""The channels whose items stand alone: a bad item is dropped, the others of its push pass."""
+
+POSITIONS_CHANNEL = "positions"
+"""Handled apart: a snapshot is all-or-nothing (see :meth:`FrameDecoder._positions`)."""
 
 
 class FrameDecoder:
     """Decodes WebSocket frames and keeps count of what it could not use.
 
-    ``malformed`` counts frames that were not valid OKX messages (each is logged with its raw
-    text); ``ignored`` counts well-formed pushes of channels the host does not use, by channel.
+    ``malformed`` counts frames, or items of a frame, that were not valid OKX messages (each is
+    logged with the frame's raw text); ``ignored`` counts well-formed pushes of channels the host
+    does not use, by channel. One bad item of a push costs only that item: a fill in the same
+    ``orders`` push as a garbled one still reaches the engine.
     """
 
     def __init__(self) -> None:
@@ -333,21 +293,61 @@ class FrameDecoder:
                 raise TypeError(f"a frame must be a JSON object, not {type(message).__name__}")
             if "event" in message:
                 return (_control_event(message),)
-            channel = message["arg"]["channel"]
-            decoder = CHANNEL_DECODERS.get(channel)
+            arg, items = message["arg"], message["data"]
+            channel = arg["channel"]
+            if channel == POSITIONS_CHANNEL:
+                return self._positions(message, items, frame)
+            decoder = ITEM_DECODERS.get(channel)
             if decoder is None:
                 self.ignored[str(channel)] += 1
                 return ()
-            return decoder(message)
+            events = []
+            for item in items:
+                try:
+                    events.append(decoder(item, arg))
+                except _DECODE_ERRORS as error:
+                    self._count_malformed(error, frame)
+            return tuple(events)
         except (orjson.JSONDecodeError, *_DECODE_ERRORS) as error:
-            self.malformed += 1
-            _log.warning(
-                "malformed exchange frame dropped (%s: %s): %s",
-                type(error).__name__,
-                error,
-                _quote(frame),
-            )
+            self._count_malformed(error, frame)
             return ()
+
+    def _positions(
+        self, message: Item, items: list[Item], frame: str | bytes
+    ) -> tuple[ExchangeEvent, ...]:
+        """A snapshot with a bad report is dropped whole; an update loses only the bad report.
+
+        A position missing from a complete snapshot is taken as flat, so a snapshot with a
+        report left out would close a position that is open. The next snapshot (every ~5 s)
+        or the REST reconciliation makes up for the dropped one.
+        """
+        event_type = PositionsEventType(message.get("eventType", PositionsEventType.EVENT_UPDATE))
+        if event_type is PositionsEventType.SNAPSHOT:
+            reports = tuple(position_report(item) for item in items)
+        else:
+            decoded = []
+            for item in items:
+                try:
+                    decoded.append(position_report(item))
+                except _DECODE_ERRORS as error:
+                    self._count_malformed(error, frame)
+            reports = tuple(decoded)
+        push = PositionsPush(
+            event_type=event_type,
+            reports=reports,
+            page=_integer(message.get("curPage", 1)),
+            last_page=bool(message.get("lastPage", True)),
+        )
+        return (push,)
+
+    def _count_malformed(self, error: Exception, frame: str | bytes) -> None:
+        self.malformed += 1
+        _log.warning(
+            "malformed exchange frame dropped (%s: %s): %s",
+            type(error).__name__,
+            error,
+            _quoted(frame),
+        )
 
 
 def _control_event(message: Item) -> ControlEvent:
@@ -418,6 +418,6 @@ def _fill_of(item: Item, order: Order) -> Fill | None:
     )
 
 
-def _quote(frame: str | bytes) -> str:
+def _quoted(frame: str | bytes) -> str:
     text = frame.decode("utf-8", "replace") if isinstance(frame, bytes) else frame
     return text if len(text) <= RAW_TEXT_LOG_LIMIT else text[:RAW_TEXT_LOG_LIMIT] + "…"
