@@ -108,11 +108,11 @@ class ExchangeSettings(BaseModel):
     reconnect_backoff_max_seconds: float = Field(
         default=30.0, gt=0, description="Longest delay between reconnection attempts."
     )
-    market_data_stale_seconds: float = Field(
+    stream_stale_seconds: float = Field(
         default=30.0,
         gt=0,
-        description="Reconnect when a subscribed market-data stream "
-        "(tickers, trades, book, mark price of one instrument) stays silent this long.",
+        description="Reconnect when an instrument's mark price, which "
+        "OKX pushes at least every 10 s, stays silent this long.",
     )
     login_timeout_seconds: float = Field(
         default=10.0, gt=0, description="Wait this long for a WebSocket login acknowledgement."

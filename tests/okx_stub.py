@@ -81,6 +81,8 @@ class OkxStub:
         app.router.add_get("/api/v5/trade/order", self._get_order)
         app.router.add_post("/api/v5/trade/cancel-order", self._cancel)
         app.router.add_post("/api/v5/trade/cancel-algos", self._cancel_algos)
+        app.router.add_get("/api/v5/trade/orders-algo-pending", self._nothing)
+        app.router.add_get("/api/v5/trade/fills", self._nothing)
         return app
 
     # --- middleware: bookkeeping, faults, authentication --------------------------------------
@@ -148,6 +150,9 @@ class OkxStub:
 
     async def _positions(self, _: web.Request) -> web.Response:
         return web.json_response(sample("rest_get_positions_swap_nautilus.json"))
+
+    async def _nothing(self, _: web.Request) -> web.Response:
+        return envelope([])
 
     async def _account_config(self, _: web.Request) -> web.Response:
         config = sample("rest_get_account_config_docs.json")

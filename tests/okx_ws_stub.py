@@ -31,6 +31,8 @@ class SocketStub:
 
     login_delay_seconds: float = 0.0
     skew_seconds: float = 0.0
+    refuse_logins: list[str] = field(default_factory=list)
+    unknown_channels: set[str] = field(default_factory=set)
     answer_pings: bool = True
     log: list[tuple[int, str]] = field(default_factory=list)
     sockets: dict[int, web.WebSocketResponse] = field(default_factory=dict)
@@ -74,7 +76,8 @@ class SocketStub:
         self.paths[number] = request.path
         self.log.append((number, "open"))
         private = not request.path.endswith("/public")
-        logged_in = False
+        logged_in = asyncio.Event()
+        pending: set[asyncio.Task[None]] = set()
         async for message in ws:
             if message.type is not WSMsgType.TEXT:
                 continue
@@ -86,14 +89,22 @@ class SocketStub:
             request_op = orjson.loads(message.data)
             op = request_op["op"]
             self.log.append((number, op))
-            if op == "login":
-                logged_in = await self._login(ws, number, request_op["args"][0])
+            if op == "login":  # answered in the background, as OKX may: reading goes on
+                task = asyncio.create_task(
+                    self._login(ws, number, request_op["args"][0], logged_in)
+                )
+                pending.add(task)
+                task.add_done_callback(pending.discard)
             elif op == "subscribe":
-                await self._subscribe(ws, request_op["args"], private and not logged_in)
+                await self._subscribe(
+                    ws, number, request_op["args"], private and not logged_in.is_set()
+                )
         self.log.append((number, "closed"))
         return ws
 
-    async def _login(self, ws: web.WebSocketResponse, number: int, args: dict[str, Any]) -> bool:
+    async def _login(
+        self, ws: web.WebSocketResponse, number: int, args: dict[str, Any], done: asyncio.Event
+    ) -> None:
         await asyncio.sleep(self.login_delay_seconds)
         timestamp = str(args["timestamp"])  # OKX accepts a string or a number
         server_now = LiveClock().now().timestamp() + self.skew_seconds
@@ -102,27 +113,29 @@ class SocketStub:
         ok = (
             args["apiKey"] == API_KEY
             and args["passphrase"] == PASSPHRASE
-            and fresh
             and signatures_match(expected, args["sign"])
         )
+        code = "0" if ok and fresh else "60009" if not ok else "60006"
+        if self.refuse_logins:
+            code = self.refuse_logins.pop(0)
         reply = {"event": "login", "code": "0", "msg": "", "connId": f"c{number}"}
-        if not ok:
-            reply = {
-                "event": "error",
-                "code": "60009",
-                "msg": "Login failed.",
-                "connId": f"c{number}",
-            }
-        self.log.append((number, "login-ok" if ok else "login-refused"))
-        await ws.send_str(orjson.dumps(reply).decode())
-        return ok
+        if code != "0":
+            reply = {"event": "error", "code": code, "msg": "Login failed.", "connId": "c"}
+        self.log.append((number, "login-ok" if code == "0" else f"login-refused-{code}"))
+        if not ws.closed:
+            await ws.send_str(orjson.dumps(reply).decode())
+        if code == "0":
+            done.set()
 
     async def _subscribe(
-        self, ws: web.WebSocketResponse, args: list[dict[str, str]], refuse: bool
+        self, ws: web.WebSocketResponse, number: int, args: list[dict[str, str]], refuse: bool
     ) -> None:
         for arg in args:
             if refuse:
+                self.log.append((number, "refused-before-login"))
                 reply = {"event": "error", "code": "60011", "msg": "Please log in"}
+            elif arg["channel"] in self.unknown_channels:
+                reply = {"event": "error", "code": "60018", "msg": f"Wrong URL or {arg} not exist"}
             else:
                 reply = {"event": "subscribe", "arg": arg, "connId": "c"}
             await ws.send_str(orjson.dumps(reply).decode())

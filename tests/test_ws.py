@@ -7,6 +7,7 @@ how long anything took, only on what happened and in which order.
 from __future__ import annotations
 
 import asyncio
+import logging
 from collections.abc import AsyncIterator, Awaitable, Callable
 from decimal import Decimal
 
@@ -17,7 +18,7 @@ from test_rest import credentials
 
 from host.clock import LiveClock
 from host.dedup import MarketDataWatermark, PrivateEventDedup
-from host.exchange.errors import OkxAuthError
+from host.exchange.errors import OkxAuthError, OkxRejected, OkxUnavailable
 from host.exchange.events import ExchangeEvent, OrderPush, PositionsPush, TickerPush
 from host.exchange.feed import ExchangeFeed
 from host.exchange.health import ExchangeHealth
@@ -80,7 +81,7 @@ async def running(
         url,
         subscriptions,
         sink,
-        FAST.model_copy(update={"market_data_stale_seconds": stale_seconds}),
+        FAST.model_copy(update={"stream_stale_seconds": stale_seconds}),
         clock,
         ExchangeHealth(clock),
         credentials=credentials() if private else None,
@@ -115,6 +116,8 @@ async def test_private_subscriptions_wait_for_the_login_acknowledgement(
     client, task = await running(f"{url}/ws/v5/private", PRIVATE, private=True)
     steps = [happened for _, happened in server.log if happened != "ping"]
     assert steps == ["open", "login", "login-ok", "subscribe"]
+    # The server reads on while a login is pending, so an early subscribe would show here.
+    assert server.events("refused-before-login") == []
     await stopped(client, task)
 
 
@@ -135,6 +138,97 @@ async def test_a_refused_login_stops_with_the_cause(stub: tuple[SocketStub, str]
         await asyncio.wait_for(socket.run(), 5)
     assert refused.value.code == "60009"
     assert server.events("subscribe") == []
+
+
+async def test_a_login_refused_for_the_clock_is_retried(stub: tuple[SocketStub, str]) -> None:
+    server, url = stub
+    server.refuse_logins = ["60006", "63999"]  # timestamp expired, then an OKX internal error
+    client, task = await running(f"{url}/ws/v5/private", PRIVATE, private=True)
+    assert [e for _, e in server.log if e.startswith("login-")] == [
+        "login-refused-60006",
+        "login-refused-63999",
+        "login-ok",
+    ]
+    await stopped(client, task)
+
+
+async def test_a_refused_subscription_stops_the_socket(stub: tuple[SocketStub, str]) -> None:
+    server, url = stub
+    server.unknown_channels = {"tickers"}
+    clock = LiveClock()
+    socket = OkxSocket(
+        f"{url}/ws/v5/public", (TICKERS,), lambda _: None, FAST, clock, ExchangeHealth(clock)
+    )
+    with pytest.raises(OkxRejected) as refused:
+        await asyncio.wait_for(socket.run(), 5)
+    assert refused.value.code == "60018"
+    assert server.open_connections() == []
+
+
+async def test_a_failed_resync_is_another_lost_connection_not_a_crash(
+    stub: tuple[SocketStub, str],
+) -> None:
+    server, url = stub
+    attempts: list[int] = []
+
+    async def flaky_resync() -> None:
+        attempts.append(1)
+        if len(attempts) == 1:
+            raise OkxUnavailable("50001", "Service temporarily unavailable")
+
+    client, task = await running(
+        f"{url}/ws/v5/private", PRIVATE, private=True, on_reconnected=flaky_resync
+    )
+    await server.drop()
+    await eventually(lambda: len(attempts) == 2 and client.socket.ready.is_set())
+    assert client.socket.connections_opened == 3
+    assert not task.done()
+    await stopped(client, task)
+
+
+async def test_stop_ends_run_at_once_even_during_a_long_back_off() -> None:
+    clock = LiveClock()
+    slow = FAST.model_copy(
+        update={"reconnect_backoff_seconds": 60, "reconnect_backoff_max_seconds": 60}
+    )
+    socket = OkxSocket(
+        "ws://127.0.0.1:9/ws/v5/public",
+        (TICKERS,),
+        lambda _: None,
+        slow,
+        clock,
+        ExchangeHealth(clock),
+    )
+    task = asyncio.create_task(socket.run())
+    await asyncio.sleep(0.2)  # the connection was refused; a 30-60 s back-off has begun
+    await socket.stop()
+    await asyncio.wait_for(task, 1)
+
+
+def test_the_back_off_is_capped_and_never_overflows() -> None:
+    clock = LiveClock()
+    socket = OkxSocket("ws://x", (), lambda _: None, FAST, clock, ExchangeHealth(clock))
+    delays = [socket._backoff(failures) for failures in (0, 1, 2, 10, 5000)]
+    assert all(0 < delay <= FAST.reconnect_backoff_max_seconds for delay in delays)
+    assert delays[0] <= FAST.reconnect_backoff_seconds
+
+
+async def test_no_secret_or_signature_is_logged_even_at_debug(
+    stub: tuple[SocketStub, str], caplog: pytest.LogCaptureFixture
+) -> None:
+    server, url = stub
+    caplog.set_level(logging.DEBUG)
+    client, task = await running(f"{url}/ws/v5/private", PRIVATE, private=True)
+    await server.drop()
+    await eventually(lambda: client.socket.connections_opened == 2 and client.socket.ready.is_set())
+    await stopped(client, task)
+    creds = credentials()
+    secrets = [value.get_secret_value() for _, value in creds if value is not None]
+    assert caplog.text  # the reconnect was logged
+    for secret in secrets:
+        assert secret not in caplog.text
+    assert '"sign"' not in caplog.text
+    assert '"op"' not in caplog.text  # no frame we sent was logged
 
 
 async def test_reconnect_logs_in_then_resubscribes_then_resyncs(
@@ -164,13 +258,30 @@ async def test_service_upgrade_notice_hands_over_without_a_gap(
 ) -> None:
     server, url = stub
     client, task = await running(f"{url}/ws/v5/public", (TICKERS,))
+    server.login_delay_seconds = 0  # public: no login; the replacement subscribes at once
     await server.push(sample("ws_notice_64008_docs.json"), connection=1)
+    await server.push(sample("ws_tickers_push_swap_real_cryptofeed.json"), connection=1)
     await eventually(lambda: server.events("subscribe") == [1, 2])
     await eventually(lambda: 1 not in server.open_connections())
-    # The old connection closed only after the new one subscribed.
+    # The old connection closed only after the new one subscribed, and what it sent meanwhile
+    # was delivered.
     assert server.log.index((2, "subscribe")) < server.log.index((1, "closed"))
-    await server.push(sample("ws_tickers_push_swap_real_cryptofeed.json"), connection=2)
-    await eventually(lambda: bool(client.of(TickerPush)))
+    assert len(client.of(TickerPush)) == 1
+    await stopped(client, task)
+
+
+async def test_a_failed_replacement_keeps_the_old_connection(
+    stub: tuple[SocketStub, str],
+) -> None:
+    server, url = stub
+    client, task = await running(f"{url}/ws/v5/private", PRIVATE, private=True)
+    server.refuse_logins = ["63999"]  # the replacement's login fails
+    await server.push(sample("ws_notice_64008_docs.json"), connection=1)
+    await eventually(lambda: "login-refused-63999" in [e for _, e in server.log])
+    await asyncio.sleep(0.1)
+    assert 1 in server.open_connections()  # still serving until OKX closes it
+    await server.push(sample("ws_orders_push_swap_market_filled_nautilus.json"), connection=1)
+    await eventually(lambda: bool(client.of(OrderPush)))
     await stopped(client, task)
 
 
@@ -187,23 +298,36 @@ async def test_silence_sends_a_ping_and_a_missing_pong_reconnects(
     await stopped(client, task)
 
 
-async def test_a_silent_market_stream_on_a_busy_connection_reconnects(
+async def test_a_silent_mark_price_on_a_busy_connection_reconnects(
     stub: tuple[SocketStub, str],
 ) -> None:
     server, url = stub
-    eth = Subscription("tickers", inst_id="ETH-USDT-SWAP")
-    client, task = await running(f"{url}/ws/v5/public", (TICKERS, eth), stale_seconds=0.5)
-    ticker = sample("ws_tickers_push_swap_real_cryptofeed.json")
-    ticker["data"][0]["instId"] = "BTC-USDT-SWAP"
-    stamp = int(ticker["data"][0]["ts"])
+    marks = (
+        Subscription("mark-price", inst_id="BTC-USDT-SWAP"),
+        Subscription("mark-price", inst_id="ETH-USDT-SWAP"),
+    )
+    client, task = await running(f"{url}/ws/v5/public", marks, stale_seconds=0.5)
+    mark = sample("ws_mark_price_push_docs.json")
+    mark["data"][0]["instId"] = "BTC-USDT-SWAP"
+    stamp = int(mark["data"][0]["ts"])
     async with asyncio.timeout(5):
         while client.socket.connections_opened == 1:  # BTC keeps flowing, ETH never comes
             stamp += 1
-            ticker["data"][0]["ts"] = str(stamp)
-            await server.push(ticker, connection=1)
+            mark["data"][0]["ts"] = str(stamp)
+            await server.push(mark, connection=1)
             await asyncio.sleep(0.05)
-    assert client.socket._health.message_age("tickers:BTC-USDT-SWAP") is not None
-    assert client.socket._health.message_age("tickers:ETH-USDT-SWAP") is None
+    assert client.socket._health.message_age("mark-price:BTC-USDT-SWAP") is not None
+    assert client.socket._health.message_age("mark-price:ETH-USDT-SWAP") is None
+    await stopped(client, task)
+
+
+async def test_quiet_channels_other_than_the_mark_price_never_force_a_reconnect(
+    stub: tuple[SocketStub, str],
+) -> None:
+    _, url = stub
+    client, task = await running(f"{url}/ws/v5/public", (TICKERS,), stale_seconds=0.3)
+    await asyncio.sleep(1.2)  # no ticker at all: an illiquid pair is quiet, not dead
+    assert client.socket.connections_opened == 1
     await stopped(client, task)
 
 

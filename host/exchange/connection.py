@@ -5,9 +5,9 @@ This is what the engine holds. It wires the pieces so the rules hold together:
 * every socket's frames go through one :class:`~host.exchange.feed.ExchangeFeed`, so a push seen
   on two connections (a reconnect replay, a ``64008`` hand-over) reaches the engine once;
 * the private and business sockets log in with the offset to OKX's clock measured over REST;
-* after a private or business socket reconnects, positions and resting orders are fetched over
-  REST and handed to ``on_resync`` — the engine reconciles them (drift), so nothing that happened
-  during the gap is lost.
+* after a private or business socket reconnects, positions, resting orders, exchange-side stops
+  and recent fills are fetched over REST and handed to ``on_resync`` — the engine reconciles them
+  (drift), so nothing that happened during the gap is lost.
 """
 
 from __future__ import annotations
@@ -21,8 +21,9 @@ import aiohttp
 
 from host.clock import Clock
 from host.dedup import MarketDataWatermark, PrivateEventDedup
+from host.domain import Fill
 from host.exchange.api import OkxApi
-from host.exchange.events import OrderPush, PositionReport
+from host.exchange.events import AlgoOrderPush, OrderPush, PositionReport
 from host.exchange.feed import EngineSink, ExchangeFeed
 from host.exchange.health import ExchangeHealth
 from host.exchange.rest import OkxRest
@@ -40,10 +41,18 @@ BUSINESS_SUBSCRIPTIONS = (Subscription("orders-algo", inst_type="SWAP"),)
 
 @dataclass(frozen=True, slots=True)
 class ExchangeSnapshot:
-    """Positions and resting orders as OKX reported them over REST at ``taken_at``."""
+    """What OKX reported over REST, asked from ``taken_at`` on.
+
+    ``taken_at`` is stamped *before* the first request, so a push that arrived while the
+    requests were in flight is never mistaken for older than the snapshot. ``fills`` are the
+    most recent executions: an order filled during a disconnect has left the resting orders,
+    and its fill must still be found.
+    """
 
     positions: tuple[PositionReport, ...]
     orders: tuple[OrderPush, ...]
+    stops: tuple[AlgoOrderPush, ...]
+    fills: tuple[Fill, ...]
     taken_at: datetime
 
 
@@ -116,6 +125,7 @@ class OkxConnection:
                         credentials=settings.credentials,
                         on_reconnected=self.resync,
                         server_offset=lambda: self.rest.clock_offset,
+                        measure_clock=self.rest.sync_clock,
                     )
                 )
 
@@ -136,7 +146,14 @@ class OkxConnection:
             await socket.stop()
 
     async def resync(self) -> None:
-        """Fetch positions and resting orders over REST and hand them to the engine."""
-        positions = await self.api.positions()
-        orders = await self.api.pending_orders()
-        await self._on_resync(ExchangeSnapshot(positions, orders, self._clock.now()))
+        """Fetch positions, resting orders, stops and fills over REST; hand them to the engine."""
+        taken_at = self._clock.now()
+        snapshot = ExchangeSnapshot(
+            positions=await self.api.positions(),
+            orders=await self.api.pending_orders(),
+            stops=await self.api.pending_stops("conditional")
+            + await self.api.pending_stops("move_order_stop"),
+            fills=await self.api.fills(),
+            taken_at=taken_at,
+        )
+        await self._on_resync(snapshot)
