@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import sqlite3
 from collections.abc import Callable
+from enum import StrEnum
 from typing import Any
 
 from host.domain import ClosedPosition, Fill
@@ -43,104 +44,120 @@ def _inserted(connection: sqlite3.Connection, sql: str, parameters: tuple[Any, .
     return connection.execute(sql, parameters).rowcount == 1
 
 
+def _insert(
+    connection: sqlite3.Connection, table: str, row: dict[str, Any], *, or_ignore: bool = False
+) -> bool:
+    """Insert ``row`` (column → value) into ``table``; ``False`` when ignored as a duplicate.
+
+    Table and column names come from this module only, never from data, so building the
+    statement from them is safe; the values are always bound parameters.
+    """
+    verb = "INSERT OR IGNORE" if or_ignore else "INSERT"
+    columns = ", ".join(row)
+    placeholders = ", ".join("?" * len(row))
+    sql = f"{verb} INTO {table} ({columns}) VALUES ({placeholders})"
+    return _inserted(connection, sql, tuple(row.values()))
+
+
+def _value(member: StrEnum | None) -> str | None:
+    return None if member is None else member.value
+
+
 def _signal(connection: sqlite3.Connection, record: SignalRecord) -> bool:
     signal = record.signal
-    return _inserted(
+    return _insert(
         connection,
-        "INSERT INTO signals (inst_id, side, created_at, source, reason, reference_price, regime,"
-        " vetoed_by, veto_reason) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)",
-        (
-            signal.inst_id,
-            signal.side.value,
-            time_text(signal.created_at),
-            signal.source,
-            signal.reason,
-            optional_money_text(signal.reference_price),
-            None if record.regime is None else record.regime.value,
-            record.vetoed_by,
-            record.veto_reason,
-        ),
+        "signals",
+        {
+            "inst_id": signal.inst_id,
+            "side": signal.side.value,
+            "created_at": time_text(signal.created_at),
+            "source": signal.source,
+            "reason": signal.reason,
+            "reference_price": optional_money_text(signal.reference_price),
+            "regime": _value(record.regime),
+            "vetoed_by": record.vetoed_by,
+            "veto_reason": record.veto_reason,
+        },
     )
 
 
 def _intent(connection: sqlite3.Connection, intent: OrderIntent) -> bool:
     order = intent.order
-    return _inserted(
+    return _insert(
         connection,
-        "INSERT OR IGNORE INTO order_intents (cl_ord_id, inst_id, purpose, side, size, price,"
-        " post_only, reduce_only, pos_id, reason, created_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?,"
-        " ?, ?)",
-        (
-            order.cl_ord_id,
-            order.inst_id,
-            intent.purpose.value,
-            order.side.value,
-            money_text(order.size),
-            optional_money_text(order.price),
-            int(order.post_only),
-            int(order.reduce_only),
-            intent.pos_id,
-            intent.reason,
-            time_text(order.created_at),
-        ),
+        "order_intents",
+        {
+            "cl_ord_id": order.cl_ord_id,
+            "inst_id": order.inst_id,
+            "purpose": intent.purpose.value,
+            "side": order.side.value,
+            "size": money_text(order.size),
+            "price": optional_money_text(order.price),
+            "post_only": int(order.post_only),
+            "reduce_only": int(order.reduce_only),
+            "pos_id": intent.pos_id,
+            "reason": intent.reason,
+            "created_at": time_text(order.created_at),
+        },
+        or_ignore=True,
     )
 
 
 def _outcome(connection: sqlite3.Connection, outcome: IntentOutcome) -> bool:
-    return _inserted(
+    return _insert(
         connection,
-        "INSERT INTO intent_outcomes (cl_ord_id, outcome, ord_id, exchange_state, detail, at)"
-        " VALUES (?, ?, ?, ?, ?, ?)",
-        (
-            outcome.cl_ord_id,
-            outcome.outcome.value,
-            outcome.ord_id,
-            None if outcome.exchange_state is None else outcome.exchange_state.value,
-            outcome.detail,
-            time_text(outcome.at),
-        ),
+        "intent_outcomes",
+        {
+            "cl_ord_id": outcome.cl_ord_id,
+            "outcome": outcome.outcome.value,
+            "ord_id": outcome.ord_id,
+            "exchange_state": _value(outcome.exchange_state),
+            "detail": outcome.detail,
+            "at": time_text(outcome.at),
+        },
     )
 
 
 def _fill(connection: sqlite3.Connection, fill: Fill) -> bool:
-    return _inserted(
+    return _insert(
         connection,
-        "INSERT OR IGNORE INTO fills (inst_id, trade_id, ord_id, cl_ord_id, side, price, size, fee,"
-        " ts, maker) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
-        (
-            fill.inst_id,
-            fill.trade_id,
-            fill.ord_id,
-            fill.cl_ord_id,
-            fill.side.value,
-            money_text(fill.price),
-            money_text(fill.size),
-            money_text(fill.fee),
-            time_text(fill.ts),
-            int(fill.maker),
-        ),
+        "fills",
+        {
+            "inst_id": fill.inst_id,
+            "trade_id": fill.trade_id,
+            "ord_id": fill.ord_id,
+            "cl_ord_id": fill.cl_ord_id,
+            "side": fill.side.value,
+            "price": money_text(fill.price),
+            "size": money_text(fill.size),
+            "fee": money_text(fill.fee),
+            "ts": time_text(fill.ts),
+            "maker": int(fill.maker),
+        },
+        or_ignore=True,
     )
 
 
 def _insert_position(connection: sqlite3.Connection, record: PositionOpened) -> tuple[int, bool]:
     """The position's row id, and whether this call created it."""
     position = record.position
-    created = _inserted(
+    created = _insert(
         connection,
-        "INSERT OR IGNORE INTO positions (pos_id, inst_id, side, size, entry_price, entry_time,"
-        " updated_at, origin, regime, entry_cl_ord_id) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
-        (
-            position.pos_id,
-            position.inst_id,
-            position.side.value,
-            money_text(position.size),
-            money_text(position.entry_price),
-            time_text(position.entry_time),
-            time_text(position.updated_at),
-            position.origin.value,
-            None if record.regime is None else record.regime.value,
-            record.entry_cl_ord_id,
-        ),
+        "positions",
+        {
+            "pos_id": position.pos_id,
+            "inst_id": position.inst_id,
+            "side": position.side.value,
+            "size": money_text(position.size),
+            "entry_price": money_text(position.entry_price),
+            "entry_time": time_text(position.entry_time),
+            "updated_at": time_text(position.updated_at),
+            "origin": position.origin.value,
+            "regime": _value(record.regime),
+            "entry_cl_ord_id": record.entry_cl_ord_id,
+        },
+        or_ignore=True,
     )
     row = connection.execute(
         "SELECT id FROM positions WHERE pos_id = ? AND entry_time = ?",
@@ -196,11 +213,17 @@ def _position_changed(connection: sqlite3.Connection, record: PositionChanged) -
 
 
 def _insert_stop(connection: sqlite3.Connection, row_id: int, side: str, move: StopMove) -> bool:
-    return _inserted(
+    return _insert(
         connection,
-        "INSERT INTO stop_levels (position, side, stop, plugin, reason, at) VALUES"
-        " (?, ?, ?, ?, ?, ?)",
-        (row_id, side, money_text(move.stop), move.plugin, move.reason, time_text(move.at)),
+        "stop_levels",
+        {
+            "position": row_id,
+            "side": side,
+            "stop": money_text(move.stop),
+            "plugin": move.plugin,
+            "reason": move.reason,
+            "at": time_text(move.at),
+        },
     )
 
 
@@ -228,50 +251,49 @@ def _closed(connection: sqlite3.Connection, closed: ClosedPosition) -> bool:
             row_id,
         ),
     )
-    return _inserted(
+    return _insert(
         connection,
-        "INSERT OR IGNORE INTO closes (position, exit_price, closed_at, gross, fees, net, stop,"
-        " reason) VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
-        (
-            row_id,
-            money_text(closed.exit_price),
-            time_text(closed.closed_at),
-            money_text(closed.pnl.gross),
-            money_text(closed.pnl.fees),
-            money_text(closed.pnl.net),
-            optional_money_text(position.stop),
-            closed.reason,
-        ),
+        "closes",
+        {
+            "position": row_id,
+            "exit_price": money_text(closed.exit_price),
+            "closed_at": time_text(closed.closed_at),
+            "gross": money_text(closed.pnl.gross),
+            "fees": money_text(closed.pnl.fees),
+            "net": money_text(closed.pnl.net),
+            "stop": optional_money_text(position.stop),
+            "reason": closed.reason,
+        },
+        or_ignore=True,
     )
 
 
 def _balance(connection: sqlite3.Connection, snapshot: BalanceSnapshot) -> bool:
-    return _inserted(
+    return _insert(
         connection,
-        "INSERT INTO balances (currency, equity, available, at) VALUES (?, ?, ?, ?)",
-        (
-            snapshot.currency,
-            money_text(snapshot.equity),
-            money_text(snapshot.available),
-            time_text(snapshot.at),
-        ),
+        "balances",
+        {
+            "currency": snapshot.currency,
+            "equity": money_text(snapshot.equity),
+            "available": money_text(snapshot.available),
+            "at": time_text(snapshot.at),
+        },
     )
 
 
 def _error(connection: sqlite3.Connection, event: ErrorEvent) -> bool:
-    return _inserted(
-        connection,
-        "INSERT INTO errors (at, source, message) VALUES (?, ?, ?)",
-        (time_text(event.at), event.source, event.message),
-    )
+    row = {"at": time_text(event.at), "source": event.source, "message": event.message}
+    return _insert(connection, "errors", row)
 
 
 def _trip(connection: sqlite3.Connection, trip: BreakerTrip) -> bool:
-    return _inserted(
-        connection,
-        "INSERT INTO breaker_trips (at, plugin, reason, until) VALUES (?, ?, ?, ?)",
-        (time_text(trip.at), trip.plugin, trip.reason, optional_time_text(trip.until)),
-    )
+    row = {
+        "at": time_text(trip.at),
+        "plugin": trip.plugin,
+        "reason": trip.reason,
+        "until": optional_time_text(trip.until),
+    }
+    return _insert(connection, "breaker_trips", row)
 
 
 _WRITERS: dict[type, Callable[[sqlite3.Connection, Any], bool]] = {
