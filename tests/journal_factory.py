@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import sqlite3
 from datetime import UTC, datetime, timedelta
 from decimal import Decimal
 
@@ -16,6 +17,7 @@ from host.domain import (
     Side,
 )
 from host.journal import IntentPurpose, OrderIntent, PositionOpened
+from host.journal.schema import migrate
 
 T0 = datetime(2026, 11, 24, 12, 0, tzinfo=UTC)
 BTC = "BTC-USDT-SWAP"
@@ -60,3 +62,11 @@ def closed(held: Position, when: datetime, reason: str = "stop hit") -> ClosedPo
     return ClosedPosition(
         held, Decimal("103100.5"), when, PnL(Decimal("-0.17952"), Decimal("-0.0414")), reason
     )
+
+
+def memory_schema() -> sqlite3.Connection:
+    """The journal schema in memory, for driving the store and query functions directly."""
+    connection = sqlite3.connect(":memory:", isolation_level=None)
+    connection.row_factory = sqlite3.Row
+    migrate(connection, T0)
+    return connection

@@ -6,13 +6,27 @@ Every test drives a real journal file through its writer thread.
 from __future__ import annotations
 
 import asyncio
+import sqlite3
 from collections.abc import AsyncIterator
+from contextlib import closing
 from dataclasses import replace
 from decimal import Decimal
 from pathlib import Path
 
 import pytest
-from journal_factory import BTC, T0, at, closed, entry_intent, fill, opened, position
+from hypothesis import given
+from hypothesis import strategies as st
+from journal_factory import (
+    BTC,
+    T0,
+    at,
+    closed,
+    entry_intent,
+    fill,
+    memory_schema,
+    opened,
+    position,
+)
 
 from host.clock import ManualClock
 from host.domain import OrderState, PositionOrigin, PositionSide, Regime, Signal
@@ -30,6 +44,8 @@ from host.journal import (
     StopMove,
     UnknownPositionError,
 )
+from host.journal.queries import integrity, open_positions, seen_trade_ids
+from host.journal.store import store
 from host.settings import JournalSettings
 
 
@@ -263,12 +279,12 @@ async def test_the_event_loop_keeps_running_while_the_writer_works(journal: Jour
             await asyncio.sleep(0)
 
     counter = asyncio.create_task(count_turns())
-    for n in range(20_000):
+    for n in range(5_000):
         journal.write(fill(f"t{n}", "c0"))
     turns_before = turns
     await journal.flush()
     counter.cancel()
-    assert turns_before == 0  # handing 20,000 records over never yielded, so never blocked on I/O
+    assert turns_before == 0  # handing 5,000 records over never yielded, so never blocked on I/O
     assert turns > 0  # while they were written, other tasks ran
 
 
@@ -285,9 +301,64 @@ async def test_records_of_every_kind_are_accepted_and_the_rest_refused_at_once(
         journal.write("a string")  # type: ignore[arg-type]
 
 
+async def test_a_full_disk_fails_the_writes_that_do_not_fit_not_the_journal(
+    journal: Journal,
+) -> None:
+    await journal.commit(entry_intent("c0"))
+    # SQLite's own page limit is a real "disk full" (SQLITE_FULL) without filling a disk; the
+    # writer's connection is private, so the test reaches it through the read path.
+    pages = await journal._read(lambda db: db.execute("PRAGMA page_count").fetchone()[0])
+    await journal._read(lambda db: db.execute(f"PRAGMA max_page_count = {pages + 3}"))
+    for n in range(500):
+        journal.write(ErrorEvent(T0, "test", f"{n} " + "x" * 500))
+    big = replace(entry_intent("c1"), reason="x" * 20_000)
+    with pytest.raises(sqlite3.OperationalError, match="full"):
+        await journal.commit(big)
+    assert journal.failed_writes > 0
+    assert [i.order.cl_ord_id for i in await journal.unresolved_intents()] == ["c0"]
+    assert (await journal.integrity()).ok
+
+
 async def test_a_closed_journal_refuses_records(journal: Journal) -> None:
     await journal.close()
     with pytest.raises(JournalClosedError):
         journal.write(ErrorEvent(T0, "x", "y"))
     with pytest.raises(JournalClosedError):
         await journal.flush()
+
+
+# --- properties, on the schema in memory -------------------------------------------------------
+
+fill_keys = st.tuples(st.sampled_from([BTC, "ETH-USDT-SWAP"]), st.integers(0, 6).map(str))
+
+
+@given(replayed=st.lists(fill_keys, max_size=30))
+def test_replaying_fills_in_any_order_with_duplicates_keeps_one_row_each(
+    replayed: list[tuple[str, str]],
+) -> None:
+    with closing(memory_schema()) as connection:
+        store(connection, entry_intent("c1"))
+        answers = [store(connection, fill(trade, "c1", inst_id=inst)) for inst, trade in replayed]
+        first_seen = [key not in replayed[:n] for n, key in enumerate(replayed)]
+        assert answers == first_seen
+        assert seen_trade_ids(connection) == set(replayed)
+        assert integrity(connection).ok
+
+
+stops = st.lists(st.decimals(min_value=1, max_value=10**6, places=2), min_size=1, max_size=8)
+
+
+@given(side=st.sampled_from(PositionSide), levels=stops)
+def test_the_restart_stop_is_the_tightest_and_any_loosening_is_reported(
+    side: PositionSide, levels: list[Decimal]
+) -> None:
+    tightest = max(levels) if side is PositionSide.LONG else min(levels)
+    monotone = levels == sorted(levels, reverse=side is PositionSide.SHORT)
+    with closing(memory_schema()) as connection:
+        held = position(side=side, stop=levels[0])
+        store(connection, opened(held))
+        for n, level in enumerate(levels[1:]):
+            store(connection, StopMove(held.pos_id, level, "p", "r", at(n)))
+        (back,) = open_positions(connection)
+        assert back.position.stop == tightest
+        assert integrity(connection).ok == monotone

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import sqlite3
 from collections.abc import Iterator
+from contextlib import closing
 from dataclasses import replace
 from datetime import UTC, datetime, timedelta, timezone
 from decimal import Decimal
@@ -11,14 +12,13 @@ from decimal import Decimal
 import pytest
 from hypothesis import given
 from hypothesis import strategies as st
-from journal_factory import T0, position
+from journal_factory import memory_schema, position
 
 from host.clock import NaiveDatetimeError
 from host.domain import ClosedPosition, Order, PnL, Side
 from host.journal import IntentPurpose, OrderIntent
 from host.journal.codec import StoredValueError, instant, money, money_text, time_text
 from host.journal.queries import closed_since, unresolved_intents
-from host.journal.schema import migrate
 from host.journal.store import store
 
 finite_decimals = st.decimals(allow_nan=False, allow_infinity=False)
@@ -41,11 +41,8 @@ def same_digits(a: Decimal, b: Decimal) -> bool:
 @pytest.fixture(scope="module")
 def connection() -> Iterator[sqlite3.Connection]:
     """The schema in memory, driven by the same store and query functions as the writer thread."""
-    db = sqlite3.connect(":memory:", isolation_level=None)
-    db.row_factory = sqlite3.Row
-    migrate(db, T0)
-    yield db
-    db.close()
+    with closing(memory_schema()) as db:
+        yield db
 
 
 @given(value=finite_decimals)

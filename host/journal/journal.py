@@ -17,6 +17,7 @@ The restart queries run on the writer thread too, after every earlier write.
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import re
 import sqlite3
 from collections.abc import Callable
@@ -162,8 +163,9 @@ class Journal:
                 future.set_exception(error)
 
         def done(result: Any, error: BaseException | None) -> None:
-            # The loop may be gone if its task was abandoned at shutdown; nothing awaits then.
-            if not loop.is_closed():
+            # The loop may be gone if its task was abandoned at shutdown; nothing awaits then,
+            # and the writer thread must go on serving the other jobs.
+            with contextlib.suppress(RuntimeError):
                 loop.call_soon_threadsafe(settle, result, error)
 
         return done, future

@@ -180,16 +180,16 @@ class WriterThread:
     def _commit(self, connection: sqlite3.Connection, writes: list[_Write]) -> None:
         if not writes:
             return
-        outcomes: list[tuple[Any, BaseException | None]] = []
         try:
-            connection.execute("BEGIN IMMEDIATE")
-            outcomes = [_store_in_savepoint(connection, job.record) for job in writes]
-            connection.execute("COMMIT")
+            outcomes = _transaction(connection, writes)
         except sqlite3.Error as failure:
-            if connection.in_transaction:
-                connection.execute("ROLLBACK")
+            # The whole transaction is lost (disk full, I/O error). Retry each record alone, so
+            # a record that does fit is not failed for another one's sake.
             LOG.error("journal commit of %d records failed: %s", len(writes), failure)
-            outcomes = [(None, failure)] * len(writes)
+            if len(writes) == 1:
+                outcomes = [(None, failure)]
+            else:
+                outcomes = [_alone(connection, job) for job in writes]
         for job, (result, error) in zip(writes, outcomes, strict=True):
             self._report(job, result, error)
 
@@ -201,14 +201,38 @@ class WriterThread:
             LOG.error("journal lost a %s: %s", type(job.record).__name__, error)
 
 
-def _store_in_savepoint(
-    connection: sqlite3.Connection, record: Any
-) -> tuple[Any, Exception | None]:
+Outcome = tuple[Any, Exception | None]
+
+
+def _transaction(connection: sqlite3.Connection, writes: list[_Write]) -> list[Outcome]:
+    """Write ``writes`` in one transaction; raise if the transaction as a whole failed."""
+    connection.execute("BEGIN IMMEDIATE")
+    try:
+        outcomes = [_store_in_savepoint(connection, job.record) for job in writes]
+        connection.execute("COMMIT")
+    except BaseException:
+        if connection.in_transaction:
+            connection.execute("ROLLBACK")
+        raise
+    return outcomes
+
+
+def _alone(connection: sqlite3.Connection, job: _Write) -> Outcome:
+    try:
+        (outcome,) = _transaction(connection, [job])
+    except sqlite3.Error as error:
+        return None, error
+    return outcome
+
+
+def _store_in_savepoint(connection: sqlite3.Connection, record: Any) -> Outcome:
     connection.execute("SAVEPOINT record")
     try:
         result = store(connection, record)
-    except Exception as error:  # one bad record must not undo the others in the batch
-        connection.execute("ROLLBACK TO record")
+    except Exception as error:
+        if not connection.in_transaction:
+            raise  # SQLite ended the whole transaction (e.g. disk full): the batch is lost
+        connection.execute("ROLLBACK TO record")  # one bad record must not undo the others
         connection.execute("RELEASE record")
         return None, error
     connection.execute("RELEASE record")
