@@ -12,6 +12,7 @@ import signal
 import sqlite3
 import subprocess
 import sys
+import time
 from contextlib import closing
 from pathlib import Path
 
@@ -25,8 +26,11 @@ from host.settings import JournalSettings
 CHILD = Path(__file__).with_name("journal_crash_child.py")
 
 
-def run_and_kill(path: Path, durable_lines: int) -> list[str]:
-    """Start the child, let it report ``durable_lines`` durable writes, SIGKILL it mid-stride."""
+def run_and_kill(path: Path, durable_lines: int | None) -> list[str]:
+    """Start the child, let it report ``durable_lines`` durable writes, SIGKILL it mid-stride.
+
+    ``None`` kills it as soon as the journal file exists: while it is being created and migrated.
+    """
     lines: list[str] = []
     with subprocess.Popen(
         [sys.executable, str(CHILD), str(path)],
@@ -37,6 +41,10 @@ def run_and_kill(path: Path, durable_lines: int) -> list[str]:
     ) as child:
         assert child.stdout is not None
         try:
+            if durable_lines is None:
+                while not path.exists():
+                    time.sleep(0.0005)
+                return lines
             assert child.stdout.readline() == "ready\n"
             while len(lines) < durable_lines:
                 line = child.stdout.readline()
@@ -45,18 +53,18 @@ def run_and_kill(path: Path, durable_lines: int) -> list[str]:
         finally:
             child.send_signal(signal.SIGKILL)
             child.wait()
-    assert child.returncode == -signal.SIGKILL
+            assert child.returncode == -signal.SIGKILL
     return lines
 
 
-def rows(path: Path, sql: str) -> set[str]:
+def rows(path: Path, sql: str) -> set[object]:
     with closing(sqlite3.connect(path)) as db:
         return {row[0] for row in db.execute(sql)}
 
 
-@pytest.mark.parametrize("durable_lines", [0, 7, 60, 250])
+@pytest.mark.parametrize("durable_lines", [None, 0, 7, 60, 250])
 async def test_a_sigkilled_journal_reopens_consistent_with_every_durable_record(
-    tmp_path: Path, durable_lines: int
+    tmp_path: Path, durable_lines: int | None
 ) -> None:
     path = tmp_path / "crash.sqlite3"
     printed = run_and_kill(path, durable_lines)
@@ -72,6 +80,7 @@ async def test_a_sigkilled_journal_reopens_consistent_with_every_durable_record(
         await journal.close()
 
     assert report.problems == ()
+    assert rows(path, "SELECT version FROM schema_version") == {1}  # migrated once, whole
     durable = {kind: {line.split()[1] for line in printed if line.startswith(kind)}
                for kind in ("intent", "fill", "close")}  # fmt: skip
     assert durable["intent"] <= rows(path, "SELECT cl_ord_id FROM order_intents")
