@@ -126,6 +126,6 @@ async def test_a_second_host_on_the_same_account_is_refused(path: Path) -> None:
 def test_one_file_per_account_inside_the_configured_directory(tmp_path: Path) -> None:
     settings = JournalSettings(directory=tmp_path)
     assert journal_path(settings, "live-4711") == tmp_path / "live-4711.sqlite3"
-    for bad in ("../escape", "a/b", "", ".hidden"):
+    for bad in ("../escape", "a/b", "", ".hidden", "paper\n"):
         with pytest.raises(ValueError, match="not a plain file name"):
             journal_path(settings, bad)

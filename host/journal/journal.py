@@ -35,7 +35,7 @@ from host.settings import JournalSettings
 
 T = TypeVar("T")
 
-_ACCOUNT = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.-]*$")
+_ACCOUNT = re.compile(r"[A-Za-z0-9][A-Za-z0-9_.-]*")
 
 
 class JournalClosedError(RuntimeError):
@@ -48,7 +48,7 @@ def journal_path(settings: JournalSettings, account: str) -> Path:
     ``account`` names the account (e.g. ``paper``, or the OKX ``uid`` with the mode); it must be
     a plain file name, so no account can write outside the journal directory.
     """
-    if not _ACCOUNT.match(account):
+    if not _ACCOUNT.fullmatch(account):
         raise ValueError(f"account name {account!r} is not a plain file name")
     return settings.directory / f"{account}.sqlite3"
 
@@ -99,7 +99,8 @@ class Journal:
         """Write ``record`` and return once it is committed; ``True`` when it was new.
 
         Raises what the write raised (the record is then not in the journal), e.g.
-        :class:`~host.journal.store.UnknownPositionError` or :class:`sqlite3.Error`.
+        :class:`~host.journal.store.UnknownPositionError` or :class:`sqlite3.Error`. Cancelling
+        the awaiting task does not withdraw the record: it has been handed over.
         """
         self._check_open()
         writer_for(record)

@@ -9,7 +9,8 @@ transaction has committed — that is what makes a durable write durable.
 
 Each record runs inside its own savepoint, so a record that fails (say, a stop move for a
 position the journal does not know) is undone alone and reported to its own caller, while the
-rest of the batch commits.
+rest of the batch commits. When SQLite aborts the whole transaction instead (disk full, I/O
+error), the batch is retried record by record, so again only what cannot be written fails.
 
 Reads run on the same thread, after the writes queued before them have committed, so a reader
 always sees everything written before it asked.
