@@ -168,6 +168,24 @@ class HookSettings(BaseModel):
         return self
 
 
+class JournalSettings(BaseModel):
+    """Where the journal files live and how hard each commit insists on reaching the disk."""
+
+    model_config = _SECTION
+
+    directory: Path = Field(
+        default=Path("journal"),
+        description="Directory of the journal files, one <account>.sqlite3 per account.",
+    )
+    synchronous: Literal["full", "normal"] = Field(
+        default="full",
+        description="full: a commit survives a power cut; normal: only a crash of the process.",
+    )
+    max_batch: int = Field(
+        default=1000, gt=0, description="Most records the writer thread commits in one transaction."
+    )
+
+
 SwapId = Annotated[str, StringConstraints(pattern=r"^[A-Z0-9]+-[A-Z0-9]+-SWAP$")]
 """An OKX perpetual swap id such as ``BTC-USDT-SWAP``: the only instruments the host trades."""
 
@@ -202,6 +220,9 @@ class Settings(BaseSettings):
     )
     hooks: HookSettings = Field(
         default_factory=HookSettings, description="Host defaults and bounds for plugin hooks."
+    )
+    journal: JournalSettings = Field(
+        default_factory=JournalSettings, description="The SQLite journal of each account."
     )
     plugins: dict[str, dict[str, Any]] = Field(
         default_factory=dict,
