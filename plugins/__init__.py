@@ -8,4 +8,6 @@ from host.pluginmanager import BuiltinPlugin
 
 BUILTIN_PLUGINS: tuple[BuiltinPlugin, ...] = (
     BuiltinPlugin("drift_guard", "plugins.drift_guard:DriftGuard", essential=True),
+    BuiltinPlugin("regime", "plugins.regime:RegimeDetector"),
+    BuiltinPlugin("trailing_stop", "plugins.trailing_stop:TrailingStop"),
 )

@@ -156,7 +156,7 @@ def test_config_show_applies_env_overrides_to_plugins_and_nested_fields() -> Non
     )
     assert result.exit_code == 0, result.output
     shown = yaml.safe_load(result.stdout)
-    assert shown["plugins"] == {"drift_guard": {"enabled": True, "stop_distance": "0.02"}}
+    assert shown["plugins"]["drift_guard"] == {"enabled": True, "stop_distance": "0.02"}
     assert shown["hooks"]["regime_fallback"] == "ranging"
 
 
