@@ -10,4 +10,5 @@ BUILTIN_PLUGINS: tuple[BuiltinPlugin, ...] = (
     BuiltinPlugin("drift_guard", "plugins.drift_guard:DriftGuard", essential=True),
     BuiltinPlugin("regime", "plugins.regime:RegimeDetector"),
     BuiltinPlugin("trailing_stop", "plugins.trailing_stop:TrailingStop"),
+    BuiltinPlugin("limit_order_policy", "plugins.limit_order_policy:LimitOrderPolicy"),
 )
