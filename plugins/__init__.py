@@ -11,4 +11,5 @@ BUILTIN_PLUGINS: tuple[BuiltinPlugin, ...] = (
     BuiltinPlugin("regime", "plugins.regime:RegimeDetector"),
     BuiltinPlugin("trailing_stop", "plugins.trailing_stop:TrailingStop"),
     BuiltinPlugin("limit_order_policy", "plugins.limit_order_policy:LimitOrderPolicy"),
+    BuiltinPlugin("circuit_breaker", "plugins.circuit_breaker:CircuitBreaker"),
 )
