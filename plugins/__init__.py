@@ -12,4 +12,7 @@ BUILTIN_PLUGINS: tuple[BuiltinPlugin, ...] = (
     BuiltinPlugin("trailing_stop", "plugins.trailing_stop:TrailingStop"),
     BuiltinPlugin("limit_order_policy", "plugins.limit_order_policy:LimitOrderPolicy"),
     BuiltinPlugin("circuit_breaker", "plugins.circuit_breaker:CircuitBreaker"),
+    BuiltinPlugin("time_stop", "plugins.time_stop:TimeStop"),
+    BuiltinPlugin("bracket", "plugins.bracket:Bracket", enabled_by_default=False),
+    BuiltinPlugin("momentum_demo", "plugins.momentum_demo:MomentumDemo"),
 )

@@ -16,14 +16,12 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from decimal import Decimal
-from typing import Any, ClassVar
 
-from hypothesis import given
 from hypothesis import strategies as st
 
 from host.conformance.calls import call_hook
-from host.conformance.exits import build_plugin
 from host.conformance.scenarios import INSTRUMENT, TICK_SIZES, instrument
+from host.conformance.suite import ConformanceSuite, prop
 from host.context import HookContext
 from host.decisions import Veto
 from host.domain import (
@@ -106,37 +104,28 @@ def verdicts(plugin: object, items: tuple[HistoryItem, ...]) -> list[object]:
     return answers
 
 
-class CircuitBreakerSuite:
+class CircuitBreakerSuite(ConformanceSuite):
     """Hypothesis properties every circuit breaker must pass; subclass as ``Test...``."""
 
-    plugin_class: ClassVar[type]
-    settings: ClassVar[st.SearchStrategy[Any] | None] = None
-
-    def _settings(self, data: st.DataObject) -> Any:
-        return data.draw(self.settings) if self.settings is not None else None
-
-    def _fresh(self, settings: Any) -> Any:
-        return build_plugin(self.plugin_class, settings)
-
-    @given(data=st.data(), history=histories())
+    @prop(data=st.data(), history=histories())
     def test_breaker_is_deterministic(
         self, data: st.DataObject, history: tuple[HistoryItem, ...]
     ) -> None:
         """The same history gives the same verdicts."""
-        settings = self._settings(data)
-        assert verdicts(self._fresh(settings), history) == verdicts(self._fresh(settings), history)
+        settings = self.draw_settings(data)
+        assert verdicts(self.fresh(settings), history) == verdicts(self.fresh(settings), history)
 
-    @given(data=st.data(), history=histories(), cut=st.integers(min_value=0, max_value=60))
+    @prop(data=st.data(), history=histories(), cut=st.integers(min_value=0, max_value=60))
     def test_breaker_restart_replaying_history_changes_no_verdict(
         self, data: st.DataObject, history: tuple[HistoryItem, ...], cut: int
     ) -> None:
         """A restart that replays the journal gives every later signal the same verdict."""
-        settings = self._settings(data)
+        settings = self.draw_settings(data)
         cut = min(cut, len(history))
-        uninterrupted = self._fresh(settings)
+        uninterrupted = self.fresh(settings)
         for item in history[:cut]:
             feed(uninterrupted, item)
-        restarted = self._fresh(settings)
+        restarted = self.fresh(settings)
         for item in history[:cut]:
             if not isinstance(item, Probe):  # the journal holds results, not signals
                 feed(restarted, item)

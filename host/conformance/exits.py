@@ -31,14 +31,13 @@ from __future__ import annotations
 from collections.abc import Mapping
 from dataclasses import dataclass, replace
 from decimal import Decimal
-from typing import Any, ClassVar
+from typing import Any
 
-from hypothesis import given
 from hypothesis import strategies as st
-from pydantic import BaseModel
 
 from host.conformance.calls import call_hook
 from host.conformance.scenarios import SCALES, ExitScenario, exit_scenarios
+from host.conformance.suite import ConformanceSuite, prop
 from host.context import HookContext
 from host.decisions import CloseNow, ExitProposal, StopAt
 from host.domain import Drift, DriftKind, Fill, PositionOrigin, Tick
@@ -52,14 +51,6 @@ class ExitStep:
     stop_before: Decimal | None
     proposal: ExitProposal | None
     stop_after: Decimal | None
-
-
-def build_plugin(plugin_class: type, settings: BaseModel | None) -> Any:
-    """Construct a plugin the way the host does: with its settings if it has a model."""
-    model = getattr(plugin_class, "Settings", None)
-    if model is None:
-        return plugin_class()
-    return plugin_class(settings if settings is not None else model())
 
 
 def run_exit(plugin: object, scenario: ExitScenario) -> tuple[ExitStep, ...]:
@@ -112,26 +103,23 @@ def _proposal_for(answer: object, pos_id: str) -> ExitProposal | None:
     return proposal
 
 
-class ExitPluginSuite:
+class ExitPluginSuite(ConformanceSuite):
     """Hypothesis properties every exit plugin must pass; subclass as ``Test...`` to run them."""
 
-    plugin_class: ClassVar[type]
-    settings: ClassVar[st.SearchStrategy[Any] | None] = None
-
     def _make(self, data: st.DataObject) -> tuple[Any, Any]:
-        settings = data.draw(self.settings) if self.settings is not None else None
-        return settings, build_plugin(self.plugin_class, settings)
+        settings = self.draw_settings(data)
+        return settings, self.fresh(settings)
 
     def _run(self, settings: Any, scenario: ExitScenario) -> tuple[ExitStep, ...]:
-        return run_exit(build_plugin(self.plugin_class, settings), scenario)
+        return run_exit(self.fresh(settings), scenario)
 
-    @given(data=st.data(), scenario=exit_scenarios())
+    @prop(data=st.data(), scenario=exit_scenarios())
     def test_exit_is_deterministic(self, data: st.DataObject, scenario: ExitScenario) -> None:
         """Two fresh instances given the same inputs answer the same."""
         settings, plugin = self._make(data)
         assert run_exit(plugin, scenario) == self._run(settings, scenario)
 
-    @given(data=st.data(), scenario=exit_scenarios())
+    @prop(data=st.data(), scenario=exit_scenarios())
     def test_exit_stop_never_loosens_and_stays_on_the_safe_side(
         self, data: st.DataObject, scenario: ExitScenario
     ) -> None:
@@ -150,7 +138,7 @@ class ExitPluginSuite:
             assert scenario.spec.is_on_tick(price), f"stop {price} off tick {scenario.spec.tick_sz}"
             own = price
 
-    @given(data=st.data(), scenario=exit_scenarios())
+    @prop(data=st.data(), scenario=exit_scenarios())
     def test_exit_long_and_mirrored_short_answer_mirrored(
         self, data: st.DataObject, scenario: ExitScenario
     ) -> None:
@@ -163,7 +151,7 @@ class ExitPluginSuite:
             _shape(s.proposal, pivot) for s in mirrored
         ]
 
-    @given(data=st.data(), scenario=exit_scenarios(), k=st.sampled_from(SCALES))
+    @prop(data=st.data(), scenario=exit_scenarios(), k=st.sampled_from(SCALES))
     def test_exit_scaling_prices_scales_stops(
         self, data: st.DataObject, scenario: ExitScenario, k: Decimal
     ) -> None:
@@ -180,7 +168,7 @@ class ExitPluginSuite:
                 gap = abs(b.proposal.price - k * a.proposal.price)
                 assert gap <= k * scenario.spec.tick_sz, (a.proposal, b.proposal, k)
 
-    @given(
+    @prop(
         data=st.data(),
         scenario=exit_scenarios(),
         repeats=st.lists(st.integers(min_value=0, max_value=2), max_size=40).map(tuple),

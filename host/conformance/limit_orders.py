@@ -19,15 +19,14 @@ from __future__ import annotations
 from dataclasses import dataclass, replace
 from datetime import UTC, datetime, timedelta
 from decimal import Decimal
-from typing import Any, ClassVar
+from typing import Any
 
-from hypothesis import given
 from hypothesis import strategies as st
 
 from host.clock import ManualClock
 from host.conformance.calls import call_hook
-from host.conformance.exits import build_plugin
 from host.conformance.scenarios import INSTRUMENT, TICK_SIZES, instrument
+from host.conformance.suite import ConformanceSuite, prop
 from host.context import HookContext
 from host.decisions import CancelOrder, CrossSpread, EntryPlan, RepriceOrder
 from host.domain import InstrumentSpec, Order, PositionSide, Regime, Side, Signal, Tick
@@ -160,11 +159,8 @@ def _check_price(price: Decimal, post_only: bool, side: Side, book: Tick) -> Non
         assert not crosses, f"post-only {side} at {price} crosses {book.bid}/{book.ask}"
 
 
-class LimitOrderPolicySuite:
+class LimitOrderPolicySuite(ConformanceSuite):
     """Hypothesis properties every limit-order policy must pass; subclass as ``Test...``."""
-
-    plugin_class: ClassVar[type]
-    settings: ClassVar[st.SearchStrategy[Any] | None] = None
 
     def wait_limit(self, settings: Any, regime: Regime) -> timedelta:
         """The longest rest the policy promises in ``regime`` (default: the host's ceiling)."""
@@ -175,16 +171,16 @@ class LimitOrderPolicySuite:
         return 10
 
     def _play(self, data: st.DataObject, life: OrderLife) -> tuple[Any, Played]:
-        settings = data.draw(self.settings) if self.settings is not None else None
-        return settings, play(build_plugin(self.plugin_class, settings), life)
+        settings = self.draw_settings(data)
+        return settings, play(self.fresh(settings), life)
 
-    @given(data=st.data(), life=order_lives())
+    @prop(data=st.data(), life=order_lives())
     def test_limit_policy_is_deterministic(self, data: st.DataObject, life: OrderLife) -> None:
         """The same order life gives the same answers."""
         settings, played = self._play(data, life)
-        assert play(build_plugin(self.plugin_class, settings), life) == played
+        assert play(self.fresh(settings), life) == played
 
-    @given(data=st.data(), life=order_lives())
+    @prop(data=st.data(), life=order_lives())
     def test_limit_policy_post_only_prices_never_cross_the_book(
         self, data: st.DataObject, life: OrderLife
     ) -> None:
@@ -192,7 +188,7 @@ class LimitOrderPolicySuite:
         _, played = self._play(data, life)
         assert played.answers, "plan_entry was asked"
 
-    @given(data=st.data(), life=order_lives())
+    @prop(data=st.data(), life=order_lives())
     def test_limit_policy_never_waits_past_the_regime_limit(
         self, data: st.DataObject, life: OrderLife
     ) -> None:
@@ -202,7 +198,7 @@ class LimitOrderPolicySuite:
         assert all(ttl <= limit for ttl in played.ttls), (played.ttls, limit)
         assert all(wait <= limit for wait in played.waits), (played.waits, limit)
 
-    @given(data=st.data(), life=order_lives())
+    @prop(data=st.data(), life=order_lives())
     def test_limit_policy_stops_repricing_after_its_limit(
         self, data: st.DataObject, life: OrderLife
     ) -> None:

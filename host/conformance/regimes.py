@@ -18,12 +18,11 @@ from datetime import UTC, datetime, timedelta
 from decimal import Decimal
 from typing import Any, ClassVar
 
-from hypothesis import given
 from hypothesis import strategies as st
 
 from host.conformance.calls import call_hook
-from host.conformance.exits import build_plugin
 from host.conformance.scenarios import INSTRUMENT, SCALES, TICK_SIZES, instrument
+from host.conformance.suite import ConformanceSuite, prop
 from host.context import HookContext
 from host.domain import Bar, Regime
 
@@ -67,48 +66,43 @@ def flip_flop(count: int, low: Decimal, high: Decimal) -> tuple[Bar, ...]:
     )
 
 
-class RegimeDetectorSuite:
+class RegimeDetectorSuite(ConformanceSuite):
     """Hypothesis properties every regime detector must pass; subclass as ``Test...``."""
 
-    plugin_class: ClassVar[type]
-    settings: ClassVar[st.SearchStrategy[Any] | None] = None
     bars: ClassVar[int] = 60
 
     def _detect(self, settings: Any, bars: tuple[Bar, ...]) -> Any:
-        plugin = build_plugin(self.plugin_class, settings)
+        plugin = self.fresh(settings)
         spec = instrument(TICK_SIZES[-1])
         ctx = HookContext(bars[-1].start + BAR, spec, Regime.CHOPPY)
         return call_hook(plugin, "detect_regime", bars=bars, ctx=ctx)
 
-    def _settings(self, data: st.DataObject) -> Any:
-        return data.draw(self.settings) if self.settings is not None else None
-
-    @given(data=st.data())
+    @prop(data=st.data())
     def test_regime_is_deterministic_and_a_regime_or_none(self, data: st.DataObject) -> None:
         """Same bars, same answer; the answer is a Regime or no opinion."""
-        settings, bars = self._settings(data), data.draw(random_bars(self.bars))
+        settings, bars = self.draw_settings(data), data.draw(random_bars(self.bars))
         answer = self._detect(settings, bars)
         assert answer is None or isinstance(answer, Regime)
         assert self._detect(settings, bars) == answer
 
-    @given(data=st.data(), k=st.sampled_from(SCALES))
+    @prop(data=st.data(), k=st.sampled_from(SCALES))
     def test_regime_ignores_the_price_level(self, data: st.DataObject, k: Decimal) -> None:
         """Every price times ``k`` gives the same regime."""
-        settings, bars = self._settings(data), data.draw(random_bars(self.bars))
+        settings, bars = self.draw_settings(data), data.draw(random_bars(self.bars))
         scaled = tuple(
             replace(b, open=b.open * k, high=b.high * k, low=b.low * k, close=b.close * k)
             for b in bars
         )
         assert self._detect(settings, scaled) == self._detect(settings, bars)
 
-    @given(data=st.data(), shift=st.integers(min_value=-(10**6), max_value=10**6))
+    @prop(data=st.data(), shift=st.integers(min_value=-(10**6), max_value=10**6))
     def test_regime_ignores_when_it_happened(self, data: st.DataObject, shift: int) -> None:
         """Every bar shifted by the same number of minutes gives the same regime."""
-        settings, bars = self._settings(data), data.draw(random_bars(self.bars))
+        settings, bars = self.draw_settings(data), data.draw(random_bars(self.bars))
         moved = tuple(replace(b, start=b.start + shift * BAR) for b in bars)
         assert self._detect(settings, moved) == self._detect(settings, bars)
 
-    @given(
+    @prop(
         data=st.data(),
         start=st.integers(min_value=1_000, max_value=100_000),
         step=st.integers(min_value=1, max_value=20),
@@ -120,9 +114,9 @@ class RegimeDetectorSuite:
         """A straight walk up or down, bar after bar, is trending."""
         signed = Decimal(-step if down else step)
         bars = steady_trend(self.bars, Decimal(start), signed)
-        assert self._detect(self._settings(data), bars) is Regime.TRENDING
+        assert self._detect(self.draw_settings(data), bars) is Regime.TRENDING
 
-    @given(
+    @prop(
         data=st.data(),
         low=st.integers(min_value=1_000, max_value=100_000),
         width=st.integers(min_value=0, max_value=50),
@@ -132,4 +126,4 @@ class RegimeDetectorSuite:
     ) -> None:
         """Closes flipping between two levels (or not moving at all) are not a trend."""
         bars = flip_flop(self.bars, Decimal(low), Decimal(low + width))
-        assert self._detect(self._settings(data), bars) is not Regime.TRENDING
+        assert self._detect(self.draw_settings(data), bars) is not Regime.TRENDING
