@@ -19,7 +19,8 @@ Rules that hold for every hook:
   silently count as an answer).
 * Plugins receive frozen value objects (:mod:`host.domain`) and a read-only context
   (:class:`host.context.HookContext`), never host internals. Prices are ``Decimal``; instants are
-  aware UTC. A plugin's own settings are given to its constructor.
+  aware UTC. A plugin's own settings are given to its constructor. ``ctx.load`` carries the
+  host's latest load measurements (event-loop lag, exchange latency) once it has them.
 * Arguments are opt-in: an implementation may declare only the parameters it uses.
 * Call order: pluggy calls implementations last-registered first, within the ``tryfirst`` /
   normal / ``trylast`` bands. The host registers built-in plugins first and external ones after,
