@@ -93,9 +93,7 @@ class _Fold:
         self.rejects: deque[datetime] = deque()
 
     def advance(self, now: datetime) -> None:
-        until = self.state.until
-        if self.state.status is BreakerStatus.OPEN and until is not None and now >= until:
-            self.state = BreakerState(BreakerStatus.HALF_OPEN, self.state.reason, until)
+        self.state = at_instant(self.state, now)
 
     def trip(self, at: datetime, reason: str, *, until_midnight: bool = False) -> None:
         until = at + self.limits.cooldown
@@ -156,22 +154,32 @@ class _Fold:
             self.trip(breach.at, f"exchange latency {breach.latency}")
 
 
+def fold(window: Iterable[BreakerEvent], limits: BreakerLimits) -> BreakerState:
+    """The state right after the last of ``window``'s events (oldest first, all in the window)."""
+    state = _Fold(limits)
+    for event in window:
+        at = event_time(event)
+        state.advance(at)
+        if isinstance(event, ClosedPosition):
+            state.closed(event)
+        elif isinstance(event, OrderRejection):
+            state.rejected(at)
+        else:
+            state.slow(event)
+    return state.state
+
+
+def at_instant(state: BreakerState, now: datetime) -> BreakerState:
+    """``state`` seen at ``now``: an open breaker whose cool-down has passed is half-open."""
+    if state.status is BreakerStatus.OPEN and state.until is not None and now >= state.until:
+        return BreakerState(BreakerStatus.HALF_OPEN, state.reason, state.until)
+    return state
+
+
 def breaker_state(
     events: Iterable[BreakerEvent], now: datetime, limits: BreakerLimits
 ) -> BreakerState:
     """The breaker's state at ``now`` after the events of ``[now - history, now]``, oldest first."""
-    fold = _Fold(limits)
     start = now - limits.history
-    for event in sorted(events, key=event_time):
-        at = event_time(event)
-        if at < start or at > now:
-            continue
-        fold.advance(at)
-        if isinstance(event, ClosedPosition):
-            fold.closed(event)
-        elif isinstance(event, OrderRejection):
-            fold.rejected(at)
-        else:
-            fold.slow(event)
-    fold.advance(now)
-    return fold.state
+    window = [e for e in sorted(events, key=event_time) if start <= event_time(e) <= now]
+    return at_instant(fold(window, limits), now)

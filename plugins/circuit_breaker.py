@@ -20,6 +20,7 @@ one entry signal per ``min_seconds_between_signals`` and vetoes the rest.
 
 from __future__ import annotations
 
+from bisect import bisect_left, bisect_right
 from collections.abc import Sequence
 from datetime import datetime, timedelta
 from decimal import Decimal
@@ -44,8 +45,9 @@ from plugins.breaker_state import (
     BreakerState,
     BreakerStatus,
     LatencyBreach,
-    breaker_state,
+    at_instant,
     event_time,
+    fold,
 )
 
 DAY = timedelta(days=1)
@@ -135,25 +137,40 @@ class CircuitBreaker:
     def __init__(self, settings: Settings) -> None:
         self.settings = settings
         self._limits = settings.limits()
-        self._events: list[BreakerEvent] = []
+        self._events: list[BreakerEvent] = []  # oldest first
+        self._times: list[datetime] = []  # their instants, for bisecting the window
         self._heard: set[object] = set()
+        self._folded: tuple[tuple[int, int, int], BreakerState] | None = None
+        self._version = 0
         self._last_admitted_under_load: datetime | None = None
 
     def state(self, now: datetime) -> BreakerState:
-        """The breaker's state at ``now`` (for the host's status report and for tests)."""
-        return breaker_state(self._events, now, self._limits)
+        """The breaker's state at ``now``: :func:`breaker_state` of the history it heard.
+
+        The fold is cached for as long as the same events are in the window, so a signal costs a
+        bisection, not a pass over the whole history.
+        """
+        lo = bisect_left(self._times, now - self._limits.history)
+        hi = bisect_right(self._times, now)
+        key = (self._version, lo, hi)
+        if self._folded is None or self._folded[0] != key:
+            self._folded = (key, fold(self._events[lo:hi], self._limits))
+        return at_instant(self._folded[1], now)
 
     def _remember(self, event: BreakerEvent, identity: object) -> None:
         """Keep an event once (replays and live pushes may repeat it); forget expired ones."""
         if identity in self._heard:
             return
         self._heard.add(identity)
-        self._events.append(event)
-        horizon = max(event_time(e) for e in self._events) - self._limits.history
-        kept = [e for e in self._events if event_time(e) >= horizon]
-        if len(kept) < len(self._events):
-            self._events = kept
-            self._heard = {_identity(e) for e in kept}
+        at = event_time(event)
+        index = bisect_right(self._times, at)
+        self._times.insert(index, at)
+        self._events.insert(index, event)
+        expired = bisect_left(self._times, self._times[-1] - self._limits.history)
+        for old in self._events[:expired]:
+            self._heard.discard(_identity(old))
+        del self._events[:expired], self._times[:expired]
+        self._version += 1
 
     @hookimpl
     def on_position_closed(self, closed: ClosedPosition) -> None:

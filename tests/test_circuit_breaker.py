@@ -4,13 +4,14 @@ from __future__ import annotations
 
 from datetime import UTC, datetime, timedelta
 from decimal import Decimal
+from random import Random
 
 import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 from plugin_factory import BTC, tick
 
-from host import CloseNow, HookContext, HostLoad, OrderRejection, Regime, Veto
+from host import ClosedPosition, CloseNow, HookContext, HostLoad, OrderRejection, Regime, Veto
 from host.conformance.breakers import (
     CircuitBreakerSuite,
     HistoryItem,
@@ -19,7 +20,7 @@ from host.conformance.breakers import (
     feed,
     histories,
 )
-from plugins.breaker_state import BreakerStatus
+from plugins.breaker_state import BreakerStatus, breaker_state
 from plugins.circuit_breaker import AdaptLoad, CircuitBreaker
 
 breaker_settings = st.builds(
@@ -66,6 +67,24 @@ def test_breaker_always_half_opens_after_the_cooldown(
             longest = max(timedelta(seconds=settings.cooldown_seconds), timedelta(days=1))
             assert at < state.until <= at + longest
             assert breaker.state(state.until).status is BreakerStatus.HALF_OPEN
+
+
+@given(settings=breaker_settings, history=histories(), replayed=st.randoms())
+def test_breaker_state_is_the_pure_function_of_what_it_heard(
+    settings: CircuitBreaker.Settings, history: tuple[HistoryItem, ...], replayed: Random
+) -> None:
+    """The cached, pruned live state equals breaker_state() of every event heard, even with
+    journal replays arriving out of order and twice."""
+    breaker = CircuitBreaker(settings)
+    heard: list[ClosedPosition | OrderRejection] = []
+    for item in history:
+        feed(breaker, item)
+        if isinstance(item, Probe):
+            assert breaker.state(item.at) == breaker_state(heard, item.at, settings.limits())
+            continue
+        heard.append(item)
+        if replayed.random() < 0.3:  # an older event heard again (replay and live overlap)
+            feed(breaker, replayed.choice(heard))
 
 
 NOON = datetime(2026, 3, 2, 12, tzinfo=UTC)
