@@ -41,11 +41,14 @@ def per_call_us(call: object, number: int = 5_000) -> float:
     return min(timer.repeat(repeat=5, number=number)) / number * 1e6
 
 
-def held(count: int) -> tuple[Position, ...]:
+def held(count: int, stop: Decimal | None = None) -> tuple[Position, ...]:
     return tuple(
-        Position(f"p{i}", "BTC-USDT-SWAP", PositionSide.LONG, Decimal(1), Decimal(100), NOW, NOW)
+        Position(
+            f"p{i}", "BTC-USDT-SWAP", PositionSide.LONG, Decimal(1), Decimal(100), NOW, NOW,
+            stop=stop,
+        )
         for i in range(count)
-    )
+    )  # fmt: skip
 
 
 def fresh_host() -> PluginHost:
@@ -53,17 +56,19 @@ def fresh_host() -> PluginHost:
 
 
 def tick_exit() -> None:
-    # bid 101: every TSL is active and trailing; alternate bids so the best price keeps moving
+    """Every trailing stop active; "steady": the stop already where the TSL wants it (the usual
+    tick), "moving": no stop yet, so every position gets a proposal on every tick."""
     ticks = [
         Tick("BTC-USDT-SWAP", NOW, Decimal(bid), Decimal(bid), Decimal(bid) + Decimal("0.1"))
         for bid in ("101.0", "101.2")
     ]
-    for count in (1, 3, 10):
-        host, positions, feed = fresh_host(), held(count), itertools.cycle(ticks)
-        us = per_call_us(
-            lambda h=host, p=positions, f=feed: h.dispatch.on_tick_exit(next(f), p, CTX)
-        )
-        print(f"on_tick_exit   {count:>5} positions  {us:8.2f} µs")
+    for case, stop in (("steady", Decimal("101.1")), ("moving", None)):
+        for count in (1, 3, 10):
+            host, positions, feed = fresh_host(), held(count, stop), itertools.cycle(ticks)
+            us = per_call_us(
+                lambda h=host, p=positions, f=feed: h.dispatch.on_tick_exit(next(f), p, CTX)
+            )
+            print(f"on_tick_exit {case} {count:>3} positions  {us:8.2f} µs")
 
 
 def on_signal() -> None:

@@ -37,7 +37,6 @@ from host import (
     InstrumentSpec,
     Position,
     PositionOrigin,
-    PositionSide,
     Regime,
     StopAt,
     Tick,
@@ -83,29 +82,34 @@ def _params(activation: str, trail: str, breakeven: str, locked: str) -> TrailPa
 class _Trail:
     """The per-position memory: entry, side, settings, best price and the stop reached so far."""
 
-    __slots__ = ("adopted", "best", "entry", "inst_id", "level", "params", "side")
+    __slots__ = ("adopted", "best", "dirty", "entry", "level", "params", "side", "sign")
 
     def __init__(
         self, position: Position, params: TrailParams, best: Decimal | None, *, adopted: bool
     ) -> None:
-        self.inst_id = position.inst_id
         self.side = position.side
+        self.sign = position.side.sign
         self.entry = position.entry_price
         self.adopted = adopted
         self.params = params
         self.best = best
         self.level: Decimal | None = None
+        self.dirty = True  # the level must be recomputed (new best price or new entry)
 
     def follow(self, position: Position) -> None:
         """Take a changed entry price (an add-on fill); the level reached stays."""
         self.entry = position.entry_price
+        self.dirty = True
 
     def update(self, tick: Tick, spec: InstrumentSpec) -> Decimal | None:
         """Fold one tick into the best price and return the stop level (``None``: not active)."""
-        sign = self.side.sign
+        sign = self.sign
         price = tick.bid if sign > 0 else tick.ask
         if self.best is None or sign * (price - self.best) > 0:
-            self.best = price
+            self.best, self.dirty = price, True
+        if not self.dirty:
+            return self.level  # the candidates depend only on the best price and the entry
+        self.dirty = False
         excursion = sign * (self.best - self.entry)
         candidates: list[Decimal] = []
         if self.adopted or excursion >= self.params.activation_offset * self.entry:
@@ -141,19 +145,23 @@ class TrailingStop:
 
     def __init__(self, settings: Settings) -> None:
         self.settings = settings
-        self._trails: dict[str, _Trail] = {}
+        self._trails: dict[str, dict[str, _Trail]] = {}  # inst_id -> pos_id -> memory
 
     def _arm(
         self, position: Position, regime: Regime, best: Decimal | None, *, adopted: bool = False
     ) -> _Trail:
-        trail = self._trails.get(position.pos_id)
+        trails = self._trails.setdefault(position.inst_id, {})
+        trail = trails.get(position.pos_id)
         if trail is not None and trail.side is position.side:
             trail.follow(position)
             return trail
         adopted = adopted or position.origin is PositionOrigin.ADOPTED
         trail = _Trail(position, self.settings.by_regime.of(regime), best, adopted=adopted)
-        self._trails[position.pos_id] = trail
+        trails[position.pos_id] = trail
         return trail
+
+    def _forget(self, inst_id: str, pos_id: str) -> None:
+        self._trails.get(inst_id, {}).pop(pos_id, None)
 
     @hookimpl
     def on_fill(self, position: Position | None, ctx: HookContext) -> None:
@@ -165,7 +173,7 @@ class TrailingStop:
     def on_position_drift(self, drift: Drift, ctx: HookContext) -> None:
         """Arm adopted positions from the mark; never answers (``drift_guard`` decides)."""
         if drift.kind is DriftKind.REMOVE or drift.exchange is None:
-            self._trails.pop(drift.pos_id, None)
+            self._forget(drift.inst_id, drift.pos_id)
         else:
             adopted = drift.kind is DriftKind.ADD
             self._arm(drift.exchange, ctx.regime, drift.mark_price, adopted=adopted)
@@ -173,7 +181,7 @@ class TrailingStop:
     @hookimpl
     def on_position_closed(self, closed: ClosedPosition) -> None:
         """Forget a closed position."""
-        self._trails.pop(closed.position.pos_id, None)
+        self._forget(closed.position.inst_id, closed.position.pos_id)
 
     @hookimpl
     def on_tick_exit(
@@ -181,25 +189,25 @@ class TrailingStop:
     ) -> dict[str, ExitProposal] | None:
         """Tighten each active stop, or close where the executable price reached it."""
         answers: dict[str, ExitProposal] = {}
+        trails = self._trails.setdefault(tick.inst_id, {})
         for position in positions:
-            trail = self._trails.get(position.pos_id) or self._arm(position, ctx.regime, None)
+            trail = trails.get(position.pos_id) or self._arm(position, ctx.regime, None)
             level = trail.update(tick, ctx.instrument)
             if level is None:
                 continue
-            price = tick.bid if position.side is PositionSide.LONG else tick.ask
-            if position.side.sign * (price - level) <= 0:
+            sign = trail.sign
+            price = tick.bid if sign > 0 else tick.ask
+            if sign * (price - level) <= 0:
                 answers[position.pos_id] = CloseNow(f"price {price} reached trailing stop {level}")
-            elif position.stop is None or position.side.sign * (level - position.stop) > 0:
+            elif position.stop is None or sign * (level - position.stop) > 0:
                 answers[position.pos_id] = StopAt(level, f"trailing from best {trail.best}")
-        self._forget_missing(tick.inst_id, {position.pos_id for position in positions})
+        self._forget_missing(tick.inst_id, positions)
         return answers or None
 
-    def _forget_missing(self, inst_id: str, open_ids: set[str]) -> None:
+    def _forget_missing(self, inst_id: str, positions: Sequence[Position]) -> None:
         """Drop the memory of this instrument's positions that are no longer open."""
-        gone = [
-            pos_id
-            for pos_id, trail in self._trails.items()
-            if trail.inst_id == inst_id and pos_id not in open_ids
-        ]
-        for pos_id in gone:
-            del self._trails[pos_id]
+        trails = self._trails.get(inst_id, {})
+        if len(trails) > len(positions):  # every open position was armed above
+            open_ids = {position.pos_id for position in positions}
+            for pos_id in [pos_id for pos_id in trails if pos_id not in open_ids]:
+                del trails[pos_id]
