@@ -108,8 +108,9 @@ class CircuitBreaker:
         )
         history_hours: PositiveFloat = Field(
             default=48.0,
-            description="History the breaker judges (and the host replays after a restart); "
-            "at least a day plus the cool-down.",
+            le=48,
+            description="History the breaker judges: at least a day plus the cool-down, at most "
+            "the 48 hours the host replays after a restart.",
         )
         flatten_when_open: bool = Field(
             default=False, description="Also close every open position while the breaker is open."
