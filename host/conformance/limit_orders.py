@@ -98,8 +98,8 @@ def play(plugin: object, life: OrderLife) -> Played:
     signal = Signal(INSTRUMENT, life.side, clock.now(), "conformance", "generated")
     plan = call_hook(plugin, "plan_entry", signal=signal, tick=book, ctx=ctx)
     played = Played([plan], [], [], 0, ended=False)
-    if plan is None:
-        return played
+    if plan is None:  # the host's default: post-only at the touch
+        plan = EntryPlan(book.bid if life.side is PositionSide.LONG else book.ask, post_only=True)
     assert isinstance(plan, EntryPlan), plan
     side = life.side.entry_side
     order = Order(
