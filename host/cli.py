@@ -70,7 +70,15 @@ def config_show(config: ConfigOption = None) -> None:
 
 
 @app.command("plugins")
-def plugins(config: ConfigOption = None) -> None:
+def plugins(
+    config: ConfigOption = None,
+    settings: Annotated[
+        bool,
+        typer.Option(
+            "--settings", help="Also print each enabled plugin's effective settings as YAML."
+        ),
+    ] = False,
+) -> None:
     """List the available plugins, whether the config enables them, and their hooks."""
     with _config_errors():
         # Imported here: `config show` must keep working when the plugin machinery cannot load.
@@ -78,6 +86,9 @@ def plugins(config: ConfigOption = None) -> None:
 
         infos = list_plugins(load_settings(config))
     typer.echo(plugin_table(infos))
+    if settings:
+        effective = {info.name: info.settings for info in infos if info.settings is not None}
+        typer.echo("\n" + yaml.safe_dump(effective, sort_keys=False), nl=False)
 
 
 @app.command("run")
