@@ -1,0 +1,162 @@
+"""The WebSocket endpoints ``/ws/v5/public``, ``/ws/v5/private`` and ``/ws/v5/business``.
+
+Speaks OKX's protocol: text ``ping`` → ``pong``; ``login`` (private and business, each connection
+logs in on its own) with the 30 s window; ``subscribe``/``unsubscribe`` acknowledged per arg with
+``connId``; ``60011`` for a private channel before login, ``60018`` for a channel that does not
+live on this path, ``60012`` for a malformed request.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+from collections.abc import Callable
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Any
+
+import orjson
+from aiohttp import WSMsgType, web
+
+from host.sim.auth import WS_LOGIN_FAILED, WS_REPEATED_LOGIN, Verifier
+from host.sim.push import CHANNELS_BY_PATH, PRIVATE_CHANNELS, Hub
+from host.sim.session import Session
+from host.sim.wire import OkxError
+
+PLEASE_LOG_IN = OkxError("60011", "Please log in")
+INVALID_REQUEST = "60012"
+WRONG_CHANNEL = "60018"
+
+
+@dataclass(slots=True)
+class WsFaults:
+    """Pending WebSocket request faults: failed logins, rejected channels, refused connections."""
+
+    fail_logins: int = 0
+    rejected_channels: frozenset[str] = frozenset()
+    refuse_connections: bool = False
+
+
+class WsGateway:
+    """Accepts connections and answers client operations; pushes go through the :class:`Hub`."""
+
+    def __init__(
+        self, hub: Hub, verifier: Verifier, now: Callable[[], datetime], conn_ids: Callable[[], str]
+    ) -> None:
+        self.hub = hub
+        self.verifier = verifier
+        self.now = now
+        self.conn_ids = conn_ids
+        self.faults = WsFaults()
+
+    async def handle(self, request: web.Request) -> web.StreamResponse:
+        """Serve one connection on the path kind named in the route (query string ignored)."""
+        kind = request.match_info["kind"]
+        if kind not in CHANNELS_BY_PATH:
+            raise web.HTTPNotFound
+        if self.faults.refuse_connections:
+            raise web.HTTPServiceUnavailable
+        ws = web.WebSocketResponse(autoping=True)
+        await ws.prepare(request)
+        session = Session(ws, request, kind, self.conn_ids(), self.now())
+        self.hub.sessions.add(session)
+        writer = asyncio.create_task(session.write_loop())
+        try:
+            async for message in ws:
+                if message.type is not WSMsgType.TEXT:
+                    continue
+                session.last_activity = self.now()
+                self.on_text(session, message.data)
+        finally:
+            self.hub.sessions.discard(session)
+            session.finish()
+            writer.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await writer
+        return ws
+
+    def on_text(self, session: Session, text: str) -> None:
+        """Answer one client frame."""
+        if text == "ping":
+            session.send("pong", self.now())
+            return
+        try:
+            request = orjson.loads(text)
+        except orjson.JSONDecodeError:
+            request = None
+        op = request.get("op") if isinstance(request, dict) else None
+        args = request.get("args") if isinstance(request, dict) else None
+        if (
+            op not in ("login", "subscribe", "unsubscribe")
+            or not isinstance(args, list)
+            or not args
+        ):
+            self._error(session, OkxError(INVALID_REQUEST, f"Invalid request: {text}"))
+            return
+        assert isinstance(request, dict)  # noqa: S101 -- checked above
+        if op == "login":
+            self._login(session, args[0])
+        else:
+            for arg in args:
+                self._subscription(session, str(op), arg, request.get("id"), text)
+
+    def _login(self, session: Session, arg: object) -> None:
+        try:
+            if session.uid is not None:
+                raise WS_REPEATED_LOGIN
+            if self.faults.fail_logins > 0:
+                self.faults.fail_logins -= 1
+                raise WS_LOGIN_FAILED
+            key = self.verifier.ws_login(arg, self.now())
+        except OkxError as error:
+            self._error(session, error)
+            return
+        session.uid = key.uid
+        session.send(
+            {"event": "login", "code": "0", "msg": "", "connId": session.conn_id}, self.now()
+        )
+
+    def _subscription(
+        self, session: Session, op: str, arg: Any, request_id: Any, text: str
+    ) -> None:
+        if not isinstance(arg, dict) or not isinstance(arg.get("channel"), str):
+            self._error(session, OkxError(INVALID_REQUEST, f"Invalid request: {text}"))
+            return
+        channel = arg["channel"]
+        inst_id = arg.get("instId", "")
+        exists = (
+            channel in CHANNELS_BY_PATH[session.kind]
+            and channel not in self.faults.rejected_channels
+        )
+        if exists and channel not in PRIVATE_CHANNELS and session.kind == "public":
+            exists = inst_id in self.hub.engine.markets
+        if not exists:
+            self._error(
+                session,
+                OkxError(
+                    WRONG_CHANNEL,
+                    f"Wrong URL or channel:{channel},instId:{inst_id} doesn't exist. "
+                    "Please use the correct URL, channel and parameters referring to API document.",
+                ),
+            )
+            return
+        if session.kind != "public" and session.uid is None:
+            self._error(session, PLEASE_LOG_IN)
+            return
+        clean = {key: value for key, value in arg.items() if isinstance(value, str)}
+        if op == "subscribe" and clean not in session.subscriptions:
+            session.subscriptions.append(clean)
+        elif op == "unsubscribe" and clean in session.subscriptions:
+            session.subscriptions.remove(clean)
+        ack: dict[str, Any] = {"event": op, "arg": clean, "connId": session.conn_id}
+        if isinstance(request_id, str):
+            ack = {"id": request_id, **ack}
+        session.send(ack, self.now())
+        if op == "subscribe":
+            self.hub.subscribed(session, clean)
+
+    def _error(self, session: Session, error: OkxError) -> None:
+        session.send(
+            {"event": "error", "code": error.code, "msg": error.msg, "connId": session.conn_id},
+            self.now(),
+        )
