@@ -8,7 +8,8 @@ from __future__ import annotations
 
 import asyncio
 import json
-from collections.abc import Callable
+from collections.abc import AsyncIterator, Callable
+from contextlib import asynccontextmanager
 from datetime import datetime
 from typing import Any
 from urllib.parse import urlencode
@@ -25,7 +26,7 @@ from host.exchange.signing import (
     rest_signature,
     ws_login_signature,
 )
-from host.sim import TEST_KEY, ApiKey, Simulator
+from host.sim import TEST_KEY, ApiKey, SimConfig, Simulator
 
 WAIT = 5.0
 """Upper bound on waiting for a message that must come (a failure bound, never a sleep)."""
@@ -127,3 +128,10 @@ async def pending(ws: ClientConnection) -> list[dict[str, Any]]:
 
 def channel(name: str) -> Callable[[dict[str, Any]], bool]:
     return lambda m: m.get("arg", {}).get("channel") == name and "data" in m
+
+
+@asynccontextmanager
+async def running(config: SimConfig | None = None) -> AsyncIterator[OkxClient]:
+    """A started simulator and a client for it, torn down afterwards."""
+    async with Simulator(config) as sim, aiohttp.ClientSession() as http:
+        yield OkxClient(sim, http)

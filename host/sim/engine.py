@@ -46,6 +46,11 @@ from host.sim.wire import (
     param_error,
 )
 
+USDT_QUANTUM = Decimal("1e-12")
+"""Fees and PnL keep 12 decimals of USDT, so balances add up exactly (OKX shows ~16 digits)."""
+AVG_PX_DIGITS = Decimal("1e-8")
+"""An average entry price keeps 8 decimals below the tick."""
+
 ORDER_TYPES = ("market", "limit", "post_only", "fok", "ioc", "optimal_limit_ioc")
 PRICED_TYPES = frozenset({"limit", "post_only", "fok", "ioc"})
 TAKER_ONLY = frozenset({"market", "optimal_limit_ioc", "ioc", "fok"})
@@ -446,7 +451,7 @@ class Engine:
         market = self.markets[order.inst_id]
         inst = market.inst
         rate = self.config.taker_fee if exec_type == "T" else self.config.maker_fee
-        fee = -(inst.contracts_value(qty, px) * rate)
+        fee = -(inst.contracts_value(qty, px) * rate).quantize(USDT_QUANTUM)
         trade_id = market.new_trade_id()
         position, pnl = self._apply_to_position(account, order, px, qty, trade_id)
         position.fee += fee
@@ -534,11 +539,13 @@ class Engine:
         old = position.pos
         pnl = ZERO
         if old == 0 or (old > 0) == (signed > 0):
-            position.avg_px = (abs(old) * position.avg_px + qty * px) / (abs(old) + qty)
+            average = (abs(old) * position.avg_px + qty * px) / (abs(old) + qty)
+            position.avg_px = average.quantize(market.inst.tick_sz * AVG_PX_DIGITS)
             position.pos = old + signed
         else:
             closed = min(abs(old), qty)
             pnl = market.inst.contracts_value(closed, px - position.avg_px) * position.direction
+            pnl = pnl.quantize(USDT_QUANTUM)
             position.pos = old + signed
             if position.pos != 0 and (position.pos > 0) != (old > 0):
                 position.avg_px, position.c_time = px, self.now

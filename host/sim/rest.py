@@ -60,8 +60,8 @@ class Route:
 
     handler: Handler
     private: bool
-    trade: bool = False
-    """Trade endpoints answer with per-item ``sCode`` envelopes and ``inTime``/``outTime``."""
+    stamped: bool = False
+    """Order endpoints add the gateway's ``inTime``/``outTime`` (µs) to the envelope."""
 
 
 class RestApi:
@@ -94,20 +94,20 @@ class RestApi:
             (post, "/api/v5/account/set-position-mode"): Route(
                 self.set_position_mode, private=True
             ),
-            (post, "/api/v5/trade/order"): Route(self.place_order, private=True, trade=True),
+            (post, "/api/v5/trade/order"): Route(self.place_order, private=True, stamped=True),
             (post, "/api/v5/trade/cancel-order"): Route(
-                self.cancel_order, private=True, trade=True
+                self.cancel_order, private=True, stamped=True
             ),
             (get, "/api/v5/trade/order"): Route(self.get_order, private=True),
             (get, "/api/v5/trade/orders-pending"): Route(self.orders_pending, private=True),
             (get, "/api/v5/trade/orders-history"): Route(self.orders_history, private=True),
             (get, "/api/v5/trade/fills"): Route(self.fills, private=True),
             (post, "/api/v5/trade/close-position"): Route(self.close_position, private=True),
-            (post, "/api/v5/trade/order-algo"): Route(self.place_algo, private=True, trade=True),
+            (post, "/api/v5/trade/order-algo"): Route(self.place_algo, private=True),
             (post, "/api/v5/trade/cancel-algos"): Route(
-                self.cancel_algos, private=True, trade=True
+                self.cancel_algos, private=True, stamped=True
             ),
-            (post, "/api/v5/trade/amend-algos"): Route(self.amend_algos, private=True, trade=True),
+            (post, "/api/v5/trade/amend-algos"): Route(self.amend_algos, private=True),
             (get, "/api/v5/trade/orders-algo-pending"): Route(self.algos_pending, private=True),
             (get, "/api/v5/trade/orders-algo-history"): Route(self.algos_history, private=True),
             (post, "/api/v5/trade/cancel-all-after"): Route(self.cancel_all_after, private=True),

@@ -192,7 +192,7 @@ class Simulator:
             status = 200
         except OkxError as error:
             payload, status = failure(error), error.http_status
-        if route.trade:
+        if route.stamped:
             payload["inTime"], payload["outTime"] = micros(in_time), micros(self.now())
         if fault is not None and fault.kind in AFTER_EXECUTION:
             if fault.kind == "lose_reply":
