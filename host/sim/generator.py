@@ -24,8 +24,13 @@ class Regime(Enum):
     CHOPPY = "choppy"
 
 
-_VOLATILITY = {Regime.TRENDING: 0.00008, Regime.RANGING: 0.00005, Regime.CHOPPY: 0.00025}
-"""Standard deviation of one step's move, as a fraction of the price."""
+_VOLATILITY = {Regime.TRENDING: 0.00002, Regime.RANGING: 0.00002, Regime.CHOPPY: 0.00006}
+"""Standard deviation of one 100 ms step's move, as a fraction of the price (≈0.05 %/min for
+BTC in a quiet segment, three times that when choppy)."""
+_TREND_DRIFT = 0.05
+"""Mean move of a trending step, in standard deviations (≈0.3 % per 10 minutes)."""
+_REVERSION = {Regime.RANGING: 0.02, Regime.CHOPPY: 0.01}
+"""Share of the distance to the segment's anchor recovered per step."""
 
 
 @dataclass(slots=True)
@@ -79,9 +84,9 @@ class SeededGenerator:
             walk.anchor = walk.ticks
         sigma = max(1.0, walk.ticks * _VOLATILITY[walk.regime])
         if walk.regime is Regime.TRENDING:
-            mean = walk.drift * sigma * 0.3
+            mean = walk.drift * sigma * _TREND_DRIFT
         else:
-            mean = (walk.anchor - walk.ticks) * (0.05 if walk.regime is Regime.RANGING else 0.02)
+            mean = (walk.anchor - walk.ticks) * _REVERSION[walk.regime]
         move = round(walk.rng.gauss(mean, sigma))
         walk.ticks = max(1, walk.ticks + move)
         count = walk.rng.choices((0, 1, 2, 3), weights=(5, 3, 1, 1))[0]

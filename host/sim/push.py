@@ -66,6 +66,8 @@ class Hub:
     snapshot_interval: timedelta = timedelta(seconds=5)
     idle_timeout: timedelta = timedelta(seconds=30)
     _published: dict[str, _Published] = field(default_factory=dict)
+    _positions: dict[tuple[str, str, str], tuple[Account, Position]] = field(default_factory=dict)
+    _accounts: dict[str, Account] = field(default_factory=dict)
     _next_snapshot: datetime | None = None
 
     # -- EngineListener ----------------------------------------------------------------------
@@ -75,24 +77,40 @@ class Hub:
         self._private(order.uid, "orders", order.inst_id, lambda: [order.push_record()])
 
     def position_changed(self, account: Account, position: Position) -> None:
-        """``positions`` event push (``pos:"0"`` when the position closed)."""
-        self._private(
-            account.uid,
-            "positions",
-            position.inst.inst_id,
-            lambda: [self._position_record(account, position)],
-            event="event_update",
+        """Queue a ``positions`` event push (``pos:"0"`` when closed), sent at :meth:`flush`."""
+        self._positions[(account.uid, position.inst.inst_id, position.pos_side)] = (
+            account,
+            position,
         )
 
     def account_changed(self, account: Account) -> None:
-        """``account`` event push."""
-        self._private(
-            account.uid,
-            "account",
-            None,
-            lambda: [account.balance_record(self.now())],
-            event="event_update",
-        )
+        """Queue an ``account`` event push, sent at :meth:`flush`."""
+        self._accounts[account.uid] = account
+
+    def flush(self) -> None:
+        """Send the queued position and account events, one per position / account.
+
+        OKX aggregates these over ~50 ms, so a market order that walks three book levels gives
+        three ``orders`` pushes but one ``positions`` push with the final size.
+        """
+        positions, self._positions = self._positions, {}
+        accounts, self._accounts = self._accounts, {}
+        for account, position in positions.values():
+            self._private(
+                account.uid,
+                "positions",
+                position.inst.inst_id,
+                lambda a=account, p=position: [self._position_record(a, p)],  # type: ignore[misc]
+                event="event_update",
+            )
+        for account in accounts.values():
+            self._private(
+                account.uid,
+                "account",
+                None,
+                lambda a=account: [a.balance_record(self.now())],  # type: ignore[misc]
+                event="event_update",
+            )
 
     def algo_changed(self, algo: SimAlgo) -> None:
         """``orders-algo`` push (business connection)."""

@@ -150,11 +150,13 @@ class Simulator:
         self.faults.run_due(now)
         self.engine.advance_to(now, self.source.trades_until(now))
         self.algos.check()
+        self.hub.flush()
         self.hub.publish_market()
         self.hub.periodic()
 
     async def drain(self) -> None:
-        """Wait until every queued push has been written to its socket."""
+        """Send aggregated events, then wait until every queued push is written to its socket."""
+        self.hub.flush()
         await asyncio.gather(*(session.drain() for session in list(self.hub.sessions)))
 
     async def run_realtime(self, speed: float = 1.0) -> None:
@@ -192,6 +194,7 @@ class Simulator:
             status = 200
         except OkxError as error:
             payload, status = failure(error), error.http_status
+        self.hub.flush()
         if route.stamped:
             payload["inTime"], payload["outTime"] = micros(in_time), micros(self.now())
         if fault is not None and fault.kind in AFTER_EXECUTION:
