@@ -180,7 +180,7 @@ class Hub:
         for session in list(self.sessions):
             if session.close_at is not None and now >= session.close_at:
                 session.close_at = None
-                session.abort()
+                session.abort_after_queued()
             elif now - session.last_activity > self.idle_timeout:
                 session.close(*IDLE_CLOSE)
                 self.sessions.discard(session)

@@ -25,6 +25,10 @@ class Close:
     message: str
 
 
+ABORT = Close(1006, "")
+"""Ask the writer to cut the connection (no close frame) after what is queued before it."""
+
+
 @dataclass(eq=False, slots=True)
 class Session:
     """State of one ``/ws/v5/{public,private,business}`` connection."""
@@ -39,6 +43,10 @@ class Session:
     silenced: bool = False
     close_at: datetime | None = None
     outbox: asyncio.Queue[str | Close] = field(default_factory=asyncio.Queue)
+
+    def abort_after_queued(self) -> None:
+        """Cut the connection once what is already queued (e.g. a notice) has been written."""
+        self.outbox.put_nowait(ABORT)
 
     def send(self, message: dict[str, Any] | str, now: datetime) -> None:
         """Queue a message (a dict is sent as JSON, a str as is, e.g. ``pong``)."""
@@ -68,6 +76,9 @@ class Session:
         while True:
             item = await self.outbox.get()
             try:
+                if item is ABORT:
+                    self.abort()
+                    return
                 if isinstance(item, Close):
                     await self.ws.close(code=item.code, message=item.message.encode())
                     return

@@ -1,0 +1,296 @@
+"""Every fault of the catalogue (FAULTS.md §7.2) can be injected and a client can see it."""
+
+from __future__ import annotations
+
+import asyncio
+import json
+from datetime import timedelta
+from typing import Any
+
+import aiohttp
+import pytest
+from okx_test_client import OkxClient, channel, pending, recv_json, recv_until
+from websockets.exceptions import ConnectionClosed, InvalidStatus
+
+BTC = "BTC-USDT-SWAP"
+NO_ANSWER = 0.2
+"""Seconds a test waits to show that something does *not* arrive (silence is only observable so)."""
+
+
+async def private_ws(okx: OkxClient, *channels: str) -> Any:
+    ws = await okx.connect("private")
+    await okx.login(ws)
+    await okx.subscribe(ws, *({"channel": name, "instType": "SWAP"} for name in channels))
+    await pending(ws)
+    return ws
+
+
+def orders_of(messages: list[dict[str, Any]]) -> list[tuple[str, str]]:
+    return [
+        (m["data"][0]["ordId"], m["data"][0]["state"]) for m in messages if channel("orders")(m)
+    ]
+
+
+# -- sockets (F1-F5) -----------------------------------------------------------------------
+
+
+async def test_drop_cuts_sockets_without_a_close_frame(okx: OkxClient) -> None:
+    ws = await okx.connect("public")
+    assert okx.sim.faults.drop_sockets("public") == 1
+    with pytest.raises(ConnectionClosed) as closed:
+        await recv_json(ws)
+    assert closed.value.rcvd is None  # 1006: no close frame
+
+
+async def test_a_silenced_socket_stays_open_but_answers_nothing(okx: OkxClient) -> None:
+    ws = await okx.connect("public")
+    await okx.subscribe(ws, {"channel": "trades", "instId": BTC})
+    okx.sim.faults.silence_sockets()
+    await okx.sim.advance(timedelta(seconds=5))
+    await ws.send("ping")
+    with pytest.raises(TimeoutError):
+        await asyncio.wait_for(ws.recv(), NO_ANSWER)
+    okx.sim.faults.heal_sockets()
+    await ws.send("ping")
+    assert await ws.recv() == "pong"
+
+
+async def test_upgrade_notice_then_the_connection_is_cut(okx: OkxClient) -> None:
+    public = await okx.connect("public")
+    business = await okx.connect("business")
+    assert okx.sim.faults.notice_upgrade(close_after_seconds=30) == 1  # not on /business
+    notice = await recv_json(public)
+    assert (notice["event"], notice["code"]) == ("notice", "64008")
+    await public.send("ping")  # still usable until the upgrade
+    assert await public.recv() == "pong"
+    await okx.sim.advance(timedelta(seconds=30))
+    with pytest.raises(ConnectionClosed):
+        await recv_json(public)
+    await business.send("ping")
+    assert await business.recv() == "pong"
+
+
+async def test_failed_logins_and_rejected_channels(okx: OkxClient) -> None:
+    okx.sim.faults.fail_logins(1)
+    okx.sim.faults.reject_channel("positions")
+    ws = await okx.connect("private")
+    assert (await okx.login(ws))["code"] == "60009"
+    second = await okx.connect("private")
+    assert (await okx.login(second))["code"] == "0"
+    acks = await okx.subscribe(
+        second,
+        {"channel": "orders", "instType": "SWAP"},
+        {"channel": "positions", "instType": "SWAP"},
+    )
+    assert [a.get("code", a["event"]) for a in acks] == ["subscribe", "60018"]
+
+
+# -- private pushes (F6-F8) ----------------------------------------------------------------
+
+
+async def test_duplicated_pushes_arrive_twice(okx: OkxClient) -> None:
+    ws = await private_ws(okx, "orders")
+    okx.sim.faults.duplicate_pushes(1, channel="orders")
+    await okx.order(instId=BTC, side="buy", ordType="market", sz="0.01")
+    await okx.sim.drain()
+    pushes = orders_of(await pending(ws))
+    assert len(pushes) == 2
+    assert pushes[0] == pushes[1]
+
+
+async def test_dropped_pushes_never_arrive_but_the_fill_happened(okx: OkxClient) -> None:
+    ws = await private_ws(okx, "orders")
+    okx.sim.faults.drop_pushes(1, channel="orders")
+    placed = await okx.order(instId=BTC, side="buy", ordType="market", sz="0.01", clOrdId="lost1")
+    await okx.sim.drain()
+    assert orders_of(await pending(ws)) == []
+    _, order = await okx.get("/api/v5/trade/order", {"instId": BTC, "clOrdId": "lost1"})
+    assert order["data"][0]["state"] == "filled"
+    assert [f["ordId"] for f in okx.sim.ledger.fills()] == [placed["data"][0]["ordId"]]
+
+
+async def test_reordered_pushes_show_canceled_before_live(okx: OkxClient) -> None:
+    ws = await private_ws(okx, "orders")
+    okx.sim.faults.reorder_pushes(2, channel="orders")
+    placed = await okx.order(instId=BTC, side="buy", ordType="limit", px="1000", sz="1")
+    await okx.post(
+        "/api/v5/trade/cancel-order", {"instId": BTC, "ordId": placed["data"][0]["ordId"]}
+    )
+    await okx.sim.drain()
+    assert [state for _, state in orders_of(await pending(ws))] == ["canceled", "live"]
+
+
+# -- REST (F9, F10, F12, F14, F16, F18) ----------------------------------------------------
+
+
+async def test_a_lost_reply_leaves_the_order_placed(okx: OkxClient) -> None:
+    okx.sim.faults.fail_rest("lose_reply", "/api/v5/trade/order")
+    with pytest.raises(aiohttp.ClientError):
+        await okx.order(instId=BTC, side="buy", ordType="market", sz="0.01", clOrdId="ghost1")
+    _, order = await okx.get("/api/v5/trade/order", {"instId": BTC, "clOrdId": "ghost1"})
+    assert order["data"][0]["state"] == "filled"
+
+
+async def test_a_late_reply_times_the_client_out_but_the_order_exists(okx: OkxClient) -> None:
+    okx.sim.faults.fail_rest("delay_reply", "/api/v5/trade/order", seconds=0.5)
+    with pytest.raises(TimeoutError):
+        await asyncio.wait_for(
+            okx.order(instId=BTC, side="sell", ordType="market", sz="0.01", clOrdId="slow1"), 0.1
+        )
+    _, order = await okx.get("/api/v5/trade/order", {"instId": BTC, "clOrdId": "slow1"})
+    assert order["data"][0]["state"] == "filled"
+
+
+@pytest.mark.parametrize(
+    ("kind", "status", "code"),
+    [
+        ("unavailable", 503, "50001"),
+        ("server_error", 500, "50026"),
+        ("busy", 429, "50013"),
+        ("rate_limit", 429, "50011"),
+        ("request_timeout", 400, "50004"),
+    ],
+)
+async def test_failed_requests_are_not_executed(
+    okx: OkxClient, kind: str, status: int, code: str
+) -> None:
+    okx.sim.faults.fail_rest(kind, "/api/v5/trade/")
+    got_status, payload = await okx.post(
+        "/api/v5/trade/order",
+        {
+            "instId": BTC,
+            "tdMode": "cross",
+            "side": "buy",
+            "ordType": "market",
+            "sz": "1",
+            "clOrdId": "nope1",
+        },
+    )
+    assert (got_status, payload["code"]) == (status, code)
+    _, order = await okx.get("/api/v5/trade/order", {"instId": BTC, "clOrdId": "nope1"})
+    assert order["code"] == "51603"
+
+
+async def test_an_html_error_page(okx: OkxClient) -> None:
+    okx.sim.faults.fail_rest("html_503", "/api/v5/public/time")
+    async with okx.http.get(okx.sim.urls.rest + "/api/v5/public/time") as response:
+        assert (response.status, response.content_type) == (503, "text/html")
+
+
+async def test_cancel_versus_fill_race(okx: OkxClient) -> None:
+    ws = await private_ws(okx, "orders")
+    placed = await okx.order(instId=BTC, side="buy", ordType="limit", px="1000", sz="1")
+    okx.sim.faults.race_cancel_with_fill()
+    _, cancel = await okx.post(
+        "/api/v5/trade/cancel-order", {"instId": BTC, "ordId": placed["data"][0]["ordId"]}
+    )
+    assert cancel["data"][0]["sCode"] == "51400"
+    await okx.sim.drain()
+    assert [state for _, state in orders_of(await pending(ws))] == ["live", "filled"]
+
+
+# -- outside the bot, time, availability (F13, F15, F16, F19) -------------------------------
+
+
+async def test_positions_changed_outside_the_bot_are_pushed(okx: OkxClient) -> None:
+    ws = await private_ws(okx, "positions")
+    okx.sim.faults.external_order(BTC, "buy", "3")
+    await okx.sim.drain()
+    opened = await recv_until(ws, channel("positions"))
+    assert opened["data"][0]["pos"] == "3"
+    okx.sim.faults.external_close(BTC)
+    await okx.sim.drain()
+    closed = await recv_until(ws, channel("positions"))
+    assert closed["data"][0]["pos"] == "0"
+
+
+async def test_our_stop_canceled_outside_the_bot(okx: OkxClient) -> None:
+    await okx.order(instId=BTC, side="buy", ordType="market", sz="1")
+    _, placed = await okx.post(
+        "/api/v5/trade/order-algo",
+        {
+            "instId": BTC,
+            "tdMode": "cross",
+            "side": "sell",
+            "ordType": "conditional",
+            "sz": "1",
+            "slTriggerPx": "1000",
+            "slOrdPx": "-1",
+        },
+    )
+    okx.sim.faults.external_cancel_algo(BTC, placed["data"][0]["algoId"])
+    _, live = await okx.get("/api/v5/trade/orders-algo-pending", {"ordType": "conditional"})
+    assert live["data"] == []
+
+
+async def test_clock_skew_gives_50102_until_the_client_resyncs(okx: OkxClient) -> None:
+    okx.sim.faults.skew_clock(120)
+    status, refused = await okx.get("/api/v5/account/balance")
+    assert (status, refused["code"]) == (401, "50102")
+    _, server = await okx.get("/api/v5/public/time")
+    offset = int(server["data"][0]["ts"]) - int(okx.sim.clock.now().timestamp() * 1000)
+    assert offset == 120_000
+    okx.clock = lambda: okx.sim.clock.now() + timedelta(milliseconds=offset)
+    status, accepted = await okx.get("/api/v5/account/balance")
+    assert (status, accepted["code"]) == (200, "0")
+
+
+async def test_maintenance_refuses_rest_and_sockets_then_recovers(okx: OkxClient) -> None:
+    ws = await okx.connect("private")
+    okx.sim.faults.maintenance(True)
+    await okx.sim.advance(timedelta(milliseconds=100))
+    assert (await recv_json(ws))["code"] == "64008"
+    with pytest.raises(ConnectionClosed):
+        await recv_json(ws)
+    status, payload = await okx.get("/api/v5/public/time")
+    assert (status, payload["code"]) == (503, "50001")
+    with pytest.raises(InvalidStatus):
+        await okx.connect("public")
+    okx.sim.faults.maintenance(False)
+    assert (await okx.get("/api/v5/public/time"))[0] == 200
+    assert (await okx.login(await okx.connect("private")))["code"] == "0"
+
+
+async def test_frozen_market_data_goes_stale_while_the_market_trades(okx: OkxClient) -> None:
+    ws = await okx.connect("public")
+    await okx.subscribe(ws, {"channel": "trades", "instId": BTC})
+    okx.sim.faults.freeze_market_data()
+    before = okx.sim.engine.markets[BTC].next_trade_id
+    await okx.sim.advance(timedelta(seconds=10))
+    assert okx.sim.engine.markets[BTC].next_trade_id > before
+    assert [m for m in await pending(ws) if channel("trades")(m)] == []
+
+
+# -- schedules and the admin endpoint --------------------------------------------------------
+
+
+async def test_a_scheduled_fault_fires_at_its_simulated_time(okx: OkxClient) -> None:
+    ws = await okx.connect("public")
+    okx.sim.faults.schedule(
+        okx.sim.clock.now() + timedelta(seconds=2), "drop_sockets", kind="public"
+    )
+    await okx.sim.advance(timedelta(seconds=1))
+    await ws.send("ping")
+    assert await ws.recv() == "pong"
+    await okx.sim.advance(timedelta(seconds=1))
+    with pytest.raises(ConnectionClosed):
+        await recv_json(ws)
+
+
+async def test_the_admin_endpoint_injects_faults_and_serves_the_ledger(okx: OkxClient) -> None:
+    admin = okx.sim.urls.admin
+    async with okx.http.post(
+        f"{admin}/faults/fail_rest", json={"kind": "rate_limit", "path": "/api/v5/public/time"}
+    ) as response:
+        assert (response.status, (await response.json())["ok"]) == (200, True)
+    assert (await okx.get("/api/v5/public/time"))[1]["code"] == "50011"
+    async with okx.http.post(f"{admin}/faults/rm_rf", json={}) as response:
+        assert response.status == 400
+    await okx.order(instId=BTC, side="buy", ordType="market", sz="1")
+    async with okx.http.post(f"{admin}/advance", json={"seconds": 1}) as response:
+        assert response.status == 200
+    async with okx.http.get(f"{admin}/ledger") as response:
+        body = await response.json()
+    assert body["digest"] == okx.sim.ledger.digest()
+    assert {e["kind"] for e in body["ledger"]} >= {"order", "fill", "position", "balance"}
+    assert json.dumps(body)
