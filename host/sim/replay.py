@@ -11,12 +11,14 @@ from __future__ import annotations
 
 import csv
 from collections.abc import Iterable, Iterator
+from dataclasses import replace
 from datetime import datetime, timedelta
 from decimal import Decimal
 from pathlib import Path
 
 from host.clock import from_okx_ms
 from host.money import parse_decimal
+from host.sim.instruments import SimInstrument
 from host.sim.source import RawTrade
 
 _CANDLE_PATH = (("open", 0), ("high", 15), ("low", 30), ("close", 45))
@@ -43,7 +45,34 @@ class FileReplay:
             [RawTrade(t.inst_id, t.side, t.px, t.sz, t.ts + shift) for t in raw]
         )
         self._pending: RawTrade | None = next(self._trades, None)
-        self.inst_ids = sorted({trade.inst_id for trade in raw})
+        self.first_prices: dict[str, Decimal] = {}
+        for trade in raw:
+            self.first_prices.setdefault(trade.inst_id, trade.px)
+        self._sizes = [trade.sz for trade in raw]
+        self._prices = [trade.px for trade in raw]
+
+    def instruments(self, known: tuple[SimInstrument, ...]) -> tuple[SimInstrument, ...]:
+        """The instruments of the file, starting at their first replayed price.
+
+        A swap the simulator knows keeps its grid; an unknown one gets the finest tick and lot
+        seen in the file and a contract value of 1.
+        """
+        by_id = {inst.inst_id: inst for inst in known}
+        out = []
+        for code, (inst_id, first) in enumerate(sorted(self.first_prices.items()), start=90000):
+            base = by_id.get(inst_id)
+            if base is None:
+                base = SimInstrument(
+                    inst_id,
+                    _finest(self._prices),
+                    _finest(self._sizes),
+                    _finest(self._sizes),
+                    Decimal(1),
+                    first,
+                    code,
+                )
+            out.append(replace(base, start_px=first))
+        return tuple(out)
 
     def trades_until(self, until: datetime) -> list[RawTrade]:
         """Every replayed trade at or before ``until`` not returned yet."""
@@ -87,6 +116,12 @@ def _candle_trades(inst_id: str, cells: dict[str, str]) -> Iterator[RawTrade]:
         side = "buy" if px >= previous else "sell"
         previous = px
         yield RawTrade(inst_id, side, px, size, opened + timedelta(seconds=seconds))
+
+
+def _finest(values: list[Decimal]) -> Decimal:
+    """The smallest decimal step used by ``values`` (e.g. ``0.1`` for prices like ``43000.5``)."""
+    exponent = min((int(v.normalize().as_tuple().exponent) for v in values), default=0)
+    return Decimal(1).scaleb(min(exponent, 0))
 
 
 def _ms(text: str) -> datetime:
