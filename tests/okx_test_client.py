@@ -73,6 +73,19 @@ class OkxClient:
         _, payload = await self.post("/api/v5/trade/order", body)
         return payload
 
+    async def algo(self, **fields: Any) -> dict[str, Any]:
+        """``POST /trade/order-algo`` on BTC-USDT-SWAP, cross margin, unless told otherwise."""
+        body = {"instId": "BTC-USDT-SWAP", "tdMode": "cross", **fields}
+        _, payload = await self.post("/api/v5/trade/order-algo", body)
+        return payload
+
+    async def private(self, *channels: str) -> ClientConnection:
+        """A logged-in connection subscribed to SWAP ``channels`` (``orders-algo`` on business)."""
+        ws = await self.connect("business" if channels == ("orders-algo",) else "private")
+        await self.login(ws)
+        await self.subscribe(ws, *({"channel": name, "instType": "SWAP"} for name in channels))
+        return ws
+
     async def connect(self, kind: str) -> ClientConnection:
         url = getattr(self.sim.urls, kind) + "?brokerId=9999"
         return await connect(url, ping_interval=None)

@@ -17,14 +17,6 @@ NO_ANSWER = 0.2
 """Seconds a test waits to show that something does *not* arrive (silence is only observable so)."""
 
 
-async def private_ws(okx: OkxClient, *channels: str) -> Any:
-    ws = await okx.connect("private")
-    await okx.login(ws)
-    await okx.subscribe(ws, *({"channel": name, "instType": "SWAP"} for name in channels))
-    await pending(ws)
-    return ws
-
-
 def orders_of(messages: list[dict[str, Any]]) -> list[tuple[str, str]]:
     return [
         (m["data"][0]["ordId"], m["data"][0]["state"]) for m in messages if channel("orders")(m)
@@ -89,7 +81,7 @@ async def test_failed_logins_and_rejected_channels(okx: OkxClient) -> None:
 
 
 async def test_duplicated_pushes_arrive_twice(okx: OkxClient) -> None:
-    ws = await private_ws(okx, "orders")
+    ws = await okx.private("orders")
     okx.sim.faults.duplicate_pushes(1, channel="orders")
     await okx.order(instId=BTC, side="buy", ordType="market", sz="0.01")
     await okx.sim.drain()
@@ -99,7 +91,7 @@ async def test_duplicated_pushes_arrive_twice(okx: OkxClient) -> None:
 
 
 async def test_dropped_pushes_never_arrive_but_the_fill_happened(okx: OkxClient) -> None:
-    ws = await private_ws(okx, "orders")
+    ws = await okx.private("orders")
     okx.sim.faults.drop_pushes(1, channel="orders")
     placed = await okx.order(instId=BTC, side="buy", ordType="market", sz="0.01", clOrdId="lost1")
     await okx.sim.drain()
@@ -110,7 +102,7 @@ async def test_dropped_pushes_never_arrive_but_the_fill_happened(okx: OkxClient)
 
 
 async def test_reordered_pushes_show_canceled_before_live(okx: OkxClient) -> None:
-    ws = await private_ws(okx, "orders")
+    ws = await okx.private("orders")
     okx.sim.faults.reorder_pushes(2, channel="orders")
     placed = await okx.order(instId=BTC, side="buy", ordType="limit", px="1000", sz="1")
     await okx.post(
@@ -178,7 +170,7 @@ async def test_an_html_error_page(okx: OkxClient) -> None:
 
 
 async def test_cancel_versus_fill_race(okx: OkxClient) -> None:
-    ws = await private_ws(okx, "orders")
+    ws = await okx.private("orders")
     placed = await okx.order(instId=BTC, side="buy", ordType="limit", px="1000", sz="1")
     okx.sim.faults.race_cancel_with_fill()
     _, cancel = await okx.post(
@@ -193,30 +185,22 @@ async def test_cancel_versus_fill_race(okx: OkxClient) -> None:
 
 
 async def test_positions_changed_outside_the_bot_are_pushed(okx: OkxClient) -> None:
-    ws = await private_ws(okx, "positions")
+    ws = await okx.private("positions")
     okx.sim.faults.external_order(BTC, "buy", "3")
     await okx.sim.drain()
-    opened = await recv_until(ws, channel("positions"))
+    update = lambda m: channel("positions")(m) and m["eventType"] == "event_update"  # noqa: E731
+    opened = await recv_until(ws, update)
     assert opened["data"][0]["pos"] == "3"
     okx.sim.faults.external_close(BTC)
     await okx.sim.drain()
-    closed = await recv_until(ws, channel("positions"))
+    closed = await recv_until(ws, update)
     assert closed["data"][0]["pos"] == "0"
 
 
 async def test_our_stop_canceled_outside_the_bot(okx: OkxClient) -> None:
     await okx.order(instId=BTC, side="buy", ordType="market", sz="1")
-    _, placed = await okx.post(
-        "/api/v5/trade/order-algo",
-        {
-            "instId": BTC,
-            "tdMode": "cross",
-            "side": "sell",
-            "ordType": "conditional",
-            "sz": "1",
-            "slTriggerPx": "1000",
-            "slOrdPx": "-1",
-        },
+    placed = await okx.algo(
+        side="sell", ordType="conditional", sz="1", slTriggerPx="1000", slOrdPx="-1"
     )
     okx.sim.faults.external_cancel_algo(BTC, placed["data"][0]["algoId"])
     _, live = await okx.get("/api/v5/trade/orders-algo-pending", {"ordType": "conditional"})

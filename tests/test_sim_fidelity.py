@@ -133,19 +133,10 @@ async def test_trade_rest_endpoints_match_okx(okx: OkxClient) -> None:
 
 async def test_algo_rest_endpoints_match_okx(okx: OkxClient) -> None:
     await okx.order(instId=BTC, side="buy", ordType="market", sz="1")
-    body = {
-        "instId": BTC,
-        "tdMode": "cross",
-        "side": "sell",
-        "ordType": "trigger",
-        "sz": "1",
-        "triggerPx": "50000",
-        "orderPx": "-1",
-        "algoClOrdId": "stop1",
-    }
-    _, placed = await okx.post("/api/v5/trade/order-algo", body)
+    stop = {"side": "sell", "ordType": "trigger", "sz": "1", "triggerPx": "50000", "orderPx": "-1"}
+    placed = await okx.algo(**stop, algoClOrdId="stop1")
     assert_message(placed, "rest_order_algo_success_nautilus")
-    _, rejected = await okx.post("/api/v5/trade/order-algo", {**body, "instId": "NOPE-USDT-SWAP"})
+    rejected = await okx.algo(**stop, algoClOrdId="stop2", instId="NOPE-USDT-SWAP")
     assert_message(rejected, "rest_order_algo_rejected_nautilus")
     _, pending = await okx.get("/api/v5/trade/orders-algo-pending", {"ordType": "trigger"})
     sample_row = sample("rest_orders_algo_history_swap_trigger_canceled_real_ccxt")
@@ -225,18 +216,7 @@ async def test_private_channels_match_okx(okx: OkxClient) -> None:
     business = await okx.connect("business")
     await okx.login(business)
     await okx.subscribe(business, {"channel": "orders-algo", "instType": "SWAP"})
-    await okx.post(
-        "/api/v5/trade/order-algo",
-        {
-            "instId": BTC,
-            "tdMode": "cross",
-            "side": "sell",
-            "ordType": "conditional",
-            "sz": "1",
-            "slTriggerPx": "50000",
-            "slOrdPx": "-1",
-        },
-    )
+    await okx.algo(side="sell", ordType="conditional", sz="1", slTriggerPx="50000", slOrdPx="-1")
     await okx.sim.drain()
     assert_message(
         await recv_until(business, channel("orders-algo")),

@@ -14,13 +14,6 @@ from host.sim import SimConfig
 BTC = "BTC-USDT-SWAP"
 
 
-async def private_ws(okx: OkxClient, *channels: str) -> Any:
-    ws = await okx.connect("business" if channels == ("orders-algo",) else "private")
-    await okx.login(ws)
-    await okx.subscribe(ws, *({"channel": name, "instType": "SWAP"} for name in channels))
-    return ws
-
-
 async def order_states(ws: Any) -> list[tuple[str, str, str]]:
     return [
         (m["data"][0]["state"], m["data"][0]["fillSz"], m["data"][0]["accFillSz"])
@@ -43,7 +36,7 @@ async def advance_until(
 async def test_a_resting_limit_goes_live_then_fills_in_parts_as_the_market_trades_through(
     okx: OkxClient,
 ) -> None:
-    ws = await private_ws(okx, "orders")
+    ws = await okx.private("orders")
     bid = Decimal((await okx.get("/api/v5/market/ticker", {"instId": BTC}))[1]["data"][0]["bidPx"])
     placed = await okx.order(
         instId=BTC, side="buy", ordType="limit", px=str(bid - 5), sz="3", clOrdId="rest1"
@@ -65,7 +58,7 @@ async def test_a_resting_limit_goes_live_then_fills_in_parts_as_the_market_trade
 async def test_cancel_is_pushed_with_cancel_source_and_a_second_cancel_is_51400(
     okx: OkxClient,
 ) -> None:
-    ws = await private_ws(okx, "orders")
+    ws = await okx.private("orders")
     placed = await okx.order(
         instId=BTC, side="sell", ordType="limit", px="90000", sz="1", clOrdId="c1"
     )
@@ -103,7 +96,7 @@ async def test_refused_orders_carry_okx_item_codes(
 
 
 async def test_close_position_flattens_and_pushes_pos_zero(okx: OkxClient) -> None:
-    ws = await private_ws(okx, "positions")
+    ws = await okx.private("positions")
     await okx.order(instId=BTC, side="buy", ordType="market", sz="2")
     _, closed = await okx.post("/api/v5/trade/close-position", {"instId": BTC, "mgnMode": "cross"})
     assert closed["data"][0] == {"clOrdId": "", "instId": BTC, "posSide": "net", "tag": ""}
@@ -148,23 +141,18 @@ async def check_position_figures(okx: OkxClient) -> None:
 async def test_a_conditional_stop_triggers_on_the_mark_and_closes_the_position(
     okx: OkxClient,
 ) -> None:
-    algo_ws = await private_ws(okx, "orders-algo")
+    algo_ws = await okx.private("orders-algo")
     await okx.order(instId=BTC, side="buy", ordType="market", sz="1")
     mark = okx.sim.engine.markets[BTC].mark
     stop = str(mark - 5)
-    _, placed = await okx.post(
-        "/api/v5/trade/order-algo",
-        {
-            "instId": BTC,
-            "tdMode": "cross",
-            "side": "sell",
-            "ordType": "conditional",
-            "closeFraction": "1",
-            "reduceOnly": True,
-            "slTriggerPx": stop,
-            "slOrdPx": "-1",
-            "slTriggerPxType": "mark",
-        },
+    placed = await okx.algo(
+        side="sell",
+        ordType="conditional",
+        closeFraction="1",
+        reduceOnly=True,
+        slTriggerPx=stop,
+        slOrdPx="-1",
+        slTriggerPxType="mark",
     )
     algo = okx.sim.engine.algos[placed["data"][0]["algoId"]]
     await advance_until(okx, lambda: algo.state != "live")
@@ -179,17 +167,8 @@ async def test_a_conditional_stop_triggers_on_the_mark_and_closes_the_position(
 
 async def test_a_trailing_stop_follows_the_best_price_then_fires(okx: OkxClient) -> None:
     await okx.order(instId=BTC, side="sell", ordType="market", sz="1")
-    _, placed = await okx.post(
-        "/api/v5/trade/order-algo",
-        {
-            "instId": BTC,
-            "tdMode": "cross",
-            "side": "buy",
-            "ordType": "move_order_stop",
-            "sz": "1",
-            "reduceOnly": True,
-            "callbackRatio": "0.0005",
-        },
+    placed = await okx.algo(
+        side="buy", ordType="move_order_stop", sz="1", reduceOnly=True, callbackRatio="0.0005"
     )
     algo = okx.sim.engine.algos[placed["data"][0]["algoId"]]
     await advance_until(okx, lambda: algo.state != "live")
@@ -201,17 +180,9 @@ async def test_a_trailing_stop_follows_the_best_price_then_fires(okx: OkxClient)
 
 async def test_algos_are_amended_and_canceled(okx: OkxClient) -> None:
     await okx.order(instId=BTC, side="buy", ordType="market", sz="1")
-    body = {
-        "instId": BTC,
-        "tdMode": "cross",
-        "side": "sell",
-        "ordType": "trigger",
-        "sz": "1",
-        "triggerPx": "1000",
-        "orderPx": "-1",
-        "algoClOrdId": "t1",
-    }
-    _, placed = await okx.post("/api/v5/trade/order-algo", body)
+    placed = await okx.algo(
+        side="sell", ordType="trigger", sz="1", triggerPx="1000", orderPx="-1", algoClOrdId="t1"
+    )
     algo_id = placed["data"][0]["algoId"]
     _, amended = await okx.post(
         "/api/v5/trade/amend-algos",
