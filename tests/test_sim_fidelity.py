@@ -249,3 +249,59 @@ async def test_notice_matches_okx(okx: OkxClient) -> None:
     assert_message(
         await recv_until(ws, lambda m: m.get("event") == "notice"), "ws_notice_64008_docs"
     )
+
+
+async def test_ws_order_operations_match_okx(okx: OkxClient) -> None:
+    ws = await okx.connect("private")
+    await okx.login(ws)
+    order = {
+        "instId": BTC,
+        "tdMode": "cross",
+        "side": "buy",
+        "ordType": "limit",
+        "px": "1000",
+        "sz": "1",
+    }
+    await ws.send(json.dumps({"id": "1512", "op": "order", "args": [order]}))
+    placed = await recv_until(ws, lambda m: m.get("op") == "order")
+    assert_message(placed, "ws_op_order_success_docs")
+    await ws.send(json.dumps({"id": "1513", "op": "order", "args": [{**order, "sz": "0.001"}]}))
+    refused = await recv_until(ws, lambda m: m.get("op") == "order")
+    assert_message(refused, "ws_op_order_failure_docs")
+    assert (refused["id"], refused["code"], refused["data"][0]["sCode"]) == ("1513", "1", "51121")
+    cancel = {"instId": BTC, "ordId": placed["data"][0]["ordId"]}
+    await ws.send(json.dumps({"id": "1514", "op": "cancel-order", "args": [cancel]}))
+    canceled = await recv_until(ws, lambda m: m.get("op") == "cancel-order")
+    assert canceled["data"][0]["sCode"] == "0"
+    assert okx.sim.engine.orders[cancel["ordId"]].state == "canceled"
+
+
+async def test_candles_match_okx(okx: OkxClient) -> None:
+    ws = await okx.connect("business")
+    await okx.subscribe(ws, {"channel": "candle1m", "instId": BTC})
+    await okx.sim.advance(timedelta(seconds=61))
+    candle = await recv_until(ws, lambda m: channel("candle1m")(m) and m["data"][0][8] == "1")
+    assert_message(candle, "ws_candle_push_docs")
+    _, rows = await okx.get("/api/v5/market/candles", {"instId": BTC, "bar": "1m"})
+    assert [row[8] for row in rows["data"]] == ["0", "1"]  # newest first, forming bar included
+    assert rows["data"][1] == candle["data"][0]
+    _, history = await okx.get("/api/v5/market/history-candles", {"instId": BTC, "bar": "1m"})
+    assert history["data"] == [candle["data"][0]]
+
+
+async def test_close_order_algos_match_okx(okx: OkxClient) -> None:
+    await okx.order(instId=BTC, side="buy", ordType="market", sz="1")
+    await okx.algo(
+        side="sell",
+        ordType="conditional",
+        closeFraction="1",
+        reduceOnly=True,
+        slTriggerPx="1000",
+        slOrdPx="-1",
+    )
+    _, positions = await okx.get("/api/v5/account/positions")
+    algos = positions["data"][0]["closeOrderAlgo"]
+    assert len(algos) == 1
+    docs = sample("ws_positions_push_snapshot_docs")["data"][0]["closeOrderAlgo"]
+    for algo in algos:
+        assert_shape(algo, docs)

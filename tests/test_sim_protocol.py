@@ -3,11 +3,13 @@
 from __future__ import annotations
 
 import json
-from datetime import timedelta
+from datetime import datetime, timedelta
+from itertools import pairwise
 from typing import Any
 
+import aiohttp
 import pytest
-from okx_test_client import OkxClient, channel, recv_json, recv_until
+from okx_test_client import OkxClient, channel, pending, recv_json, recv_until
 from websockets.exceptions import ConnectionClosed
 from yarl import URL
 
@@ -19,6 +21,8 @@ from host.exchange.signing import (
     HEADER_TIMESTAMP,
     rest_signature,
 )
+from host.sim import Simulator
+from host.sim.source import RawTrade
 
 BTC = "BTC-USDT-SWAP"
 
@@ -191,3 +195,30 @@ async def test_positions_are_snapshot_on_subscribe_then_periodically(okx: OkxCli
     again = await recv_until(ws, channel("positions"))
     assert again["eventType"] == "snapshot"
     assert again["data"][0]["posId"] == first["data"][0]["posId"]
+
+
+async def test_rate_limits_answer_50011_with_http_429_and_recover(okx: OkxClient) -> None:
+    answers = [await okx.get("/api/v5/account/balance") for _ in range(11)]
+    assert [status for status, _ in answers] == [200] * 10 + [429]
+    assert answers[-1][1]["code"] == "50011"
+    await okx.sim.advance(timedelta(seconds=2))
+    assert (await okx.get("/api/v5/account/balance"))[0] == 200
+
+
+class QuietMarket:
+    """A market where nobody trades."""
+
+    def trades_until(self, until: datetime) -> list[RawTrade]:
+        return []
+
+
+async def test_mark_price_is_repeated_every_10_seconds_even_unchanged() -> None:
+    async with Simulator(source=QuietMarket()) as sim, aiohttp.ClientSession() as http:
+        okx = OkxClient(sim, http)
+        ws = await okx.connect("public")
+        await okx.subscribe(ws, {"channel": "mark-price", "instId": BTC})
+        await sim.advance(timedelta(seconds=60))
+        marks = [m["data"][0] for m in await pending(ws) if channel("mark-price")(m)]
+    quiet = [int(m["ts"]) for m in marks if m["markPx"] == marks[-1]["markPx"]][1:]
+    assert len(quiet) >= 4
+    assert {b - a for a, b in pairwise(quiet)} == {10_000}

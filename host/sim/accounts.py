@@ -90,8 +90,19 @@ class Position:
         px = self.avg_px - loss_room * self.direction
         return px if px > 0 else None
 
-    def record(self, rate: Decimal, free_equity: Decimal, *, push: bool, now: datetime) -> JsonDict:
-        """``GET /account/positions`` row, or ``positions`` channel item when ``push``."""
+    def record(
+        self,
+        rate: Decimal,
+        free_equity: Decimal,
+        *,
+        push: bool,
+        now: datetime,
+        close_algos: list[JsonDict] | None = None,
+    ) -> JsonDict:
+        """``GET /account/positions`` row, or ``positions`` channel item when ``push``.
+
+        ``close_algos`` are the whole-position TP/SL orders (``closeOrderAlgo``).
+        """
         record: JsonDict = dict.fromkeys(POSITION_PUSH_FIELDS if push else POSITION_FIELDS, "")
         flat = self.pos == 0
         margin = self.isolated_margin if self.mgn_mode == "isolated" else None
@@ -104,7 +115,7 @@ class Position:
             avgPx="" if flat else num(self.avg_px),
             cTime=ms(self.c_time),
             ccy="USDT",
-            closeOrderAlgo=[],
+            closeOrderAlgo=close_algos or [],
             fee=num(self.fee),
             fundingFee="0",
             idxPx=num(self.mark),

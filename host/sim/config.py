@@ -12,6 +12,7 @@ from datetime import timedelta
 from decimal import Decimal
 
 from host.sim.instruments import DEFAULT_INSTRUMENTS, SimInstrument
+from host.sim.limits import DEFAULT_LIMITS
 
 
 @dataclass(frozen=True, slots=True)
@@ -57,7 +58,8 @@ class SimConfig:
     snapshot_interval: timedelta = timedelta(seconds=5)
     step: timedelta = timedelta(milliseconds=100)
     book_levels: int = 20
-    extra: dict[str, str] = field(default_factory=dict)
+    rate_limits: dict[str, tuple[int, float]] = field(default_factory=lambda: dict(DEFAULT_LIMITS))
+    """Requests per window (seconds) by path; ``{}`` turns rate limiting off."""
 
     def instrument(self, inst_id: str) -> SimInstrument | None:
         """The instrument called ``inst_id``, or None if the simulator does not list it."""

@@ -40,6 +40,7 @@ from host.sim.wire import (
     ORDER_MISSING,
     POSITION_MISSING,
     REDUCE_ONLY_NO_POSITION,
+    JsonDict,
     OkxError,
     ms,
     num,
@@ -205,6 +206,27 @@ class Engine:
             raise ORDER_MISSING
         return max(found, key=lambda o: int(o.ord_id))
 
+    def position_record(self, account: Account, position: Position, *, push: bool) -> JsonDict:
+        """A position as OKX shows it, with the algo orders that close it in ``closeOrderAlgo``."""
+        close_algos = [
+            {
+                "algoId": algo.algo_id,
+                "slTriggerPx": num(algo.sl_trigger_px),
+                "slTriggerPxType": algo.sl_trigger_px_type if algo.sl_trigger_px else "",
+                "tpTriggerPx": num(algo.tp_trigger_px),
+                "tpTriggerPxType": algo.tp_trigger_px_type if algo.tp_trigger_px else "",
+                "closeFraction": "1",
+            }
+            for algo in self.all_live_algos(position.inst.inst_id)
+            if algo.uid == account.uid
+            and algo.close_fraction
+            and algo.pos_side == position.pos_side
+        ]
+        rate = self.config.maintenance_margin_rate
+        return position.record(
+            rate, account.available, push=push, now=self.now, close_algos=close_algos
+        )
+
     # -- orders ------------------------------------------------------------------------------
 
     def request_from(self, uid: str, params: Params) -> OrderRequest:
@@ -358,6 +380,7 @@ class Engine:
                 for order in self.live_orders(uid):
                     self._end(order, CANCEL_ALL_AFTER)
         for market in self.markets.values():
+            market.roll_candles(self.now)
             if market.update_mark():
                 self._refresh(market)
 

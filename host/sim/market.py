@@ -12,6 +12,7 @@ from datetime import datetime
 from decimal import Decimal
 
 from host.sim.book import Book, Level
+from host.sim.candles import CandleSeries, series_for_all_bars
 from host.sim.fields import TICKER_FIELDS
 from host.sim.instruments import SimInstrument
 from host.sim.wire import JsonDict, ms, num
@@ -60,6 +61,7 @@ class InstrumentMarket:
     vol24h: Decimal = Decimal(0)
     next_trade_id: int = 1
     trades: list[PublicTrade] = field(default_factory=list)
+    candles: dict[str, CandleSeries] = field(default_factory=series_for_all_bars)
 
     @classmethod
     def open(
@@ -87,7 +89,14 @@ class InstrumentMarket:
         self.low24h = min(self.low24h, px)
         self.vol24h += sz
         self.trades.append(trade)
+        for series in self.candles.values():
+            series.add(px, sz, sz * self.inst.ct_val, ts)
         return trade
+
+    def roll_candles(self, now: datetime) -> None:
+        """Close the bars that ended by ``now`` (they are pushed with ``confirm "1"``)."""
+        for series in self.candles.values():
+            series.roll(now)
 
     def update_mark(self) -> bool:
         """Move the mark toward the mid; tell whether it changed (mark-price pushes on change)."""
@@ -137,13 +146,13 @@ class InstrumentMarket:
             record["seqId"] = self.book.seq_id
         return record
 
-    def mark_record(self) -> JsonDict:
-        """``mark-price`` channel item."""
+    def mark_record(self, now: datetime | None = None) -> JsonDict:
+        """``mark-price`` channel item, stamped ``now`` (when pushed) or at the last trade."""
         return {
             "instType": "SWAP",
             "instId": self.inst.inst_id,
             "markPx": num(self.mark),
-            "ts": ms(self.ts),
+            "ts": ms(now or self.ts),
         }
 
 

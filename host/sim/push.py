@@ -14,6 +14,7 @@ from datetime import datetime, timedelta
 from typing import Any
 
 from host.sim.accounts import Account, Position
+from host.sim.candles import BARS
 from host.sim.engine import Engine
 from host.sim.market import InstrumentMarket
 from host.sim.orders import SimAlgo, SimOrder
@@ -21,12 +22,18 @@ from host.sim.session import Session
 
 PUBLIC_CHANNELS = frozenset({"tickers", "trades", "books5", "bbo-tbt", "mark-price"})
 PRIVATE_CHANNELS = frozenset({"orders", "positions", "account"})
-BUSINESS_CHANNELS = frozenset({"orders-algo"})
+CANDLE_CHANNELS = frozenset(f"candle{bar}" for bar in BARS)
+BUSINESS_CHANNELS = frozenset({"orders-algo"}) | CANDLE_CHANNELS
+LOGIN_CHANNELS = PRIVATE_CHANNELS | {"orders-algo"}
+CANDLE_THROTTLE = timedelta(seconds=1)
+"""OKX pushes a forming candle at most about once a second."""
 CHANNELS_BY_PATH = {
     "public": PUBLIC_CHANNELS,
     "private": PRIVATE_CHANNELS,
     "business": BUSINESS_CHANNELS,
 }
+MARK_HEARTBEAT = timedelta(seconds=10)
+"""``mark-price`` is pushed on change, and every 10 s when it does not change."""
 IDLE_CLOSE = (4004, "No data received in 30s.")
 NOTICE_64008 = "The connection will soon be closed for a service upgrade. Please reconnect."
 
@@ -52,6 +59,16 @@ class _Published:
 
     book_seq: int = -1
     mark: str = ""
+    mark_at: datetime | None = None
+
+
+@dataclass(slots=True)
+class _CandleSeen:
+    """The last bar pushed on one candle channel of one instrument."""
+
+    closed_until: datetime | None = None
+    row: list[str] = field(default_factory=list)
+    at: datetime | None = None
 
 
 @dataclass(slots=True)
@@ -66,6 +83,7 @@ class Hub:
     snapshot_interval: timedelta = timedelta(seconds=5)
     idle_timeout: timedelta = timedelta(seconds=30)
     _published: dict[str, _Published] = field(default_factory=dict)
+    _candles: dict[tuple[str, str], _CandleSeen] = field(default_factory=dict)
     _positions: dict[tuple[str, str, str], tuple[Account, Position]] = field(default_factory=dict)
     _accounts: dict[str, Account] = field(default_factory=dict)
     _next_snapshot: datetime | None = None
@@ -121,7 +139,7 @@ class Hub:
     def subscribed(self, session: Session, arg: dict[str, Any]) -> None:
         """What OKX sends right after a subscribe ack: private snapshots, public current state."""
         channel = arg["channel"]
-        if channel in PRIVATE_CHANNELS or channel in BUSINESS_CHANNELS:
+        if channel in LOGIN_CHANNELS:
             session.send(
                 {
                     "event": "channel-conn-count",
@@ -135,6 +153,10 @@ class Hub:
             self._snapshot(session, arg, "positions")
         elif channel == "account":
             self._snapshot(session, arg, "account")
+        elif channel in CANDLE_CHANNELS:
+            series = self.engine.markets[arg["instId"]].candles[channel.removeprefix("candle")]
+            if series.current is not None:
+                session.send({"arg": arg, "data": [series.current.row()]}, self.now())
         elif channel in PUBLIC_CHANNELS and channel != "trades":
             market = self.engine.markets[arg["instId"]]
             session.send({"arg": arg, "data": [_public_record(channel, market)]}, self.now())
@@ -163,10 +185,42 @@ class Hub:
                 seen.book_seq = market.book.seq_id
                 for channel in ("tickers", "books5", "bbo-tbt"):
                     self._public(channel, inst_id, _public_record(channel, market), now)
-            mark = market.mark_record()
-            if mark["markPx"] != seen.mark:
-                seen.mark = mark["markPx"]
+            mark = market.mark_record(now)
+            if (
+                mark["markPx"] != seen.mark
+                or seen.mark_at is None
+                or now - seen.mark_at >= MARK_HEARTBEAT
+            ):
+                seen.mark, seen.mark_at = mark["markPx"], now
                 self._public("mark-price", inst_id, mark, now)
+            self._publish_candles(market, now)
+
+    def _publish_candles(self, market: InstrumentMarket, now: datetime) -> None:
+        """Closed bars with ``confirm "1"``; the forming bar when it changed, at most 1/s."""
+        inst_id = market.inst.inst_id
+        for bar, series in market.candles.items():
+            name = f"candle{bar}"
+            if not any(self._subscribers(name, inst_id)):
+                continue
+            seen = self._candles.setdefault((inst_id, bar), _CandleSeen())
+            for candle in series.closed:
+                if seen.closed_until is None or candle.start > seen.closed_until:
+                    self._public(name, inst_id, candle.row(), now)
+            if series.closed:
+                seen.closed_until = series.closed[-1].start
+            current = series.current
+            due = seen.at is None or now - seen.at >= CANDLE_THROTTLE
+            if current is not None and due and current.row() != seen.row:
+                seen.row, seen.at = current.row(), now
+                self._public(name, inst_id, seen.row, now)
+
+    def _subscribers(self, channel: str, inst_id: str) -> list[tuple[Session, dict[str, Any]]]:
+        return [
+            (session, arg)
+            for session in list(self.sessions)
+            for arg in session.subscriptions
+            if arg["channel"] == channel and arg.get("instId") == inst_id
+        ]
 
     def periodic(self) -> None:
         """Regular position/account snapshots (~5 s on OKX), idle closes, scheduled closes."""
@@ -217,11 +271,11 @@ class Hub:
 
     # -- internals ---------------------------------------------------------------------------
 
-    def _public(self, channel: str, inst_id: str, record: dict[str, Any], now: datetime) -> None:
-        for session in list(self.sessions):
-            for arg in session.subscriptions:
-                if arg["channel"] == channel and arg.get("instId") == inst_id:
-                    session.send({"arg": arg, "data": [record]}, now)
+    def _public(
+        self, channel: str, inst_id: str, record: dict[str, Any] | list[str], now: datetime
+    ) -> None:
+        for session, arg in self._subscribers(channel, inst_id):
+            session.send({"arg": arg, "data": [record]}, now)
 
     def _private(
         self,
@@ -284,8 +338,7 @@ class Hub:
         )
 
     def _position_record(self, account: Account, position: Position) -> dict[str, Any]:
-        rate = self.engine.config.maintenance_margin_rate
-        return position.record(rate, account.available, push=True, now=self.now())
+        return self.engine.position_record(account, position, push=True)
 
 
 def _matches(arg: dict[str, Any], inst_id: str | None) -> bool:

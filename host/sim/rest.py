@@ -85,6 +85,8 @@ class RestApi:
             (get, "/api/v5/market/ticker"): Route(self.ticker, private=False),
             (get, "/api/v5/market/tickers"): Route(self.tickers, private=False),
             (get, "/api/v5/market/books"): Route(self.books, private=False),
+            (get, "/api/v5/market/candles"): Route(self.candles, private=False),
+            (get, "/api/v5/market/history-candles"): Route(self.history_candles, private=False),
             (get, "/api/v5/account/config"): Route(self.config, private=True),
             (get, "/api/v5/account/balance"): Route(self.balance, private=True),
             (get, "/api/v5/account/positions"): Route(self.positions, private=True),
@@ -151,6 +153,22 @@ class RestApi:
             raise param_error("sz")
         return ok([market.books_record(int(size), with_seq=False)])
 
+    def candles(self, call: Call) -> JsonDict:
+        """``GET /market/candles?instId=&bar=1m&limit=``: newest first, forming bar included."""
+        return ok(self._candle_rows(call.params, confirmed_only=False))
+
+    def history_candles(self, call: Call) -> JsonDict:
+        """``GET /market/history-candles``: closed bars only."""
+        return ok(self._candle_rows(call.params, confirmed_only=True))
+
+    def _candle_rows(self, params: Params, *, confirmed_only: bool) -> list[list[str]]:
+        market = self.engine.market(params.text("instId"))
+        bar = params.choice("bar", market.candles, "1m")
+        raw = params.text("limit", "100")
+        if not raw.isdigit() or not 1 <= int(raw) <= 300:
+            raise param_error("limit")
+        return market.candles[bar].rows(confirmed_only=confirmed_only, limit=int(raw))
+
     # -- account -----------------------------------------------------------------------------
 
     def config(self, call: Call) -> JsonDict:
@@ -201,10 +219,7 @@ class RestApi:
         for position in sorted(account.positions.values(), key=lambda p: p.c_time, reverse=True):
             listed = position.inst.inst_id in wanted if wanted else position.pos != 0
             if listed and pos_id in ("", position.pos_id):
-                rate = self.engine.config.maintenance_margin_rate
-                rows.append(
-                    position.record(rate, account.available, push=False, now=self.engine.now)
-                )
+                rows.append(self.engine.position_record(account, position, push=False))
         return ok(rows)
 
     def bills(self, call: Call) -> JsonDict:

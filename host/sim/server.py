@@ -9,6 +9,7 @@ publishes market data, sends periodic snapshots and closes idle sockets.
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import hashlib
 import itertools
 from dataclasses import dataclass
@@ -19,6 +20,7 @@ import orjson
 from aiohttp import web
 
 from host.clock import LiveClock, ManualClock
+from host.exchange.signing import HEADER_KEY
 from host.sim.algos import AlgoDesk
 from host.sim.auth import Verifier
 from host.sim.config import SimConfig
@@ -26,11 +28,19 @@ from host.sim.engine import Engine
 from host.sim.faults import AFTER_EXECUTION, HTML_503, REST_FAILURES, Faults
 from host.sim.generator import SeededGenerator
 from host.sim.ledger import Ledger
+from host.sim.limits import RateLimiter
 from host.sim.params import Params
 from host.sim.push import Hub
-from host.sim.rest import Call, RestApi, Route
+from host.sim.rest import Call, Handler, RestApi, Route
 from host.sim.source import MarketSource
-from host.sim.wire import SERVICE_UNAVAILABLE, JsonDict, OkxError, failure, micros
+from host.sim.wire import (
+    RATE_LIMITED,
+    SERVICE_UNAVAILABLE,
+    JsonDict,
+    OkxError,
+    failure,
+    micros,
+)
 from host.sim.ws import WsGateway
 
 DEFAULT_START = datetime(2025, 1, 6, 8, 0, tzinfo=UTC)
@@ -79,10 +89,15 @@ class Simulator:
         self.algos = AlgoDesk(self.engine)
         self.api = RestApi(self.engine, self.algos, self.now)
         self.verifier = Verifier(self.config.keys, self.config.max_skew, self.config.login_window)
-        self.gateway = WsGateway(self.hub, self.verifier, self.clock.now, self._conn_id)
+        operations: dict[str, Handler] = {
+            "order": self.api.place_order,
+            "cancel-order": self.api.cancel_order,
+        }
+        self.gateway = WsGateway(self.hub, self.verifier, self.clock.now, self._conn_id, operations)
         self.faults = Faults(self)
         self._routes: dict[tuple[str, str], Route] = self.api.routes()
         self._conn_counter = itertools.count(1)
+        self._limiter = RateLimiter(dict(self.config.rate_limits))
         self._runner: web.AppRunner | None = None
         self.port = 0
 
@@ -178,6 +193,10 @@ class Simulator:
             return _json({"code": "50000", "msg": "Not Found", "data": []}, 404)
         if self.faults.in_maintenance:
             return _json(failure(SERVICE_UNAVAILABLE), SERVICE_UNAVAILABLE.http_status)
+        if not self._limiter.allow(
+            request.path, self._scope(request, route, body_text), self.now()
+        ):
+            return _json(failure(RATE_LIMITED), RATE_LIMITED.http_status)
         fault = self.faults.take_rest(request.path)
         if fault is not None and fault.kind in REST_FAILURES:
             error = REST_FAILURES[fault.kind]
@@ -240,6 +259,20 @@ class Simulator:
         except (ValueError, TypeError, OkxError) as error:
             return _json({"ok": False, "error": str(error)}, 400)
         return _json({"ok": True, "result": result}, 200)
+
+    def _scope(self, request: web.Request, route: Route, body_text: str) -> str:
+        """Who a request counts against: the IP (public), the API key, or key + instrument."""
+        if not route.private:
+            return request.remote or ""
+        key = request.headers.get(HEADER_KEY, "")
+        if not route.stamped:
+            return key
+        inst_id = request.query.get("instId", "")
+        with contextlib.suppress(orjson.JSONDecodeError):
+            body = orjson.loads(body_text or "{}")
+            if isinstance(body, dict):
+                inst_id = str(body.get("instId", inst_id))
+        return f"{key}:{inst_id}"
 
     def _conn_id(self) -> str:
         text = f"{self.config.seed}:{next(self._conn_counter)}"

@@ -19,9 +19,11 @@ import orjson
 from aiohttp import WSMsgType, web
 
 from host.sim.auth import WS_LOGIN_FAILED, WS_REPEATED_LOGIN, Verifier
-from host.sim.push import CHANNELS_BY_PATH, PRIVATE_CHANNELS, Hub
+from host.sim.params import Params
+from host.sim.push import CHANNELS_BY_PATH, LOGIN_CHANNELS, Hub
+from host.sim.rest import Call
 from host.sim.session import Session
-from host.sim.wire import OkxError
+from host.sim.wire import JsonDict, OkxError, item_status, items, micros, ms
 
 PLEASE_LOG_IN = OkxError("60011", "Please log in")
 INVALID_REQUEST = "60012"
@@ -41,12 +43,19 @@ class WsGateway:
     """Accepts connections and answers client operations; pushes go through the :class:`Hub`."""
 
     def __init__(
-        self, hub: Hub, verifier: Verifier, now: Callable[[], datetime], conn_ids: Callable[[], str]
+        self,
+        hub: Hub,
+        verifier: Verifier,
+        now: Callable[[], datetime],
+        conn_ids: Callable[[], str],
+        operations: dict[str, Callable[[Call], JsonDict]],
     ) -> None:
         self.hub = hub
         self.verifier = verifier
         self.now = now
         self.conn_ids = conn_ids
+        self.operations = operations
+        """WebSocket trading ops (``order``, ``cancel-order``), served by the REST handlers."""
         self.faults = WsFaults()
 
     async def handle(self, request: web.Request) -> web.StreamResponse:
@@ -86,6 +95,10 @@ class WsGateway:
             request = None
         op = request.get("op") if isinstance(request, dict) else None
         args = request.get("args") if isinstance(request, dict) else None
+        if op in self.operations and session.kind == "private" and isinstance(args, list) and args:
+            assert isinstance(request, dict)  # noqa: S101 -- op came from it
+            self._operation(session, str(op), args[0], request.get("id"))
+            return
         if (
             op not in ("login", "subscribe", "unsubscribe")
             or not isinstance(args, list)
@@ -128,7 +141,7 @@ class WsGateway:
             channel in CHANNELS_BY_PATH[session.kind]
             and channel not in self.faults.rejected_channels
         )
-        if exists and channel not in PRIVATE_CHANNELS and session.kind == "public":
+        if exists and channel not in LOGIN_CHANNELS:
             exists = inst_id in self.hub.engine.markets
         if not exists:
             self._error(
@@ -140,7 +153,7 @@ class WsGateway:
                 ),
             )
             return
-        if session.kind != "public" and session.uid is None:
+        if channel in LOGIN_CHANNELS and session.uid is None:
             self._error(session, PLEASE_LOG_IN)
             return
         clean = {key: value for key, value in arg.items() if isinstance(value, str)}
@@ -154,6 +167,31 @@ class WsGateway:
         session.send(ack, self.now())
         if op == "subscribe":
             self.hub.subscribed(session, clean)
+
+    def _operation(self, session: Session, op: str, arg: Any, request_id: Any) -> None:
+        """Place or cancel an order over the socket; the answer has OKX's ``op`` envelope."""
+        if session.uid is None:
+            self._error(session, PLEASE_LOG_IN)
+            return
+        received = self.now()
+        account = self.hub.engine.accounts[session.uid]
+        params = Params(arg if isinstance(arg, dict) else {})
+        try:
+            result = self.operations[op](Call(params, arg, account))
+        except OkxError as error:
+            result = items(
+                [{"clOrdId": "", "ordId": "", "tag": "", "ts": ms(received), **item_status(error)}]
+            )
+        self.hub.flush()
+        reply: dict[str, Any] = {"id": request_id if isinstance(request_id, str) else "", "op": op}
+        reply.update(
+            data=result["data"],
+            code=result["code"],
+            msg="",
+            inTime=micros(received),
+            outTime=micros(self.now()),
+        )
+        session.send(reply, self.now())
 
     def _error(self, session: Session, error: OkxError) -> None:
         session.send(
