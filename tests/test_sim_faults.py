@@ -5,6 +5,7 @@ from __future__ import annotations
 import asyncio
 import json
 from datetime import timedelta
+from decimal import Decimal
 from typing import Any
 
 import aiohttp
@@ -278,3 +279,38 @@ async def test_the_admin_endpoint_injects_faults_and_serves_the_ledger(okx: OkxC
     assert body["digest"] == okx.sim.ledger.digest()
     assert {e["kind"] for e in body["ledger"]} >= {"order", "fill", "position", "balance"}
     assert json.dumps(body)
+
+
+async def test_a_price_shock_gaps_through_a_stop_and_liquidates_a_thin_isolated_position(
+    okx: OkxClient,
+) -> None:
+    ws = await okx.private("orders")
+    await okx.post(
+        "/api/v5/account/set-leverage", {"instId": BTC, "lever": "100", "mgnMode": "isolated"}
+    )
+    await okx.order(instId=BTC, side="buy", ordType="market", sz="1", tdMode="isolated")
+    eth = "ETH-USDT-SWAP"
+    await okx.order(instId=eth, side="sell", ordType="market", sz="1")
+    stop = await okx.algo(
+        instId=eth,
+        side="buy",
+        ordType="conditional",
+        sz="1",
+        reduceOnly=True,
+        slTriggerPx=str(okx.sim.engine.markets[eth].last + 10),
+        slOrdPx="-1",
+    )
+    shocked = okx.sim.faults.shock_market(BTC, -2)
+    okx.sim.faults.shock_market(eth, 5)
+    await okx.sim.advance(timedelta(seconds=3))
+    assert okx.sim.engine.algos[stop["data"][0]["algoId"]].state == "effective"
+    liquidations = [
+        m["data"][0]
+        for m in await pending(ws)
+        if channel("orders")(m) and m["data"][0]["category"] == "full_liquidation"
+    ]
+    assert [(o["state"], o["side"], o["accFillSz"]) for o in liquidations] == [
+        ("filled", "sell", "1")
+    ]
+    assert okx.sim.ledger.position(BTC) == 0
+    assert okx.sim.engine.markets[BTC].last <= Decimal(shocked) * Decimal("1.01")

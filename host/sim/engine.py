@@ -383,6 +383,8 @@ class Engine:
             market.roll_candles(self.now)
             if market.update_mark():
                 self._refresh(market)
+        for account in self.accounts.values():
+            self._liquidate_if_due(account)
 
     def on_market_trade(self, trade: RawTrade) -> None:
         """A trade by someone else: fills our resting orders it went through, moves the book."""
@@ -398,6 +400,47 @@ class Engine:
             qty = min(order.remaining, budget)
             budget -= self._fill(order, order.px or trade.px, qty, "M")
         self._refresh(market)
+
+    def _liquidate_if_due(self, account: Account) -> None:
+        """Close positions whose margin no longer covers maintenance, at the mark.
+
+        Isolated: the position's own margin plus its upl at or below its maintenance margin.
+        Cross: the account's equity outside isolated margin at or below the cross positions'
+        maintenance margin — then every cross position goes (OKX liquidates in tiers first).
+        """
+        rate = self.config.maintenance_margin_rate
+        due = [
+            p
+            for p in account.open_positions()
+            if p.mgn_mode == "isolated" and p.isolated_margin + p.upl(p.mark) <= p.mmr(rate)
+        ]
+        cross = [p for p in account.open_positions() if p.mgn_mode == "cross"]
+        cross_equity = account.equity - account.isolated_margin
+        if cross and cross_equity <= sum((p.mmr(rate) for p in cross), ZERO):
+            due += cross
+        for position in due:
+            market = self.markets[position.inst.inst_id]
+            order = SimOrder(
+                self.ids.order(),
+                "",
+                "",
+                position.inst.inst_id,
+                "sell" if position.direction > 0 else "buy",
+                position.pos_side,
+                position.mgn_mode,
+                "market",
+                None,
+                position.size,
+                True,
+                position.lever,
+                self.now,
+                self.now,
+                account.uid,
+                category="full_liquidation",
+                last_px=market.last,
+            )
+            self.orders[order.ord_id] = order
+            self._fill(order, position.mark, position.size, "T")
 
     # -- internals ---------------------------------------------------------------------------
 

@@ -13,6 +13,7 @@ from decimal import Decimal
 from typing import TYPE_CHECKING, Any
 
 from host.sim.engine import OrderRequest
+from host.sim.source import RawTrade
 from host.sim.wire import OkxError
 
 if TYPE_CHECKING:
@@ -80,6 +81,7 @@ class Faults:
             "external_order",
             "external_close",
             "external_cancel_algo",
+            "shock_market",
             "skew_clock",
             "maintenance",
         }
@@ -214,6 +216,21 @@ class Faults:
     def external_cancel_algo(self, inst_id: str, algo_id: str, uid: str | None = None) -> None:
         """Cancel an algo order (e.g. our stop) "from the app"."""
         self._sim.algos.cancel(uid or self._sim.config.keys[0].uid, inst_id, algo_id, "")
+
+    def shock_market(self, inst_id: str, percent: float, sz: str = "1") -> str:
+        """Gap the price by ``percent`` with one trade (stops and liquidations follow); new last.
+
+        A generated market carries on from the new price; a replay returns to its data.
+        """
+        engine = self._sim.engine
+        market = engine.market(inst_id)
+        moved = market.inst.to_tick(market.last * (1 + Decimal(str(percent)) / 100))
+        jump = getattr(self._sim.source, "jump", None)
+        if jump is not None:
+            jump(inst_id, moved)
+        side = "buy" if percent > 0 else "sell"
+        engine.on_market_trade(RawTrade(inst_id, side, moved, Decimal(sz), engine.now))
+        return str(moved)
 
     # -- time and availability ---------------------------------------------------------------
 

@@ -10,6 +10,7 @@ from __future__ import annotations
 import random
 from dataclasses import dataclass
 from datetime import datetime, timedelta
+from decimal import Decimal
 from enum import Enum
 
 from host.sim.instruments import SimInstrument
@@ -66,6 +67,12 @@ class SeededGenerator:
     def regime(self, inst_id: str) -> Regime:
         """The segment an instrument is in now (for tests and the operator)."""
         return next(walk.regime for walk in self._walks if walk.inst.inst_id == inst_id)
+
+    def jump(self, inst_id: str, price: Decimal) -> None:
+        """Move an instrument's price to ``price`` at once (a gap); the walk goes on from there."""
+        for walk in self._walks:
+            if walk.inst.inst_id == inst_id:
+                walk.ticks = walk.anchor = max(1, int(price / walk.inst.tick_sz))
 
     def trades_until(self, until: datetime) -> list[RawTrade]:
         """Generate every step up to ``until``."""

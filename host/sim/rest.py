@@ -265,7 +265,7 @@ class RestApi:
         mgn_mode = params.choice("mgnMode", ("cross", "isolated"))
         pos_side = params.text("posSide", "")
         market = self.engine.market(inst_id)
-        if lever > market.inst.max_lever or (lever != lever.to_integral_value() and lever < 1):
+        if not 1 <= lever <= market.inst.max_lever:
             raise param_error("lever")
         self.engine.set_leverage(call.acct.uid, inst_id, lever, mgn_mode, pos_side)
         return ok(
