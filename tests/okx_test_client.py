@@ -61,10 +61,13 @@ class OkxClient:
         ) as response:
             return response.status, await response.json()
 
-    async def post(self, path: str, body: Any) -> tuple[int, Any]:
+    async def post(
+        self, path: str, body: Any, extra_headers: dict[str, str] | None = None
+    ) -> tuple[int, Any]:
         text = json.dumps(body, separators=(",", ":"))
+        headers = self._headers("POST", path, text) | (extra_headers or {})
         async with self.http.post(
-            self.sim.urls.rest + path, data=text, headers=self._headers("POST", path, text)
+            self.sim.urls.rest + path, data=text, headers=headers
         ) as response:
             return response.status, await response.json()
 
@@ -81,7 +84,8 @@ class OkxClient:
 
     async def private(self, *channels: str) -> ClientConnection:
         """A logged-in connection subscribed to SWAP ``channels`` (``orders-algo`` on business)."""
-        ws = await self.connect("business" if channels == ("orders-algo",) else "private")
+        business = {"orders-algo", "algo-advance"}.issuperset(channels)
+        ws = await self.connect("business" if business else "private")
         await self.login(ws)
         await self.subscribe(ws, *({"channel": name, "instType": "SWAP"} for name in channels))
         return ws

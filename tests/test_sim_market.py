@@ -114,7 +114,7 @@ def test_scalphost_sim_prints_urls_and_credentials_and_serves() -> None:
     ) as process:
         try:
             assert process.stdout is not None
-            lines = [process.stdout.readline() for _ in range(10)]
+            lines = list(iter(process.stdout.readline, "Press Ctrl-C to stop.\n"))
             fields = [line.rstrip("\n").split(None, 1) for line in lines]
             printed = {pair[0]: pair[1] for pair in fields if len(pair) == 2}
             assert printed["passphrase"] == SimConfig().keys[0].passphrase

@@ -9,6 +9,7 @@ from typing import Any
 import pytest
 from okx_test_client import OkxClient, channel, pending, recv_until, running
 
+from host.clock import to_okx_ms
 from host.sim import SimConfig
 
 BTC = "BTC-USDT-SWAP"
@@ -166,6 +167,7 @@ async def test_a_conditional_stop_triggers_on_the_mark_and_closes_the_position(
 
 
 async def test_a_trailing_stop_follows_the_best_price_then_fires(okx: OkxClient) -> None:
+    advance = await okx.private("algo-advance")
     await okx.order(instId=BTC, side="sell", ordType="market", sz="1")
     placed = await okx.algo(
         side="buy", ordType="move_order_stop", sz="1", reduceOnly=True, callbackRatio="0.0005"
@@ -176,6 +178,28 @@ async def test_a_trailing_stop_follows_the_best_price_then_fires(okx: OkxClient)
     assert algo.extreme is not None
     assert algo.move_trigger_px == algo.extreme * Decimal("1.0005")
     assert okx.sim.ledger.position(BTC) == 0
+    pushes = [m["data"][0] for m in await pending(advance) if channel("algo-advance")(m)]
+    assert [p["state"] for p in pushes] == ["live", "effective"]
+    assert Decimal(pushes[-1]["moveTriggerPx"]) == algo.move_trigger_px
+
+
+async def test_trailing_stops_are_canceled_through_cancel_advance_algos(okx: OkxClient) -> None:
+    await okx.order(instId=BTC, side="buy", ordType="market", sz="1")
+    placed = await okx.algo(side="sell", ordType="move_order_stop", sz="1", callbackSpread="500")
+    stop = [{"instId": BTC, "algoId": placed["data"][0]["algoId"]}]
+    _, wrong = await okx.post("/api/v5/trade/cancel-algos", stop)
+    _, right = await okx.post("/api/v5/trade/cancel-advance-algos", stop)
+    assert (wrong["data"][0]["sCode"], right["data"][0]["sCode"]) == ("51603", "0")
+
+
+async def test_an_order_arriving_after_its_exptime_is_discarded(okx: OkxClient) -> None:
+    body = {"instId": BTC, "tdMode": "cross", "side": "buy", "ordType": "market", "sz": "1"}
+    past = to_okx_ms(okx.sim.clock.now() - timedelta(milliseconds=1))
+    future = to_okx_ms(okx.sim.clock.now() + timedelta(seconds=5))
+    _, late = await okx.post("/api/v5/trade/order", body, {"expTime": past})
+    _, timely = await okx.post("/api/v5/trade/order", body, {"expTime": future})
+    assert (late["code"], late["data"][0]["sCode"], timely["code"]) == ("1", "50037", "0")
+    assert len(okx.sim.ledger.entries("order")) == 1
 
 
 async def test_algos_are_amended_and_canceled(okx: OkxClient) -> None:

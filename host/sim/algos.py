@@ -17,6 +17,9 @@ from host.sim.params import Params
 from host.sim.wire import ALGO_MISSING, POSITION_MISSING, OkxError, param_error
 
 ALGO_TYPES = ("conditional", "oco", "trigger", "move_order_stop")
+ADVANCE_TYPES = frozenset({"move_order_stop"})
+"""OKX's "advance" algo orders: canceled through ``cancel-advance-algos``, pushed on
+``algo-advance`` (NOTES §4.2; NT ``OKX_ADVANCE_ALGO_ORDER_TYPES``)."""
 PRICE_TYPES = ("last", "index", "mark")
 MARKET_PX = Decimal(-1)
 
@@ -85,10 +88,15 @@ class AlgoDesk:
                 return algo
         raise ALGO_MISSING
 
-    def cancel(self, uid: str, inst_id: str, algo_id: str, algo_cl_ord_id: str) -> SimAlgo:
-        """Cancel a live algo order; an already finished one is ``51603`` too (OKX: not pending)."""
+    def cancel(
+        self, uid: str, inst_id: str, algo_id: str, algo_cl_ord_id: str, *, advance: bool = False
+    ) -> SimAlgo:
+        """Cancel a live algo order; an already finished one is ``51603`` too (OKX: not pending).
+
+        ``advance`` says which endpoint asked: each knows only its own family of algo orders.
+        """
         algo = self.find(uid, inst_id, algo_id, algo_cl_ord_id)
-        if not algo.is_live:
+        if not algo.is_live or (algo.ord_type in ADVANCE_TYPES) != advance:
             raise ALGO_MISSING
         algo.state, algo.u_time = "canceled", self.engine.now
         self._changed(algo)

@@ -34,6 +34,7 @@ DEFAULT_LIMITS: dict[str, tuple[int, float]] = {
     "/api/v5/trade/close-position": (20, 2),
     "/api/v5/trade/order-algo": (20, 2),
     "/api/v5/trade/cancel-algos": (20, 2),
+    "/api/v5/trade/cancel-advance-algos": (20, 2),
     "/api/v5/trade/amend-algos": (20, 2),
     "/api/v5/trade/orders-algo-pending": (20, 2),
     "/api/v5/trade/orders-algo-history": (20, 2),

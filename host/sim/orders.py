@@ -238,10 +238,17 @@ class SimAlgo:
         return record
 
     def push_record(self) -> JsonDict:
-        """``orders-algo`` channel item."""
+        """``orders-algo`` channel item; ``algo-advance`` adds the trailing fields."""
         record: JsonDict = dict.fromkeys(ALGO_PUSH_FIELDS, "")
         record.update({key: value for key, value in self._common().items() if key in record})
         record.update(clOrdId="", reduceOnly=flag(self.reduce_only))
+        if self.ord_type == "move_order_stop":
+            record.update(
+                activePx=num(self.active_px),
+                callbackRatio=num(self.callback_ratio),
+                callbackSpread=num(self.callback_spread),
+                moveTriggerPx=num(self.move_trigger_px),
+            )
         return record
 
     def _common(self) -> JsonDict:

@@ -14,6 +14,7 @@ from datetime import datetime, timedelta
 from typing import Any
 
 from host.sim.accounts import Account, Position
+from host.sim.algos import ADVANCE_TYPES
 from host.sim.candles import BARS
 from host.sim.engine import Engine
 from host.sim.market import InstrumentMarket
@@ -23,8 +24,9 @@ from host.sim.session import Session
 PUBLIC_CHANNELS = frozenset({"tickers", "trades", "books5", "bbo-tbt", "mark-price"})
 PRIVATE_CHANNELS = frozenset({"orders", "positions", "account"})
 CANDLE_CHANNELS = frozenset(f"candle{bar}" for bar in BARS)
-BUSINESS_CHANNELS = frozenset({"orders-algo"}) | CANDLE_CHANNELS
-LOGIN_CHANNELS = PRIVATE_CHANNELS | {"orders-algo"}
+ALGO_CHANNELS = frozenset({"orders-algo", "algo-advance"})
+BUSINESS_CHANNELS = ALGO_CHANNELS | CANDLE_CHANNELS
+LOGIN_CHANNELS = PRIVATE_CHANNELS | ALGO_CHANNELS
 CANDLE_THROTTLE = timedelta(seconds=1)
 """OKX pushes a forming candle at most about once a second."""
 CHANNELS_BY_PATH = {
@@ -131,8 +133,9 @@ class Hub:
             )
 
     def algo_changed(self, algo: SimAlgo) -> None:
-        """``orders-algo`` push (business connection)."""
-        self._private(algo.uid, "orders-algo", algo.inst_id, lambda: [algo.push_record()])
+        """``orders-algo`` push, or ``algo-advance`` for a trailing stop (business connection)."""
+        name = "algo-advance" if algo.ord_type in ADVANCE_TYPES else "orders-algo"
+        self._private(algo.uid, name, algo.inst_id, lambda: [algo.push_record()])
 
     # -- subscriptions -----------------------------------------------------------------------
 

@@ -31,6 +31,7 @@ from host.sim.wire import (
     param_error,
 )
 
+ORDER_EXPIRED = OkxError("50037", "Order expired.")
 POSITION_MODE_BLOCKED = OkxError(
     "59000", "Settings failed. Cancel all pending orders and close all positions before setting."
 )
@@ -43,6 +44,8 @@ class Call:
     params: Params
     body: Any
     account: Account | None
+    expires: datetime | None = None
+    """The request's ``expTime`` header, if it had one."""
 
     @property
     def acct(self) -> Account:
@@ -106,8 +109,9 @@ class RestApi:
             (get, "/api/v5/trade/fills"): Route(self.fills, private=True),
             (post, "/api/v5/trade/close-position"): Route(self.close_position, private=True),
             (post, "/api/v5/trade/order-algo"): Route(self.place_algo, private=True),
-            (post, "/api/v5/trade/cancel-algos"): Route(
-                self.cancel_algos, private=True, stamped=True
+            (post, "/api/v5/trade/cancel-algos"): Route(self.cancel_algos, private=True),
+            (post, "/api/v5/trade/cancel-advance-algos"): Route(
+                self.cancel_advance_algos, private=True
             ),
             (post, "/api/v5/trade/amend-algos"): Route(self.amend_algos, private=True),
             (get, "/api/v5/trade/orders-algo-pending"): Route(self.algos_pending, private=True),
@@ -284,10 +288,16 @@ class RestApi:
     # -- trading -----------------------------------------------------------------------------
 
     def place_order(self, call: Call) -> JsonDict:
-        """``POST /trade/order``: one item with ``ordId`` and ``sCode``."""
+        """``POST /trade/order``: one item with ``ordId`` and ``sCode``.
+
+        An ``expTime`` header (ms) already past on arrival discards the order (``50037``), as
+        OKX does for a request that reached its matching engine too late.
+        """
         cl_ord_id = str(call.params.raw.get("clOrdId", "") or "")
         tag = str(call.params.raw.get("tag", "") or "")
         try:
+            if call.expires is not None and self.server_time() > call.expires:
+                raise ORDER_EXPIRED
             order = self.engine.place(self.engine.request_from(call.acct.uid, call.params))
         except OkxError as error:
             item = {"clOrdId": cl_ord_id, "ordId": "", "tag": tag, "ts": ms(self.engine.now)}
@@ -408,6 +418,13 @@ class RestApi:
 
     def cancel_algos(self, call: Call) -> JsonDict:
         """``POST /trade/cancel-algos`` with an array ``[{instId, algoId|algoClOrdId}]`` (≤ 10)."""
+        return self._cancel_algos(call, advance=False)
+
+    def cancel_advance_algos(self, call: Call) -> JsonDict:
+        """``POST /trade/cancel-advance-algos``: the same for trailing (advance) algo orders."""
+        return self._cancel_algos(call, advance=True)
+
+    def _cancel_algos(self, call: Call, *, advance: bool) -> JsonDict:
         if not isinstance(call.body, list) or not 1 <= len(call.body) <= 10:
             raise param_error("algoId")
         results = []
@@ -416,7 +433,11 @@ class RestApi:
             algo_id = params.text("algoId", "")
             try:
                 algo = self.algos.cancel(
-                    call.acct.uid, params.text("instId"), algo_id, params.text("algoClOrdId", "")
+                    call.acct.uid,
+                    params.text("instId"),
+                    algo_id,
+                    params.text("algoClOrdId", ""),
+                    advance=advance,
                 )
                 results.append({"algoId": algo.algo_id, **item_status(None)})
             except OkxError as error:

@@ -19,7 +19,7 @@ from typing import Any
 import orjson
 from aiohttp import web
 
-from host.clock import LiveClock, ManualClock
+from host.clock import LiveClock, ManualClock, from_okx_ms
 from host.exchange.signing import HEADER_KEY
 from host.sim.algos import AlgoDesk
 from host.sim.auth import Verifier
@@ -40,6 +40,7 @@ from host.sim.wire import (
     OkxError,
     failure,
     micros,
+    param_error,
 )
 from host.sim.ws import WsGateway
 
@@ -59,6 +60,8 @@ class Urls:
     private: str
     business: str
     admin: str
+    ws_base: str
+    """The base the three WebSocket paths live under (the host's ``exchange.ws_url``)."""
 
 
 class Simulator:
@@ -115,6 +118,7 @@ class Simulator:
             f"ws://{base}/ws/v5/private",
             f"ws://{base}/ws/v5/business",
             f"http://{base}/sim/admin",
+            f"ws://{base}",
         )
 
     # -- lifecycle ---------------------------------------------------------------------------
@@ -239,7 +243,7 @@ class Simulator:
             except orjson.JSONDecodeError:
                 raise INVALID_JSON from None
         params = Params(body if isinstance(body, dict) else {})
-        return route.handler(Call(params, body, account))
+        return route.handler(Call(params, body, account, _expiry(request)))
 
     async def _admin_ledger(self, request: web.Request) -> web.StreamResponse:
         _loopback_only(request)
@@ -277,6 +281,17 @@ class Simulator:
     def _conn_id(self) -> str:
         text = f"{self.config.seed}:{next(self._conn_counter)}"
         return hashlib.sha256(text.encode()).hexdigest()[:8]
+
+
+def _expiry(request: web.Request) -> datetime | None:
+    """The ``expTime`` header (epoch ms) as an instant; a malformed one is ``51000``."""
+    text = request.headers.get("expTime")
+    if text is None:
+        return None
+    try:
+        return from_okx_ms(text)
+    except ValueError:
+        raise param_error("expTime") from None
 
 
 def _json(payload: Any, status: int) -> web.Response:

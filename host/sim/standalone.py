@@ -38,6 +38,7 @@ def banner(sim: Simulator, data: Path | None) -> str:
         [
             f"scalphost sim: simulated OKX v5 exchange (seed {sim.config.seed}, {market})",
             f"REST        {urls.rest}",
+            f"WS base     {urls.ws_base}",
             f"public WS   {urls.public}",
             f"private WS  {urls.private}",
             f"business WS {urls.business}",
