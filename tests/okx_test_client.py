@@ -148,7 +148,9 @@ def channel(name: str) -> Callable[[dict[str, Any]], bool]:
 
 
 @asynccontextmanager
-async def running(config: SimConfig | None = None) -> AsyncIterator[OkxClient]:
+async def running(
+    config: SimConfig | None = None, start: datetime | None = None
+) -> AsyncIterator[OkxClient]:
     """A started simulator and a client for it, torn down afterwards."""
-    async with Simulator(config) as sim, aiohttp.ClientSession() as http:
+    async with Simulator(config, start=start) as sim, aiohttp.ClientSession() as http:
         yield OkxClient(sim, http)

@@ -1,7 +1,7 @@
 """Fidelity: every REST answer and push of the simulator has the keys and value types of OKX's.
 
 Each served endpoint and channel is compared with the real or documented samples in
-``tests/fixtures/okx_samples`` (copied from ``shared/okx/samples``, sources in its SOURCES.md).
+``tests/okx_samples`` (copied from ``shared/okx/samples``, sources in its SOURCES.md).
 Records (``data`` items) must have exactly the union of the samples' keys; envelopes may omit
 what only some samples carry (e.g. ``curPage`` outside snapshots). Every value must have a JSON
 type some sample uses for that key — numbers as strings, booleans where OKX sends booleans.
@@ -17,7 +17,7 @@ from typing import Any
 import pytest
 from okx_test_client import OkxClient, channel, recv_json, recv_until
 
-SAMPLES = Path(__file__).parent / "fixtures" / "okx_samples"
+SAMPLES = Path(__file__).parent / "okx_samples"
 BTC = "BTC-USDT-SWAP"
 
 
