@@ -314,3 +314,48 @@ async def test_a_price_shock_gaps_through_a_stop_and_liquidates_a_thin_isolated_
     ]
     assert okx.sim.ledger.position(BTC) == 0
     assert okx.sim.engine.markets[BTC].last <= Decimal(shocked) * Decimal("1.01")
+
+
+@pytest.mark.parametrize("kind", ["truncate", "extra_field", "missing_field", "wrong_type"])
+async def test_corrupted_pushes_arrive_malformed(okx: OkxClient, kind: str) -> None:
+    ws = await okx.private("orders")
+    okx.sim.faults.corrupt_pushes(1, kind, channel="orders")
+    await okx.order(instId=BTC, side="buy", ordType="market", sz="0.01")
+    await okx.sim.drain()
+    text = str(await asyncio.wait_for(ws.recv(), 5))
+    while text.startswith('{"event"'):  # the subscription's channel-conn-count
+        text = str(await asyncio.wait_for(ws.recv(), 5))
+    if kind == "truncate":
+        with pytest.raises(json.JSONDecodeError):
+            json.loads(text)
+        return
+    item = json.loads(text)["data"][0]
+    if kind == "extra_field":
+        assert item["simUnknownField"] == "1"
+    elif kind == "missing_field":
+        assert "accFillSz" not in item
+    else:
+        assert isinstance(item["uTime"], int)
+
+
+async def test_a_delayed_login_ack_keeps_private_channels_closed_until_it_comes(
+    okx: OkxClient,
+) -> None:
+    okx.sim.faults.delay_logins(3)
+    ws = await okx.connect("private")
+    await ws.send(json.dumps({"op": "login", "args": [okx.login_args()]}))
+    early = (await okx.subscribe(ws, {"channel": "orders", "instType": "SWAP"}))[0]
+    assert early["code"] == "60011"
+    await okx.sim.advance(timedelta(seconds=3))
+    assert (await recv_until(ws, lambda m: m.get("event") == "login"))["code"] == "0"
+
+
+async def test_too_many_subscribe_requests_on_one_connection_get_60014(okx: OkxClient) -> None:
+    ws = await okx.connect("public")
+    arg = {"channel": "tickers", "instId": BTC}
+    for _ in range(240):
+        await ws.send(json.dumps({"op": "subscribe", "args": [arg]}))
+        await ws.send(json.dumps({"op": "unsubscribe", "args": [arg]}))
+    await ws.send(json.dumps({"op": "subscribe", "args": [arg]}))
+    refused = await recv_until(ws, lambda m: m.get("event") == "error")
+    assert refused["code"] == "60014"

@@ -13,6 +13,7 @@ from decimal import Decimal
 from typing import TYPE_CHECKING, Any
 
 from host.sim.engine import OrderRequest
+from host.sim.push import CORRUPTIONS
 from host.sim.source import RawTrade
 from host.sim.wire import OkxError
 
@@ -77,6 +78,8 @@ class Faults:
             "duplicate_pushes",
             "drop_pushes",
             "reorder_pushes",
+            "corrupt_pushes",
+            "delay_logins",
             "freeze_market_data",
             "external_order",
             "external_close",
@@ -145,6 +148,7 @@ class Faults:
         gateway = self._sim.gateway
         gateway.faults.rejected_channels = frozenset()
         gateway.faults.fail_logins = 0
+        gateway.faults.login_delay = timedelta(0)
         self._sim.hub.public_frozen = False
 
     def notice_upgrade(
@@ -174,6 +178,23 @@ class Faults:
     def reorder_pushes(self, count: int = 2, channel: str | None = None) -> None:
         """Hold the next ``count`` private pushes and send them in reverse order."""
         self._push_fault(channel).reorder += count
+
+    def corrupt_pushes(
+        self, count: int = 1, kind: str = "truncate", channel: str | None = None
+    ) -> None:
+        """Damage the next ``count`` private pushes (malformed frames, F17).
+
+        ``kind``: ``truncate``, ``extra_field``, ``missing_field`` or ``wrong_type``.
+        """
+        if kind not in CORRUPTIONS:
+            raise ValueError(f"unknown corruption {kind!r}; known: {', '.join(CORRUPTIONS)}")
+        faults = self._push_fault(channel)
+        faults.corrupt += count
+        faults.corruption = kind
+
+    def delay_logins(self, seconds: float) -> None:
+        """Answer WebSocket logins only after ``seconds`` of simulated time (F4)."""
+        self._sim.gateway.faults.login_delay = timedelta(seconds=seconds)
 
     def freeze_market_data(self, frozen: bool = True) -> None:
         """Stop (or resume) public pushes while the market keeps trading (stale data)."""

@@ -13,6 +13,8 @@ from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from typing import Any
 
+import orjson
+
 from host.sim.accounts import Account, Position
 from host.sim.algos import ADVANCE_TYPES
 from host.sim.candles import BARS
@@ -42,17 +44,51 @@ NOTICE_64008 = "The connection will soon be closed for a service upgrade. Please
 
 @dataclass(slots=True)
 class PushFaults:
-    """Pending faults on private pushes: the next N are dropped, duplicated or reordered."""
+    """Pending faults on private pushes: the next N are dropped, duplicated, reordered or damaged.
+
+    ``corruption`` names how a damaged push is damaged (see :func:`corrupt`).
+    """
 
     drop: int = 0
     duplicate: int = 0
     reorder: int = 0
+    corrupt: int = 0
+    corruption: str = "truncate"
     channel: str | None = None
     held: list[tuple[Session, dict[str, Any]]] = field(default_factory=list)
 
     def applies(self, channel: str) -> bool:
         """Tell whether a fault is pending for a push on ``channel``."""
-        return (self.drop or self.duplicate or self.reorder) > 0 and self.channel in (None, channel)
+        pending = self.drop or self.duplicate or self.reorder or self.corrupt
+        return pending > 0 and self.channel in (None, channel)
+
+
+CORRUPTIONS = ("truncate", "extra_field", "missing_field", "wrong_type")
+
+
+def corrupt(message: dict[str, Any], how: str) -> str:
+    """A push damaged as a faulty gateway or a schema change would (FAULTS F17).
+
+    ``truncate``: half the JSON text; ``extra_field``: an unknown key in each item;
+    ``missing_field``: each item's first key removed; ``wrong_type``: each item's ``uTime`` (or
+    first) value sent as a JSON number instead of a string.
+    """
+    text = orjson.dumps(message).decode()
+    if how == "truncate":
+        return text[: len(text) // 2]
+    damaged = orjson.loads(text)
+    for item in damaged.get("data", []):
+        if not isinstance(item, dict) or not item:
+            continue
+        first = next(iter(item))
+        if how == "extra_field":
+            item["simUnknownField"] = "1"
+        elif how == "missing_field":
+            del item[first]
+        else:
+            key = "uTime" if "uTime" in item else first
+            item[key] = 1234567890123
+    return orjson.dumps(damaged).decode()
 
 
 @dataclass(slots=True)
@@ -312,6 +348,9 @@ class Hub:
             faults.duplicate -= 1
             session.send(message, self.now())
             session.send(message, self.now())
+        elif faults.corrupt:
+            faults.corrupt -= 1
+            session.send(corrupt(message, faults.corruption), self.now())
         else:
             faults.reorder -= 1
             faults.held.append((session, message))

@@ -169,6 +169,7 @@ class Simulator:
         self.faults.run_due(now)
         self.engine.advance_to(now, self.source.trades_until(now))
         self.algos.check()
+        self.gateway.release_logins()
         self.hub.flush()
         self.hub.publish_market()
         self.hub.periodic()

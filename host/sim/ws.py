@@ -12,13 +12,14 @@ import asyncio
 import contextlib
 from collections.abc import Callable
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import datetime, timedelta
 from typing import Any
 
 import orjson
 from aiohttp import WSMsgType, web
 
 from host.sim.auth import WS_LOGIN_FAILED, WS_REPEATED_LOGIN, Verifier
+from host.sim.limits import RateLimiter
 from host.sim.params import Params
 from host.sim.push import CHANNELS_BY_PATH, LOGIN_CHANNELS, Hub
 from host.sim.rest import Call
@@ -26,6 +27,9 @@ from host.sim.session import Session
 from host.sim.wire import JsonDict, OkxError, item_status, items, micros, ms
 
 PLEASE_LOG_IN = OkxError("60011", "Please log in")
+TOO_FREQUENT = OkxError("60014", "Requests too frequent.")
+WS_OP_LIMIT = (480, 3600.0)
+"""OKX: login + subscribe + unsubscribe, 480 per connection per hour (NOTES §2.6)."""
 INVALID_REQUEST = "60012"
 WRONG_CHANNEL = "60018"
 
@@ -35,6 +39,7 @@ class WsFaults:
     """Pending WebSocket request faults: failed logins, rejected channels, refused connections."""
 
     fail_logins: int = 0
+    login_delay: timedelta = timedelta(0)
     rejected_channels: frozenset[str] = frozenset()
     refuse_connections: bool = False
 
@@ -49,6 +54,7 @@ class WsGateway:
         now: Callable[[], datetime],
         conn_ids: Callable[[], str],
         operations: dict[str, Callable[[Call], JsonDict]],
+        op_limit: tuple[int, float] = WS_OP_LIMIT,
     ) -> None:
         self.hub = hub
         self.verifier = verifier
@@ -57,6 +63,8 @@ class WsGateway:
         self.operations = operations
         """WebSocket trading ops (``order``, ``cancel-order``), served by the REST handlers."""
         self.faults = WsFaults()
+        self._late_logins: list[tuple[datetime, Session, str]] = []
+        self._op_budget = RateLimiter({"ops": op_limit})
 
     async def handle(self, request: web.Request) -> web.StreamResponse:
         """Serve one connection on the path kind named in the route (query string ignored)."""
@@ -107,6 +115,9 @@ class WsGateway:
             self._error(session, OkxError(INVALID_REQUEST, f"Invalid request: {text}"))
             return
         assert isinstance(request, dict)  # noqa: S101 -- checked above
+        if not self._op_budget.allow("ops", session.conn_id, self.now()):
+            self._error(session, TOO_FREQUENT)
+            return
         if op == "login":
             self._login(session, args[0])
         else:
@@ -124,10 +135,23 @@ class WsGateway:
         except OkxError as error:
             self._error(session, error)
             return
-        session.uid = key.uid
+        if self.faults.login_delay > timedelta(0):
+            self._late_logins.append((self.now() + self.faults.login_delay, session, key.uid))
+            return
+        self._logged_in(session, key.uid)
+
+    def _logged_in(self, session: Session, uid: str) -> None:
+        session.uid = uid
         session.send(
             {"event": "login", "code": "0", "msg": "", "connId": session.conn_id}, self.now()
         )
+
+    def release_logins(self) -> None:
+        """Acknowledge the delayed logins whose time has come (until then: not logged in)."""
+        due = [late for late in self._late_logins if late[0] <= self.now()]
+        self._late_logins = [late for late in self._late_logins if late[0] > self.now()]
+        for _, session, uid in due:
+            self._logged_in(session, uid)
 
     def _subscription(
         self, session: Session, op: str, arg: Any, request_id: Any, text: str
