@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import json
 from datetime import timedelta
 from decimal import Decimal
@@ -12,6 +13,9 @@ import aiohttp
 import pytest
 from okx_test_client import OkxClient, channel, pending, recv_json, recv_until
 from websockets.exceptions import ConnectionClosed, InvalidStatus
+
+from host.sim import Simulator
+from host.sim.chaos import chaos
 
 BTC = "BTC-USDT-SWAP"
 NO_ANSWER = 0.2
@@ -359,3 +363,47 @@ async def test_too_many_subscribe_requests_on_one_connection_get_60014(okx: OkxC
     await ws.send(json.dumps({"op": "subscribe", "args": [arg]}))
     refused = await recv_until(ws, lambda m: m.get("event") == "error")
     assert refused["code"] == "60014"
+
+
+async def test_a_fault_on_the_nth_request_and_after_the_nth_fill(okx: OkxClient) -> None:
+    okx.sim.faults.fail_rest("unavailable", "/api/v5/public/time", after=2)
+    statuses = [(await okx.get("/api/v5/public/time"))[0] for _ in range(4)]
+    assert statuses == [200, 200, 503, 200]
+    ws = await okx.connect("public")
+    okx.sim.faults.after_fills(2, "drop_sockets", kind="public")
+    await okx.order(instId=BTC, side="buy", ordType="market", sz="0.01")
+    await ws.send("ping")
+    assert await ws.recv() == "pong"
+    await okx.order(instId=BTC, side="buy", ordType="market", sz="0.01")
+    with pytest.raises(ConnectionClosed):
+        await recv_json(ws)
+
+
+def test_chaos_schedules_are_seeded_and_heal_what_they_break() -> None:
+    def schedule(seed: int) -> list[tuple[str, str]]:
+        sim = Simulator()
+        items = chaos(sim.faults, seed, sim.clock.now(), timedelta(minutes=10), 20)
+        return [(item.name, repr(item.params)) for item in items]
+
+    assert schedule(3) == schedule(3)
+    assert schedule(3) != schedule(4)
+    names = [name for name, _ in schedule(3)]
+    assert names.count("heal_sockets") == names.count("silence_sockets")
+
+
+async def test_a_chaos_run_keeps_the_exchange_serving_and_its_books_straight(
+    okx: OkxClient,
+) -> None:
+    schedule = chaos(okx.sim.faults, 11, okx.sim.clock.now(), timedelta(seconds=60), 15)
+    assert schedule
+    for _ in range(12):
+        await okx.sim.advance(timedelta(seconds=5))
+        with contextlib.suppress(aiohttp.ClientError):  # a lost reply is one of the faults
+            await okx.order(instId=BTC, side="buy", ordType="market", sz="0.01")
+    await okx.sim.advance(timedelta(seconds=60))
+    okx.sim.faults.heal_sockets()
+    okx.sim.faults.skew_clock(0)
+    fills = okx.sim.ledger.fills(BTC)
+    assert okx.sim.ledger.position(BTC) == sum(Decimal(f["fillSz"]) for f in fills)
+    status, _ = await okx.get("/api/v5/account/balance")
+    assert status == 200

@@ -152,6 +152,8 @@ class Engine:
     markets: dict[str, InstrumentMarket] = field(default_factory=dict)
     accounts: dict[str, Account] = field(default_factory=dict)
     orders: dict[str, SimOrder] = field(default_factory=dict)
+    live: dict[str, SimOrder] = field(default_factory=dict)
+    """The pending orders, kept apart so each market trade checks only them."""
     algos: dict[str, SimAlgo] = field(default_factory=dict)
     bills: list[Bill] = field(default_factory=list)
     cancel_deadlines: dict[str, datetime] = field(default_factory=dict)
@@ -188,8 +190,8 @@ class Engine:
         """Pending orders of an account, newest first (as ``orders-pending`` lists them)."""
         found = [
             o
-            for o in self.orders.values()
-            if o.uid == uid and o.is_live and (inst_id is None or o.inst_id == inst_id)
+            for o in self.live.values()
+            if o.uid == uid and (inst_id is None or o.inst_id == inst_id)
         ]
         return sorted(found, key=lambda o: int(o.ord_id), reverse=True)
 
@@ -448,9 +450,8 @@ class Engine:
         """Resting orders a trade at ``trade.px`` went through, best price first, then oldest."""
         hit = [
             o
-            for o in self.orders.values()
-            if o.is_live
-            and o.inst_id == trade.inst_id
+            for o in self.live.values()
+            if o.inst_id == trade.inst_id
             and o.px is not None
             and ((o.side == "buy" and o.px > trade.px) or (o.side == "sell" and o.px < trade.px))
         ]
@@ -639,6 +640,10 @@ class Engine:
         self._refresh_frozen(self.accounts[order.uid])
 
     def _changed(self, order: SimOrder) -> None:
+        if order.is_live:
+            self.live[order.ord_id] = order
+        else:
+            self.live.pop(order.ord_id, None)
         self.ledger.record(
             "order",
             ms(self.now),

@@ -53,13 +53,24 @@ class RestFault:
     path: str
     count: int
     seconds: float = 0.0
+    after: int = 0
+    """Matching requests to let through first: the fault hits the (after+1)-th one."""
 
 
 @dataclass(frozen=True, slots=True)
-class _Scheduled:
-    at: datetime
+class Scheduled:
+    """A fault to apply at a simulated time, or once the ledger holds ``fills`` fills."""
+
     name: str
     params: dict[str, Any]
+    at: datetime | None = None
+    fills: int | None = None
+
+    def due(self, now: datetime, fills: int) -> bool:
+        """Tell whether its trigger has been reached."""
+        if self.at is not None:
+            return now >= self.at
+        return self.fills is not None and fills >= self.fills
 
 
 class Faults:
@@ -94,12 +105,17 @@ class Faults:
         self._sim = sim
         self.rest: list[RestFault] = []
         self.in_maintenance = False
-        self._schedule: list[_Scheduled] = []
+        self.scheduled: list[Scheduled] = []
 
     # -- REST --------------------------------------------------------------------------------
 
     def fail_rest(
-        self, kind: str, path: str = "/api/v5/", count: int = 1, seconds: float = 0.0
+        self,
+        kind: str,
+        path: str = "/api/v5/",
+        count: int = 1,
+        seconds: float = 0.0,
+        after: int = 0,
     ) -> None:
         """Fail the next ``count`` REST requests under ``path``.
 
@@ -109,16 +125,20 @@ class Faults:
         """
         if kind not in REST_FAILURES and kind not in AFTER_EXECUTION and kind != HTML_503:
             raise ValueError(f"unknown REST fault {kind!r}")
-        self.rest.append(RestFault(kind, path, count, seconds))
+        self.rest.append(RestFault(kind, path, count, seconds, after))
 
     def take_rest(self, path: str) -> RestFault | None:
         """The fault that applies to a request on ``path`` now (consuming one use)."""
         for fault in self.rest:
-            if path.startswith(fault.path):
-                fault.count -= 1
-                if fault.count <= 0:
-                    self.rest.remove(fault)
-                return fault
+            if not path.startswith(fault.path):
+                continue
+            if fault.after > 0:
+                fault.after -= 1
+                continue
+            fault.count -= 1
+            if fault.count <= 0:
+                self.rest.remove(fault)
+            return fault
         return None
 
     def race_cancel_with_fill(self, count: int = 1) -> None:
@@ -271,13 +291,20 @@ class Faults:
     def schedule(self, at: datetime, name: str, **params: Any) -> None:
         """Apply fault ``name`` with ``params`` when the simulated clock reaches ``at``."""
         self._check_name(name)
-        self._schedule.append(_Scheduled(at, name, params))
-        self._schedule.sort(key=lambda item: item.at)
+        self.scheduled.append(Scheduled(name, params, at=at))
+
+    def after_fills(self, fills: int, name: str, **params: Any) -> None:
+        """Apply fault ``name`` once ``fills`` more fills have happened (an event trigger)."""
+        self._check_name(name)
+        total = len(self._sim.ledger.entries("fill")) + fills
+        self.scheduled.append(Scheduled(name, params, fills=total))
 
     def run_due(self, now: datetime) -> None:
-        """Apply the scheduled faults whose time has come (called every simulation step)."""
-        while self._schedule and self._schedule[0].at <= now:
-            item = self._schedule.pop(0)
+        """Apply the scheduled faults whose trigger was reached (every step and request)."""
+        fills = len(self._sim.ledger.entries("fill")) if self.scheduled else 0
+        due = [item for item in self.scheduled if item.due(now, fills)]
+        for item in due:
+            self.scheduled.remove(item)
             self.apply(item.name, item.params)
 
     def apply(self, name: str, params: dict[str, Any]) -> Any:

@@ -218,6 +218,7 @@ class Simulator:
             status = 200
         except OkxError as error:
             payload, status = failure(error), error.http_status
+        self.faults.run_due(self.clock.now())
         self.hub.flush()
         if route.stamped:
             payload["inTime"], payload["outTime"] = micros(in_time), micros(self.now())
