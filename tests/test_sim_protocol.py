@@ -9,19 +9,20 @@ from typing import Any
 
 import aiohttp
 import pytest
-from okx_test_client import OkxClient, channel, pending, recv_json, recv_until
+from okx_test_client import OkxClient, channel, pending, recv_json, recv_until, running
 from websockets.exceptions import ConnectionClosed
 from yarl import URL
 
 from host.clock import to_okx_iso
 from host.exchange.signing import (
+    HEADER_DEMO,
     HEADER_KEY,
     HEADER_PASSPHRASE,
     HEADER_SIGN,
     HEADER_TIMESTAMP,
     rest_signature,
 )
-from host.sim import Simulator
+from host.sim import TEST_KEY, ApiKey, SimConfig, Simulator
 from host.sim.source import RawTrade
 
 BTC = "BTC-USDT-SWAP"
@@ -222,3 +223,24 @@ async def test_mark_price_is_repeated_every_10_seconds_even_unchanged() -> None:
     quiet = [int(m["ts"]) for m in marks if m["markPx"] == marks[-1]["markPx"]][1:]
     assert len(quiet) >= 4
     assert {b - a for a, b in pairwise(quiet)} == {10_000}
+
+
+async def test_a_demo_key_needs_the_demo_header_and_a_live_key_refuses_it() -> None:
+    demo = ApiKey("demo-key", "demo-secret", "demo-pass", uid="2", demo=True)
+    async with running(SimConfig(keys=(TEST_KEY, demo))) as okx:
+        live_with_header = await raw_get(okx, "/api/v5/account/balance", **{HEADER_DEMO: "1"})
+        okx.key = demo
+        demo_without = await raw_get(okx, "/api/v5/account/balance")
+        demo_with = await raw_get(okx, "/api/v5/account/balance", **{HEADER_DEMO: "1"})
+    assert [(s, p["code"]) for s, p in (live_with_header, demo_without, demo_with)] == [
+        (401, "50101"),
+        (401, "50101"),
+        (200, "0"),
+    ]
+
+
+async def test_other_instrument_types_have_no_positions_or_orders(okx: OkxClient) -> None:
+    await okx.order(instId=BTC, side="buy", ordType="market", sz="1")
+    for path in ("/api/v5/account/positions", "/api/v5/trade/fills"):
+        assert (await okx.get(path, {"instType": "FUTURES"}))[1]["data"] == []
+        assert (await okx.get(path, {"instType": "SWAP"}))[1]["data"] != []

@@ -14,6 +14,7 @@ from datetime import datetime, timedelta
 
 from host.clock import EPOCH
 from host.exchange.signing import (
+    HEADER_DEMO,
     HEADER_KEY,
     HEADER_PASSPHRASE,
     HEADER_SIGN,
@@ -35,6 +36,9 @@ from host.sim.wire import (
     WRONG_PASSPHRASE,
     OkxError,
 )
+
+WRONG_ENVIRONMENT = OkxError("50101", "APIKey does not match current environment.", 401)
+"""A demo-trading key without ``x-simulated-trading: 1``, or a live key with it."""
 
 # WebSocket login failures (NOTES §2.3).
 WS_INVALID_TIMESTAMP = OkxError("60004", "Invalid timestamp")
@@ -79,6 +83,8 @@ class Verifier:
         key = self.key(api_key)
         if key is None:
             raise INVALID_KEY
+        if (headers.get(HEADER_DEMO, "0") == "1") != key.demo:
+            raise WRONG_ENVIRONMENT
         sent = _parse_iso(timestamp)
         if sent is None:
             raise INVALID_TIMESTAMP

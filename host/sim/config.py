@@ -23,6 +23,8 @@ class ApiKey:
     secret_key: str
     passphrase: str
     uid: str = "44705892343619584"
+    demo: bool = False
+    """A demo-trading key: REST requests must carry ``x-simulated-trading: 1`` (else ``50101``)."""
 
 
 TEST_KEY = ApiKey(

@@ -214,9 +214,15 @@ class RestApi:
         """``GET /account/balance[?ccy=USDT]``."""
         return ok([call.acct.balance_record(self.engine.now)])
 
+    def _swaps_only(self, params: Params) -> bool:
+        """Tell whether an ``instType`` filter admits swaps (the only instruments listed)."""
+        return params.text("instType", "SWAP") in ("SWAP", "ANY")
+
     def positions(self, call: Call) -> JsonDict:
         """``GET /account/positions``: open ones; with ``instId`` also flat ones (``pos "0"``)."""
         account = call.acct
+        if not self._swaps_only(call.params):
+            return ok([])
         wanted = [i for i in call.params.text("instId", "").split(",") if i]
         pos_id = call.params.text("posId", "")
         rows = []
@@ -345,6 +351,8 @@ class RestApi:
     def orders_pending(self, call: Call) -> JsonDict:
         """``GET /trade/orders-pending``, newest first."""
         params = call.params
+        if not self._swaps_only(params):
+            return ok([])
         inst_id = params.text("instId", "") or None
         ord_type = params.text("ordType", "")
         state = params.text("state", "")
@@ -368,6 +376,8 @@ class RestApi:
     def fills(self, call: Call) -> JsonDict:
         """``GET /trade/fills[?instId=&ordId=]``, newest first."""
         params = call.params
+        if not self._swaps_only(params):
+            return ok([])
         inst_id, ord_id = params.text("instId", ""), params.text("ordId", "")
         rows: list[JsonDict] = []
         for order in self.engine.orders.values():
