@@ -81,6 +81,11 @@ async def test_public_rest_endpoints_match_okx(okx: OkxClient) -> None:
     _, books = await okx.get("/api/v5/market/books", {"instId": BTC, "sz": "5"})
     assert_message(books, "rest_market_books_docs")
     assert len(books["data"][0]["asks"]) == 5
+    _, funding = await okx.get("/api/v5/public/funding-rate", {"instId": BTC})
+    pushed = [
+        sample(f"ws_funding_rate_push_{source}")["data"][0] for source in ("docs", "nautilus")
+    ]
+    assert_shape(funding["data"][0], pushed)  # the docs give the fields; REST shares them
 
 
 async def test_account_rest_endpoints_match_okx(okx: OkxClient) -> None:
@@ -154,20 +159,21 @@ async def test_public_channels_match_okx(okx: OkxClient) -> None:
         ws,
         *(
             {"channel": name, "instId": BTC}
-            for name in ("tickers", "trades", "books5", "bbo-tbt", "mark-price")
+            for name in ("tickers", "trades", "books5", "bbo-tbt", "mark-price", "funding-rate")
         ),
     )
     for ack in acks:
         assert_message(
             ack, "ws_subscribe_tickers_success_docs", "ws_subscribe_success_2022_real_cryptofeed"
         )
-    await okx.sim.advance(timedelta(seconds=3))
+    await okx.sim.advance(timedelta(seconds=61))  # funding-rate repeats every 60 s
     for name, samples in {
         "tickers": ("ws_tickers_push_docs", "ws_tickers_push_swap_real_cryptofeed"),
         "trades": ("ws_trades_push_docs", "ws_trades_push_swap_real_cryptofeed"),
         "books5": ("ws_books5_push_docs",),
         "bbo-tbt": ("ws_bbo_tbt_push_docs", "ws_bbo_tbt_push_nautilus"),
         "mark-price": ("ws_mark_price_push_docs",),
+        "funding-rate": ("ws_funding_rate_push_docs", "ws_funding_rate_push_nautilus"),
     }.items():
         assert_message(await recv_until(ws, channel(name)), *samples)
     await ws.send(

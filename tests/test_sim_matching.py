@@ -137,6 +137,7 @@ def test_position_is_the_signed_sum_of_fills_and_cash_adds_up(
     assert (position.pos if position else Decimal(0)) == signed
     assert sim.ledger.position(BTC.inst_id) == signed
     flows = sum((Decimal(f["pnl"]) + Decimal(f["fee"]) for f in fills), Decimal(0))
+    flows += sum((Decimal(e.data["amount"]) for e in sim.ledger.entries("funding")), Decimal(0))
     assert account.cash == START + flows
 
 

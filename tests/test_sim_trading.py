@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from datetime import timedelta
+from datetime import UTC, datetime, timedelta
 from decimal import Decimal
 from typing import Any
 
@@ -251,3 +251,23 @@ async def test_long_short_mode_keeps_two_positions() -> None:
         )
         assert close_long["code"] == "0"
         assert okx.sim.ledger.position(BTC, "long") == 0
+
+
+async def test_funding_is_charged_to_longs_at_the_settlement_time() -> None:
+    start = datetime(2025, 1, 6, 15, 59, 50, tzinfo=UTC)
+    async with running(SimConfig(funding_rate=Decimal("0.0001")), start=start) as okx:
+        await okx.order(instId=BTC, side="buy", ordType="market", sz="2")
+        cash_before = okx.sim.engine.accounts[okx.key.uid].cash
+        await okx.sim.advance(timedelta(seconds=9))
+        assert okx.sim.ledger.entries("funding") == []
+        await okx.sim.advance(timedelta(seconds=2))
+        (funding,) = okx.sim.ledger.entries("funding")
+        assert funding.ts == "1736179200000"  # 16:00 UTC
+        amount = Decimal(funding.data["amount"])
+        bill = (await okx.get("/api/v5/account/bills"))[1]["data"][0]
+        assert (bill["type"], bill["subType"], Decimal(bill["balChg"])) == ("8", "173", amount)
+        mark = Decimal(bill["px"])  # the mark price at settlement
+        assert amount == -(Decimal(2) * Decimal("0.01") * mark * Decimal("0.0001"))
+        row = (await okx.get("/api/v5/account/positions"))[1]["data"][0]
+        assert Decimal(row["fundingFee"]) == amount
+        assert okx.sim.engine.accounts[okx.key.uid].cash == cash_before + amount

@@ -38,6 +38,7 @@ class Position:
     avg_px: Decimal = ZERO
     realized_pnl: Decimal = ZERO
     fee: Decimal = ZERO
+    funding_fee: Decimal = ZERO
     trade_id: str = ""
     mark: Decimal = ZERO
     last: Decimal = ZERO
@@ -117,7 +118,7 @@ class Position:
             ccy="USDT",
             closeOrderAlgo=close_algos or [],
             fee=num(self.fee),
-            fundingFee="0",
+            fundingFee=num(self.funding_fee),
             idxPx=num(self.mark),
             imr="" if self.mgn_mode == "isolated" else num(self.imr),
             instId=self.inst.inst_id,
@@ -139,7 +140,7 @@ class Position:
             posCcy="",
             posId=self.pos_id,
             posSide=self.pos_side,
-            realizedPnl=num(self.realized_pnl + self.fee),
+            realizedPnl=num(self.realized_pnl + self.fee + self.funding_fee),
             tradeId=self.trade_id,
             uTime=ms(self.u_time),
             upl=num(upl),

@@ -60,6 +60,8 @@ class SimConfig:
     snapshot_interval: timedelta = timedelta(seconds=5)
     step: timedelta = timedelta(milliseconds=100)
     book_levels: int = 20
+    funding_rate: Decimal = Decimal("0.0001")
+    funding_interval: timedelta = timedelta(hours=8)
     rate_limits: dict[str, tuple[int, float]] = field(default_factory=lambda: dict(DEFAULT_LIMITS))
     """Requests per window (seconds) by path; ``{}`` turns rate limiting off."""
 

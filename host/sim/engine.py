@@ -21,7 +21,9 @@ from datetime import datetime, timedelta
 from decimal import Decimal
 
 from host.sim.accounts import ZERO, Account, Position
+from host.sim.bills import Bill
 from host.sim.config import SimConfig
+from host.sim.funding import FundingSchedule
 from host.sim.ids import IdSource
 from host.sim.instruments import SimInstrument
 from host.sim.ledger import Ledger
@@ -84,64 +86,6 @@ class OrderRequest:
 
 
 @dataclass(slots=True)
-class Bill:
-    """A balance change (``GET /account/bills`` row)."""
-
-    bill_id: str
-    inst_id: str
-    ord_id: str
-    trade_id: str
-    cl_ord_id: str
-    tag: str
-    sub_type: str
-    px: Decimal
-    sz: Decimal
-    pnl: Decimal
-    fee: Decimal
-    bal: Decimal
-    mgn_mode: str
-    exec_type: str
-    ts: datetime
-
-    def record(self) -> dict[str, str]:
-        """The bill as OKX lists it (``type 2`` = trade)."""
-        return {
-            "bal": num(self.bal),
-            "balChg": num(self.pnl + self.fee),
-            "billId": self.bill_id,
-            "ccy": "USDT",
-            "clOrdId": self.cl_ord_id,
-            "execType": self.exec_type,
-            "fee": num(self.fee),
-            "fillFwdPx": "",
-            "fillIdxPx": "",
-            "fillMarkPx": "",
-            "fillMarkVol": "",
-            "fillPxUsd": "",
-            "fillPxVol": "",
-            "fillTime": ms(self.ts),
-            "from": "",
-            "instId": self.inst_id,
-            "instType": "SWAP",
-            "interest": "0",
-            "mgnMode": self.mgn_mode,
-            "notes": "",
-            "ordId": self.ord_id,
-            "pnl": num(self.pnl),
-            "posBal": "0",
-            "posBalChg": "0",
-            "px": num(self.px),
-            "subType": self.sub_type,
-            "sz": num(self.sz),
-            "tag": self.tag,
-            "to": "",
-            "tradeId": self.trade_id,
-            "ts": ms(self.ts),
-            "type": "2",
-        }
-
-
-@dataclass(slots=True)
 class Engine:
     """Markets, accounts, orders and algo orders of one simulated exchange."""
 
@@ -158,9 +102,13 @@ class Engine:
     bills: list[Bill] = field(default_factory=list)
     cancel_deadlines: dict[str, datetime] = field(default_factory=dict)
     ids: IdSource = field(init=False)
+    funding: FundingSchedule = field(init=False)
 
     def __post_init__(self) -> None:
         self.ids = IdSource(self.config.seed)
+        self.funding = FundingSchedule.starting(
+            self.now, self.config.funding_interval, self.config.funding_rate
+        )
         rng = random.Random(f"{self.config.seed}:book")  # noqa: S311 -- a seeded market, not crypto
         for inst in self.config.instruments:
             self.markets[inst.inst_id] = InstrumentMarket.open(
@@ -385,8 +333,51 @@ class Engine:
             market.roll_candles(self.now)
             if market.update_mark():
                 self._refresh(market)
+        for settlement in self.funding.due(self.now):
+            self._settle_funding(settlement)
         for account in self.accounts.values():
             self._liquidate_if_due(account)
+
+    def _settle_funding(self, settlement: datetime) -> None:
+        """Charge or pay every open position ``value × rate`` (longs pay when the rate > 0)."""
+        rate = self.funding.rate
+        for account in self.accounts.values():
+            for position in account.open_positions():
+                value = position.inst.contracts_value(position.size, position.mark)
+                amount = -(value * rate * position.direction).quantize(USDT_QUANTUM)
+                position.funding_fee += amount
+                position.u_time = self.now
+                account.cash += amount
+                account.u_time = self.now
+                # bill type 8 = funding fee; subType 173 = expense, 174 = income
+                self.bills.append(
+                    Bill(
+                        account.uid,
+                        self.ids.bill(),
+                        position.inst.inst_id,
+                        "",
+                        "",
+                        "",
+                        "",
+                        "173" if amount < 0 else "174",
+                        position.mark,
+                        position.size,
+                        amount,
+                        ZERO,
+                        account.cash,
+                        position.mgn_mode,
+                        "",
+                        settlement,
+                        bill_type="8",
+                    )
+                )
+                self.ledger.record(
+                    "funding", ms(settlement), uid=account.uid, instId=position.inst.inst_id,
+                    posSide=position.pos_side, amount=num(amount), rate=num(rate),
+                )  # fmt: skip
+                self._ledger_balance(account, "funding")
+                self.listener.position_changed(account, position)
+                self.listener.account_changed(account)
 
     def on_market_trade(self, trade: RawTrade) -> None:
         """A trade by someone else: fills our resting orders it went through, moves the book."""
@@ -525,6 +516,7 @@ class Engine:
         account.cash += pnl + fee
         account.u_time = self.now
         bill = Bill(
+            account.uid,
             self.ids.bill(),
             order.inst_id,
             order.ord_id,

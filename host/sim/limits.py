@@ -14,6 +14,7 @@ from datetime import datetime, timedelta
 DEFAULT_LIMITS: dict[str, tuple[int, float]] = {
     "/api/v5/public/instruments": (20, 2),
     "/api/v5/public/time": (10, 2),
+    "/api/v5/public/funding-rate": (10, 2),
     "/api/v5/market/ticker": (20, 2),
     "/api/v5/market/tickers": (20, 2),
     "/api/v5/market/books": (40, 2),

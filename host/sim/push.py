@@ -23,7 +23,11 @@ from host.sim.market import InstrumentMarket
 from host.sim.orders import SimAlgo, SimOrder
 from host.sim.session import Session
 
-PUBLIC_CHANNELS = frozenset({"tickers", "trades", "books5", "bbo-tbt", "mark-price"})
+PUBLIC_CHANNELS = frozenset(
+    {"tickers", "trades", "books5", "bbo-tbt", "mark-price", "funding-rate"}
+)
+FUNDING_REPEAT = timedelta(seconds=60)
+"""OKX pushes ``funding-rate`` every 30-90 s; here every 60 s."""
 PRIVATE_CHANNELS = frozenset({"orders", "positions", "account"})
 CANDLE_CHANNELS = frozenset(f"candle{bar}" for bar in BARS)
 ALGO_CHANNELS = frozenset({"orders-algo", "algo-advance"})
@@ -98,6 +102,7 @@ class _Published:
     book_seq: int = -1
     mark: str = ""
     mark_at: datetime | None = None
+    funding_at: datetime | None = None
 
 
 @dataclass(slots=True)
@@ -198,7 +203,8 @@ class Hub:
                 session.send({"arg": arg, "data": [series.current.row()]}, self.now())
         elif channel in PUBLIC_CHANNELS and channel != "trades":
             market = self.engine.markets[arg["instId"]]
-            session.send({"arg": arg, "data": [_public_record(channel, market)]}, self.now())
+            record = _public_record(channel, market, self)
+            session.send({"arg": arg, "data": [record]}, self.now())
 
     def _conn_count(self, session: Session, channel: str) -> int:
         return sum(
@@ -223,7 +229,7 @@ class Hub:
             if market.book.seq_id != seen.book_seq:
                 seen.book_seq = market.book.seq_id
                 for channel in ("tickers", "books5", "bbo-tbt"):
-                    self._public(channel, inst_id, _public_record(channel, market), now)
+                    self._public(channel, inst_id, _public_record(channel, market, self), now)
             mark = market.mark_record(now)
             if (
                 mark["markPx"] != seen.mark
@@ -232,6 +238,11 @@ class Hub:
             ):
                 seen.mark, seen.mark_at = mark["markPx"], now
                 self._public("mark-price", inst_id, mark, now)
+            if seen.funding_at is None or now - seen.funding_at >= FUNDING_REPEAT:
+                seen.funding_at = now
+                self._public(
+                    "funding-rate", inst_id, _public_record("funding-rate", market, self), now
+                )
             self._publish_candles(market, now)
 
     def _publish_candles(self, market: InstrumentMarket, now: datetime) -> None:
@@ -396,7 +407,9 @@ def _matches(arg: dict[str, Any], inst_id: str | None) -> bool:
     return not family or inst_id.startswith(family + "-")
 
 
-def _public_record(channel: str, market: InstrumentMarket) -> dict[str, Any]:
+def _public_record(channel: str, market: InstrumentMarket, hub: Hub) -> dict[str, Any]:
+    if channel == "funding-rate":
+        return hub.engine.funding.record(market.inst.inst_id, hub.now())
     if channel == "tickers":
         return market.ticker_record()
     if channel == "mark-price":

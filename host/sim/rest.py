@@ -88,6 +88,7 @@ class RestApi:
             (get, "/api/v5/market/ticker"): Route(self.ticker, private=False),
             (get, "/api/v5/market/tickers"): Route(self.tickers, private=False),
             (get, "/api/v5/market/books"): Route(self.books, private=False),
+            (get, "/api/v5/public/funding-rate"): Route(self.funding_rate, private=False),
             (get, "/api/v5/market/candles"): Route(self.candles, private=False),
             (get, "/api/v5/market/history-candles"): Route(self.history_candles, private=False),
             (get, "/api/v5/account/config"): Route(self.config, private=True),
@@ -156,6 +157,11 @@ class RestApi:
         if not size.isdigit() or not 1 <= int(size) <= 400:
             raise param_error("sz")
         return ok([market.books_record(int(size), with_seq=False)])
+
+    def funding_rate(self, call: Call) -> JsonDict:
+        """``GET /public/funding-rate?instId=``: the current rate and the next settlement."""
+        market = self.engine.market(call.params.text("instId"))
+        return ok([self.engine.funding.record(market.inst.inst_id, self.engine.now)])
 
     def candles(self, call: Call) -> JsonDict:
         """``GET /market/candles?instId=&bar=1m&limit=``: newest first, forming bar included."""
@@ -233,14 +239,13 @@ class RestApi:
         return ok(rows)
 
     def bills(self, call: Call) -> JsonDict:
-        """``GET /account/bills``: trade bills, newest first."""
+        """``GET /account/bills``: trade and funding bills, newest first."""
         limit = _limit(call.params)
         inst_id = call.params.text("instId", "")
         rows = [
             bill.record()
             for bill in reversed(self.engine.bills)
-            if inst_id in ("", bill.inst_id)
-            and self.engine.orders[bill.ord_id].uid == call.acct.uid
+            if inst_id in ("", bill.inst_id) and bill.uid == call.acct.uid
         ]
         return ok(rows[:limit])
 
