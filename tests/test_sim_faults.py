@@ -407,3 +407,19 @@ async def test_a_chaos_run_keeps_the_exchange_serving_and_its_books_straight(
     assert okx.sim.ledger.position(BTC) == sum(Decimal(f["fillSz"]) for f in fills)
     status, _ = await okx.get("/api/v5/account/balance")
     assert status == 200
+
+
+async def test_adl_and_a_leverage_change_outside_the_bot(okx: OkxClient) -> None:
+    ws = await okx.private("orders")
+    await okx.order(instId=BTC, side="sell", ordType="market", sz="3")
+    okx.sim.faults.adl(BTC, "1")
+    okx.sim.faults.external_leverage(BTC, "7")
+    await okx.sim.drain()
+    adl = [
+        m["data"][0]
+        for m in await pending(ws)
+        if channel("orders")(m) and m["data"][0]["category"] == "adl"
+    ]
+    assert [(o["side"], o["accFillSz"], o["state"]) for o in adl] == [("buy", "1", "filled")]
+    row = (await okx.get("/api/v5/account/positions"))[1]["data"][0]
+    assert (row["pos"], row["lever"]) == ("-2", "7")

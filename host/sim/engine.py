@@ -412,28 +412,25 @@ class Engine:
         if cross and cross_equity <= sum((p.mmr(rate) for p in cross), ZERO):
             due += cross
         for position in due:
-            market = self.markets[position.inst.inst_id]
-            order = SimOrder(
-                self.ids.order(),
-                "",
-                "",
-                position.inst.inst_id,
-                "sell" if position.direction > 0 else "buy",
-                position.pos_side,
-                position.mgn_mode,
-                "market",
-                None,
-                position.size,
-                True,
-                position.lever,
-                self.now,
-                self.now,
-                account.uid,
-                category="full_liquidation",
-                last_px=market.last,
-            )
-            self.orders[order.ord_id] = order
-            self._fill(order, position.mark, position.size, "T")
+            self.forced_close(account, position, position.size, "full_liquidation")
+
+    def forced_close(
+        self, account: Account, position: Position, size: Decimal, category: str
+    ) -> None:
+        """Close ``size`` of a position at the mark by an order the exchange places itself.
+
+        Liquidation (``full_liquidation``) and auto-deleveraging (``adl``) arrive on the orders
+        channel as orders nobody sent (NOTES §3.3 ``category``).
+        """
+        market = self.markets[position.inst.inst_id]
+        order = SimOrder(
+            self.ids.order(), "", "", position.inst.inst_id,
+            "sell" if position.direction > 0 else "buy", position.pos_side, position.mgn_mode,
+            "market", None, size, True, position.lever, self.now, self.now, account.uid,
+            category=category, last_px=market.last,
+        )  # fmt: skip
+        self.orders[order.ord_id] = order
+        self._fill(order, position.mark, size, "T")
 
     # -- internals ---------------------------------------------------------------------------
 

@@ -15,7 +15,7 @@ from typing import TYPE_CHECKING, Any
 from host.sim.engine import OrderRequest
 from host.sim.push import CORRUPTIONS
 from host.sim.source import RawTrade
-from host.sim.wire import OkxError
+from host.sim.wire import POSITION_MISSING, OkxError
 
 if TYPE_CHECKING:
     from host.sim.server import Simulator
@@ -95,6 +95,8 @@ class Faults:
             "external_order",
             "external_close",
             "external_cancel_algo",
+            "external_leverage",
+            "adl",
             "shock_market",
             "skew_clock",
             "maintenance",
@@ -253,6 +255,20 @@ class Faults:
             cl_ord_id="",
             tag="",
         )
+
+    def external_leverage(self, inst_id: str, lever: str, uid: str | None = None) -> None:
+        """Change an instrument's leverage "from the app" (cross margin)."""
+        account = uid or self._sim.config.keys[0].uid
+        self._sim.engine.set_leverage(account, inst_id, Decimal(lever), "cross", "")
+
+    def adl(self, inst_id: str, sz: str, uid: str | None = None, pos_side: str = "net") -> None:
+        """Auto-deleverage ``sz`` of a position at the mark (an ``adl`` order nobody sent)."""
+        engine = self._sim.engine
+        account = engine.accounts[uid or self._sim.config.keys[0].uid]
+        position = account.positions.get((inst_id, pos_side))
+        if position is None or position.pos == 0:
+            raise POSITION_MISSING
+        engine.forced_close(account, position, min(Decimal(sz), position.size), "adl")
 
     def external_cancel_algo(self, inst_id: str, algo_id: str, uid: str | None = None) -> None:
         """Cancel an algo order (e.g. our stop) "from the app"."""
