@@ -15,26 +15,25 @@ from typing import TYPE_CHECKING, Any
 from host.sim.engine import OrderRequest
 from host.sim.push import CORRUPTIONS
 from host.sim.source import RawTrade
-from host.sim.wire import POSITION_MISSING, OkxError
+from host.sim.wire import (
+    POSITION_MISSING,
+    RATE_LIMITED,
+    REQUEST_TIMEOUT,
+    SERVICE_UNAVAILABLE,
+    SYSTEM_ERROR,
+    SYSTEMS_BUSY,
+    OkxError,
+)
 
 if TYPE_CHECKING:
     from host.sim.server import Simulator
 
 REST_FAILURES: dict[str, OkxError] = {
-    "unavailable": OkxError("50001", "Service temporarily unavailable. Try again later", 503),
-    "server_error": OkxError("50026", "System error. Try again later", 500),
-    "busy": OkxError("50013", "Systems are busy. Please try again later.", 429),
-    "rate_limit": OkxError(
-        "50011",
-        "Rate limit reached. Please refer to API documentation and throttle requests accordingly.",
-        429,
-    ),
-    "request_timeout": OkxError(
-        "50004",
-        "API endpoint request timeout (does not mean that the request was successful or failed, "
-        "please check the request result).",
-        400,
-    ),
+    "unavailable": SERVICE_UNAVAILABLE,
+    "server_error": SYSTEM_ERROR,
+    "busy": SYSTEMS_BUSY,
+    "rate_limit": RATE_LIMITED,
+    "request_timeout": REQUEST_TIMEOUT,
 }
 """Failures answered *instead of* executing the request (F10, F14, F16)."""
 

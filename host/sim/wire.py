@@ -62,6 +62,8 @@ def param_error(name: str) -> OkxError:
 
 # Request-level codes (NOTES §5, D1 error_code.md).
 SERVICE_UNAVAILABLE = OkxError("50001", "Service temporarily unavailable. Try again later", 503)
+SYSTEM_ERROR = OkxError("50026", "System error. Try again later", 500)
+SYSTEMS_BUSY = OkxError("50013", "Systems are busy. Please try again later.", 429)
 REQUEST_TIMEOUT = OkxError(
     "50004",
     "API endpoint request timeout (does not mean that the request was successful or failed, "
@@ -84,7 +86,6 @@ MISSING_TIMESTAMP = OkxError("50107", 'Request header "OK-ACCESS-TIMESTAMP" cann
 INVALID_KEY = OkxError("50111", "Invalid OK-ACCESS-KEY.", 401)
 INVALID_TIMESTAMP = OkxError("50112", "Invalid OK-ACCESS-TIMESTAMP.", 401)
 INVALID_SIGN = OkxError("50113", "Invalid Sign.", 401)
-NOT_FOUND = OkxError("50000", "Body for POST request cannot be empty.", 404)
 
 # Item-level codes (sCode) and request-level trading codes.
 INSTRUMENT_MISSING = OkxError("51001", "Instrument ID doesn't exist.")
@@ -101,12 +102,8 @@ CANCEL_FAILED = OkxError(
     "51400", "Order cancellation failed as the order has been filled, canceled or does not exist."
 )
 ORDER_MISSING = OkxError("51603", "Order does not exist")
-ALGO_MISSING = OkxError("51603", "Order does not exist")
-LEVERAGE_BLOCKED = OkxError(
-    "59107",
-    "You have pending orders under the service, please modify the leverage after canceling "
-    "all pending orders.",
-)
+ALGO_MISSING = ORDER_MISSING
+"""OKX answers an unknown algo order with the same code as an unknown order."""
 
 
 def ok(data: list[JsonDict] | list[Any]) -> JsonDict:
