@@ -6,6 +6,7 @@ replayed against a seeded market; the invariants below must hold for every one o
 
 from __future__ import annotations
 
+import contextlib
 from dataclasses import dataclass
 from datetime import timedelta
 from decimal import Decimal
@@ -16,6 +17,7 @@ from hypothesis import strategies as st
 from host.sim import SimConfig, Simulator
 from host.sim.engine import OrderRequest
 from host.sim.instruments import DEFAULT_INSTRUMENTS
+from host.sim.params import Params
 from host.sim.wire import OkxError
 
 BTC = DEFAULT_INSTRUMENTS[0]
@@ -44,6 +46,13 @@ actions = st.lists(
         st.builds(Action, st.just("reduce"), st.sampled_from(["buy", "sell"]), st.integers(1, 300)),
         st.builds(Action, st.just("wait"), lots=st.integers(1, 30)),
         st.builds(Action, st.just("cancel")),
+        st.builds(
+            Action,
+            st.sampled_from(["stop", "trail"]),
+            st.sampled_from(["buy", "sell"]),
+            st.integers(1, 300),
+            st.integers(1, 30),
+        ),
     ),
     max_size=25,
 )
@@ -77,6 +86,9 @@ def play(config: SimConfig, script: list[Action]) -> tuple[Simulator, dict[str, 
             if live:
                 engine.cancel(UID, BTC.inst_id, live[-1].ord_id, "")
             continue
+        if action.kind in ("stop", "trail"):
+            place_stop(sim, action)
+            continue
         book = engine.markets[BTC.inst_id].book
         touch = Touch(book.best_bid, book.best_ask)
         px = None
@@ -101,6 +113,21 @@ def play(config: SimConfig, script: list[Action]) -> tuple[Simulator, dict[str, 
             continue
         touches[order.ord_id] = touch
     return sim, touches
+
+
+def place_stop(sim: Simulator, action: Action) -> None:
+    """An exchange stop closing the whole position (``stop``) or a trailing one (``trail``)."""
+    mark = sim.engine.markets[BTC.inst_id].mark
+    away = action.offset * BTC.tick_sz * (-1 if action.side == "sell" else 1)
+    fields = {"instId": BTC.inst_id, "tdMode": "cross", "side": action.side, "reduceOnly": True}
+    if action.kind == "stop":
+        fields |= {"ordType": "conditional", "closeFraction": "1", "slOrdPx": "-1"}
+        fields |= {"slTriggerPx": str(mark + away)}
+    else:
+        fields |= {"ordType": "move_order_stop", "sz": str(BTC.lot_sz * action.lots)}
+        fields |= {"callbackSpread": str(action.offset * BTC.tick_sz)}
+    with contextlib.suppress(OkxError):  # no position to close: refused, as on OKX
+        sim.algos.place(UID, Params(fields))
 
 
 seeds = st.integers(0, 2**16)
