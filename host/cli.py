@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import sys
 from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
 from pathlib import Path
@@ -164,6 +165,34 @@ def plugin_table(infos: Sequence[PluginInfo]) -> str:
         "  ".join(cell.ljust(width) for cell, width in zip(row, widths, strict=True)).rstrip()
         for row in rows
     )
+
+
+# --- simulated exchange (issue 5) -----------------------------------------------------------
+
+
+@app.command("sim")
+def sim(
+    port: Annotated[int, typer.Option(help="TCP port on 127.0.0.1; 0 picks a free one.")] = 0,
+    data: Annotated[
+        Path | None,
+        typer.Option(help="OKX historical trades or candles CSV to replay instead of generating."),
+    ] = None,
+    seed: Annotated[int, typer.Option(help="Seed of the generated market and the ids.")] = 1,
+    speed: Annotated[float, typer.Option(help="Simulated seconds per wall-clock second.")] = 1.0,
+) -> None:
+    """Run the simulated OKX v5 exchange alone and print its URLs and a test account."""
+    from host.sim.replay import ReplayError
+    from host.sim.standalone import run as run_simulator
+
+    def announce(text: str) -> None:
+        typer.echo(text)
+        sys.stdout.flush()
+
+    try:
+        run_simulator(port, seed, data, speed, announce)
+    except (OSError, ReplayError) as error:
+        typer.echo(f"sim error: {error}", err=True)
+        raise typer.Exit(CONFIG_ERROR_EXIT) from None
 
 
 def main() -> None:

@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
+from collections.abc import AsyncIterator
 from decimal import Decimal
 
 import pytest
+from okx_test_client import OkxClient, running
 from plugin_factory import BTC, NOW
 
 from host.clock import ManualClock
@@ -34,3 +36,10 @@ def xrp_spec() -> InstrumentSpec:
         lot_sz=Decimal(1),
         min_sz=Decimal(1),
     )
+
+
+@pytest.fixture
+async def okx() -> AsyncIterator[OkxClient]:
+    """A simulated OKX exchange on 127.0.0.1 and a signed client for it (issue 5)."""
+    async with running() as client:
+        yield client

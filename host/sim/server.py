@@ -1,0 +1,306 @@
+"""The simulated exchange as a real server on 127.0.0.1: REST, WebSockets and the admin endpoint.
+
+:class:`Simulator` owns a :class:`~host.clock.ManualClock`; nothing moves until :meth:`advance`
+steps it (tests, as fast as the clients read) or :meth:`run_realtime` follows the wall clock at
+×``speed`` (``scalphost sim``). Each step applies the market's trades, fires stops and deadlines,
+publishes market data, sends periodic snapshots and closes idle sockets.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import hashlib
+import itertools
+from dataclasses import dataclass
+from datetime import UTC, datetime, timedelta
+from typing import Any
+
+import orjson
+from aiohttp import web
+
+from host.clock import LiveClock, ManualClock, from_okx_ms
+from host.exchange.signing import HEADER_KEY
+from host.sim.algos import AlgoDesk
+from host.sim.auth import Verifier
+from host.sim.config import SimConfig
+from host.sim.engine import Engine
+from host.sim.faults import AFTER_EXECUTION, HTML_503, REST_FAILURES, Faults
+from host.sim.generator import SeededGenerator
+from host.sim.ledger import Ledger
+from host.sim.limits import RateLimiter
+from host.sim.params import Params
+from host.sim.push import Hub
+from host.sim.rest import Call, Handler, RestApi, Route
+from host.sim.source import MarketSource
+from host.sim.wire import (
+    RATE_LIMITED,
+    SERVICE_UNAVAILABLE,
+    JsonDict,
+    OkxError,
+    failure,
+    micros,
+    param_error,
+)
+from host.sim.ws import WsGateway
+
+DEFAULT_START = datetime(2025, 1, 6, 8, 0, tzinfo=UTC)
+"""Where a simulator's clock starts unless told otherwise (fixed, so runs replay)."""
+
+INVALID_JSON = OkxError("50002", "JSON syntax error", 400)
+LOOPBACK = frozenset({"127.0.0.1", "::1"})
+
+
+@dataclass(frozen=True, slots=True)
+class Urls:
+    """Where clients connect."""
+
+    rest: str
+    public: str
+    private: str
+    business: str
+    admin: str
+    ws_base: str
+    """The base the three WebSocket paths live under (the host's ``exchange.ws_url``)."""
+
+
+class Simulator:
+    """One simulated OKX exchange."""
+
+    def __init__(
+        self,
+        config: SimConfig | None = None,
+        *,
+        start: datetime | None = None,
+        source: MarketSource | None = None,
+    ) -> None:
+        self.config = config or SimConfig()
+        self.clock = ManualClock(start or DEFAULT_START)
+        self.skew = timedelta(0)
+        self.engine = Engine(self.config, self.clock.now())
+        self.ledger: Ledger = self.engine.ledger
+        self.source: MarketSource = source or SeededGenerator(
+            self.config.instruments, self.config.seed, self.clock.now(), self.config.step
+        )
+        self.hub = Hub(
+            self.engine,
+            self.clock.now,
+            snapshot_interval=self.config.snapshot_interval,
+            idle_timeout=self.config.idle_timeout,
+        )
+        self.engine.listener = self.hub
+        self.algos = AlgoDesk(self.engine)
+        self.api = RestApi(self.engine, self.algos, self.now)
+        self.verifier = Verifier(self.config.keys, self.config.max_skew, self.config.login_window)
+        operations: dict[str, Handler] = {
+            "order": self.api.place_order,
+            "cancel-order": self.api.cancel_order,
+        }
+        self.gateway = WsGateway(self.hub, self.verifier, self.clock.now, self._conn_id, operations)
+        self.faults = Faults(self)
+        self._routes: dict[tuple[str, str], Route] = self.api.routes()
+        self._conn_counter = itertools.count(1)
+        self._limiter = RateLimiter(dict(self.config.rate_limits))
+        self._runner: web.AppRunner | None = None
+        self.port = 0
+
+    def now(self) -> datetime:
+        """The exchange's clock: simulated time plus any injected skew."""
+        return self.clock.now() + self.skew
+
+    @property
+    def urls(self) -> Urls:
+        """REST base URL, the three WebSocket URLs and the admin URL."""
+        base = f"127.0.0.1:{self.port}"
+        return Urls(
+            f"http://{base}",
+            f"ws://{base}/ws/v5/public",
+            f"ws://{base}/ws/v5/private",
+            f"ws://{base}/ws/v5/business",
+            f"http://{base}/sim/admin",
+            f"ws://{base}",
+        )
+
+    # -- lifecycle ---------------------------------------------------------------------------
+
+    async def start(self, port: int = 0) -> Urls:
+        """Listen on 127.0.0.1:``port`` (0 = any free port) and return the URLs."""
+        app = web.Application()
+        app.router.add_route("*", "/api/v5/{tail:.*}", self._rest)
+        app.router.add_get("/ws/v5/{kind}", self.gateway.handle)
+        app.router.add_get("/sim/admin/ledger", self._admin_ledger)
+        app.router.add_post("/sim/admin/advance", self._admin_advance)
+        app.router.add_post("/sim/admin/faults/{name}", self._admin_fault)
+        self._runner = web.AppRunner(app, handle_signals=False, access_log=None)
+        await self._runner.setup()
+        site = web.TCPSite(self._runner, "127.0.0.1", port)
+        await site.start()
+        self.port = int(self._runner.addresses[0][1])
+        return self.urls
+
+    async def stop(self) -> None:
+        """Close every connection and stop listening."""
+        for session in list(self.hub.sessions):
+            session.abort()
+        if self._runner is not None:
+            await self._runner.cleanup()
+            self._runner = None
+
+    async def __aenter__(self) -> Simulator:
+        await self.start()
+        return self
+
+    async def __aexit__(self, *exc: object) -> None:
+        await self.stop()
+
+    # -- time --------------------------------------------------------------------------------
+
+    async def advance(self, delta: timedelta) -> None:
+        """Run the exchange for ``delta`` of simulated time, then wait until clients have it all."""
+        end = self.clock.now() + delta
+        while self.clock.now() < end:
+            self.clock.advance(min(self.config.step, end - self.clock.now()))
+            self.step()
+        await self.drain()
+
+    def step(self) -> None:
+        """One simulation step at the clock's current time."""
+        now = self.clock.now()
+        self.faults.run_due(now)
+        self.engine.advance_to(now, self.source.trades_until(now))
+        self.algos.check()
+        self.gateway.release_logins()
+        self.hub.flush()
+        self.hub.publish_market()
+        self.hub.periodic()
+
+    async def drain(self) -> None:
+        """Send aggregated events, then wait until every queued push is written to its socket."""
+        self.hub.flush()
+        await asyncio.gather(*(session.drain() for session in list(self.hub.sessions)))
+
+    async def run_realtime(self, speed: float = 1.0) -> None:
+        """Follow the wall clock at ×``speed`` until cancelled (``scalphost sim``)."""
+        wall = LiveClock()
+        previous = wall.monotonic()
+        while True:
+            await asyncio.sleep(self.config.step.total_seconds())
+            current = wall.monotonic()
+            await self.advance(timedelta(seconds=(current - previous) * speed))
+            previous = current
+
+    # -- HTTP --------------------------------------------------------------------------------
+
+    async def _rest(self, request: web.Request) -> web.StreamResponse:
+        body_text = await request.text()
+        route = self._routes.get((request.method, request.path))
+        if route is None:
+            return _json({"code": "50000", "msg": "Not Found", "data": []}, 404)
+        if self.faults.in_maintenance:
+            return _json(failure(SERVICE_UNAVAILABLE), SERVICE_UNAVAILABLE.http_status)
+        if not self._limiter.allow(
+            request.path, self._scope(request, route, body_text), self.now()
+        ):
+            return _json(failure(RATE_LIMITED), RATE_LIMITED.http_status)
+        fault = self.faults.take_rest(request.path)
+        if fault is not None and fault.kind in REST_FAILURES:
+            error = REST_FAILURES[fault.kind]
+            return _json(failure(error), error.http_status)
+        if fault is not None and fault.kind == HTML_503:
+            return web.Response(
+                text="<html><body>503 Service Unavailable</body></html>",
+                status=503,
+                content_type="text/html",
+            )
+        in_time = self.now()
+        try:
+            payload = self._handle(request, route, body_text)
+            status = 200
+        except OkxError as error:
+            payload, status = failure(error), error.http_status
+        self.faults.run_due(self.clock.now())
+        self.hub.flush()
+        if route.stamped:
+            payload["inTime"], payload["outTime"] = micros(in_time), micros(self.now())
+        if fault is not None and fault.kind in AFTER_EXECUTION:
+            if fault.kind == "lose_reply":
+                if request.transport is not None:
+                    request.transport.abort()
+                return web.Response(status=200)
+            await asyncio.sleep(fault.seconds)
+        return _json(payload, status)
+
+    def _handle(self, request: web.Request, route: Route, body_text: str) -> JsonDict:
+        account = None
+        if route.private:
+            key = self.verifier.rest(
+                request.headers, request.method, request.raw_path, body_text, self.now()
+            )
+            account = self.engine.accounts[key.uid]
+        if request.method == "GET":
+            body: Any = dict(request.query)
+        else:
+            try:
+                body = orjson.loads(body_text) if body_text else {}
+            except orjson.JSONDecodeError:
+                raise INVALID_JSON from None
+        params = Params(body if isinstance(body, dict) else {})
+        return route.handler(Call(params, body, account, _expiry(request)))
+
+    async def _admin_ledger(self, request: web.Request) -> web.StreamResponse:
+        _loopback_only(request)
+        return _json({"ledger": self.ledger.as_json(), "digest": self.ledger.digest()}, 200)
+
+    async def _admin_advance(self, request: web.Request) -> web.StreamResponse:
+        _loopback_only(request)
+        seconds = float((await request.json()).get("seconds", 0))
+        await self.advance(timedelta(seconds=seconds))
+        return _json({"now": self.clock.now().isoformat()}, 200)
+
+    async def _admin_fault(self, request: web.Request) -> web.StreamResponse:
+        _loopback_only(request)
+        params = await request.json() if request.can_read_body else {}
+        try:
+            result = self.faults.apply(request.match_info["name"], params)
+        except (ValueError, TypeError, OkxError) as error:
+            return _json({"ok": False, "error": str(error)}, 400)
+        return _json({"ok": True, "result": result}, 200)
+
+    def _scope(self, request: web.Request, route: Route, body_text: str) -> str:
+        """Who a request counts against: the IP (public), the API key, or key + instrument."""
+        if not route.private:
+            return request.remote or ""
+        key = request.headers.get(HEADER_KEY, "")
+        if not route.stamped:
+            return key
+        inst_id = request.query.get("instId", "")
+        with contextlib.suppress(orjson.JSONDecodeError):
+            body = orjson.loads(body_text or "{}")
+            if isinstance(body, dict):
+                inst_id = str(body.get("instId", inst_id))
+        return f"{key}:{inst_id}"
+
+    def _conn_id(self) -> str:
+        text = f"{self.config.seed}:{next(self._conn_counter)}"
+        return hashlib.sha256(text.encode()).hexdigest()[:8]
+
+
+def _expiry(request: web.Request) -> datetime | None:
+    """The ``expTime`` header (epoch ms) as an instant; a malformed one is ``51000``."""
+    text = request.headers.get("expTime")
+    if text is None:
+        return None
+    try:
+        return from_okx_ms(text)
+    except ValueError:
+        raise param_error("expTime") from None
+
+
+def _json(payload: Any, status: int) -> web.Response:
+    return web.Response(body=orjson.dumps(payload), status=status, content_type="application/json")
+
+
+def _loopback_only(request: web.Request) -> None:
+    """The admin endpoint controls the exchange: refuse anyone not on this machine."""
+    if request.remote not in LOOPBACK:
+        raise web.HTTPForbidden(text="the simulator admin endpoint is loopback-only")

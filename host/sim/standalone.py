@@ -1,0 +1,73 @@
+"""``scalphost sim``: the simulator as a stand-alone server for any OKX v5 client.
+
+It follows the wall clock (×``speed``) from the current time, so a client signing with its own
+clock is inside the 30 s window, and prints where to connect and the test account's credentials.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+from collections.abc import Callable
+from dataclasses import replace
+from pathlib import Path
+
+from host.clock import LiveClock
+from host.sim.config import SimConfig
+from host.sim.replay import FileReplay
+from host.sim.server import Simulator
+
+
+def build(seed: int, data: Path | None) -> Simulator:
+    """A simulator on the generated market, or replaying ``data`` (raises ReplayError if bad)."""
+    start = LiveClock().now()
+    config = SimConfig(seed=seed)
+    if data is None:
+        return Simulator(config, start=start)
+    replay = FileReplay(data, start)
+    config = replace(config, instruments=replay.instruments(config.instruments))
+    return Simulator(config, start=start, source=replay)
+
+
+def banner(sim: Simulator, data: Path | None) -> str:
+    """What the command prints: URLs, then the credentials of the test account."""
+    urls = sim.urls
+    key = sim.config.keys[0]
+    market = f"replaying {data}" if data else "generated market"
+    return "\n".join(
+        [
+            f"scalphost sim: simulated OKX v5 exchange (seed {sim.config.seed}, {market})",
+            f"REST        {urls.rest}",
+            f"WS base     {urls.ws_base}",
+            f"public WS   {urls.public}",
+            f"private WS  {urls.private}",
+            f"business WS {urls.business}",
+            f"admin       {urls.admin} (loopback only)",
+            f"instruments {', '.join(sim.engine.markets)}",
+            f"api key     {key.api_key}",
+            f"secret key  {key.secret_key}",
+            f"passphrase  {key.passphrase}",
+            "Press Ctrl-C to stop.",
+        ]
+    )
+
+
+async def serve(
+    sim: Simulator, port: int, speed: float, announce: Callable[[str], None], data: Path | None
+) -> None:
+    """Start, announce, and run in real time until cancelled."""
+    await sim.start(port)
+    announce(banner(sim, data))
+    try:
+        await sim.run_realtime(speed)
+    finally:
+        await sim.stop()
+
+
+def run(
+    port: int, seed: int, data: Path | None, speed: float, announce: Callable[[str], None]
+) -> None:
+    """Blocking entry point for the CLI; Ctrl-C stops it cleanly."""
+    sim = build(seed, data)
+    with contextlib.suppress(KeyboardInterrupt):
+        asyncio.run(serve(sim, port, speed, announce, data))
