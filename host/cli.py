@@ -125,24 +125,21 @@ def check(config: ConfigOption = None) -> None:
         settings = load_settings(config)
     configure_logging("ERROR", secret_values(settings))
     exchange = settings.exchange
-    if not exchange.rest_url or not exchange.ws_url:
-        typer.echo(
-            "FAIL  exchange: exchange.rest_url and exchange.ws_url are empty (the built-in "
-            "simulator); set them to OKX or to a running `scalphost sim`",
-        )
-        raise typer.Exit(CHECK_FAILED_EXIT)
     from host.clock import LiveClock
-    from host.exchange.check import check_connectivity
+    from host.exchange.check import check_builtin_simulator, check_connectivity
 
-    lines = asyncio.run(
-        check_connectivity(
-            exchange,
-            settings.credentials,
-            LiveClock(),
-            rest_url=exchange.rest_url,
-            ws_url=exchange.ws_url,
+    if not exchange.rest_url or not exchange.ws_url:  # paper mode: the built-in simulator
+        lines = asyncio.run(check_builtin_simulator(exchange, LiveClock()))
+    else:
+        lines = asyncio.run(
+            check_connectivity(
+                exchange,
+                settings.credentials,
+                LiveClock(),
+                rest_url=exchange.rest_url,
+                ws_url=exchange.ws_url,
+            )
         )
-    )
     for line in lines:
         typer.echo(str(line))
     raise typer.Exit(0 if all(line.ok for line in lines) else CHECK_FAILED_EXIT)

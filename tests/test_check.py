@@ -12,6 +12,10 @@ import pytest
 from okx_stub import API_KEY, PASSPHRASE, SECRET_KEY, OkxStub, serve
 from okx_ws_stub import SocketStub, serve_sockets
 
+from host.clock import LiveClock
+from host.sim.config import SimConfig
+from host.sim.server import Simulator
+
 
 class Servers:
     def __init__(self, rest: OkxStub, sockets: SocketStub, rest_url: str, ws_url: str) -> None:
@@ -26,14 +30,21 @@ async def servers() -> AsyncIterator[Servers]:
 
 
 async def scalphost_check(servers: Servers, passphrase: str = PASSPHRASE) -> tuple[int, str]:
-    env = os.environ | {
-        "SCALPHOST_EXCHANGE__REST_URL": servers.rest_url,
-        "SCALPHOST_EXCHANGE__WS_URL": servers.ws_url,
-        "SCALPHOST_CREDENTIALS__API_KEY": API_KEY,
-        "SCALPHOST_CREDENTIALS__SECRET_KEY": SECRET_KEY,
-        "SCALPHOST_CREDENTIALS__PASSPHRASE": passphrase,
-        "SCALPHOST_EXCHANGE__RETRY_BACKOFF_SECONDS": "0.05",  # keeps the unreachable case short
-    }
+    return await run_check(
+        {
+            "SCALPHOST_EXCHANGE__REST_URL": servers.rest_url,
+            "SCALPHOST_EXCHANGE__WS_URL": servers.ws_url,
+            "SCALPHOST_CREDENTIALS__API_KEY": API_KEY,
+            "SCALPHOST_CREDENTIALS__SECRET_KEY": SECRET_KEY,
+            "SCALPHOST_CREDENTIALS__PASSPHRASE": passphrase,
+        }
+    )
+
+
+async def run_check(variables: dict[str, str]) -> tuple[int, str]:
+    """Run ``scalphost check`` as a separate process with ``variables`` in its environment."""
+    env = {k: v for k, v in os.environ.items() if not k.startswith("SCALPHOST_")} | variables
+    env["SCALPHOST_EXCHANGE__RETRY_BACKOFF_SECONDS"] = "0.05"  # keeps the unreachable case short
     process = await asyncio.create_subprocess_exec(
         sys.executable,
         "-c",
@@ -93,3 +104,40 @@ async def test_an_unreachable_exchange_is_one_line() -> None:
     code, output = await scalphost_check(unreachable)
     assert code == 1
     assert output.strip().splitlines()[-1].startswith("FAIL  server time: cannot reach")
+
+
+# --- against the simulated exchange --------------------------------------------------------------
+
+EXPECTED_ITEMS = [
+    "server time",
+    "authentication",
+    "balance",
+    "positions",
+    "pending orders",
+    "private websocket login",
+]
+
+
+async def test_every_item_passes_against_the_simulator() -> None:
+    sim = Simulator(SimConfig(), start=LiveClock().now())  # its clock within OKX's 30 s window
+    async with sim:
+        key = sim.config.keys[0]
+        code, output = await run_check(
+            {
+                "SCALPHOST_EXCHANGE__REST_URL": sim.urls.rest,
+                "SCALPHOST_EXCHANGE__WS_URL": sim.urls.ws_base,
+                "SCALPHOST_CREDENTIALS__API_KEY": key.api_key,
+                "SCALPHOST_CREDENTIALS__SECRET_KEY": key.secret_key,
+                "SCALPHOST_CREDENTIALS__PASSPHRASE": key.passphrase,
+            }
+        )
+    assert code == 0, output
+    assert [line[6:].split(":")[0] for line in output.splitlines()] == EXPECTED_ITEMS
+
+
+async def test_without_an_exchange_configured_check_runs_the_builtin_simulator() -> None:
+    code, output = await run_check({})
+    assert code == 0, output
+    lines = output.splitlines()
+    assert lines[0].startswith("ok    exchange: built-in simulator at http://127.0.0.1:")
+    assert [line[6:].split(":")[0] for line in lines[1:]] == EXPECTED_ITEMS
