@@ -140,6 +140,10 @@ class OkxConnection:
         """Return once every socket is logged in and subscribed."""
         await asyncio.gather(*(socket.ready.wait() for socket in self.sockets))
 
+    async def round_trip(self) -> None:
+        """Ping every socket and wait for the pongs: everything sent before is delivered."""
+        await asyncio.gather(*(socket.round_trip() for socket in self.sockets))
+
     async def stop(self) -> None:
         """Close every socket; :meth:`run` returns once they are closed."""
         for socket in self.sockets:

@@ -170,6 +170,11 @@ class ClientOrderIds:
         self._prefix = check_client_id(prefix)
         self._sequence = 0
 
+    @property
+    def prefix(self) -> str:
+        """What every id made here starts with: how the host recognises its own orders."""
+        return self._prefix
+
     def next(self, purpose: str, reference: str = "") -> str:
         """A fresh id for an order with ``purpose`` (one letter) caused by ``reference``."""
         self._sequence += 1

@@ -34,6 +34,7 @@ from __future__ import annotations
 import asyncio
 import logging
 import random
+from collections import deque
 from collections.abc import Awaitable, Callable, Sequence
 from contextlib import suppress
 from dataclasses import dataclass
@@ -151,6 +152,7 @@ class OkxSocket:
         """``error`` events OKX sent after start-up (each is logged)."""
         self._stop = asyncio.Event()
         self._connection: ClientConnection | None = None
+        self._pongs: deque[asyncio.Future[None]] = deque()
         self._opening: ClientConnection | None = None
         self._handover_requested = False
         self._lost_reason: str | None = None
@@ -193,6 +195,21 @@ class OkxSocket:
                         await asyncio.wait_for(self._stop.wait(), delay)
         finally:
             await self._drop_connection()
+
+    async def round_trip(self) -> None:
+        """Send a ``ping`` and wait for its ``pong``.
+
+        OKX answers in order, so once the pong is here every frame sent before it has been
+        delivered: a replay driving a simulated clock uses this as a barrier before moving time.
+        Returns at once when not connected.
+        """
+        connection = self._connection
+        if connection is None or not self.ready.is_set():
+            return
+        pong = asyncio.get_running_loop().create_future()
+        self._pongs.append(pong)
+        await connection.send("ping")
+        await asyncio.wait_for(pong, self._settings.pong_timeout_seconds)
 
     async def stop(self) -> None:
         """End :meth:`run`: close the connection (or the one being opened) to wake it."""
@@ -373,6 +390,10 @@ class OkxSocket:
     def _deliver(self, frame: str | bytes) -> tuple[ExchangeEvent, ...]:
         """Decode one frame, hand its pushes on, and note what it says about the connection."""
         events = self.decoder.decode(frame)
+        if events and isinstance(events[0], Pong) and self._pongs:
+            waiter = self._pongs.popleft()
+            if not waiter.done():
+                waiter.set_result(None)
         pushes = tuple(event for event in events if not isinstance(event, Pong))
         for event in pushes:
             if isinstance(event, ControlEvent):

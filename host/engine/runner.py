@@ -1,0 +1,169 @@
+"""Assemble one trading run: journal, plugins, connection, engine; start, trade, shut down.
+
+The same assembly serves paper mode (the simulator on 127.0.0.1) and live trading (OKX): only the
+:class:`Venue` differs. Shutdown is always graceful, however the run ends: new entries stop,
+resting entries are canceled, positions are kept (protected by their exchange-side stops) or
+closed as configured, the plugins are told and the journal is flushed and closed.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from collections.abc import Awaitable, Callable
+from contextlib import suppress
+from dataclasses import dataclass
+
+import aiohttp
+
+from host.clock import Clock
+from host.context import HostInfo
+from host.engine.engine import Engine
+from host.engine.execution import Executor
+from host.engine.startup import check_account, instrument_specs, restore
+from host.exchange.connection import ExchangeSnapshot, OkxConnection
+from host.exchange.events import ExchangeEvent
+from host.exchange.orders import ClientOrderIds
+from host.journal import Journal, journal_path
+from host.journal.records import IntentPurpose
+from host.pluginmanager import PluginHost, build_plugin_host
+from host.settings import Credentials, Settings
+
+_log = logging.getLogger(__name__)
+
+SHUTDOWN_CLOSE_SECONDS = 10.0
+"""How long a shutdown that closes positions waits for the exchange to report them flat."""
+
+
+@dataclass(frozen=True, slots=True)
+class Venue:
+    """Where to trade: endpoints, the account's credentials, its clock and journal name."""
+
+    rest_url: str
+    ws_url: str
+    credentials: Credentials
+    clock: Clock
+    account: str
+
+
+class _Gate:
+    """Holds exchange events back until the engine is restored, then lets them through in order.
+
+    The sockets are live before the restart is complete; a fill pushed in that window must not
+    be lost, nor applied to a registry that does not yet hold the journaled positions.
+    """
+
+    def __init__(self) -> None:
+        self.engine: Engine | None = None
+        self._backlog: list[ExchangeEvent] = []
+
+    def __call__(self, event: ExchangeEvent) -> None:
+        if self.engine is None:
+            self._backlog.append(event)
+        else:
+            self.engine.on_event(event)
+
+    def open(self, engine: Engine) -> None:
+        for event in self._backlog:
+            engine.on_event(event)
+        self._backlog.clear()
+        self.engine = engine
+
+    async def on_resync(self, snapshot: ExchangeSnapshot) -> None:
+        if self.engine is not None:
+            await self.engine.on_resync(snapshot)
+
+
+async def trade(
+    settings: Settings,
+    venue: Venue,
+    until: Callable[[Engine, OkxConnection], Awaitable[None]],
+    *,
+    plugin_host: PluginHost | None = None,
+) -> Engine:
+    """Trade at ``venue`` until ``until(engine, connection)`` returns (or raises), shut down."""
+    plugins = plugin_host or build_plugin_host(settings)
+    clock = venue.clock
+    connected = settings.model_copy(update={"credentials": venue.credentials})
+    journal = await Journal.open(
+        journal_path(settings.journal, venue.account), clock, settings.journal
+    )
+    gate = _Gate()
+    try:
+        async with aiohttp.ClientSession() as session:
+            connection = OkxConnection(
+                session,
+                connected,
+                clock,
+                gate,
+                gate.on_resync,
+                rest_url=venue.rest_url,
+                ws_url=venue.ws_url,
+            )
+            await connection.rest.sync_clock()
+            specs = await instrument_specs(connection.api, settings)
+            await check_account(connection.api, settings)
+            engine: Engine | None = None
+            executor = Executor(
+                connection.api,
+                journal,
+                clock,
+                ClientOrderIds(clock),
+                settings.engine.margin_mode,
+                lambda rejection: engine.on_refused(rejection) if engine else None,
+            )
+            engine = Engine(
+                settings.engine,
+                settings.hooks.regime_fallback,
+                clock,
+                plugins.dispatch,
+                connection.api,
+                journal,
+                executor,
+                specs,
+            )
+            link = asyncio.create_task(connection.run())
+            try:
+                await _ready(connection, link)
+                await restore(engine, settings)
+                gate.open(engine)
+                await until(engine, connection)
+            finally:
+                await shutdown(engine, settings)
+                await connection.stop()
+                with suppress(asyncio.CancelledError):
+                    await link
+    finally:
+        await journal.close()
+    return engine
+
+
+async def _ready(connection: OkxConnection, link: asyncio.Task[None]) -> None:
+    """Wait until every socket is subscribed; raise at once if the link failed instead."""
+    ready = asyncio.create_task(connection.wait_ready())
+    done, _ = await asyncio.wait({ready, link}, return_when=asyncio.FIRST_COMPLETED)
+    if link in done:
+        ready.cancel()
+        link.result()  # raises the link's error
+        raise ConnectionError("the exchange connection ended before it was ready")
+
+
+async def shutdown(engine: Engine, settings: Settings) -> None:
+    """Stop entries, cancel resting entries, keep or close positions, tell the plugins, flush."""
+    engine.accepting_entries = False
+    for tracked in list(engine.orders.values()):
+        if tracked.purpose is IntentPurpose.ENTRY and tracked.order.ord_id is not None:
+            with suppress(Exception):
+                await engine.executor.cancel(tracked.order)
+    if settings.engine.close_on_shutdown:
+        for position in engine.registry.positions():
+            engine.close(position, "shutdown: close_on_shutdown")
+        with suppress(TimeoutError):
+            async with asyncio.timeout(SHUTDOWN_CLOSE_SECONDS):
+                while engine.registry.positions():  # noqa: ASYNC110 -- pushes, not one event
+                    await asyncio.sleep(0.05)
+    await engine.idle()
+    engine.dispatch.on_shutdown(
+        HostInfo(now=engine.clock.now(), mode=settings.mode, instruments=engine.specs)
+    )
+    await engine.journal.flush()

@@ -1,0 +1,113 @@
+"""Start-up and restart: rebuild the engine's state from the journal and the exchange.
+
+The exchange is the source of truth for what is open; the journal for what the exchange does not
+keep (each position's stop, origin and regime at entry, the fills already seen, the orders whose
+outcome was never learnt). The order below is what makes "a restart never leaves a position
+unprotected, and never loosens a stop" hold:
+
+1. refuse to start when the account's position mode is not the one the host trades in;
+2. remember every fill already journaled, so a replayed push cannot be applied twice;
+3. settle every order intent of unknown outcome by asking OKX for its ``clOrdId``;
+4. replay the last 48 hours of closes and rejections to the plugins (the circuit breaker comes
+   back in the state it was in);
+5. take the exchange's open positions: one the journal knows keeps its journaled stop (never a
+   looser one); any other is a drift, resolved by the plugins before trading starts;
+6. back every open position with an exchange-side stop, reusing one already resting there;
+7. cancel entry orders an earlier run left resting (their time-to-live went with it).
+"""
+
+from __future__ import annotations
+
+import logging
+from dataclasses import replace
+from datetime import timedelta
+
+from host.context import HostInfo
+from host.domain import InstrumentSpec
+from host.engine.engine import Engine
+from host.exchange.api import OkxApi
+from host.journal.records import IntentOutcome, Outcome
+from host.settings import Settings
+
+_log = logging.getLogger(__name__)
+
+NET_MODE = "net_mode"
+REPLAY_HISTORY = timedelta(hours=48)
+"""How far back closes are replayed to the plugins (the circuit breaker judges at most this)."""
+
+
+class StartupRefused(Exception):
+    """The host cannot trade this account as configured; the message says why and what to do."""
+
+
+async def instrument_specs(api: OkxApi, settings: Settings) -> dict[str, InstrumentSpec]:
+    """The configured instruments as OKX lists them; refuse any it does not list."""
+    listed = {spec.inst_id: spec for spec in await api.instruments()}
+    missing = [inst_id for inst_id in settings.instruments if inst_id not in listed]
+    if missing:
+        raise StartupRefused(f"not listed as live USDT swaps by the exchange: {', '.join(missing)}")
+    return {inst_id: listed[inst_id] for inst_id in settings.instruments}
+
+
+async def check_account(api: OkxApi, settings: Settings) -> None:
+    """Refuse an account in long/short mode; set each instrument's leverage."""
+    config = await api.account_config()
+    if config.position_mode != NET_MODE:
+        raise StartupRefused(
+            f"the account is in {config.position_mode}; scalphost trades in {NET_MODE} "
+            "(OKX: Settings → Position mode → One-way mode)"
+        )
+    for inst_id in settings.instruments:
+        await api.set_leverage(inst_id, settings.engine.max_leverage, settings.engine.margin_mode)
+
+
+async def restore(engine: Engine, settings: Settings) -> None:
+    """Bring the engine back to where the journal and the exchange say it is (steps 2-6)."""
+    journal, api, now = engine.journal, engine.api, engine.clock.now()
+    engine.seen_trades.update(await journal.seen_trade_ids())
+    for intent in await journal.unresolved_intents():
+        order = intent.order
+        found = await api.get_order(order.inst_id, cl_ord_id=order.cl_ord_id)
+        journal.write(
+            IntentOutcome(
+                order.cl_ord_id,
+                Outcome.RESOLVED,
+                now,
+                ord_id=found.order.ord_id if found else None,
+                exchange_state=found.order.state if found else None,
+                detail="settled at start-up",
+            )
+        )
+    for closed in await journal.closed_since(now - REPLAY_HISTORY):
+        if closed.position.inst_id in engine.specs:
+            ctx = replace(engine.context(closed.position.inst_id), now=closed.closed_at)
+            engine.dispatch.on_position_closed(closed, ctx)
+    journaled = {open_.position.pos_id: open_ for open_ in await journal.open_positions()}
+    stops = {stop.inst_id: stop for stop in await api.pending_stops()}
+    for report in await api.positions():
+        there = report.position
+        known = journaled.get(there.pos_id)
+        if (
+            known is not None
+            and known.position.stop is not None
+            and known.position.side is there.side
+        ):
+            position = replace(there, origin=known.position.origin, stop=known.position.stop)
+            engine.registry.track(position)
+            if known is not None and known.regime is not None:
+                engine.entry_regimes[there.pos_id] = known.regime
+            resting = stops.get(there.inst_id)
+            if resting is not None:
+                engine.exchange_stops[there.pos_id] = resting.algo_id
+                engine.mark_stop_dirty(there.pos_id)
+            else:
+                engine.spawn(engine.protect_on_exchange(position))
+            _log.info("%s: restored with stop %s", there.pos_id, position.stop)
+    engine.reconcile(await api.positions())  # anything else open is a drift for the plugins
+    for pending in await api.pending_orders():
+        order = pending.order
+        if order.cl_ord_id.startswith(engine.executor.ids.prefix) and not order.reduce_only:
+            # An entry of an earlier run: its time-to-live was lost with that run.
+            await api.cancel_order(order.inst_id, ord_id=order.ord_id)
+    await engine.idle()
+    engine.dispatch.on_startup(HostInfo(now=now, mode=settings.mode, instruments=engine.specs))

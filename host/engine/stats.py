@@ -1,0 +1,113 @@
+"""The session's figures, and the summary ``scalphost run`` ends with.
+
+Kept by the engine as it goes (closes with their regime at entry and exit reason, entries, drift
+adoptions and how long each took to protect), so the summary needs no second pass over the
+journal. PnL stays Decimal to the end; only the printed summary formats it.
+"""
+
+from __future__ import annotations
+
+from collections import defaultdict
+from dataclasses import dataclass, field
+from decimal import Decimal
+from pathlib import Path
+
+from host.domain import ClosedPosition, Regime
+
+CENT = Decimal("0.01")
+
+
+@dataclass(frozen=True, slots=True)
+class ClosedTrade:
+    """A closed position with the regime it was entered in."""
+
+    closed: ClosedPosition
+    regime: Regime | None
+
+
+@dataclass(slots=True)
+class SessionStats:
+    """Counters and closed trades of one run."""
+
+    ticks: int = 0
+    signals: int = 0
+    vetoed: int = 0
+    entries_sent: int = 0
+    entries_filled: int = 0
+    entries_expired: int = 0
+    adopted: int = 0
+    protect_seconds: list[float] = field(default_factory=list)
+    """Seconds from finding a position on the exchange to its exchange-side stop."""
+    trades: list[ClosedTrade] = field(default_factory=list)
+
+    def record_close(self, closed: ClosedPosition, regime: Regime | None) -> None:
+        """Count one closed position."""
+        self.trades.append(ClosedTrade(closed, regime))
+
+    @property
+    def wins(self) -> int:
+        """Closed positions with a positive net PnL."""
+        return sum(1 for trade in self.trades if trade.closed.pnl.net > 0)
+
+    def totals(self) -> tuple[Decimal, Decimal, Decimal]:
+        """Gross PnL, fees and net PnL of every closed position."""
+        gross = sum((t.closed.pnl.gross for t in self.trades), Decimal(0))
+        fees = sum((t.closed.pnl.fees for t in self.trades), Decimal(0))
+        return gross, fees, gross + fees
+
+    def net_by(self, key: str) -> dict[str, Decimal]:
+        """Net PnL grouped by ``"regime"`` (at entry) or ``"reason"`` (of the exit)."""
+        groups: dict[str, Decimal] = defaultdict(Decimal)
+        for trade in self.trades:
+            name = (
+                str(trade.regime or "unknown") if key == "regime" else _reason(trade.closed.reason)
+            )
+            groups[name] += trade.closed.pnl.net
+        return dict(sorted(groups.items()))
+
+    def max_drawdown(self) -> Decimal:
+        """The largest fall of cumulative net PnL from a previous peak (closes in time order)."""
+        peak = equity = drawdown = Decimal(0)
+        for trade in sorted(self.trades, key=lambda t: t.closed.closed_at):
+            equity += trade.closed.pnl.net
+            peak = max(peak, equity)
+            drawdown = max(drawdown, peak - equity)
+        return drawdown
+
+    def render(self, journal: Path | None = None) -> str:
+        """The human summary printed at the end of a run."""
+        gross, fees, net = self.totals()
+        count = len(self.trades)
+        win_rate = f"{100 * self.wins / count:.1f} %" if count else "n/a"
+        lines = [
+            "Session summary",
+            f"  ticks {self.ticks}, signals {self.signals} ({self.vetoed} vetoed), entries sent "
+            f"{self.entries_sent}, filled {self.entries_filled}, expired {self.entries_expired}",
+            f"  trades {count}, win rate {win_rate}",
+            f"  PnL gross {_usdt(gross)}, fees {_usdt(fees)}, net {_usdt(net)}",
+            f"  max drawdown {_usdt(self.max_drawdown())}",
+            "  net by regime: " + _groups(self.net_by("regime")),
+            "  net by exit:   " + _groups(self.net_by("reason")),
+        ]
+        if self.protect_seconds:
+            worst = max(self.protect_seconds)
+            lines.append(
+                f"  adopted positions {self.adopted}, detection to exchange-side stop: "
+                f"max {worst * 1000:.0f} ms"
+            )
+        if journal is not None:
+            lines.append(f"  journal {journal}")
+        return "\n".join(lines)
+
+
+def _reason(reason: str) -> str:
+    """An exit reason's kind: the plugin or cause before any detail (``trailing_stop: ...``)."""
+    return reason.split(":", 1)[0].strip() or "unknown"
+
+
+def _usdt(value: Decimal) -> str:
+    return f"{value.quantize(CENT):+} USDT"
+
+
+def _groups(groups: dict[str, Decimal]) -> str:
+    return ", ".join(f"{name} {_usdt(value)}" for name, value in groups.items()) or "none"
