@@ -245,6 +245,7 @@ class Engine:
         )
         if request.algo is not None:
             order.algo_id, order.algo_cl_ord_id = request.algo.algo_id, request.algo.algo_cl_ord_id
+        order.arrival_touch = (market.book.best_bid, market.book.best_ask)
         self.orders[order.ord_id] = order
         self._execute(order, market)
         return order

@@ -62,6 +62,8 @@ class SimOrder:
     algo_cl_ord_id: str = ""
     category: str = "normal"
     last_px: Decimal = Decimal(0)
+    arrival_touch: tuple[Decimal, Decimal] | None = None
+    """Best bid and ask when the order arrived: what its taker fills are measured against."""
 
     @property
     def remaining(self) -> Decimal:
