@@ -271,3 +271,24 @@ async def test_funding_is_charged_to_longs_at_the_settlement_time() -> None:
         row = (await okx.get("/api/v5/account/positions"))[1]["data"][0]
         assert Decimal(row["fundingFee"]) == amount
         assert okx.sim.engine.accounts[okx.key.uid].cash == cash_before + amount
+
+
+async def test_batch_orders_answer_each_item_and_partial_success_is_code_2(okx: OkxClient) -> None:
+    good = {
+        "instId": BTC,
+        "tdMode": "cross",
+        "side": "buy",
+        "ordType": "limit",
+        "px": "1000",
+        "sz": "1",
+        "clOrdId": "b1",
+    }
+    bad = {**good, "sz": "0.001", "clOrdId": "b2"}
+    _, placed = await okx.post("/api/v5/trade/batch-orders", [good, bad])
+    assert (placed["code"], [i["sCode"] for i in placed["data"]]) == ("2", ["0", "51121"])
+    assert "inTime" in placed
+    cancels = [{"instId": BTC, "clOrdId": "b1"}, {"instId": BTC, "clOrdId": "b2"}]
+    _, canceled = await okx.post("/api/v5/trade/cancel-batch-orders", cancels)
+    assert (canceled["code"], [i["sCode"] for i in canceled["data"]]) == ("2", ["0", "51400"])
+    _, too_many = await okx.post("/api/v5/trade/batch-orders", [good] * 21)
+    assert too_many["code"] == "51000"

@@ -29,6 +29,8 @@ DEFAULT_LIMITS: dict[str, tuple[int, float]] = {
     "/api/v5/account/set-position-mode": (5, 2),
     "/api/v5/trade/order": (60, 2),
     "/api/v5/trade/cancel-order": (60, 2),
+    "/api/v5/trade/batch-orders": (300, 2),
+    "/api/v5/trade/cancel-batch-orders": (300, 2),
     "/api/v5/trade/orders-pending": (60, 2),
     "/api/v5/trade/orders-history": (40, 2),
     "/api/v5/trade/fills": (60, 2),
