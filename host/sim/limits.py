@@ -29,6 +29,7 @@ DEFAULT_LIMITS: dict[str, tuple[int, float]] = {
     "/api/v5/account/set-position-mode": (5, 2),
     "/api/v5/trade/order": (60, 2),
     "/api/v5/trade/cancel-order": (60, 2),
+    "/api/v5/trade/amend-order": (60, 2),
     "/api/v5/trade/batch-orders": (300, 2),
     "/api/v5/trade/cancel-batch-orders": (300, 2),
     "/api/v5/trade/orders-pending": (60, 2),

@@ -109,6 +109,9 @@ class RestApi:
             (post, "/api/v5/trade/cancel-batch-orders"): Route(
                 self.cancel_batch_orders, private=True, stamped=True
             ),
+            (post, "/api/v5/trade/amend-order"): Route(
+                self.amend_order, private=True, stamped=True
+            ),
             (post, "/api/v5/trade/cancel-order"): Route(
                 self.cancel_order, private=True, stamped=True
             ),
@@ -370,6 +373,27 @@ class RestApi:
                 ids = {"clOrdId": params.text("clOrdId", ""), "ordId": params.text("ordId", "")}
                 results.append({**ids, "ts": ms(self.engine.now), **item_status(error)})
         return items(results)
+
+    def amend_order(self, call: Call) -> JsonDict:
+        """``POST /trade/amend-order``: ``sCode 0`` = accepted; the result comes as a push."""
+        params = call.params
+        inst_id, req_id = params.text("instId"), params.text("reqId", "")
+        ids = (params.text("ordId", ""), params.text("clOrdId", ""))
+        if not any(ids):
+            raise param_error("ordId")
+        new = (params.decimal("newSz", required=False), params.decimal("newPx", required=False))
+        if new == (None, None):
+            raise param_error("newSz")
+        error: OkxError | None = None
+        try:
+            order = self.engine.amend(
+                call.acct.uid, inst_id, ids, new, req_id, cxl_on_fail=params.flag("cxlOnFail")
+            )
+            ids = (order.ord_id, order.cl_ord_id)
+        except OkxError as refused:
+            error = refused
+        item = {"ordId": ids[0], "clOrdId": ids[1], "reqId": req_id, "ts": ms(self.engine.now)}
+        return items([{**item, **item_status(error)}])
 
     def get_order(self, call: Call) -> JsonDict:
         """``GET /trade/order?instId=&ordId=|clOrdId=``; ``51603`` when unknown."""

@@ -95,6 +95,7 @@ class Simulator:
         operations: dict[str, Handler] = {
             "order": self.api.place_order,
             "cancel-order": self.api.cancel_order,
+            "amend-order": self.api.amend_order,
         }
         self.gateway = WsGateway(self.hub, self.verifier, self.clock.now, self._conn_id, operations)
         self.faults = Faults(self)
