@@ -7,7 +7,7 @@ from decimal import Decimal
 from typing import Any
 
 import pytest
-from okx_test_client import OkxClient, channel, pending, recv_until, running
+from okx_test_client import RESTING_BUY, OkxClient, channel, pending, recv_until, running
 
 from host.clock import to_okx_ms
 from host.sim import SimConfig
@@ -274,15 +274,7 @@ async def test_funding_is_charged_to_longs_at_the_settlement_time() -> None:
 
 
 async def test_batch_orders_answer_each_item_and_partial_success_is_code_2(okx: OkxClient) -> None:
-    good = {
-        "instId": BTC,
-        "tdMode": "cross",
-        "side": "buy",
-        "ordType": "limit",
-        "px": "1000",
-        "sz": "1",
-        "clOrdId": "b1",
-    }
+    good = {**RESTING_BUY, "clOrdId": "b1"}
     bad = {**good, "sz": "0.001", "clOrdId": "b2"}
     _, placed = await okx.post("/api/v5/trade/batch-orders", [good, bad])
     assert (placed["code"], [i["sCode"] for i in placed["data"]]) == ("2", ["0", "51121"])
