@@ -275,6 +275,8 @@ async def test_the_admin_endpoint_injects_faults_and_serves_the_ledger(okx: OkxC
     assert (await okx.get("/api/v5/public/time"))[1]["code"] == "50011"
     async with okx.http.post(f"{admin}/faults/rm_rf", json={}) as response:
         assert response.status == 400
+    async with okx.http.post(f"{admin}/advance", data="soon") as response:
+        assert response.status == 400
     await okx.order(instId=BTC, side="buy", ordType="market", sz="1")
     async with okx.http.post(f"{admin}/advance", json={"seconds": 1}) as response:
         assert response.status == 200
