@@ -43,7 +43,7 @@ async def test_a_silenced_socket_stays_open_but_answers_nothing(okx: OkxClient) 
     ws = await okx.connect("public")
     await okx.subscribe(ws, {"channel": "trades", "instId": BTC})
     okx.sim.faults.silence_sockets()
-    await okx.sim.advance(timedelta(seconds=5))
+    await okx.sim.advance(timedelta(seconds=40))  # past the idle limit: still no close frame
     await ws.send("ping")
     with pytest.raises(TimeoutError):
         await asyncio.wait_for(ws.recv(), NO_ANSWER)
