@@ -7,7 +7,7 @@ internal.
 
 import pluggy
 
-from host.context import HookContext, HostInfo
+from host.context import HookContext, HostInfo, HostLoad
 from host.decisions import (
     Accept,
     Adopt,
@@ -31,6 +31,7 @@ from host.domain import (
     Fill,
     InstrumentSpec,
     Order,
+    OrderRejection,
     OrderState,
     PnL,
     Position,
@@ -65,8 +66,10 @@ __all__ = [
     "Flatten",
     "HookContext",
     "HostInfo",
+    "HostLoad",
     "InstrumentSpec",
     "Order",
+    "OrderRejection",
     "OrderState",
     "PnL",
     "Position",

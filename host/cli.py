@@ -7,6 +7,7 @@ the command line itself uses for a usage error.
 
 from __future__ import annotations
 
+import asyncio
 import logging
 import sys
 from collections.abc import Iterator, Sequence
@@ -25,6 +26,7 @@ if TYPE_CHECKING:
     from host.pluginmanager import PluginInfo
 
 CONFIG_ERROR_EXIT = 2
+CHECK_FAILED_EXIT = 1
 
 app = typer.Typer(
     name="scalphost",
@@ -69,7 +71,15 @@ def config_show(config: ConfigOption = None) -> None:
 
 
 @app.command("plugins")
-def plugins(config: ConfigOption = None) -> None:
+def plugins(
+    config: ConfigOption = None,
+    settings: Annotated[
+        bool,
+        typer.Option(
+            "--settings", help="Also print each enabled plugin's effective settings as YAML."
+        ),
+    ] = False,
+) -> None:
     """List the available plugins, whether the config enables them, and their hooks."""
     with _config_errors():
         # Imported here: `config show` must keep working when the plugin machinery cannot load.
@@ -77,6 +87,9 @@ def plugins(config: ConfigOption = None) -> None:
 
         infos = list_plugins(load_settings(config))
     typer.echo(plugin_table(infos))
+    if settings:
+        effective = {info.name: info.settings for info in infos if info.settings is not None}
+        typer.echo("\n" + yaml.safe_dump(effective, sort_keys=False), nl=False)
 
 
 @app.command("run")
@@ -99,6 +112,37 @@ def run(config: ConfigOption = None) -> None:
         "The trading engine is not implemented yet (issue #7). This run only validated the "
         "configuration and the plugins; nothing was traded and no order was sent."
     )
+
+
+@app.command("check")
+def check(config: ConfigOption = None) -> None:
+    """Check, read-only, the exchange the config points at: one line per item, exit 0 if all pass.
+
+    Server time and latency, authentication and position mode, balance, positions, resting
+    orders, private WebSocket login. A failure names its likely cause; no secret is printed.
+    """
+    with _config_errors():
+        settings = load_settings(config)
+    configure_logging("ERROR", secret_values(settings))
+    exchange = settings.exchange
+    from host.clock import LiveClock
+    from host.exchange.check import check_builtin_simulator, check_connectivity
+
+    if not exchange.rest_url or not exchange.ws_url:  # paper mode: the built-in simulator
+        lines = asyncio.run(check_builtin_simulator(exchange, LiveClock()))
+    else:
+        lines = asyncio.run(
+            check_connectivity(
+                exchange,
+                settings.credentials,
+                LiveClock(),
+                rest_url=exchange.rest_url,
+                ws_url=exchange.ws_url,
+            )
+        )
+    for line in lines:
+        typer.echo(str(line))
+    raise typer.Exit(0 if all(line.ok for line in lines) else CHECK_FAILED_EXIT)
 
 
 def plugin_table(infos: Sequence[PluginInfo]) -> str:

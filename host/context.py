@@ -8,9 +8,22 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import datetime, timedelta
 
 from host.domain import InstrumentSpec, Regime
+
+
+@dataclass(frozen=True, slots=True)
+class HostLoad:
+    """How hard the host is working right now, measured by the host (never by a plugin).
+
+    ``loop_lag`` is how late the event loop ran its last scheduled check (a busy or starved loop);
+    ``exchange_latency`` the latest round trip to OKX (order acknowledgement or WebSocket ping).
+    The circuit breaker's adaptive-load guard takes fewer new signals when either is high.
+    """
+
+    loop_lag: timedelta
+    exchange_latency: timedelta
 
 
 @dataclass(frozen=True, slots=True)
@@ -20,11 +33,13 @@ class HookContext:
     ``now`` is read from the host's injected clock when the call starts (aware UTC), so every
     plugin answering one call sees the same instant. ``regime`` is the latest answer of
     ``detect_regime`` for the instrument, or the configured fallback before the first answer.
+    ``load`` is the host's latest load measurement, ``None`` until it has one (and in replays).
     """
 
     now: datetime
     instrument: InstrumentSpec
     regime: Regime
+    load: HostLoad | None = None
 
 
 @dataclass(frozen=True, slots=True)

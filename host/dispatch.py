@@ -38,6 +38,7 @@ from host.domain import (
     DriftKind,
     Fill,
     Order,
+    OrderRejection,
     Position,
     PositionSide,
     Regime,
@@ -189,6 +190,10 @@ class HookDispatch:
     def on_position_closed(self, closed: ClosedPosition, ctx: HookContext) -> None:
         """Notify every plugin; each failure is logged and counted, the others still run."""
         self._hook.on_position_closed(closed=closed, ctx=ctx)
+
+    def on_order_rejected(self, rejection: OrderRejection, ctx: HookContext) -> None:
+        """Notify every plugin; each failure is logged and counted, the others still run."""
+        self._hook.on_order_rejected(rejection=rejection, ctx=ctx)
 
     def on_position_drift(self, drift: Drift, ctx: HookContext) -> DriftDecision:
         """First valid answer; a failing or invalid plugin is skipped and the next one asked."""

@@ -19,7 +19,8 @@ Rules that hold for every hook:
   silently count as an answer).
 * Plugins receive frozen value objects (:mod:`host.domain`) and a read-only context
   (:class:`host.context.HookContext`), never host internals. Prices are ``Decimal``; instants are
-  aware UTC. A plugin's own settings are given to its constructor.
+  aware UTC. A plugin's own settings are given to its constructor. ``ctx.load`` carries the
+  host's latest load measurements (event-loop lag, exchange latency) once it has them.
 * Arguments are opt-in: an implementation may declare only the parameters it uses.
 * Call order: pluggy calls implementations last-registered first, within the ``tryfirst`` /
   normal / ``trylast`` bands. The host registers built-in plugins first and external ones after,
@@ -41,7 +42,18 @@ import pluggy
 if TYPE_CHECKING:
     from host.context import HookContext, HostInfo
     from host.decisions import DriftResolution, EntryPlan, ExitProposal, ExpiryAction, Veto
-    from host.domain import Bar, ClosedPosition, Drift, Fill, Order, Position, Regime, Signal, Tick
+    from host.domain import (
+        Bar,
+        ClosedPosition,
+        Drift,
+        Fill,
+        Order,
+        OrderRejection,
+        Position,
+        Regime,
+        Signal,
+        Tick,
+    )
 
 PROJECT_NAME = "scalphost"
 
@@ -53,6 +65,7 @@ __all__ = [
     "limit_order_ttl",
     "on_fill",
     "on_limit_expired",
+    "on_order_rejected",
     "on_position_closed",
     "on_position_drift",
     "on_shutdown",
@@ -276,6 +289,10 @@ def on_position_closed(closed: ClosedPosition, ctx: HookContext) -> None:
 
     When: once per position, after the close is confirmed by the exchange and journaled —
     whether the host closed it, an exchange-side stop did, or it vanished in reconciliation.
+    Also at start-up, before ``on_startup``: the host replays the journaled closes of the last
+    48 hours, oldest first, with ``ctx.now`` set to each ``closed_at``, so plugins that judge
+    history (the circuit breaker) come back in the state they were in. A plugin must therefore
+    tolerate hearing a ``pos_id`` it has already heard (the built-ins ignore repeats).
 
     :param closed: the position as it was, exit price and instant, PnL and reason.
     :param ctx: instrument, regime and the current instant.
@@ -285,6 +302,26 @@ def on_position_closed(closed: ClosedPosition, ctx: HookContext) -> None:
     Default: nothing happens.
     On error: logged and counted; the other implementations are still called.
     Timing: once per close; budget 100 µs.
+    """
+
+
+@_spec
+def on_order_rejected(rejection: OrderRejection, ctx: HookContext) -> None:
+    """Learn that an order request failed (the circuit breaker counts reject and error rates).
+
+    When: once per order request that OKX refused (``sCode`` ≠ 0) or that failed on the way
+    (HTTP error, time-out), after it is journaled. Also at start-up, before ``on_startup``, the
+    journaled rejections of the last 48 hours are replayed oldest first, like
+    ``on_position_closed``.
+
+    :param rejection: which order, when, OKX's code (or the failure's name) and message.
+    :param ctx: instrument, regime and the current instant.
+    :returns: nothing; answers are ignored.
+
+    Combination: notification — every implementation is called.
+    Default: nothing happens.
+    On error: logged and counted; the other implementations are still called.
+    Timing: once per rejection; budget 100 µs.
     """
 
 

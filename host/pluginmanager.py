@@ -22,7 +22,7 @@ import difflib
 import importlib
 import inspect
 from collections.abc import Callable, Iterable, Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from importlib.metadata import entry_points
 from typing import Any
 
@@ -62,6 +62,8 @@ class PluginInfo:
     enabled: bool
     essential: bool
     hooks: tuple[str, ...]
+    settings: Mapping[str, Any] | None = None
+    """The effective settings (defaults filled in) of an enabled plugin that has a model."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -139,10 +141,16 @@ def list_plugins(
     problems = _unknown_names(settings.plugins, candidates)
     infos = []
     for candidate in candidates.values():
-        enabled = _enabled(candidate, dict(settings.plugins.get(candidate.name, {})), problems)
+        section = dict(settings.plugins.get(candidate.name, {}))
+        enabled = _enabled(candidate, section, problems)
         plugin_class = _load(candidate, problems)
         hooks = _hooks_of(plugin_class) if plugin_class is not None else ()
-        infos.append(_info(candidate, enabled=enabled, hooks=hooks))
+        info = _info(candidate, enabled=enabled, hooks=hooks)
+        if enabled and plugin_class is not None:
+            validated = _validated_settings(candidate.name, plugin_class, section, problems)
+            if isinstance(validated, BaseModel):
+                info = replace(info, settings=validated.model_dump(mode="json"))
+        infos.append(info)
     if problems:
         raise ConfigError(problems)
     return tuple(infos)
@@ -257,9 +265,26 @@ def _load(candidate: _Candidate, problems: list[ConfigProblem]) -> type | None:
     return loaded
 
 
+NO_SETTINGS = object()
+"""What :func:`_validated_settings` returns for a plugin without a ``Settings`` model."""
+
+
 def _instantiate(
     name: str, plugin_class: type, section: dict[str, Any], problems: list[ConfigProblem]
 ) -> object | None:
+    plugin_settings = _validated_settings(name, plugin_class, section, problems)
+    if plugin_settings is None:
+        return None
+    instance: object = (
+        plugin_class() if plugin_settings is NO_SETTINGS else plugin_class(plugin_settings)
+    )
+    return instance
+
+
+def _validated_settings(
+    name: str, plugin_class: type, section: dict[str, Any], problems: list[ConfigProblem]
+) -> BaseModel | object | None:
+    """The settings validated from the section; :data:`NO_SETTINGS`; ``None`` on a problem."""
     settings_model = getattr(plugin_class, "Settings", None)
     if settings_model is None:
         if section:
@@ -267,21 +292,18 @@ def _instantiate(
                 ConfigProblem(f"plugins.{name}", f"takes no settings, got {sorted(section)}")
             )
             return None
-        instance: object = plugin_class()
-        return instance
+        return NO_SETTINGS
     if not (isinstance(settings_model, type) and issubclass(settings_model, BaseModel)):
         problems.append(ConfigProblem(f"plugins.{name}", "Settings must be a pydantic model"))
         return None
     try:
-        plugin_settings = settings_model.model_validate(section)
+        return settings_model.model_validate(section)
     except ValidationError as error:
         problems.extend(
             ConfigProblem(".".join(["plugins", name, *map(str, item["loc"])]), item["msg"])
             for item in error.errors()
         )
         return None
-    configured: object = plugin_class(plugin_settings)
-    return configured
 
 
 # --- registration -----------------------------------------------------------------------------

@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import os
 from collections.abc import Mapping
+from decimal import Decimal
 from pathlib import Path
 from typing import Annotated, Any, Literal, Self
 
@@ -63,10 +64,59 @@ class ExchangeSettings(BaseModel):
         default="", description='OKX REST base URL; "" means the built-in simulator.'
     )
     ws_url: str = Field(
-        default="", description='OKX WebSocket URL; "" means the built-in simulator.'
+        default="",
+        description='OKX WebSocket base URL (/ws/v5/public etc. below it); "" means the simulator.',
     )
     demo: bool = Field(
         default=False, description="Send OKX's demo-trading header (simulated money on OKX)."
+    )
+    request_timeout_seconds: float = Field(
+        default=10.0,
+        gt=0,
+        description="A REST request without an answer by then is retried "
+        "(reads) or resolved by querying the exchange (orders).",
+    )
+    max_retries: int = Field(
+        default=3,
+        ge=0,
+        description="Retries of a REST request refused for the rate limit or "
+        "failing transiently (reads only: an order is never sent twice).",
+    )
+    retry_backoff_seconds: float = Field(
+        default=0.5, gt=0, description="First back-off before a retry; doubles on each retry."
+    )
+    order_lookup_attempts: int = Field(
+        default=5,
+        gt=0,
+        description="Queries by clOrdId to learn the outcome of an order "
+        "whose reply was lost, before it is declared not placed.",
+    )
+    ping_interval_seconds: float = Field(
+        default=20.0,
+        gt=0,
+        lt=30,
+        description="Send a text ping after this much silence "
+        "(OKX drops a connection silent for 30 s).",
+    )
+    pong_timeout_seconds: float = Field(
+        default=10.0,
+        gt=0,
+        description="Reconnect when no pong or data arrives this long after a ping.",
+    )
+    reconnect_backoff_seconds: float = Field(
+        default=0.5, gt=0, description="First delay before reconnecting; doubles per failure."
+    )
+    reconnect_backoff_max_seconds: float = Field(
+        default=30.0, gt=0, description="Longest delay between reconnection attempts."
+    )
+    stream_stale_seconds: float = Field(
+        default=30.0,
+        gt=0,
+        description="Reconnect when an instrument's mark price, which "
+        "OKX pushes at least every 10 s, stays silent this long.",
+    )
+    login_timeout_seconds: float = Field(
+        default=10.0, gt=0, description="Wait this long for a WebSocket login acknowledgement."
     )
 
 
@@ -119,6 +169,96 @@ class HookSettings(BaseModel):
         return self
 
 
+class JournalSettings(BaseModel):
+    """Where the journal files live and how hard each commit insists on reaching the disk."""
+
+    model_config = _SECTION
+
+    directory: Path = Field(
+        default=Path("journal"),
+        description="Directory of the journal files, one <account>.sqlite3 per account.",
+    )
+    synchronous: Literal["full", "normal"] = Field(
+        default="full",
+        description="full: a commit survives a power cut; normal: only a crash of the process.",
+    )
+    max_batch: int = Field(
+        default=1000, gt=0, description="Most records the writer thread commits in one transaction."
+    )
+
+
+class EngineSettings(BaseModel):
+    """How the engine trades: entry size, first stop, safety limits, timing, protection."""
+
+    model_config = _SECTION
+
+    entry_notional_usdt: Decimal = Field(
+        default=Decimal(200), gt=0, description="Value of one entry in USDT (floored to the lot)."
+    )
+    initial_stop_fraction: Decimal = Field(
+        default=Decimal("0.005"),
+        gt=0,
+        lt=1,
+        description="First stop of an own position: this fraction of the entry price away "
+        "(0.005 = 0.5 %), until an exit plugin tightens it.",
+    )
+    margin_mode: Literal["cross", "isolated"] = Field(
+        default="cross", description="OKX margin mode of every order."
+    )
+    bar_seconds: int = Field(default=60, gt=0, description="Length of the bars built from trades.")
+    bar_history: int = Field(
+        default=120, gt=0, description="Closed bars kept per instrument for regime detection."
+    )
+    reconcile_interval_seconds: float = Field(
+        default=30.0, gt=0, description="Compare positions and orders with the exchange this often."
+    )
+    position_visible_retries: int = Field(
+        default=5,
+        ge=0,
+        description="Times a filled entry's position is looked up before the "
+        "fallback (reconciliation adopts it).",
+    )
+    position_visible_delay_seconds: float = Field(
+        default=0.5, gt=0, description="Wait between those lookups."
+    )
+    max_open_positions: int = Field(default=3, gt=0, description="Most positions open at once.")
+    max_order_notional_usdt: Decimal = Field(
+        default=Decimal(1000), gt=0, description="Largest order value in USDT."
+    )
+    max_instrument_notional_usdt: Decimal = Field(
+        default=Decimal(1000), gt=0, description="Largest position value per instrument in USDT."
+    )
+    max_leverage: Decimal = Field(
+        default=Decimal(5), gt=0, description="Leverage set on every traded instrument (at most)."
+    )
+    stale_market_seconds: float = Field(
+        default=5.0, gt=0, description="No entry when the instrument's last tick is older."
+    )
+    exchange_stops: bool = Field(
+        default=True, description="Back every open position with a stop order on the exchange."
+    )
+    stop_amend_min_seconds: float = Field(
+        default=2.0, ge=0, description="Move a position's exchange-side stop at most this often."
+    )
+    dead_man_seconds: int = Field(
+        default=60,
+        ge=0,
+        le=120,
+        description="OKX cancel-all-after: resting orders are canceled if the host stops "
+        "re-arming it for this long (0 = off; else 10-120).",
+    )
+    close_on_shutdown: bool = Field(
+        default=False, description="Close every position on shutdown instead of keeping it."
+    )
+
+    @field_validator("dead_man_seconds")
+    @classmethod
+    def _okx_dead_man_range(cls, seconds: int) -> int:
+        if 0 < seconds < 10:
+            raise ValueError("OKX takes 0 (off) or 10 to 120 seconds")
+        return seconds
+
+
 SwapId = Annotated[str, StringConstraints(pattern=r"^[A-Z0-9]+-[A-Z0-9]+-SWAP$")]
 """An OKX perpetual swap id such as ``BTC-USDT-SWAP``: the only instruments the host trades."""
 
@@ -153,6 +293,12 @@ class Settings(BaseSettings):
     )
     hooks: HookSettings = Field(
         default_factory=HookSettings, description="Host defaults and bounds for plugin hooks."
+    )
+    journal: JournalSettings = Field(
+        default_factory=JournalSettings, description="The SQLite journal of each account."
+    )
+    engine: EngineSettings = Field(
+        default_factory=EngineSettings, description="Sizing, safety limits and protection."
     )
     plugins: dict[str, dict[str, Any]] = Field(
         default_factory=dict,

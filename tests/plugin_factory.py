@@ -15,6 +15,8 @@ from host.pluginmanager import BuiltinPlugin, PluginHost, build_plugin_host
 from host.settings import Settings
 from plugins import BUILTIN_PLUGINS
 
+ESSENTIAL_PLUGINS = tuple(builtin for builtin in BUILTIN_PLUGINS if builtin.essential)
+
 NOW = datetime(2026, 11, 24, 12, 0, tzinfo=UTC)
 
 BTC = InstrumentSpec(
@@ -33,11 +35,15 @@ def make_host(
     discover_entry_points: bool = False,
     **settings: Any,
 ) -> PluginHost:
-    """A host with the real built-ins plus ``plugin_classes``, each enabled under its own name."""
+    """A host with the essential built-ins plus ``plugin_classes``, each under its own name.
+
+    Only the essential built-ins: the facade's own defaults and combination rules are under test
+    here, and the built-in policies (limit orders, exits...) would answer in their place.
+    """
     extra = tuple(BuiltinPlugin(cls.__name__.lower(), cls) for cls in plugin_classes)
     return build_plugin_host(
         Settings(plugins=sections or {}, **settings),
-        builtins=BUILTIN_PLUGINS + extra,
+        builtins=ESSENTIAL_PLUGINS + extra,
         discover_entry_points=discover_entry_points,
     )
 

@@ -15,6 +15,7 @@ from typer.testing import CliRunner
 from host.cli import app, plugin_table
 from host.pluginmanager import PluginInfo
 from host.settings import load_settings, redacted_dump
+from plugins import BUILTIN_PLUGINS
 
 REPO = Path(__file__).resolve().parent.parent
 PAPER = REPO / "config" / "paper.yaml"
@@ -156,7 +157,7 @@ def test_config_show_applies_env_overrides_to_plugins_and_nested_fields() -> Non
     )
     assert result.exit_code == 0, result.output
     shown = yaml.safe_load(result.stdout)
-    assert shown["plugins"] == {"drift_guard": {"enabled": True, "stop_distance": "0.02"}}
+    assert shown["plugins"]["drift_guard"] == {"enabled": True, "stop_distance": "0.02"}
     assert shown["hooks"]["regime_fallback"] == "ranging"
 
 
@@ -217,3 +218,22 @@ def test_plugin_table_aligns_columns_and_marks_essential_plugins() -> None:
         "drift_guard  built-in          enabled, essential  on_position_drift",
         "x            acme-plugins 1.0  disabled            -",
     ]
+
+
+def test_plugins_command_lists_every_builtin_with_its_effective_settings(write_config) -> None:
+    result = invoke("plugins", "--settings", "--config", str(PAPER))
+    assert result.exit_code == 0, result.output
+    table, _, listing = result.stdout.partition("\n\n")
+    names = [line.split()[0] for line in table.splitlines()[1:]]
+    assert names == [builtin.name for builtin in BUILTIN_PLUGINS]
+    effective = yaml.safe_load(listing)
+    assert effective["limit_order_policy"]["by_regime"] == {
+        "trending": 45.0,
+        "ranging": 45.0,
+        "choppy": 30.0,
+    }
+    assert "bracket" not in effective  # disabled in the paper config
+    bad = write_config("plugins:\n  trailing_stop:\n    by_regime: {trending: {}}\n")
+    refused = invoke("plugins", "--settings", "--config", str(bad))
+    assert refused.exit_code == 2
+    assert "plugins.trailing_stop.by_regime.trending" in refused.stderr

@@ -30,6 +30,7 @@ from host import (
     Flatten,
     HostInfo,
     Order,
+    OrderRejection,
     PnL,
     Position,
     PositionSide,
@@ -374,6 +375,26 @@ def test_hook_on_position_closed_reaches_every_plugin() -> None:
     closed = ClosedPosition(position(), Decimal(99), NOW, PnL(Decimal(-1), Decimal("-0.1")), "stop")
     make_host(Breaker).dispatch.on_position_closed(closed, ctx())
     assert losses == [Decimal("-1.1")]
+
+
+def test_hook_on_order_rejected_reaches_every_plugin_even_after_a_failure() -> None:
+    codes: list[str] = []
+
+    class Broken:
+        @hookimpl
+        def on_order_rejected(self) -> None:
+            raise Boom
+
+    class Breaker:
+        @hookimpl
+        def on_order_rejected(self, rejection: OrderRejection) -> None:
+            codes.append(rejection.code)
+
+    host = make_host(Broken, Breaker)
+    rejection = OrderRejection("BTC-USDT-SWAP", "c1", NOW, "51008", "insufficient margin")
+    host.dispatch.on_order_rejected(rejection, ctx())
+    assert codes == ["51008"]
+    assert host.faults.counts[("broken", "on_order_rejected")] == 1
 
 
 def drift(

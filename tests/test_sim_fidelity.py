@@ -11,13 +11,12 @@ from __future__ import annotations
 
 import json
 from datetime import timedelta
-from pathlib import Path
 from typing import Any
 
 import pytest
 from okx_test_client import RESTING_BUY, OkxClient, channel, recv_json, recv_until
+from samples import SAMPLES
 
-SAMPLES = Path(__file__).parent / "okx_samples"
 BTC = "BTC-USDT-SWAP"
 
 

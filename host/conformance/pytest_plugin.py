@@ -11,7 +11,21 @@ import os
 
 import pytest
 
-from host.conformance.profiles import PROFILES, UnknownProfileError, choose_profile, load_profile
+# The shipped suites are plain asserts; have pytest explain a failure as it does in a test module.
+pytest.register_assert_rewrite(
+    "host.conformance.calls",
+    "host.conformance.exits",
+    "host.conformance.limit_orders",
+    "host.conformance.breakers",
+    "host.conformance.regimes",
+)
+
+from host.conformance.profiles import (  # noqa: E402 - after the rewrite registration
+    PROFILES,
+    UnknownProfileError,
+    choose_profile,
+    load_profile,
+)
 
 PROFILE_KEY = pytest.StashKey[str]()
 """Where the chosen profile name is kept for the report header."""

@@ -5,7 +5,7 @@ from host.domain.market import Bar, Regime, Tick, Trade
 from host.domain.pnl import PnL
 from host.domain.position import ClosedPosition, Drift, DriftKind, Position, PositionOrigin
 from host.domain.sides import PositionSide, Side
-from host.domain.trading import Fill, Order, OrderState, Signal
+from host.domain.trading import Fill, Order, OrderRejection, OrderState, Signal
 
 __all__ = [
     "Bar",
@@ -16,6 +16,7 @@ __all__ = [
     "InstrumentSpec",
     "Order",
     "OrderPriceError",
+    "OrderRejection",
     "OrderSizeError",
     "OrderState",
     "PnL",

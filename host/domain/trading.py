@@ -86,3 +86,19 @@ class Fill:
     fee: Decimal
     ts: datetime
     maker: bool = False
+
+
+@dataclass(frozen=True, slots=True)
+class OrderRejection:
+    """An order request that did not reach the book: OKX refused it or the request failed.
+
+    ``code`` is OKX's ``sCode`` (or ``code``) when the exchange answered, otherwise a short name
+    of the failure (``"http-503"``, ``"timeout"``); ``at`` is when the host learned of it (aware
+    UTC). The circuit breaker counts these; the host journals them so a restart can replay them.
+    """
+
+    inst_id: str
+    cl_ord_id: str
+    at: datetime
+    code: str
+    message: str

@@ -1,0 +1,95 @@
+"""What decoding one OKX frame costs, from raw text to domain events, and through the feed.
+
+Run: ``python bench/bench_decode.py``. Prints figures; never asserts (speed is measured, not
+asserted). Frames are the real samples in ``tests/okx_samples`` re-serialised compactly, as OKX
+sends them. Market-data frames through the feed get a fresh stamp each time so the watermark
+passes them, as it would on a live stream. Each figure is the best of several runs.
+"""
+
+from __future__ import annotations
+
+import json
+import time
+from collections.abc import Callable
+from pathlib import Path
+
+import orjson
+
+from host.clock import LiveClock
+from host.dedup import MarketDataWatermark, PrivateEventDedup
+from host.exchange.decode import FrameDecoder
+from host.exchange.feed import ExchangeFeed
+from host.settings import DedupSettings
+
+SAMPLES = Path(__file__).resolve().parents[1] / "tests" / "okx_samples"
+CALLS = 20_000
+REPEATS = 5
+
+CASES = {
+    "tickers (SWAP)": ("ws_tickers_push_swap_real_cryptofeed.json", "ts"),
+    "trades": ("ws_trades_push_docs.json", "tradeId"),
+    "bbo-tbt": ("ws_bbo_tbt_push_docs.json", "seqId"),
+    "books5": ("ws_books5_push_docs.json", "seqId"),
+    "mark-price": ("ws_mark_price_push_docs.json", "ts"),
+    "orders (filled)": ("ws_orders_push_swap_market_filled_nautilus.json", None),
+    "positions": ("ws_positions_push_swap_net_real_ccxt.json", None),
+}
+
+
+def frames(name: str, stamp_key: str | None) -> list[bytes]:
+    """``CALLS`` frames of one sample; market data with increasing stamps."""
+    message = json.loads((SAMPLES / name).read_text())
+    if stamp_key is None:
+        return [orjson.dumps(message)] * CALLS
+    item = message["data"][0]
+    base = int(item[stamp_key])
+    out = []
+    for n in range(CALLS):
+        value = base + n + 1
+        item[stamp_key] = value if isinstance(item[stamp_key], int) else str(value)
+        out.append(orjson.dumps(message))
+    return out
+
+
+def best_us_per_call(run: Callable[[], None]) -> float:
+    best = min(_timed(run) for _ in range(REPEATS))
+    return best / CALLS / 1000
+
+
+def _timed(run: Callable[[], None]) -> int:
+    start = time.perf_counter_ns()
+    run()
+    return time.perf_counter_ns() - start
+
+
+def main() -> None:
+    print(f"{'frame':<18}{'bytes':>7}{'orjson µs':>11}{'decode µs':>11}{'+feed µs':>10}")
+    for label, (name, stamp_key) in CASES.items():
+        batch = frames(name, stamp_key)
+        decoder = FrameDecoder()
+
+        def parse_only(batch: list[bytes] = batch) -> None:
+            for frame in batch:
+                orjson.loads(frame)
+
+        def decode(batch: list[bytes] = batch, decoder: FrameDecoder = decoder) -> None:
+            for frame in batch:
+                decoder.decode(frame)
+
+        def through_feed(batch: list[bytes] = batch, decoder: FrameDecoder = decoder) -> None:
+            dedup = PrivateEventDedup.from_settings(DedupSettings(), LiveClock())
+            feed = ExchangeFeed(lambda _: None, dedup, MarketDataWatermark())
+            for frame in batch:
+                feed(decoder.decode(frame))
+
+        row = (
+            best_us_per_call(parse_only),
+            best_us_per_call(decode),
+            best_us_per_call(through_feed),
+        )
+        assert decoder.malformed == 0
+        print(f"{label:<18}{len(batch[0]):>7}{row[0]:>11.2f}{row[1]:>11.2f}{row[2]:>10.2f}")
+
+
+if __name__ == "__main__":
+    main()

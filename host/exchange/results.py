@@ -1,0 +1,84 @@
+"""What REST calls answer, where no domain object fits: acknowledgements, account facts, bills."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime
+from decimal import Decimal
+
+from host.domain import Order
+
+
+@dataclass(frozen=True, slots=True)
+class OrderAck:
+    """OKX accepted an order. ``resolved`` says the reply was lost and a lookup found it."""
+
+    ord_id: str
+    cl_ord_id: str
+    resolved: bool = False
+
+
+@dataclass(frozen=True, slots=True)
+class CancelOutcome:
+    """What became of a cancel request.
+
+    ``accepted``: OKX took the request (the final state arrives on the orders channel). When the
+    request was refused because the order had already finished (filled: the cancel lost the race)
+    or its reply was lost, ``order`` is the order as a lookup found it, so a fill is never lost.
+    """
+
+    accepted: bool
+    order: Order | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class AlgoAck:
+    """OKX accepted an exchange-side stop."""
+
+    algo_id: str
+    algo_cl_ord_id: str
+
+
+@dataclass(frozen=True, slots=True)
+class AccountConfig:
+    """The account facts the host depends on (``account/config``).
+
+    ``position_mode`` is ``net_mode`` (one signed position per instrument, what the host expects)
+    or ``long_short_mode``.
+    """
+
+    uid: str
+    account_level: str
+    position_mode: str
+
+
+@dataclass(frozen=True, slots=True)
+class Bill:
+    """One balance change (``account/bills``): trades' PnL and fees, funding, and the rest."""
+
+    bill_id: str
+    inst_id: str
+    bill_type: str
+    sub_type: str
+    balance_change: Decimal
+    pnl: Decimal | None
+    fee: Decimal | None
+    ts: datetime
+
+
+@dataclass(frozen=True, slots=True)
+class BookLevel:
+    """One price level of the order book: price and size in contracts."""
+
+    price: Decimal
+    size: Decimal
+
+
+@dataclass(frozen=True, slots=True)
+class OrderBook:
+    """The book's best levels, bids from the highest down and asks from the lowest up."""
+
+    inst_id: str
+    ts: datetime
+    bids: tuple[BookLevel, ...]
+    asks: tuple[BookLevel, ...]

@@ -1,0 +1,218 @@
+"""What a restart reads back from the journal, and the checks that say it can be trusted.
+
+Each function takes an open connection and only reads. :class:`host.journal.Journal` runs them on
+its writer thread, after every write queued before them, so a query sees everything the caller
+has written so far.
+"""
+
+from __future__ import annotations
+
+import sqlite3
+from collections.abc import Iterable
+from datetime import datetime
+from decimal import Decimal
+
+from host.domain import (
+    ClosedPosition,
+    Order,
+    OrderState,
+    PnL,
+    Position,
+    PositionOrigin,
+    PositionSide,
+    Regime,
+    Side,
+)
+from host.journal.codec import instant, money, optional_money, time_text
+from host.journal.records import IntegrityReport, IntentPurpose, OpenPosition, OrderIntent
+
+_POSITION_COLUMNS = (
+    "p.id, p.pos_id, p.inst_id, p.side, p.size, p.entry_price, p.entry_time, p.updated_at,"
+    " p.origin, p.regime"
+)
+_OPEN = "p.id NOT IN (SELECT position FROM closes)"
+
+
+def _position(row: sqlite3.Row, stop: Decimal | None) -> Position:
+    return Position(
+        pos_id=row["pos_id"],
+        inst_id=row["inst_id"],
+        side=PositionSide(row["side"]),
+        size=money(row["size"]),
+        entry_price=money(row["entry_price"]),
+        entry_time=instant(row["entry_time"]),
+        updated_at=instant(row["updated_at"]),
+        origin=PositionOrigin(row["origin"]),
+        stop=stop,
+    )
+
+
+def _tighter(side: PositionSide, a: Decimal, b: Decimal) -> bool:
+    """Whether stop ``a`` protects more than ``b``: a long's stop is tighter higher up."""
+    return a > b if side is PositionSide.LONG else a < b
+
+
+def open_positions(connection: sqlite3.Connection) -> tuple[OpenPosition, ...]:
+    """Every position without a close, with its tightest journaled stop on its current side.
+
+    The tightest rather than the latest: stops only ever tighten, so they are the same — unless a
+    bug wrote a looser one, and then a restart still must not loosen the protection.
+    """
+    rows = connection.execute(
+        f"SELECT {_POSITION_COLUMNS} FROM positions p WHERE {_OPEN} ORDER BY p.pos_id, p.id"  # noqa: S608
+    ).fetchall()
+    result = []
+    for row in rows:
+        side = PositionSide(row["side"])
+        best: sqlite3.Row | None = None
+        for level in connection.execute(
+            "SELECT stop, plugin, reason FROM stop_levels WHERE position = ? AND side = ?"
+            " ORDER BY id",
+            (row["id"], side.value),
+        ):
+            if best is None or _tighter(side, money(level["stop"]), money(best["stop"])):
+                best = level
+        result.append(
+            OpenPosition(
+                position=_position(row, None if best is None else money(best["stop"])),
+                regime=None if row["regime"] is None else Regime(row["regime"]),
+                stop_by=None if best is None else best["plugin"],
+                stop_reason=None if best is None else best["reason"],
+            )
+        )
+    return tuple(result)
+
+
+def unresolved_intents(connection: sqlite3.Connection) -> tuple[OrderIntent, ...]:
+    """Intents whose fate is unknown: no outcome yet, or *unknown* as the latest one.
+
+    Each must be settled by querying its ``clOrdId`` before anything is re-sent. The order's
+    ``ord_id`` is the last one any outcome reported, if any did.
+    """
+    rows = connection.execute(
+        "SELECT i.*,"
+        " (SELECT outcome FROM intent_outcomes o WHERE o.cl_ord_id = i.cl_ord_id"
+        "  ORDER BY o.id DESC LIMIT 1) AS latest,"
+        " (SELECT ord_id FROM intent_outcomes o WHERE o.cl_ord_id = i.cl_ord_id"
+        "  AND o.ord_id IS NOT NULL ORDER BY o.id DESC LIMIT 1) AS known_ord_id"
+        " FROM order_intents i WHERE latest IS NULL OR latest = 'unknown'"
+        " ORDER BY i.created_at, i.cl_ord_id"
+    ).fetchall()
+    return tuple(
+        OrderIntent(
+            order=Order(
+                cl_ord_id=row["cl_ord_id"],
+                inst_id=row["inst_id"],
+                side=Side(row["side"]),
+                size=money(row["size"]),
+                price=optional_money(row["price"]),
+                created_at=instant(row["created_at"]),
+                state=OrderState.LIVE,
+                ord_id=row["known_ord_id"],
+                post_only=bool(row["post_only"]),
+                reduce_only=bool(row["reduce_only"]),
+            ),
+            purpose=IntentPurpose(row["purpose"]),
+            reason=row["reason"],
+            pos_id=row["pos_id"],
+        )
+        for row in rows
+    )
+
+
+def seen_trade_ids(
+    connection: sqlite3.Connection, since: datetime | None = None
+) -> frozenset[tuple[str, str]]:
+    """``(instId, tradeId)`` of every journaled fill (at or after ``since``), to seed the dedup."""
+    if since is None:
+        rows: Iterable[sqlite3.Row] = connection.execute("SELECT inst_id, trade_id FROM fills")
+    else:
+        rows = connection.execute(
+            "SELECT inst_id, trade_id FROM fills WHERE ts >= ?", (time_text(since),)
+        )
+    return frozenset((row["inst_id"], row["trade_id"]) for row in rows)
+
+
+def closed_since(connection: sqlite3.Connection, since: datetime) -> tuple[ClosedPosition, ...]:
+    """Positions closed at or after ``since``, oldest first: the circuit breaker's history."""
+    rows = connection.execute(
+        f"SELECT {_POSITION_COLUMNS}, c.exit_price, c.closed_at, c.gross, c.fees, c.stop,"  # noqa: S608
+        " c.reason FROM closes c JOIN positions p ON p.id = c.position"
+        " WHERE c.closed_at >= ? ORDER BY c.closed_at, p.id",
+        (time_text(since),),
+    ).fetchall()
+    return tuple(
+        ClosedPosition(
+            position=_position(row, optional_money(row["stop"])),
+            exit_price=money(row["exit_price"]),
+            closed_at=instant(row["closed_at"]),
+            pnl=PnL(gross=money(row["gross"]), fees=money(row["fees"])),
+            reason=row["reason"],
+        )
+        for row in rows
+    )
+
+
+# --- integrity --------------------------------------------------------------------------------
+
+
+def integrity(connection: sqlite3.Connection) -> IntegrityReport:
+    """Check the file and the journal's own invariants; every problem is one line.
+
+    * SQLite's ``integrity_check`` and ``foreign_key_check``: the file and its references.
+    * Every fill is explained: its ``clOrdId`` is a journaled intent (the host sent that order,
+      and intents are written before sending), or a journaled position on its instrument was
+      open at its time (a fill of an order the host did not send: an adopted position, an
+      exchange-side stop, a liquidation). A fill that is neither means an order went out without
+      its intent, or a position was never journaled.
+    * At most one open position per ``posId`` (OKX holds one position per ``posId``).
+    * Stop levels never loosen within a position's side: a restart must not hand back a stop
+      looser than one the host already had.
+    """
+    problems = [
+        f"sqlite integrity_check: {row[0]}"
+        for row in connection.execute("PRAGMA integrity_check")
+        if row[0] != "ok"
+    ]
+    problems += [
+        f"table {row[0]} row {row[1]} refers to a missing {row[2]} row"
+        for row in connection.execute("PRAGMA foreign_key_check")
+    ]
+    problems += [
+        f"fill {row['inst_id']}/{row['trade_id']} (clOrdId {row['cl_ord_id']!r}) matches no "
+        "journaled intent and no position open at its time"
+        for row in connection.execute(
+            "SELECT f.inst_id, f.trade_id, f.cl_ord_id FROM fills f"
+            " WHERE f.cl_ord_id NOT IN (SELECT cl_ord_id FROM order_intents)"
+            " AND NOT EXISTS (SELECT 1 FROM positions p LEFT JOIN closes c ON c.position = p.id"
+            "  WHERE p.inst_id = f.inst_id AND p.entry_time <= f.ts"
+            "  AND (c.closed_at IS NULL OR c.closed_at >= f.ts))"
+            " ORDER BY f.id"
+        )
+    ]
+    problems += [
+        f"position {row[0]} is open {row[1]} times"
+        for row in connection.execute(
+            f"SELECT pos_id, count(*) FROM positions p WHERE {_OPEN}"  # noqa: S608
+            " GROUP BY pos_id HAVING count(*) > 1"
+        )
+    ]
+    problems += _loosened_stops(connection)
+    return IntegrityReport(tuple(problems))
+
+
+def _loosened_stops(connection: sqlite3.Connection) -> list[str]:
+    problems = []
+    previous: dict[tuple[int, str], Decimal] = {}
+    for row in connection.execute(
+        "SELECT s.position, s.side, s.stop, p.pos_id FROM stop_levels s"
+        " JOIN positions p ON p.id = s.position ORDER BY s.id"
+    ):
+        key = (row["position"], row["side"])
+        stop = money(row["stop"])
+        before = previous.get(key)
+        if before is not None and _tighter(PositionSide(row["side"]), before, stop):
+            problems.append(f"position {row['pos_id']}: stop loosened from {before} to {stop}")
+        else:
+            previous[key] = stop
+    return problems

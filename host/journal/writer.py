@@ -1,0 +1,249 @@
+"""The journal's writer thread: the only owner of the SQLite connection.
+
+SQLite calls block (a commit in ``synchronous=FULL`` waits for the disk), so none of them may
+run on the event loop. The loop hands jobs to this thread through a queue and goes on. The
+thread takes whatever has queued up (up to ``max_batch``) and writes it in **one transaction**:
+under load, many records share one commit and its fsync (group commit); when idle, a record is
+committed on its own right away. A job may carry a completion callback, called after its
+transaction has committed — that is what makes a durable write durable.
+
+Each record runs inside its own savepoint, so a record that fails (say, a stop move for a
+position the journal does not know) is undone alone and reported to its own caller, while the
+rest of the batch commits. When SQLite aborts the whole transaction instead (disk full, I/O
+error), the batch is retried record by record, so again only what cannot be written fails.
+
+Reads run on the same thread, after the writes queued before them have committed, so a reader
+always sees everything written before it asked.
+"""
+
+from __future__ import annotations
+
+import logging
+import queue
+import sqlite3
+import threading
+from collections.abc import Callable
+from dataclasses import dataclass
+from datetime import datetime
+from pathlib import Path
+from typing import Any, Literal
+
+from host.journal.schema import migrate
+from host.journal.store import store
+
+LOG = logging.getLogger("host.journal")
+
+Done = Callable[[Any, BaseException | None], None]
+"""Completion callback: ``(result, None)`` after the commit, or ``(None, error)``."""
+
+
+class JournalInUseError(RuntimeError):
+    """Another process holds the journal: two hosts must never trade one account."""
+
+
+@dataclass(frozen=True, slots=True)
+class _Write:
+    record: Any
+    done: Done | None
+
+
+@dataclass(frozen=True, slots=True)
+class _Read:
+    query: Callable[[sqlite3.Connection], Any]
+    done: Done
+
+
+_STOP = object()
+"""Queued by :meth:`WriterThread.stop`: commit what is pending, close the file, end the thread."""
+
+
+class WriterThread:
+    """Owns the connection; feeds it batches of jobs from a thread-safe queue."""
+
+    def __init__(
+        self,
+        path: Path,
+        *,
+        synchronous: Literal["full", "normal"],
+        max_batch: int,
+        now: Callable[[], datetime],
+    ) -> None:
+        self._path = path
+        self._synchronous = synchronous
+        self._max_batch = max_batch
+        self._now = now
+        self._queue: queue.SimpleQueue[_Write | _Read | object] = queue.SimpleQueue()
+        self._thread = threading.Thread(target=self._run, name=f"journal:{path.name}", daemon=True)
+        self._opened = threading.Event()
+        self._open_error: BaseException | None = None
+        self.failed_writes = 0
+        """Fire-and-forget records that could not be written (each is also logged)."""
+
+    # --- called from other threads --------------------------------------------------------------
+
+    def start(self) -> None:
+        """Open the file on the writer thread and wait for it; raise what opening raised.
+
+        Blocks the calling thread for the duration of the open and migration, so the asyncio
+        facade calls it through ``asyncio.to_thread``.
+        """
+        self._thread.start()
+        self._opened.wait()
+        if self._open_error is not None:
+            self._thread.join()
+            raise self._open_error
+
+    def write(self, record: Any, done: Done | None) -> None:
+        """Queue a record; ``done`` (if any) runs on the writer thread after its commit."""
+        self._queue.put(_Write(record, done))
+
+    def read(self, query: Callable[[sqlite3.Connection], Any], done: Done) -> None:
+        """Queue a query to run after every write queued before it has committed."""
+        self._queue.put(_Read(query, done))
+
+    def stop(self) -> None:
+        """Commit what is queued, close the file, and wait for the thread to end."""
+        if self._thread.is_alive():
+            self._queue.put(_STOP)
+            self._thread.join()
+
+    @property
+    def alive(self) -> bool:
+        """Whether the thread is still taking jobs."""
+        return self._thread.is_alive()
+
+    # --- the writer thread ----------------------------------------------------------------------
+
+    def _run(self) -> None:
+        try:
+            connection = self._connect()
+        except BaseException as error:  # reported to start(), which re-raises it
+            self._open_error = error
+            self._opened.set()
+            return
+        self._opened.set()
+        try:
+            while self._serve(connection):
+                pass
+        finally:
+            connection.close()
+
+    def _connect(self) -> sqlite3.Connection:
+        self._path.parent.mkdir(parents=True, exist_ok=True)
+        connection = sqlite3.connect(self._path, isolation_level=None, timeout=0)
+        try:
+            connection.row_factory = sqlite3.Row
+            # EXCLUSIVE locking: the first transaction below takes the file for this process
+            # until it closes, so a second host started on the same account fails at once.
+            connection.execute("PRAGMA locking_mode = EXCLUSIVE")
+            mode = connection.execute("PRAGMA journal_mode = WAL").fetchone()[0]
+            if mode != "wal":
+                raise sqlite3.OperationalError(f"{self._path}: WAL mode refused (got {mode})")
+            connection.execute(f"PRAGMA synchronous = {self._synchronous.upper()}")
+            connection.execute("PRAGMA foreign_keys = ON")
+            connection.execute("BEGIN EXCLUSIVE")
+            connection.execute("COMMIT")
+            migrate(connection, self._now())
+        except sqlite3.OperationalError as error:
+            connection.close()
+            if "locked" in str(error):
+                raise JournalInUseError(
+                    f"{self._path} is in use by another process (another host on this account?)"
+                ) from error
+            raise
+        except BaseException:
+            connection.close()
+            raise
+        return connection
+
+    def _serve(self, connection: sqlite3.Connection) -> bool:
+        """Handle one batch; ``False`` once asked to stop."""
+        batch = [self._queue.get()]
+        while len(batch) < self._max_batch:
+            try:
+                batch.append(self._queue.get_nowait())
+            except queue.Empty:
+                break
+        writes: list[_Write] = []
+        for job in batch:
+            if isinstance(job, _Write):
+                writes.append(job)
+                continue
+            self._commit(connection, writes)
+            writes = []
+            if job is _STOP:
+                return False
+            if isinstance(job, _Read):
+                _run_read(connection, job)
+        self._commit(connection, writes)
+        return True
+
+    def _commit(self, connection: sqlite3.Connection, writes: list[_Write]) -> None:
+        if not writes:
+            return
+        try:
+            outcomes = _transaction(connection, writes)
+        except sqlite3.Error as failure:
+            # The whole transaction is lost (disk full, I/O error). Retry each record alone, so
+            # a record that does fit is not failed for another one's sake.
+            LOG.error("journal commit of %d records failed: %s", len(writes), failure)
+            if len(writes) == 1:
+                outcomes = [(None, failure)]
+            else:
+                outcomes = [_alone(connection, job) for job in writes]
+        for job, (result, error) in zip(writes, outcomes, strict=True):
+            self._report(job, result, error)
+
+    def _report(self, job: _Write, result: Any, error: BaseException | None) -> None:
+        if job.done is not None:
+            job.done(result, error)
+        elif error is not None:
+            self.failed_writes += 1
+            LOG.error("journal lost a %s: %s", type(job.record).__name__, error)
+
+
+Outcome = tuple[Any, Exception | None]
+
+
+def _transaction(connection: sqlite3.Connection, writes: list[_Write]) -> list[Outcome]:
+    """Write ``writes`` in one transaction; raise if the transaction as a whole failed."""
+    connection.execute("BEGIN IMMEDIATE")
+    try:
+        outcomes = [_store_in_savepoint(connection, job.record) for job in writes]
+        connection.execute("COMMIT")
+    except BaseException:
+        if connection.in_transaction:
+            connection.execute("ROLLBACK")
+        raise
+    return outcomes
+
+
+def _alone(connection: sqlite3.Connection, job: _Write) -> Outcome:
+    try:
+        (outcome,) = _transaction(connection, [job])
+    except sqlite3.Error as error:
+        return None, error
+    return outcome
+
+
+def _store_in_savepoint(connection: sqlite3.Connection, record: Any) -> Outcome:
+    connection.execute("SAVEPOINT record")
+    try:
+        result = store(connection, record)
+    except Exception as error:
+        if not connection.in_transaction:
+            raise  # SQLite ended the whole transaction (e.g. disk full): the batch is lost
+        connection.execute("ROLLBACK TO record")  # one bad record must not undo the others
+        connection.execute("RELEASE record")
+        return None, error
+    connection.execute("RELEASE record")
+    return result, None
+
+
+def _run_read(connection: sqlite3.Connection, job: _Read) -> None:
+    try:
+        result = job.query(connection)
+    except Exception as error:  # handed to the reader, who decides
+        job.done(None, error)
+    else:
+        job.done(result, None)

@@ -1,0 +1,174 @@
+"""The suites have teeth: deliberately broken plugins, each failing the property it breaks."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from datetime import timedelta
+from decimal import Decimal
+
+import pytest
+from hypothesis import Phase, settings
+
+from host import (
+    Bar,
+    ClosedPosition,
+    CloseNow,
+    EntryPlan,
+    HookContext,
+    Position,
+    Regime,
+    RepriceOrder,
+    StopAt,
+    Tick,
+    Veto,
+    hookimpl,
+)
+from host.conformance.breakers import CircuitBreakerSuite
+from host.conformance.exits import ExitPluginSuite
+from host.conformance.limit_orders import LimitOrderPolicySuite
+from host.conformance.regimes import RegimeDetectorSuite
+
+
+def fails(suite_class: type, plugin: type, prop: str) -> None:
+    """Run one property of ``suite_class`` against ``plugin``; it must fail (found, not shrunk)."""
+    check = type("Check", (suite_class,), {"plugin_class": plugin})
+    found_only = settings(max_examples=500, phases=[Phase.generate])(getattr(check, prop))
+    with pytest.raises(AssertionError):
+        found_only(check())
+
+
+def stop_below(ctx: HookContext, position: Position, raw: Decimal) -> StopAt:
+    return StopAt(ctx.instrument.protective_stop(position.side, raw), "broken")
+
+
+class FollowsThePrice:
+    """Keeps its stop 1 % from the current price: loosens when the price goes against it."""
+
+    @hookimpl
+    def on_tick_exit(self, tick: Tick, positions: Sequence[Position], ctx: HookContext) -> dict:
+        out = {}
+        for p in positions:
+            price = tick.bid if p.side.sign > 0 else tick.ask
+            out[p.pos_id] = stop_below(ctx, p, price - p.side.sign * price / 100)
+        return out
+
+
+class FloatStop:
+    @hookimpl
+    def on_tick_exit(self, tick: Tick, positions: Sequence[Position]) -> dict:
+        return {p.pos_id: StopAt(float(tick.bid) / 2, "float") for p in positions}
+
+
+class LongsOnlyTighter:
+    """Trails a long 0.5 % of entry behind the bid, a short 1 % behind the ask: not mirrored."""
+
+    @hookimpl
+    def on_tick_exit(self, tick: Tick, positions: Sequence[Position], ctx: HookContext) -> dict:
+        out = {}
+        for p in positions:
+            distance = p.entry_price * (Decimal("0.005") if p.side.sign > 0 else Decimal("0.01"))
+            price = tick.bid if p.side.sign > 0 else tick.ask
+            level = price - p.side.sign * distance
+            if level > 0 and (p.stop is None or p.side.sign * (level - p.stop) > 0):
+                out[p.pos_id] = stop_below(ctx, p, level)
+        return out
+
+
+class FiveDollarsAway:
+    """A stop a fixed 5 USDT from the entry: not scale-invariant."""
+
+    @hookimpl
+    def on_tick_exit(self, positions: Sequence[Position], ctx: HookContext) -> dict:
+        return {
+            p.pos_id: stop_below(ctx, p, p.entry_price - p.side.sign * 5)
+            for p in positions
+            if p.entry_price > 10
+        }
+
+
+class CountsTicks:
+    """Closes after the sixth tick it hears, duplicates included."""
+
+    def __init__(self) -> None:
+        self.heard = 0
+
+    @hookimpl
+    def on_tick_exit(self, positions: Sequence[Position]) -> dict:
+        self.heard += 1
+        return {p.pos_id: CloseNow("tired") for p in positions} if self.heard > 5 else {}
+
+
+BROKEN_EXITS = [
+    (FollowsThePrice, "test_exit_stop_never_loosens_and_stays_on_the_safe_side"),
+    (FloatStop, "test_exit_is_deterministic"),
+    (LongsOnlyTighter, "test_exit_long_and_mirrored_short_answer_mirrored"),
+    (FiveDollarsAway, "test_exit_scaling_prices_scales_stops"),
+    (CountsTicks, "test_exit_duplicated_ticks_change_nothing"),
+]
+
+
+@pytest.mark.parametrize(("plugin", "prop"), BROKEN_EXITS, ids=lambda x: getattr(x, "__name__", x))
+def test_exit_suite_catches(plugin: type, prop: str) -> None:
+    fails(ExitPluginSuite, plugin, prop)
+
+
+class CrossesTheBook:
+    @hookimpl
+    def plan_entry(self, tick: Tick) -> EntryPlan:
+        return EntryPlan(tick.ask, post_only=True)
+
+
+class RepricesForever:
+    @hookimpl
+    def on_limit_expired(self, tick: Tick) -> RepriceOrder:
+        return RepriceOrder(tick.bid - 1 if tick.bid > 1 else tick.bid, "again")
+
+
+class WaitsTooLong:
+    @hookimpl
+    def limit_order_ttl(self) -> timedelta:
+        return timedelta(hours=1)
+
+
+@pytest.mark.parametrize(
+    ("plugin", "prop"),
+    [
+        (CrossesTheBook, "test_limit_policy_post_only_prices_never_cross_the_book"),
+        (RepricesForever, "test_limit_policy_stops_repricing_after_its_limit"),
+        (WaitsTooLong, "test_limit_policy_never_waits_past_the_regime_limit"),
+    ],
+    ids=lambda x: getattr(x, "__name__", x),
+)
+def test_limit_order_suite_catches(plugin: type, prop: str) -> None:
+    fails(LimitOrderPolicySuite, plugin, prop)
+
+
+class RemembersSignals:
+    """Counts losses, but vetoes only every other signal: a count no journal replays."""
+
+    def __init__(self) -> None:
+        self.losses, self.signals = 0, 0
+
+    @hookimpl
+    def on_position_closed(self, closed: ClosedPosition) -> None:
+        self.losses += closed.pnl.net < 0
+
+    @hookimpl
+    def on_signal(self) -> Veto | None:
+        self.signals += 1
+        return Veto("every other") if self.losses and self.signals % 2 else None
+
+
+def test_breaker_suite_catches_state_a_restart_cannot_rebuild() -> None:
+    prop = "test_breaker_restart_replaying_history_changes_no_verdict"
+    fails(CircuitBreakerSuite, RemembersSignals, prop)
+
+
+class ExpensiveIsTrending:
+    @hookimpl
+    def detect_regime(self, bars: Sequence[Bar]) -> Regime:
+        return Regime.TRENDING if bars[-1].close > 1000 else Regime.RANGING
+
+
+def test_regime_suite_catches_a_detector_that_reads_the_price_level() -> None:
+    fails(RegimeDetectorSuite, ExpensiveIsTrending, "test_regime_ignores_the_price_level")
