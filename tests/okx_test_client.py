@@ -28,6 +28,16 @@ from host.exchange.signing import (
 )
 from host.sim import TEST_KEY, ApiKey, SimConfig, Simulator
 
+RESTING_BUY = {
+    "instId": "BTC-USDT-SWAP",
+    "tdMode": "cross",
+    "side": "buy",
+    "ordType": "limit",
+    "px": "1000",
+    "sz": "1",
+}
+"""An order body that rests far below the market (BTC starts at 65000)."""
+
 WAIT = 5.0
 """Upper bound on waiting for a message that must come (a failure bound, never a sleep)."""
 

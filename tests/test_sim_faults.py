@@ -43,7 +43,7 @@ async def test_a_silenced_socket_stays_open_but_answers_nothing(okx: OkxClient) 
     ws = await okx.connect("public")
     await okx.subscribe(ws, {"channel": "trades", "instId": BTC})
     okx.sim.faults.silence_sockets()
-    await okx.sim.advance(timedelta(seconds=5))
+    await okx.sim.advance(timedelta(seconds=40))  # past the idle limit: still no close frame
     await ws.send("ping")
     with pytest.raises(TimeoutError):
         await asyncio.wait_for(ws.recv(), NO_ANSWER)
@@ -274,6 +274,8 @@ async def test_the_admin_endpoint_injects_faults_and_serves_the_ledger(okx: OkxC
         assert (response.status, (await response.json())["ok"]) == (200, True)
     assert (await okx.get("/api/v5/public/time"))[1]["code"] == "50011"
     async with okx.http.post(f"{admin}/faults/rm_rf", json={}) as response:
+        assert response.status == 400
+    async with okx.http.post(f"{admin}/advance", data="soon") as response:
         assert response.status == 400
     await okx.order(instId=BTC, side="buy", ordType="market", sz="1")
     async with okx.http.post(f"{admin}/advance", json={"seconds": 1}) as response:

@@ -14,7 +14,7 @@ from datetime import timedelta
 from typing import Any
 
 import pytest
-from okx_test_client import OkxClient, channel, recv_json, recv_until
+from okx_test_client import RESTING_BUY, OkxClient, channel, recv_json, recv_until
 from samples import SAMPLES
 
 BTC = "BTC-USDT-SWAP"
@@ -259,14 +259,7 @@ async def test_notice_matches_okx(okx: OkxClient) -> None:
 async def test_ws_order_operations_match_okx(okx: OkxClient) -> None:
     ws = await okx.connect("private")
     await okx.login(ws)
-    order = {
-        "instId": BTC,
-        "tdMode": "cross",
-        "side": "buy",
-        "ordType": "limit",
-        "px": "1000",
-        "sz": "1",
-    }
+    order = RESTING_BUY
     await ws.send(json.dumps({"id": "1512", "op": "order", "args": [order]}))
     placed = await recv_until(ws, lambda m: m.get("op") == "order")
     assert_message(placed, "ws_op_order_success_docs")

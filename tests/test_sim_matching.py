@@ -100,7 +100,7 @@ def play(config: SimConfig, script: list[Action]) -> tuple[Simulator, dict[str, 
             UID,
             BTC,
             action.side,
-            "net",
+            pos_side(config, action),
             "cross",
             ord_type,
             px,
@@ -115,11 +115,22 @@ def play(config: SimConfig, script: list[Action]) -> tuple[Simulator, dict[str, 
     return sim, touches
 
 
+def pos_side(config: SimConfig, action: Action) -> str:
+    """``net``; in long/short mode a buy opens a long and a ``reduce`` buy closes a short."""
+    if config.pos_mode == "net_mode":
+        return "net"
+    opens_long = action.side == "buy"
+    return "long" if opens_long != (action.kind == "reduce") else "short"
+
+
 def place_stop(sim: Simulator, action: Action) -> None:
     """An exchange stop closing the whole position (``stop``) or a trailing one (``trail``)."""
     mark = sim.engine.markets[BTC.inst_id].mark
     away = action.offset * BTC.tick_sz * (-1 if action.side == "sell" else 1)
-    fields = {"instId": BTC.inst_id, "tdMode": "cross", "side": action.side, "reduceOnly": True}
+    closes = "long" if action.side == "sell" else "short"
+    side = "net" if sim.config.pos_mode == "net_mode" else closes
+    fields = {"instId": BTC.inst_id, "tdMode": "cross", "side": action.side, "posSide": side}
+    fields |= {"reduceOnly": sim.config.pos_mode == "net_mode"}
     if action.kind == "stop":
         fields |= {"ordType": "conditional", "closeFraction": "1", "slOrdPx": "-1"}
         fields |= {"slTriggerPx": str(mark + away)}
@@ -140,9 +151,12 @@ def test_no_fill_is_better_than_the_book_or_the_limit(
     sim, touches = play(config(seed, slippage_ticks=slippage), script)
     for fill in sim.ledger.fills():
         order = sim.engine.orders[fill["ordId"]]
+        if order.category != "normal":
+            continue  # liquidation / ADL: closed at the mark by the exchange, not through the book
         px = Decimal(fill["fillPx"])
         if fill["execType"] == "T":
-            touch = touches[order.ord_id]
+            # our own orders: the touch we saw; a stop's order: the touch when it fired
+            touch = touches.get(order.ord_id) or Touch(*order.arrival_touch)
             assert px >= touch.best_ask if order.side == "buy" else px <= touch.best_bid
         else:
             assert px == order.px  # a maker fills at its own price, never better
@@ -166,6 +180,22 @@ def test_position_is_the_signed_sum_of_fills_and_cash_adds_up(
     flows = sum((Decimal(f["pnl"]) + Decimal(f["fee"]) for f in fills), Decimal(0))
     flows += sum((Decimal(e.data["amount"]) for e in sim.ledger.entries("funding")), Decimal(0))
     assert account.cash == START + flows
+
+
+@given(seeds, actions)
+def test_long_short_positions_are_each_the_sum_of_their_opening_and_closing_fills(
+    seed: int, script: list[Action]
+) -> None:
+    sim, _ = play(config(seed, pos_mode="long_short_mode"), script)
+    for side in ("long", "short"):
+        opening = "buy" if side == "long" else "sell"
+        fills = [f for f in sim.ledger.fills() if f["posSide"] == side]
+        signed = sum(
+            (Decimal(f["fillSz"]) * (1 if f["side"] == opening else -1) for f in fills), Decimal(0)
+        )
+        position = sim.engine.accounts[UID].positions.get((BTC.inst_id, side))
+        assert signed >= 0  # closing orders never take a side below zero
+        assert (position.pos if position else Decimal(0)) == signed
 
 
 @given(seeds, st.sampled_from([("0.0002", "0.0005"), ("-0.0001", "0.0007"), ("0", "0")]), actions)

@@ -7,7 +7,7 @@ from decimal import Decimal
 from typing import Any
 
 import pytest
-from okx_test_client import OkxClient, channel, pending, recv_until, running
+from okx_test_client import RESTING_BUY, OkxClient, channel, pending, recv_until, running
 
 from host.clock import to_okx_ms
 from host.sim import SimConfig
@@ -271,3 +271,56 @@ async def test_funding_is_charged_to_longs_at_the_settlement_time() -> None:
         row = (await okx.get("/api/v5/account/positions"))[1]["data"][0]
         assert Decimal(row["fundingFee"]) == amount
         assert okx.sim.engine.accounts[okx.key.uid].cash == cash_before + amount
+
+
+async def test_batch_orders_answer_each_item_and_partial_success_is_code_2(okx: OkxClient) -> None:
+    good = {**RESTING_BUY, "clOrdId": "b1"}
+    bad = {**good, "sz": "0.001", "clOrdId": "b2"}
+    _, placed = await okx.post("/api/v5/trade/batch-orders", [good, bad])
+    assert (placed["code"], [i["sCode"] for i in placed["data"]]) == ("2", ["0", "51121"])
+    assert "inTime" in placed
+    cancels = [{"instId": BTC, "clOrdId": "b1"}, {"instId": BTC, "clOrdId": "b2"}]
+    _, canceled = await okx.post("/api/v5/trade/cancel-batch-orders", cancels)
+    assert (canceled["code"], [i["sCode"] for i in canceled["data"]]) == ("2", ["0", "51400"])
+    _, too_many = await okx.post("/api/v5/trade/batch-orders", [good] * 21)
+    assert too_many["code"] == "51000"
+
+
+async def test_amend_order_moves_a_resting_order_and_pushes_the_result(okx: OkxClient) -> None:
+    ws = await okx.private("orders")
+    placed = await okx.order(
+        instId=BTC, side="buy", ordType="post_only", px="1000", sz="2", clOrdId="am1"
+    )
+    ord_id = placed["data"][0]["ordId"]
+    body = {"instId": BTC, "ordId": ord_id, "newPx": "1100", "newSz": "3", "reqId": "r1"}
+    _, ack = await okx.post("/api/v5/trade/amend-order", body)
+    assert ack["data"][0] == {
+        "ordId": ord_id,
+        "clOrdId": "am1",
+        "reqId": "r1",
+        "ts": ack["data"][0]["ts"],
+        "sCode": "0",
+        "sMsg": "",
+    }
+    ask = okx.sim.engine.markets[BTC].book.best_ask
+    across = {"instId": BTC, "ordId": ord_id, "newPx": str(ask), "reqId": "r2", "cxlOnFail": True}
+    await okx.post("/api/v5/trade/amend-order", across)
+    await okx.sim.drain()
+    pushes = [m["data"][0] for m in await pending(ws) if channel("orders")(m)]
+    assert [(p["state"], p["amendResult"], p["reqId"], p["px"], p["sz"]) for p in pushes] == [
+        ("live", "", "", "1000", "2"),
+        ("live", "0", "r1", "1100", "3"),
+        ("canceled", "-1", "r2", "1100", "3"),  # post-only may not cross: failed, then canceled
+    ]
+    _, late = await okx.post("/api/v5/trade/amend-order", {**body, "reqId": "r3"})
+    assert late["data"][0]["sCode"] == "51503"
+
+
+async def test_a_limit_amended_across_the_book_takes_liquidity(okx: OkxClient) -> None:
+    placed = await okx.order(instId=BTC, side="sell", ordType="limit", px="90000", sz="0.01")
+    bid = okx.sim.engine.markets[BTC].book.best_bid
+    body = {"instId": BTC, "ordId": placed["data"][0]["ordId"], "newPx": str(bid)}
+    await okx.post("/api/v5/trade/amend-order", body)
+    order = okx.sim.engine.orders[placed["data"][0]["ordId"]]
+    assert order.state == "filled"
+    assert all(fill.exec_type == "T" and fill.px >= bid for fill in order.fills)

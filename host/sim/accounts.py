@@ -112,7 +112,8 @@ class Position:
         base = margin if margin is not None else self.imr
         record.update(
             adl="1",
-            availPos=num(self.size) if not flat else "",
+            # OKX: closable size only in long/short mode (net-mode rows show "")
+            availPos=num(self.size) if self.pos_side != "net" and not flat else "",
             avgPx="" if flat else num(self.avg_px),
             cTime=ms(self.c_time),
             ccy="USDT",

@@ -33,6 +33,7 @@ from host.sim.orders import Fill, SimAlgo, SimOrder
 from host.sim.params import Params
 from host.sim.source import RawTrade
 from host.sim.wire import (
+    AMEND_FINISHED,
     BELOW_MIN_SIZE,
     CANCEL_FAILED,
     DUPLICATE_CLORDID,
@@ -245,6 +246,7 @@ class Engine:
         )
         if request.algo is not None:
             order.algo_id, order.algo_cl_ord_id = request.algo.algo_id, request.algo.algo_cl_ord_id
+        order.arrival_touch = (market.book.best_bid, market.book.best_ask)
         self.orders[order.ord_id] = order
         self._execute(order, market)
         return order
@@ -258,6 +260,53 @@ class Engine:
         if not order.is_live:
             raise CANCEL_FAILED
         self._end(order, CANCEL_USER)
+        return order
+
+    def amend(
+        self,
+        uid: str,
+        inst_id: str,
+        ids: tuple[str, str],
+        new: tuple[Decimal | None, Decimal | None],
+        req_id: str,
+        *,
+        cxl_on_fail: bool,
+    ) -> SimOrder:
+        """Change a pending order's size and/or price; the outcome is pushed (``amendResult``).
+
+        ``ids`` is ``(ordId, clOrdId)``, ``new`` is ``(newSz, newPx)``. A post-only order moved
+        across the book fails (``-1``; canceled too with ``cxl_on_fail``); a limit moved across
+        takes what it crosses; a size at or below the filled size ends the order ``filled``.
+        """
+        order = self.find_order(uid, inst_id, *ids)
+        if not order.is_live:
+            raise AMEND_FINISHED
+        market = self.markets[inst_id]
+        new_sz, new_px = new
+        if new_sz is not None and (new_sz <= 0 or not market.inst.on_lot(new_sz)):
+            raise param_error("newSz")
+        if new_px is not None and (new_px <= 0 or new_px % market.inst.tick_sz != 0):
+            raise param_error("newPx")
+        crosses = new_px is not None and market.book.crosses(order.side, new_px)
+        if order.ord_type == "post_only" and crosses:
+            order.amend = ("-1", req_id)
+            if cxl_on_fail:
+                self._end(order, CANCEL_USER)
+            else:
+                self._changed(order)
+            order.amend = None
+            return order
+        order.sz = new_sz if new_sz is not None else order.sz
+        order.px = new_px if new_px is not None else order.px
+        order.u_time = self.now
+        if order.remaining <= 0:
+            order.sz, order.state = max(order.sz, order.acc_fill_sz), "filled"
+        order.amend = ("0", req_id)
+        self._changed(order)
+        order.amend = None
+        if order.is_live and crosses:
+            self._take(order, market)
+        self._refresh_frozen(self.accounts[uid])
         return order
 
     def fill_resting(self, order: SimOrder) -> None:

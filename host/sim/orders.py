@@ -62,6 +62,10 @@ class SimOrder:
     algo_cl_ord_id: str = ""
     category: str = "normal"
     last_px: Decimal = Decimal(0)
+    arrival_touch: tuple[Decimal, Decimal] | None = None
+    """Best bid and ask when the order arrived: what its taker fills are measured against."""
+    amend: tuple[str, str] | None = None
+    """``(amendResult, reqId)`` while the push answering an amend is built, else None."""
 
     @property
     def remaining(self) -> Decimal:
@@ -107,11 +111,12 @@ class SimOrder:
         record: JsonDict = dict.fromkeys(ORDER_PUSH_FIELDS, "")
         record.update(self._common())
         fill = self.last_fill
+        amend_result, req_id = self.amend or ("", "")
         record.update(
-            amendResult="",
+            amendResult=amend_result,
             code="0",
             msg="",
-            reqId="",
+            reqId=req_id,
             lastPx=num(self.last_px),
             notionalUsd=num(self.sz * self.last_px),
             fillFee=num(fill.fee) if fill else "0",

@@ -285,7 +285,8 @@ class Hub:
             if session.close_at is not None and now >= session.close_at:
                 session.close_at = None
                 session.abort_after_queued()
-            elif now - session.last_activity > self.idle_timeout:
+            # a silenced socket plays a half-open connection: it gets no close frame either
+            elif not session.silenced and now - session.last_activity > self.idle_timeout:
                 session.close(*IDLE_CLOSE)
                 self.sessions.discard(session)
 

@@ -32,6 +32,8 @@ from host.sim.wire import (
 )
 
 ORDER_EXPIRED = OkxError("50037", "Order expired.")
+BATCH_LIMIT = 20
+"""Orders per batch request (``batch-orders``, ``cancel-batch-orders``)."""
 POSITION_MODE_BLOCKED = OkxError(
     "59000", "Settings failed. Cancel all pending orders and close all positions before setting."
 )
@@ -101,6 +103,15 @@ class RestApi:
                 self.set_position_mode, private=True
             ),
             (post, "/api/v5/trade/order"): Route(self.place_order, private=True, stamped=True),
+            (post, "/api/v5/trade/batch-orders"): Route(
+                self.batch_orders, private=True, stamped=True
+            ),
+            (post, "/api/v5/trade/cancel-batch-orders"): Route(
+                self.cancel_batch_orders, private=True, stamped=True
+            ),
+            (post, "/api/v5/trade/amend-order"): Route(
+                self.amend_order, private=True, stamped=True
+            ),
             (post, "/api/v5/trade/cancel-order"): Route(
                 self.cancel_order, private=True, stamped=True
             ),
@@ -340,6 +351,48 @@ class RestApi:
         except OkxError:
             error = CANCEL_FAILED
         item = {"clOrdId": cl_ord_id, "ordId": ord_id, "ts": ms(self.engine.now)}
+        return items([{**item, **item_status(error)}])
+
+    def batch_orders(self, call: Call) -> JsonDict:
+        """``POST /trade/batch-orders``: up to 20 orders, each answered on its own (code 2)."""
+        return self._batch(call, self.place_order)
+
+    def cancel_batch_orders(self, call: Call) -> JsonDict:
+        """``POST /trade/cancel-batch-orders``: up to 20 cancels, each answered on its own."""
+        return self._batch(call, self.cancel_order)
+
+    def _batch(self, call: Call, single: Handler) -> JsonDict:
+        if not isinstance(call.body, list) or not 1 <= len(call.body) <= BATCH_LIMIT:
+            raise param_error("instId")
+        results: list[JsonDict] = []
+        for raw in call.body:
+            params = Params(raw if isinstance(raw, dict) else {})
+            try:
+                results.extend(single(Call(params, raw, call.account, call.expires))["data"])
+            except OkxError as error:  # a malformed item fails alone
+                ids = {"clOrdId": params.text("clOrdId", ""), "ordId": params.text("ordId", "")}
+                results.append({**ids, "ts": ms(self.engine.now), **item_status(error)})
+        return items(results)
+
+    def amend_order(self, call: Call) -> JsonDict:
+        """``POST /trade/amend-order``: ``sCode 0`` = accepted; the result comes as a push."""
+        params = call.params
+        inst_id, req_id = params.text("instId"), params.text("reqId", "")
+        ids = (params.text("ordId", ""), params.text("clOrdId", ""))
+        if not any(ids):
+            raise param_error("ordId")
+        new = (params.decimal("newSz", required=False), params.decimal("newPx", required=False))
+        if new == (None, None):
+            raise param_error("newSz")
+        error: OkxError | None = None
+        try:
+            order = self.engine.amend(
+                call.acct.uid, inst_id, ids, new, req_id, cxl_on_fail=params.flag("cxlOnFail")
+            )
+            ids = (order.ord_id, order.cl_ord_id)
+        except OkxError as refused:
+            error = refused
+        item = {"ordId": ids[0], "clOrdId": ids[1], "reqId": req_id, "ts": ms(self.engine.now)}
         return items([{**item, **item_status(error)}])
 
     def get_order(self, call: Call) -> JsonDict:

@@ -95,6 +95,7 @@ class Simulator:
         operations: dict[str, Handler] = {
             "order": self.api.place_order,
             "cancel-order": self.api.cancel_order,
+            "amend-order": self.api.amend_order,
         }
         self.gateway = WsGateway(self.hub, self.verifier, self.clock.now, self._conn_id, operations)
         self.faults = Faults(self)
@@ -253,14 +254,17 @@ class Simulator:
 
     async def _admin_advance(self, request: web.Request) -> web.StreamResponse:
         _loopback_only(request)
-        seconds = float((await request.json()).get("seconds", 0))
-        await self.advance(timedelta(seconds=seconds))
+        try:
+            seconds = float((await request.json()).get("seconds", 0))
+        except (ValueError, TypeError, AttributeError):
+            return _json({"ok": False, "error": 'body must be {"seconds": number}'}, 400)
+        await self.advance(timedelta(seconds=max(seconds, 0)))
         return _json({"now": self.clock.now().isoformat()}, 200)
 
     async def _admin_fault(self, request: web.Request) -> web.StreamResponse:
         _loopback_only(request)
-        params = await request.json() if request.can_read_body else {}
         try:
+            params = await request.json() if request.can_read_body else {}
             result = self.faults.apply(request.match_info["name"], params)
         except (ValueError, TypeError, OkxError) as error:
             return _json({"ok": False, "error": str(error)}, 400)

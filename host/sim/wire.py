@@ -102,6 +102,9 @@ CANCEL_FAILED = OkxError(
     "51400", "Order cancellation failed as the order has been filled, canceled or does not exist."
 )
 ORDER_MISSING = OkxError("51603", "Order does not exist")
+AMEND_FINISHED = OkxError(
+    "51503", "Order modification failed as the order has been filled or canceled"
+)
 ALGO_MISSING = ORDER_MISSING
 """OKX answers an unknown algo order with the same code as an unknown order."""
 
