@@ -20,7 +20,7 @@ import yaml
 
 from host.errors import ConfigError
 from host.logs import configure_logging
-from host.settings import load_settings, redacted_dump, secret_values
+from host.settings import Settings, load_settings, redacted_dump, secret_values, validated_update
 
 if TYPE_CHECKING:
     from host.pluginmanager import PluginInfo
@@ -93,25 +93,67 @@ def plugins(
 
 
 @app.command("run")
-def run(config: ConfigOption = None) -> None:
-    """Validate the configuration and build the plugins; the trading engine is issue #7."""
+def run(
+    config: ConfigOption = None,
+    mode: Annotated[
+        str | None,
+        typer.Option(help="paper (the built-in simulator), demo or live; overrides the config."),
+    ] = None,
+    minutes: Annotated[
+        float, typer.Option(min=0.1, help="Paper mode: minutes of simulated market to trade.")
+    ] = 60.0,
+    seed: Annotated[int, typer.Option(help="Paper mode: the generated market's seed.")] = 1,
+    data: Annotated[
+        Path | None,
+        typer.Option(help="Paper mode: replay this OKX historical trades CSV instead."),
+    ] = None,
+) -> None:
+    """Trade: paper mode against the built-in simulator (the default), or OKX demo / live.
+
+    Paper mode replays a seeded market session on the simulator's clock (an hour of market in
+    about half a minute) through the real client code and ends with a summary. Demo and live
+    trade until SIGINT / SIGTERM, then shut down gracefully.
+    """
     with _config_errors():
         settings = load_settings(config)
+        if mode is not None:
+            settings = validated_update(settings, mode=mode)
         configure_logging(settings.log_level, secret_values(settings))
         from host.pluginmanager import build_plugin_host
 
-        plugin_host = build_plugin_host(settings)
-    enabled = [info.name for info in plugin_host.plugins if info.enabled]
-    _log.info(
-        "config and plugins valid: mode=%s instruments=%s plugins=%s",
-        settings.mode,
-        ",".join(settings.instruments),
-        ",".join(enabled) or "none",
-    )
-    typer.echo(
-        "The trading engine is not implemented yet (issue #7). This run only validated the "
-        "configuration and the plugins; nothing was traded and no order was sent."
-    )
+        build_plugin_host(settings)  # every plugin problem is a config error before anything runs
+    from host.engine.startup import StartupRefused
+
+    try:
+        if settings.mode == "paper":
+            _run_paper(settings, minutes, seed, data)
+        else:
+            from host.engine.live import run_live
+
+            asyncio.run(run_live(settings))
+    except StartupRefused as refused:
+        typer.echo(f"refused to start: {refused}", err=True)
+        raise typer.Exit(CONFIG_ERROR_EXIT) from None
+
+
+def _run_paper(settings: Settings, minutes: float, seed: int, data: Path | None) -> None:
+    from datetime import timedelta
+
+    from host.engine.live import stop_on_signals
+    from host.engine.paper import run_paper
+
+    async def paper() -> str:
+        result = await run_paper(
+            settings,
+            duration=timedelta(minutes=minutes),
+            seed=seed,
+            data=data,
+            progress=lambda line: typer.echo(line, err=True),
+            stop=stop_on_signals(),
+        )
+        return result.summary()
+
+    typer.echo(asyncio.run(paper()))
 
 
 @app.command("check")

@@ -473,6 +473,18 @@ def load_settings(config_path: Path | None) -> Settings:
     raise ConfigError(problems)
 
 
+def validated_update(settings: Settings, **changes: Any) -> Settings:
+    """``settings`` with ``changes`` applied and validated again, e.g. ``--mode live``.
+
+    Raises :class:`ConfigError` like :func:`load_settings`: live mode without credentials is
+    refused here too, at the path of the missing credential.
+    """
+    try:
+        return Settings.model_validate(settings.model_dump() | changes)
+    except ValidationError as error:
+        raise ConfigError(validation_problems(error)) from None
+
+
 def _read_document(path: Path) -> dict[Any, Any]:
     """Parse a YAML config file into a mapping; an empty file is an empty mapping.
 

@@ -188,15 +188,26 @@ def test_config_show_never_prints_secrets_from_the_secrets_dir(tmp_path: Path, c
 # --- run ------------------------------------------------------------------------------------------
 
 
-def test_run_validates_and_says_it_does_not_trade(canary: str) -> None:
-    env = dict.fromkeys(CREDENTIAL_VARIABLES, canary) | {"SCALPHOST_LOG_LEVEL": "DEBUG"}
-    result = scalphost("run", "--config", str(PAPER), env=env)
+def test_run_trades_paper_mode_and_ends_with_the_summary(canary: str, tmp_path: Path) -> None:
+    env = dict.fromkeys(CREDENTIAL_VARIABLES, canary) | {
+        "SCALPHOST_LOG_LEVEL": "DEBUG",
+        "SCALPHOST_JOURNAL__DIRECTORY": str(tmp_path),
+    }
+    result = scalphost("run", "--config", str(PAPER), "--minutes", "3", env=env)
     assert result.returncode == 0, result.stderr
-    assert "not implemented yet (issue #7)" in result.stdout
-    assert "nothing was traded" in result.stdout
-    assert "config and plugins valid: mode=paper" in result.stderr
-    assert "plugins=drift_guard" in result.stderr
+    summary = result.stdout
+    assert summary.startswith("Session summary")
+    assert "ticks " in summary
+    assert f"journal {tmp_path / 'paper.sqlite3'}" in summary
+    assert "0:03:00 / 0:03:00 simulated" in result.stderr  # the progress line
     assert canary not in result.stdout + result.stderr
+    assert (tmp_path / "paper.sqlite3").exists()
+
+
+def test_run_live_without_credentials_is_refused_with_the_fields_named() -> None:
+    result = scalphost("run", "--mode", "live")
+    assert result.returncode == 2
+    assert "config error: credentials.api_key: required in live mode" in result.stderr
 
 
 def test_run_reports_plugin_config_errors(write_config) -> None:

@@ -46,6 +46,7 @@ from host.domain import (
     Order,
     OrderRejection,
     OrderSizeError,
+    OrderState,
     Position,
     PositionOrigin,
     PositionSide,
@@ -346,44 +347,56 @@ class Engine:
                 self.spawn(self._expire(tracked, action, ctx))
 
     async def _expire(
-        self, tracked: TrackedOrder, action: CancelOrder | RepriceOrder | CrossSpread, ctx: Any
+        self,
+        tracked: TrackedOrder,
+        action: CancelOrder | RepriceOrder | CrossSpread,
+        ctx: HookContext,
     ) -> None:
-        found = await self.executor.cancel(tracked.order)
-        if found is not None and found.state.is_terminal:
-            return  # it filled (or went) before the cancel: its pushes settle it
+        """Carry out the limit-order policy's answer to a time-out.
+
+        A reprice amends the order in place (same ``clOrdId``, so the policy can count its
+        reprices) and starts a new wait; a cancel cancels it; a cross cancels it and takes the
+        rest at the market with a new order.
+        """
+        order = tracked.order
         self.stats.entries_expired += 1
-        remaining = tracked.order.remaining_size
-        if isinstance(action, CancelOrder) or remaining <= 0:
-            return  # the canceled push frees the instrument
-        retry = replace(
-            tracked.order,
-            cl_ord_id=self.executor.ids.next("e", "retry"),
-            size=remaining,
-            price=(
-                ctx.instrument.entry_limit_price(tracked.order.side, action.price)
-                if isinstance(action, RepriceOrder)
-                else None
+        if isinstance(action, RepriceOrder) and order.ord_id is not None:
+            price = ctx.instrument.entry_limit_price(order.side, action.price)
+            if await self.api.amend_order(order.inst_id, order.ord_id, price):
+                tracked.order = replace(order, price=price)
+                ttl = self.dispatch.limit_order_ttl(tracked.order, self.context(order.inst_id))
+                tracked.expires_at = self.clock.now() + ttl
+                tracked.reprices += 1
+                tracked.expiring = False
+            return
+        found = await self.executor.cancel(order)
+        if isinstance(action, CancelOrder) or (found is not None and found.state.is_terminal):
+            return  # canceled, or it filled first: the order's pushes settle it
+        remaining = order.remaining_size
+        if remaining <= 0:
+            return
+        crossing = TrackedOrder(
+            replace(
+                order,
+                cl_ord_id=self.executor.ids.next("e", "cross"),
+                size=remaining,
+                price=None,
+                created_at=self.clock.now(),
+                state=OrderState.LIVE,
+                filled_size=Decimal(0),
+                average_price=None,
+                ord_id=None,
+                post_only=False,
             ),
-            created_at=self.clock.now(),
-            state=tracked.order.state.LIVE,
-            filled_size=Decimal(0),
-            average_price=None,
-            ord_id=None,
-        )
-        ttl = self.dispatch.limit_order_ttl(retry, self.context(retry.inst_id))
-        follow_up = TrackedOrder(
-            retry,
             IntentPurpose.ENTRY,
-            f"{tracked.reason} ({type(action).__name__}: {action.reason})",
+            f"{tracked.reason} (cross: {action.reason})",
             signal=tracked.signal,
             regime=tracked.regime,
-            expires_at=self.clock.now() + ttl,
-            reprices=tracked.reprices + 1,
-            market=isinstance(action, CrossSpread),
+            market=True,
         )
-        self.orders[retry.cl_ord_id] = follow_up
-        self._entering.add(retry.inst_id)
-        await self._send_entry(follow_up)
+        self.orders[crossing.order.cl_ord_id] = crossing
+        self._entering.add(order.inst_id)
+        await self._send_entry(crossing)
 
     # --- orders and fills ---------------------------------------------------------------------
 

@@ -3,11 +3,13 @@
 ``scalphost run`` with no arguments lands here. The simulator listens on 127.0.0.1 and the host
 talks to it through the real client code (signed REST, logged-in WebSockets). Time is the
 simulator's: the driver advances it step by step, as fast as the host keeps up, so an hour of
-market runs in about a minute and the same seed gives the same market.
+market runs in well under a minute and the same seed gives the same market. Each run is a new
+simulated account, so it starts with a new journal.
 """
 
 from __future__ import annotations
 
+import asyncio
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime, timedelta
@@ -40,10 +42,12 @@ class PaperResult:
 
     stats: SessionStats
     journal: Path
+    open_at_end: int
 
     def summary(self) -> str:
         """The summary printed at the end of ``scalphost run``."""
-        return self.stats.render(self.journal)
+        kept = f"  open at the end: {self.open_at_end} (kept, with their exchange-side stops)"
+        return self.stats.render(self.journal) + "\n" + kept
 
 
 async def run_paper(
@@ -54,8 +58,11 @@ async def run_paper(
     data: Path | None = None,
     start: datetime = DEFAULT_START,
     progress: Progress | None = None,
+    stop: asyncio.Event | None = None,
 ) -> PaperResult:
     """Trade ``duration`` of simulated market, generated from ``seed`` or replayed from ``data``."""
+    journal = journal_path(settings.journal, PAPER_ACCOUNT)
+    _forget(journal)
     sim = _simulator(settings, seed, data, start)
     await sim.start()
     key = sim.config.keys[0]
@@ -74,6 +81,8 @@ async def run_paper(
     async def drive(engine: Engine, connection: OkxConnection) -> None:
         steps = int(duration / STEP)
         for step in range(1, steps + 1):
+            if stop is not None and stop.is_set():
+                break
             await sim.advance(STEP)
             await connection.round_trip()  # every push of the step has reached the engine
             await engine.idle()
@@ -84,7 +93,18 @@ async def run_paper(
         engine = await trade(settings, venue, drive)
     finally:
         await sim.stop()
-    return PaperResult(engine.stats, journal_path(settings.journal, PAPER_ACCOUNT))
+    return PaperResult(engine.stats, journal, len(engine.registry.positions()))
+
+
+def _forget(journal: Path) -> None:
+    """Remove the previous paper session's journal: each run trades a new simulated account.
+
+    Its fills, positions and closes belong to a simulator that no longer exists; replayed into
+    a new session they would pass for duplicates (the new simulator numbers its trades afresh)
+    or trip the circuit breaker with another account's losses.
+    """
+    for suffix in ("", "-wal", "-shm"):
+        journal.with_name(journal.name + suffix).unlink(missing_ok=True)
 
 
 def _simulator(settings: Settings, seed: int, data: Path | None, start: datetime) -> Simulator:

@@ -232,6 +232,25 @@ class OkxApi:
         found = await self.get_order(inst_id, ord_id=ord_id, cl_ord_id=cl_ord_id)
         return CancelOutcome(accepted=False, order=found.order if found else None)
 
+    async def amend_order(self, inst_id: str, ord_id: str, new_price: Decimal) -> bool:
+        """Move a resting order to ``new_price``, keeping its ``clOrdId``; False if refused.
+
+        OKX acknowledges the request only; the order's new state arrives on the orders channel.
+        ``cxlOnFail`` cancels the order if the amendment fails, so it never rests at a price
+        nobody chose. Refused (already filled or canceled) means the pushes settle it.
+        """
+        body = {
+            "instId": inst_id,
+            "ordId": ord_id,
+            "newPx": wire_decimal(new_price),
+            "cxlOnFail": True,
+        }
+        try:
+            await self.rest.post("/api/v5/trade/amend-order", body, inst_id=inst_id)
+        except OkxRejected:
+            return False
+        return True
+
     async def get_order(
         self, inst_id: str, *, ord_id: str | None = None, cl_ord_id: str | None = None
     ) -> OrderPush | None:

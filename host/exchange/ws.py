@@ -201,15 +201,17 @@ class OkxSocket:
 
         OKX answers in order, so once the pong is here every frame sent before it has been
         delivered: a replay driving a simulated clock uses this as a barrier before moving time.
-        Returns at once when not connected.
+        Returns at once when not connected, and when the connection is lost meanwhile (the
+        reconnect's REST resync then stands in for what the barrier would have waited for).
         """
         connection = self._connection
         if connection is None or not self.ready.is_set():
             return
         pong = asyncio.get_running_loop().create_future()
         self._pongs.append(pong)
-        await connection.send("ping")
-        await asyncio.wait_for(pong, self._settings.pong_timeout_seconds)
+        with suppress(ConnectionClosed, TimeoutError):
+            await connection.send("ping")
+            await asyncio.wait_for(pong, self._settings.pong_timeout_seconds)
 
     async def stop(self) -> None:
         """End :meth:`run`: close the connection (or the one being opened) to wake it."""
@@ -220,6 +222,10 @@ class OkxSocket:
 
     async def _drop_connection(self) -> None:
         self.ready.clear()
+        while self._pongs:  # a barrier waiting on this connection is released now
+            waiter = self._pongs.popleft()
+            if not waiter.done():
+                waiter.set_result(None)
         if self._connection is not None:
             await self._connection.close()
         self._connection = None

@@ -1,0 +1,51 @@
+"""Live (or OKX demo) trading: the host against OKX until SIGINT or SIGTERM.
+
+The venue comes from the configuration (``exchange.rest_url`` / ``ws_url`` / ``demo``) and the
+credentials from the environment or the secrets directory. Each API key journals into its own
+file, named after the mode and a digest of the key (never the key itself).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import hashlib
+import signal
+
+from host.clock import LiveClock
+from host.engine.engine import Engine
+from host.engine.runner import Venue, trade
+from host.exchange.connection import OkxConnection
+from host.settings import Settings
+
+
+def account_name(settings: Settings) -> str:
+    """``<mode>-<first 12 hex digits of SHA-256(api key)>``: one journal per key, key not shown."""
+    key = settings.credentials.api_key
+    digest = hashlib.sha256(key.get_secret_value().encode()).hexdigest()[:12] if key else "nokey"
+    return f"{settings.mode}-{digest}"
+
+
+def stop_on_signals() -> asyncio.Event:
+    """An event set by SIGINT or SIGTERM: the run ends gracefully instead of being killed."""
+    stop = asyncio.Event()
+    loop = asyncio.get_running_loop()
+    for number in (signal.SIGINT, signal.SIGTERM):
+        loop.add_signal_handler(number, stop.set)
+    return stop
+
+
+async def run_live(settings: Settings) -> Engine:
+    """Trade the configured OKX account until a signal asks to stop; return the engine."""
+    stop = stop_on_signals()
+    venue = Venue(
+        rest_url=settings.exchange.rest_url,
+        ws_url=settings.exchange.ws_url,
+        credentials=settings.credentials,
+        clock=LiveClock(),
+        account=account_name(settings),
+    )
+
+    async def until_signal(_: Engine, __: OkxConnection) -> None:
+        await stop.wait()
+
+    return await trade(settings, venue, until_signal)

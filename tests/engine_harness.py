@@ -1,0 +1,162 @@
+"""Runs the real host (engine, client, journal) against the simulated exchange over loopback.
+
+A test gives the plugins it wants (scripted ones below, or built-ins) and a script that moves the
+simulator's clock and injects faults; the harness wires everything exactly as ``scalphost run``
+does (``host.engine.runner.trade``) and hands back the engine and the journal's path.
+"""
+
+from __future__ import annotations
+
+import sqlite3
+from collections.abc import Awaitable, Callable, Sequence
+from dataclasses import dataclass
+from datetime import UTC, datetime, timedelta
+from decimal import Decimal
+from pathlib import Path
+from typing import Any
+
+from pydantic import SecretStr
+
+from host import CloseNow, EntryPlan, HookContext, Position, PositionSide, Signal, Tick, hookimpl
+from host.engine.engine import Engine
+from host.engine.runner import Venue, trade
+from host.exchange.connection import OkxConnection
+from host.journal import journal_path
+from host.pluginmanager import BuiltinPlugin, build_plugin_host
+from host.settings import Credentials, EngineSettings, JournalSettings, Settings
+from host.sim.config import SimConfig
+from host.sim.server import Simulator
+from plugins import BUILTIN_PLUGINS
+
+START = datetime(2025, 1, 6, 8, 0, tzinfo=UTC)
+BTC = "BTC-USDT-SWAP"
+ACCOUNT = "test"
+
+
+@dataclass
+class Session:
+    """What a script drives: the simulator, the engine and its connection."""
+
+    sim: Simulator
+    engine: Engine
+    connection: OkxConnection
+
+    async def advance(self, seconds: float) -> None:
+        """Move simulated time one second at a time; the host sees each second before the next."""
+        for _ in range(round(seconds)):
+            await self.sim.advance(timedelta(seconds=1))
+            await self.connection.round_trip()
+            await self.engine.idle()
+
+    async def until(self, condition: Callable[[], bool], max_seconds: float) -> float:
+        """Advance until ``condition`` holds; return the simulated seconds it took."""
+        for second in range(round(max_seconds) + 1):
+            if condition():
+                return float(second)
+            await self.advance(1)
+        raise AssertionError(f"not reached within {max_seconds} simulated seconds")
+
+
+Script = Callable[[Session], Awaitable[None]]
+
+
+async def run_session(
+    tmp_path: Path,
+    script: Script,
+    *plugin_classes: type,
+    builtins: Sequence[str] = (),
+    sections: dict[str, dict[str, Any]] | None = None,
+    sim_config: SimConfig | None = None,
+    **engine: Any,
+) -> Engine:
+    """Trade with ``plugin_classes`` (each enabled under its lower-case name) and the named
+    built-ins (others off, the essential ``drift_guard`` always on) while ``script`` runs."""
+    settings = Settings(
+        instruments=(BTC,),
+        journal=JournalSettings(directory=tmp_path, synchronous="normal"),
+        engine=EngineSettings(**engine),
+        plugins=sections or {},
+    )
+    chosen = tuple(p for p in BUILTIN_PLUGINS if p.essential or p.name in builtins)
+    extra = tuple(BuiltinPlugin(cls.__name__.lower(), cls) for cls in plugin_classes)
+    plugin_host = build_plugin_host(settings, builtins=chosen + extra, discover_entry_points=False)
+    sim = Simulator(sim_config or SimConfig(rate_limits={}), start=START)
+    await sim.start()
+    key = sim.config.keys[0]
+    venue = Venue(
+        rest_url=sim.urls.rest,
+        ws_url=sim.urls.ws_base,
+        credentials=Credentials(
+            api_key=SecretStr(key.api_key),
+            secret_key=SecretStr(key.secret_key),
+            passphrase=SecretStr(key.passphrase),
+        ),
+        clock=sim.clock,
+        account=ACCOUNT,
+    )
+
+    async def drive(engine: Engine, connection: OkxConnection) -> None:
+        await script(Session(sim, engine, connection))
+
+    try:
+        return await trade(settings, venue, drive, plugin_host=plugin_host)
+    finally:
+        await sim.stop()
+
+
+def journal_rows(tmp_path: Path, query: str) -> list[tuple[Any, ...]]:
+    """Rows of a query on the test account's journal (opened read-only, after the run)."""
+    path = journal_path(JournalSettings(directory=tmp_path), ACCOUNT)
+    with sqlite3.connect(f"file:{path}?mode=ro", uri=True) as connection:
+        return connection.execute(query).fetchall()
+
+
+# --- scripted plugins -------------------------------------------------------------------------
+
+
+class BuyOnce:
+    """Signals one long on the first tick and enters across the spread (fills as a taker)."""
+
+    def __init__(self) -> None:
+        self.sent = False
+
+    @hookimpl
+    def generate_signals(self, tick: Tick, ctx: HookContext) -> list[Signal] | None:
+        if self.sent:
+            return None
+        self.sent = True
+        return [Signal(tick.inst_id, PositionSide.LONG, ctx.now, "buyonce", "scripted")]
+
+    @hookimpl
+    def plan_entry(self, tick: Tick) -> EntryPlan:
+        return EntryPlan(price=tick.ask * Decimal("1.002"), post_only=False)
+
+
+class RestFarBelow:
+    """Signals one long and rests its entry 2 % under the bid, where it will not fill."""
+
+    def __init__(self) -> None:
+        self.sent = False
+
+    @hookimpl
+    def generate_signals(self, tick: Tick, ctx: HookContext) -> list[Signal] | None:
+        if self.sent:
+            return None
+        self.sent = True
+        return [Signal(tick.inst_id, PositionSide.LONG, ctx.now, "restfarbelow", "scripted")]
+
+    @hookimpl
+    def plan_entry(self, tick: Tick) -> EntryPlan:
+        return EntryPlan(price=tick.bid * Decimal("0.98"), post_only=True)
+
+
+class CloseAfterTen:
+    """Closes any position held ten seconds (by the exchange's entry time)."""
+
+    @hookimpl
+    def on_tick_exit(self, positions: Sequence[Position], ctx: HookContext) -> dict[str, CloseNow]:
+        return {
+            p.pos_id: CloseNow("held ten seconds")
+            for p in positions
+            if ctx.now - p.entry_time >= timedelta(seconds=10)
+        }

@@ -1,0 +1,115 @@
+"""The engine end to end: real client, real journal, the simulated exchange over loopback."""
+
+from __future__ import annotations
+
+from decimal import Decimal
+from pathlib import Path
+
+from engine_harness import (
+    BTC,
+    BuyOnce,
+    CloseAfterTen,
+    RestFarBelow,
+    Session,
+    journal_rows,
+    run_session,
+)
+
+from host.domain import PositionOrigin
+
+
+async def test_entry_fill_protection_and_exit(tmp_path: Path) -> None:
+    protected: list[bool] = []
+
+    async def script(session: Session) -> None:
+        engine = session.engine
+        await session.until(lambda: bool(engine.registry.positions()), 10)
+        (position,) = engine.registry.positions()
+        assert position.origin is PositionOrigin.OWN
+        assert position.stop is not None
+        assert position.stop < position.entry_price
+        protected.append(position.pos_id in engine.exchange_stops)
+        await session.until(lambda: not engine.registry.positions(), 30)
+
+    engine = await run_session(tmp_path, script, BuyOnce, CloseAfterTen)
+    assert protected == [True]  # an exchange-side stop backed the position while it was open
+    (trade,) = engine.stats.trades
+    assert trade.closed.reason == "closeafterten: held ten seconds"
+    assert trade.closed.pnl.fees < 0
+    # Entry price is the exchange's average, unrounded; PnL is OKX's formula on it.
+    entry = trade.closed.position.entry_price
+    expected = Decimal("0.01") * trade.closed.position.size * (trade.closed.exit_price - entry)
+    assert trade.closed.pnl.gross == expected
+    purposes = journal_rows(tmp_path, "SELECT purpose FROM order_intents ORDER BY rowid")
+    assert purposes == [("entry",), ("close",)]
+    assert journal_rows(tmp_path, "SELECT count(*) FROM closes") == [(1,)]
+    fills = journal_rows(tmp_path, "SELECT count(*), count(DISTINCT trade_id) FROM fills")
+    assert fills[0][0] == fills[0][1] >= 2
+
+
+async def test_a_resting_entry_is_canceled_when_its_regime_limit_runs_out(tmp_path: Path) -> None:
+    waited: list[float] = []
+
+    async def script(session: Session) -> None:
+        engine = session.engine
+        await session.until(lambda: bool(engine.orders), 5)
+        waited.append(await session.until(lambda: not engine.orders, 120))
+
+    # The limit-order policy's default for the fallback regime (choppy) is 30 s.
+    engine = await run_session(tmp_path, script, RestFarBelow, builtins=("limit_order_policy",))
+    assert engine.stats.entries_expired == 1
+    assert 29 <= waited[0] <= 32
+    assert not engine.registry.positions()
+    outcomes = journal_rows(tmp_path, "SELECT outcome FROM intent_outcomes")
+    assert outcomes == [("acked",)]
+
+
+async def test_a_position_opened_outside_the_host_is_adopted_and_protected(
+    tmp_path: Path,
+) -> None:
+    async def script(session: Session) -> None:
+        await session.advance(2)
+        session.sim.faults.external_order(BTC, "buy", "0.5")
+        seconds = await session.until(lambda: bool(session.engine.exchange_stops), 31)
+        assert seconds <= 31  # within one reconciliation interval (30 s)
+
+    engine = await run_session(tmp_path, script, reconcile_interval_seconds=30)
+    (position,) = engine.registry.positions()
+    assert position.origin is PositionOrigin.ADOPTED
+    assert position.stop is not None
+    assert engine.stats.adopted == 1
+    assert engine.registry.unprotected() == ()
+    origins = journal_rows(tmp_path, "SELECT origin FROM positions")
+    assert origins == [("adopted",)]
+
+
+async def test_duplicated_pushes_give_one_close_and_one_row_per_fill(tmp_path: Path) -> None:
+    async def script(session: Session) -> None:
+        session.sim.faults.duplicate_pushes(count=1000)
+        engine = session.engine
+        await session.until(lambda: bool(engine.registry.positions()), 10)
+        await session.until(lambda: not engine.registry.positions(), 30)
+        await session.advance(3)
+
+    engine = await run_session(tmp_path, script, BuyOnce, CloseAfterTen)
+    assert len(engine.stats.trades) == 1
+    assert journal_rows(tmp_path, "SELECT count(*) FROM closes") == [(1,)]
+    assert journal_rows(tmp_path, "SELECT count(*) FROM order_intents WHERE purpose='close'") == [
+        (1,)
+    ]
+    fills = journal_rows(tmp_path, "SELECT count(*), count(DISTINCT trade_id) FROM fills")
+    assert fills[0][0] == fills[0][1]
+
+
+async def test_a_forced_reconnect_loses_no_fill(tmp_path: Path) -> None:
+    async def script(session: Session) -> None:
+        engine = session.engine
+        await session.advance(1)
+        session.sim.faults.drop_sockets("private")
+        await session.until(lambda: bool(engine.registry.positions()), 15)
+        await session.until(lambda: not engine.registry.positions(), 40)
+
+    engine = await run_session(tmp_path, script, BuyOnce, CloseAfterTen)
+    assert len(engine.stats.trades) == 1
+    ledger_fills = journal_rows(tmp_path, "SELECT count(*) FROM fills")[0][0]
+    assert ledger_fills >= 2
