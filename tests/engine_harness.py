@@ -13,7 +13,7 @@ from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from decimal import Decimal
 from pathlib import Path
-from typing import Any
+from typing import Any, ClassVar
 
 from pydantic import SecretStr
 
@@ -67,10 +67,15 @@ async def run_session(
     builtins: Sequence[str] = (),
     sections: dict[str, dict[str, Any]] | None = None,
     sim_config: SimConfig | None = None,
+    sim: Simulator | None = None,
     **engine: Any,
 ) -> Engine:
     """Trade with ``plugin_classes`` (each enabled under its lower-case name) and the named
-    built-ins (others off, the essential ``drift_guard`` always on) while ``script`` runs."""
+    built-ins (others off, the essential ``drift_guard`` always on) while ``script`` runs.
+
+    Given a running ``sim``, the session trades on it and leaves it running (a restart test
+    runs two sessions on one exchange); otherwise a fresh simulator is started and stopped.
+    """
     settings = Settings(
         instruments=(BTC,),
         journal=JournalSettings(directory=tmp_path, synchronous="normal"),
@@ -80,8 +85,9 @@ async def run_session(
     chosen = tuple(p for p in BUILTIN_PLUGINS if p.essential or p.name in builtins)
     extra = tuple(BuiltinPlugin(cls.__name__.lower(), cls) for cls in plugin_classes)
     plugin_host = build_plugin_host(settings, builtins=chosen + extra, discover_entry_points=False)
-    sim = Simulator(sim_config or SimConfig(rate_limits={}), start=START)
-    await sim.start()
+    owned = sim is None
+    if sim is None:
+        sim = await start_simulator(sim_config)
     key = sim.config.keys[0]
     venue = Venue(
         rest_url=sim.urls.rest,
@@ -95,13 +101,23 @@ async def run_session(
         account=ACCOUNT,
     )
 
+    exchange = sim
+
     async def drive(engine: Engine, connection: OkxConnection) -> None:
-        await script(Session(sim, engine, connection))
+        await script(Session(exchange, engine, connection))
 
     try:
         return await trade(settings, venue, drive, plugin_host=plugin_host)
     finally:
-        await sim.stop()
+        if owned:
+            await sim.stop()
+
+
+async def start_simulator(config: SimConfig | None = None) -> Simulator:
+    """A started simulator at :data:`START` (rate limits off unless ``config`` says otherwise)."""
+    sim = Simulator(config or SimConfig(rate_limits={}), start=START)
+    await sim.start()
+    return sim
 
 
 def journal_rows(tmp_path: Path, query: str) -> list[tuple[Any, ...]]:
@@ -160,3 +176,51 @@ class CloseAfterTen:
             for p in positions
             if ctx.now - p.entry_time >= timedelta(seconds=10)
         }
+
+
+class Recorder:
+    """Records the name of every hook call it hears, in order (registered last: heard first)."""
+
+    calls: ClassVar[list[str]] = []
+
+    def __init__(self) -> None:
+        Recorder.calls = []
+
+    def _note(self, name: str) -> None:
+        Recorder.calls.append(name)
+
+    @hookimpl
+    def on_startup(self) -> None:
+        self._note("on_startup")
+
+    @hookimpl
+    def on_shutdown(self) -> None:
+        self._note("on_shutdown")
+
+    @hookimpl
+    def generate_signals(self) -> None:
+        self._note("generate_signals")
+
+    @hookimpl
+    def on_signal(self) -> None:
+        self._note("on_signal")
+
+    @hookimpl
+    def plan_entry(self) -> None:
+        self._note("plan_entry")
+
+    @hookimpl
+    def limit_order_ttl(self) -> None:
+        self._note("limit_order_ttl")
+
+    @hookimpl
+    def on_fill(self) -> None:
+        self._note("on_fill")
+
+    @hookimpl
+    def on_tick_exit(self, positions: Sequence[Position]) -> None:
+        self._note(f"on_tick_exit[{len(positions)}]")
+
+    @hookimpl
+    def on_position_closed(self) -> None:
+        self._note("on_position_closed")

@@ -9,13 +9,16 @@ from engine_harness import (
     BTC,
     BuyOnce,
     CloseAfterTen,
+    Recorder,
     RestFarBelow,
     Session,
     journal_rows,
     run_session,
+    start_simulator,
 )
 
-from host.domain import PositionOrigin
+from host.domain import Position, PositionOrigin
+from host.journal.records import StopMove
 
 
 async def test_entry_fill_protection_and_exit(tmp_path: Path) -> None:
@@ -113,3 +116,85 @@ async def test_a_forced_reconnect_loses_no_fill(tmp_path: Path) -> None:
     assert len(engine.stats.trades) == 1
     ledger_fills = journal_rows(tmp_path, "SELECT count(*) FROM fills")[0][0]
     assert ledger_fills >= 2
+
+
+async def test_a_restart_restores_positions_with_their_stops_never_looser(tmp_path: Path) -> None:
+    sim = await start_simulator()
+    before: list[Position] = []
+    try:
+
+        async def first_run(session: Session) -> None:
+            engine = session.engine
+            await session.until(lambda: bool(engine.registry.positions()), 10)
+            (position,) = engine.registry.positions()
+            tighter = position.stop + Decimal("10.0")  # as if a trailing stop had moved it
+            engine.registry.set_stop(position.pos_id, tighter)
+            engine.journal.write(
+                StopMove(position.pos_id, tighter, "test", "tightened", session.sim.clock.now())
+            )
+            before.extend(engine.registry.positions())
+            await session.advance(1)
+
+        first = await run_session(tmp_path, first_run, BuyOnce, sim=sim)
+        assert first.registry.positions()  # kept at shutdown (close_on_shutdown is off)
+
+        async def second_run(session: Session) -> None:
+            await session.advance(3)  # ticks move the resting exchange stop to the journaled one
+
+        second = await run_session(tmp_path, second_run, sim=sim)
+    finally:
+        await sim.stop()
+    (restored,) = second.registry.positions()
+    (original,) = before
+    assert restored.pos_id == original.pos_id
+    assert restored.origin is PositionOrigin.OWN  # not taken for a stranger and adopted
+    assert restored.stop == original.stop  # the journaled stop, never a looser one
+    assert second.stats.adopted == 0
+    assert restored.pos_id in second.exchange_stops  # the resting exchange stop was reused
+    (backstop,) = sim.engine.all_live_algos(BTC)  # reused, not doubled
+    assert backstop.sl_trigger_px == restored.stop
+
+
+async def test_a_cancel_that_loses_the_race_to_a_fill_keeps_the_fill(tmp_path: Path) -> None:
+    async def script(session: Session) -> None:
+        engine = session.engine
+        await session.until(lambda: bool(engine.orders), 5)
+        session.sim.faults.race_cancel_with_fill()  # the time-out's cancel finds it filled
+        await session.until(lambda: bool(engine.registry.positions()), 40)
+
+    engine = await run_session(
+        tmp_path,
+        script,
+        RestFarBelow,
+        builtins=("limit_order_policy",),
+        sections={"limit_order_policy": {"on_timeout": "cancel"}},
+    )
+    (position,) = engine.registry.positions()
+    assert position.origin is PositionOrigin.OWN
+    assert position.stop is not None
+    assert engine.stats.entries_filled == 1
+    assert engine.stats.adopted == 0
+
+
+async def test_the_hook_calls_follow_the_documented_sequence(tmp_path: Path) -> None:
+    async def script(session: Session) -> None:
+        engine = session.engine
+        await session.until(lambda: bool(engine.registry.positions()), 10)
+        await session.until(lambda: not engine.registry.positions(), 30)
+        await session.advance(2)
+
+    await run_session(tmp_path, script, BuyOnce, CloseAfterTen, Recorder)
+    compressed = [call for i, call in enumerate(Recorder.calls) if Recorder.calls[i - 1] != call]
+    assert compressed == [
+        "on_startup",
+        "generate_signals",
+        "on_signal",
+        "plan_entry",
+        "limit_order_ttl",
+        "on_fill",  # the position exists before any tick asks for its exit
+        "on_tick_exit[1]",  # one call per tick carrying the instrument's positions
+        "on_fill",  # the close's fill
+        "on_position_closed",  # journaled with its PnL; only then may the instrument trade again
+        "generate_signals",
+        "on_shutdown",
+    ]

@@ -134,6 +134,7 @@ class Engine:
         self._next_reconcile = 0.0
         self._close_orders: dict[str, TrackedOrder] = {}
         self._stops_fired: set[str] = set()
+        self._settling: set[str] = set()
         self._last_fill_price: dict[str, Decimal] = {}
 
     # --- the feed's sink ----------------------------------------------------------------------
@@ -249,7 +250,12 @@ class Engine:
     # --- entries ------------------------------------------------------------------------------
 
     def _may_enter(self, inst_id: str, tick: Tick) -> bool:
-        if not self.accepting_entries or inst_id in self._entering or inst_id in self._drifting:
+        if (
+            not self.accepting_entries
+            or inst_id in self._entering
+            or inst_id in self._drifting
+            or inst_id in self._settling
+        ):
             return False
         if self.registry.for_instrument(inst_id):
             return False
@@ -474,9 +480,7 @@ class Engine:
         position = replace(
             there, origin=PositionOrigin.OWN, stop=spec.protective_stop(there.side, raw_stop)
         )
-        self.registry.track(position)
         regime = tracked.regime or self._fallback
-        self.entry_regimes[position.pos_id] = regime
         await self.journal.commit(
             PositionOpened(
                 position,
@@ -486,6 +490,10 @@ class Engine:
                 stop_reason=f"initial stop {self.settings.initial_stop_fraction} from entry",
             )
         )
+        # Journaled first, then tracked: from here to on_fill nothing awaits, so no tick can
+        # reach the exit plugins before they heard of the fill.
+        self.registry.track(position)
+        self.entry_regimes[position.pos_id] = regime
         self.spawn(self.protect_on_exchange(position))
         return position
 
@@ -553,7 +561,7 @@ class Engine:
                 replace(drift, mark_price=report.mark or self.market.mark(drift.inst_id))
             )
         elif known is not None and self.registry.get(position.pos_id) is None:
-            self.spawn(self._closed(known, "closed on the exchange"))
+            self._settle_close(known, "closed on the exchange")
         elif known is not None and known.exchange_state != position.exchange_state:
             self.journal.write(PositionChanged(self.registry.get(position.pos_id) or position))
 
@@ -569,7 +577,7 @@ class Engine:
                 continue
             if drift.kind is DriftKind.REMOVE and drift.known is not None:
                 self.registry.resolve(drift, Accept("gone from the exchange"))
-                self.spawn(self._closed(drift.known, "closed on the exchange"))
+                self._settle_close(drift.known, "closed on the exchange")
                 continue
             self._start_drift(drift)
 
@@ -641,6 +649,17 @@ class Engine:
                     self.close(position, f"{decision.plugin}: flatten drifted position")
         finally:
             self._drifting.discard(drift.inst_id)
+
+    def _settle_close(self, position: Position, fallback_reason: str) -> None:
+        """Journal a flat position in the background; its instrument waits until that is done."""
+        self._settling.add(position.inst_id)
+        self.spawn(self._closed_then_free(position, fallback_reason))
+
+    async def _closed_then_free(self, position: Position, fallback_reason: str) -> None:
+        try:
+            await self._closed(position, fallback_reason)
+        finally:
+            self._settling.discard(position.inst_id)
 
     async def _closed(self, position: Position, fallback_reason: str) -> None:
         """Journal a position the exchange reports flat, with its PnL; tell the plugins.
