@@ -1,0 +1,176 @@
+"""Fills: own executions journaled, their positions found, protected and announced.
+
+OKX does not order its channels, so an entry's position may show on the positions channel
+before its fill on the orders channel; either way the position is claimed for the entry (not
+taken for a stranger), journaled, tracked with its initial stop, and only then is ``on_fill``
+called.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from dataclasses import replace
+from decimal import Decimal
+
+from host.domain import (
+    Fill,
+    Position,
+    PositionOrigin,
+    PositionSide,
+)
+from host.engine.entries import EntryFlow
+from host.engine.execution import TrackedOrder
+from host.exchange.events import (
+    OrderPush,
+    PositionReport,
+)
+from host.journal.records import (
+    ErrorEvent,
+    IntentPurpose,
+    PositionOpened,
+)
+
+_log = logging.getLogger(__name__)
+
+HOST = "host"
+"""Who set a stop the host chose itself (the initial stop of an own entry)."""
+
+
+class FillFlow(EntryFlow):
+    """Applies order pushes and fills."""
+
+    # --- orders and fills ---------------------------------------------------------------------
+
+    def _on_order(self, push: OrderPush) -> None:
+        tracked = self.orders.get(push.order.cl_ord_id)
+        fill = push.fill
+        if fill is not None:
+            key = (fill.inst_id, fill.trade_id)
+            if key in self.seen_trades:
+                fill = None
+            else:
+                self.seen_trades.add(key)
+        if fill is not None:
+            self._account(fill)
+        if tracked is None:
+            if fill is not None:  # an exchange-side stop, a liquidation, or an order not ours
+                self.spawn(self.journal.commit(fill))
+            return
+        tracked.order = push.order
+        if fill is not None:
+            tracked.fills[fill.trade_id] = fill
+            self.spawn(self._own_fill(tracked, fill))
+        if push.order.state.is_terminal:
+            tracked.finished.set()
+            self.orders.pop(push.order.cl_ord_id, None)
+            if tracked.purpose is IntentPurpose.ENTRY and not tracked.fills:
+                self._entry_done(tracked)
+            if tracked.purpose is IntentPurpose.CLOSE and not tracked.fills and tracked.pos_id:
+                self.registry.release_close(tracked.pos_id)
+
+    def _account(self, fill: Fill) -> None:
+        """Book a fill's fee against the instrument's position, as soon as the fill is known.
+
+        Done synchronously when the push arrives, so a close journaled right after sees every
+        fee of the position, whatever order the fill tasks run in.
+        """
+        self.fees[fill.inst_id] = self.fees.get(fill.inst_id, Decimal(0)) + fill.fee
+        self._last_fill_price[fill.inst_id] = fill.price
+
+    async def _own_fill(self, tracked: TrackedOrder, fill: Fill) -> None:
+        inst_id = fill.inst_id
+        async with self._lock(inst_id):
+            await self.journal.commit(fill)
+            held = self.registry.for_instrument(inst_id)
+            position: Position | None = held[0] if held else None
+            if tracked.purpose is IntentPurpose.ENTRY and position is None:
+                position = await self._open_own(tracked, inst_id)
+                self._entering.discard(inst_id)
+            self.dispatch.on_fill(fill, position, self.context(inst_id))
+
+    async def _open_own(self, tracked: TrackedOrder, inst_id: str) -> Position | None:
+        """Find the position an entry fill opened, protect it, journal it.
+
+        Entry price and time come from the exchange's position (``avgPx``, ``cTime``), never
+        from local "now" and never rounded. If OKX does not show the position after the
+        configured retries, the fallback is reconciliation: it will find it as a drift and
+        ``drift_guard`` adopts it with a stop.
+        """
+        self.stats.entries_filled += 1
+        report = await self._await_position(inst_id)
+        if report is None:
+            _log.error("%s: entry filled but its position is not visible yet", inst_id)
+            self.journal.write(
+                ErrorEvent(self.clock.now(), "engine", f"{inst_id}: position not visible")
+            )
+            return None
+        there = report.position
+        spec = self.specs[inst_id]
+        distance = there.entry_price * self.settings.initial_stop_fraction
+        raw_stop = (
+            there.entry_price - distance
+            if there.side is PositionSide.LONG
+            else there.entry_price + distance
+        )
+        position = replace(
+            there, origin=PositionOrigin.OWN, stop=spec.protective_stop(there.side, raw_stop)
+        )
+        regime = tracked.regime or self._fallback
+        await self.journal.commit(
+            PositionOpened(
+                position,
+                regime,
+                tracked.order.cl_ord_id,
+                stop_by=HOST,
+                stop_reason=f"initial stop {self.settings.initial_stop_fraction} from entry",
+            )
+        )
+        # Journaled first, then tracked: from here to on_fill nothing awaits, so no tick can
+        # reach the exit plugins before they heard of the fill.
+        self.registry.track(position)
+        self.entry_regimes[position.pos_id] = regime
+        self.spawn(self.protect_on_exchange(position))
+        return position
+
+    async def _await_position(self, inst_id: str) -> PositionReport | None:
+        """The instrument's position as soon as a push or a REST lookup shows it."""
+        waiter = self._waiter(inst_id)
+        try:
+            for _ in range(self.settings.position_visible_retries + 1):
+                if not waiter.done():
+                    for report in await self.api.positions(inst_id):
+                        self._claim_own(report)
+                try:
+                    return await asyncio.wait_for(
+                        asyncio.shield(waiter), self.settings.position_visible_delay_seconds
+                    )
+                except TimeoutError:
+                    continue
+            return None
+        finally:
+            self._position_waiters.pop(inst_id, None)
+
+    def _waiter(self, inst_id: str) -> asyncio.Future[PositionReport]:
+        waiter = self._position_waiters.get(inst_id)
+        if waiter is None:
+            waiter = asyncio.get_running_loop().create_future()
+            self._position_waiters[inst_id] = waiter
+        return waiter
+
+    def _claim_own(self, report: PositionReport) -> bool:
+        """Take an unknown position on an instrument with an own entry in flight as ours.
+
+        OKX does not order its channels: the positions push of an entry can arrive before the
+        orders push with its fill. Such a position is the entry's, not a drift: it is handed to
+        the entry's fill (which protects and journals it) instead of to ``on_position_drift``.
+        """
+        position = report.position
+        if position.size <= 0 or position.inst_id not in self._entering:
+            return False
+        if self.registry.get(position.pos_id) is not None:
+            return False
+        waiter = self._waiter(position.inst_id)
+        if not waiter.done():
+            waiter.set_result(report)
+        return True

@@ -1,0 +1,125 @@
+"""The engine's state and plumbing: what every layer of the engine reads and writes.
+
+The engine is built in layers, one module each, each adding one responsibility on top of the
+previous: state (here), exits, entries, fills, positions, and the event routing in
+:mod:`host.engine.engine`. Everything here is shared: the registry, the tracked orders, the
+per-instrument locks, and the task spawner that makes sure no failure goes unnoticed.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from collections.abc import Coroutine, Mapping
+from datetime import timedelta
+from decimal import Decimal
+from typing import Any
+
+from host.clock import Clock
+from host.context import HookContext
+from host.dispatch import HookDispatch
+from host.domain import (
+    InstrumentSpec,
+    OrderRejection,
+    Regime,
+)
+from host.engine.execution import Executor, TrackedOrder
+from host.engine.market import BarBuilder, MarketBook
+from host.engine.stats import SessionStats
+from host.exchange.api import OkxApi
+from host.exchange.events import (
+    PositionReport,
+)
+from host.journal import Journal
+from host.journal.records import (
+    ErrorEvent,
+)
+from host.registry import PositionRegistry
+from host.settings import EngineSettings
+
+_log = logging.getLogger(__name__)
+
+
+class EngineState:
+    """Shared state of one account's trading, and the plumbing every layer uses."""
+
+    def __init__(
+        self,
+        settings: EngineSettings,
+        regime_fallback: Regime,
+        clock: Clock,
+        dispatch: HookDispatch,
+        api: OkxApi,
+        journal: Journal,
+        executor: Executor,
+        specs: Mapping[str, InstrumentSpec],
+    ) -> None:
+        self.settings = settings
+        self._fallback = regime_fallback
+        self.clock = clock
+        self.dispatch = dispatch
+        self.api = api
+        self.journal = journal
+        self.executor = executor
+        self.specs = dict(specs)
+        self.registry = PositionRegistry()
+        self.market = MarketBook()
+        self.bars = BarBuilder(timedelta(seconds=settings.bar_seconds), settings.bar_history)
+        self.stats = SessionStats()
+        self.regimes: dict[str, Regime] = {}
+        self.orders: dict[str, TrackedOrder] = {}
+        self.entry_regimes: dict[str, Regime] = {}
+        self.fees: dict[str, Decimal] = {}
+        self.exchange_stops: dict[str, str] = {}
+        self.seen_trades: set[tuple[str, str]] = set()
+        self.accepting_entries = True
+        self._entering: set[str] = set()
+        self._drifting: set[str] = set()
+        self._position_waiters: dict[str, asyncio.Future[PositionReport]] = {}
+        self._stop_dirty: set[str] = set()
+        self._last_stop_move: dict[str, float] = {}
+        self._locks: dict[str, asyncio.Lock] = {}
+        self._tasks: set[asyncio.Task[object]] = set()
+        self._next_reconcile = 0.0
+        self._close_orders: dict[str, TrackedOrder] = {}
+        self._stops_fired: set[str] = set()
+        self._settling: set[str] = set()
+        self._last_fill_price: dict[str, Decimal] = {}
+
+    def context(self, inst_id: str) -> HookContext:
+        """What a plugin may know about ``inst_id`` now."""
+        return HookContext(
+            now=self.clock.now(),
+            instrument=self.specs[inst_id],
+            regime=self.regimes.get(inst_id, self._fallback),
+        )
+
+    # --- plumbing -----------------------------------------------------------------------------
+
+    def spawn(self, work: Coroutine[Any, Any, object]) -> None:
+        """Run ``work`` as a task; a failure is logged and journaled, never lost silently."""
+        task = asyncio.get_running_loop().create_task(work)
+        self._tasks.add(task)
+        task.add_done_callback(self._task_done)
+
+    def _task_done(self, task: asyncio.Task[object]) -> None:
+        self._tasks.discard(task)
+        if task.cancelled():
+            return
+        error = task.exception()
+        if error is not None:
+            _log.error("engine task failed: %r", error, exc_info=error)
+            self.journal.write(ErrorEvent(self.clock.now(), "engine", repr(error)))
+
+    async def idle(self) -> None:
+        """Return once no engine task is running (used to pace replays)."""
+        while self._tasks:
+            await asyncio.gather(*list(self._tasks), return_exceptions=True)
+
+    def _lock(self, inst_id: str) -> asyncio.Lock:
+        return self._locks.setdefault(inst_id, asyncio.Lock())
+
+    def on_refused(self, rejection: OrderRejection) -> None:
+        """An order was refused: tell the plugins (the circuit breaker counts these)."""
+        if rejection.inst_id in self.specs:
+            self.dispatch.on_order_rejected(rejection, self.context(rejection.inst_id))
