@@ -121,6 +121,28 @@ class PositionFlow(FillFlow):
             return
         self._on_order(replace(found, fill=None))
 
+    async def catch_up_fill(self, fill: Fill) -> None:
+        """A fill from OKX's recent fills at start-up: journaled if the journal lacks it.
+
+        A fill made while no host ran (or that a killed host never journaled) reaches no socket
+        again; its price is also the best exit price of a position that closed meanwhile.
+        """
+        self._last_fill_price[fill.inst_id] = fill.price
+        key = (fill.inst_id, fill.trade_id)
+        if key in self.seen_trades:
+            return
+        self.seen_trades.add(key)
+        self._account(fill)
+        await self.journal.commit(fill)
+
+    async def closed_while_away(self, position: Position) -> None:
+        """Journal closed a position the journal holds open and the exchange no longer shows.
+
+        It closed while no host ran, or a killed host never journaled the close; left open, the
+        journal would hold it open for ever (found by tests/test_crash.py).
+        """
+        await self._closed(position, "closed on the exchange while the host was away")
+
     def _start_drift(self, drift: Drift) -> None:
         self._drifting.add(drift.inst_id)
         self.spawn(self._resolve_drift(drift, self.clock.monotonic()))

@@ -6,12 +6,15 @@ outcome was never learnt). The order below is what makes "a restart never leaves
 unprotected, and never loosens a stop" hold:
 
 1. refuse to start when the account's position mode is not the one the host trades in;
-2. remember every fill already journaled, so a replayed push cannot be applied twice;
+2. remember every fill already journaled, so a replayed push cannot be applied twice, and
+   journal the exchange's recent fills the journal lacks (made while no host was running);
 3. settle every order intent of unknown outcome by asking OKX for its ``clOrdId``;
 4. replay the last 48 hours of closes and rejections to the plugins (the circuit breaker comes
    back in the state it was in);
 5. take the exchange's open positions: one the journal knows keeps its journaled stop (never a
-   looser one); any other is a drift, resolved by the plugins before trading starts;
+   looser one); one the journal holds open and the exchange does not is journaled closed (at
+   its instrument's last fill); any other is a drift, resolved by the plugins before trading
+   starts;
 6. back every open position with an exchange-side stop, reusing one already resting there;
 7. cancel entry orders an earlier run left resting (their time-to-live went with it).
 """
@@ -65,6 +68,8 @@ async def restore(engine: Engine, settings: Settings) -> None:
     """Bring the engine back to where the journal and the exchange say it is (steps 2-6)."""
     journal, api, now = engine.journal, engine.api, engine.clock.now()
     engine.seen_trades.update(await journal.seen_trade_ids())
+    for fill in reversed(await api.fills()):  # oldest first
+        await engine.catch_up_fill(fill)
     for intent in await journal.unresolved_intents():
         order = intent.order
         found = await api.get_order(order.inst_id, cl_ord_id=order.cl_ord_id)
@@ -84,6 +89,7 @@ async def restore(engine: Engine, settings: Settings) -> None:
             engine.dispatch.on_position_closed(closed, ctx)
     journaled = {open_.position.pos_id: open_ for open_ in await journal.open_positions()}
     stops = {stop.inst_id: stop for stop in await api.pending_stops()}
+    restored: set[str] = set()
     for report in await api.positions():
         there = report.position
         known = journaled.get(there.pos_id)
@@ -102,7 +108,11 @@ async def restore(engine: Engine, settings: Settings) -> None:
                 engine.mark_stop_dirty(there.pos_id)
             else:
                 engine.spawn(engine.protect_on_exchange(position))
+            restored.add(there.pos_id)
             _log.info("%s: restored with stop %s", there.pos_id, position.stop)
+    for pos_id, gone in journaled.items():
+        if pos_id not in restored:
+            await engine.closed_while_away(gone.position)
     engine.reconcile(await api.positions())  # anything else open is a drift for the plugins
     for pending in await api.pending_orders():
         order = pending.order
@@ -111,3 +121,5 @@ async def restore(engine: Engine, settings: Settings) -> None:
             await api.cancel_order(order.inst_id, ord_id=order.ord_id)
     await engine.idle()
     engine.dispatch.on_startup(HostInfo(now=now, mode=settings.mode, instruments=engine.specs))
+    # Operators (and the crash tests) learn from this line that recovery is complete.
+    _log.info("restored: %d open positions; trading", len(engine.registry.positions()))
