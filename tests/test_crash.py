@@ -14,31 +14,22 @@ left unresolved, the journal's open positions are the exchange's, and its integr
 
 from __future__ import annotations
 
-import asyncio
 import json
+import os
 import random
-import sqlite3
 import time
 import urllib.error
 import urllib.request
-from collections import defaultdict
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-import aiohttp
 from crash_harness import Host, Simulator, logged, simulator, start_host, wait_until
-from pydantic import SecretStr
+from crash_views import AtKill, JournalView, Ledger, positions, read_journal
 
-from host.clock import LiveClock
-from host.exchange.api import OkxApi
-from host.exchange.health import ExchangeHealth
-from host.exchange.rest import OkxRest
-from host.journal import Journal
-from host.settings import Credentials, ExchangeSettings, JournalSettings
-
-SEED = int(__import__("os").environ.get("CRASH_SEED", "7"))
+SEED = int(os.environ.get("CRASH_SEED", "7"))
+"""Seeds the simulator's market and the kill jitter; set CRASH_SEED to explore other runs."""
 HOST_PREFIX = "sh"
 ENTRY, CLOSE = HOST_PREFIX + "e", HOST_PREFIX + "x"
 ORDER_PATH = "/api/v5/trade/order"
@@ -137,7 +128,9 @@ def mid_close(sim: Simulator, host: Host) -> None:
 
 
 def after_an_outside_order(sim: Simulator, host: Host) -> None:
-    """A position opened "in the app": killed before, while or after the host adopts it."""
+    """A position opened "in the app" while the private stream is quiet: killed before the
+    host adopts it (or, if its periodic reconciliation came first, after)."""
+    sim.fault("silence_sockets", kind="private")
     sim.fault("external_order", inst_id="BTC-USDT-SWAP", side="sell", sz="0.3")
 
 
@@ -205,156 +198,6 @@ KILL_POINTS = (
 )
 
 
-# --- what the exchange and the journal say -------------------------------------------------------
-
-
-async def _exchange(sim: Simulator) -> tuple[set[str], set[str]]:
-    """``posId`` of the open positions, and of those without a live stop on their closing side."""
-    clock = LiveClock()
-    credentials = Credentials(
-        api_key=SecretStr(sim.banner["api key"]),
-        secret_key=SecretStr(sim.banner["secret key"]),
-        passphrase=SecretStr(sim.banner["passphrase"]),
-    )
-    async with aiohttp.ClientSession() as session:
-        rest = OkxRest(
-            session, ExchangeSettings(rest_url=sim.rest), credentials, clock, ExchangeHealth(clock)
-        )
-        api = OkxApi(rest)
-        positions = [r.position for r in await api.positions() if r.position.size > 0]
-        stops = {(stop.inst_id, stop.side) for stop in await api.pending_stops()}
-    unprotected = {
-        p.pos_id for p in positions if (p.inst_id, p.side.entry_side.opposite.value) not in stops
-    }
-    return {p.pos_id for p in positions}, unprotected
-
-
-def unprotected_positions(sim: Simulator) -> set[str]:
-    """``posId`` of every open position without a live exchange-side stop on its closing side."""
-    return asyncio.run(_exchange(sim))[1]
-
-
-def open_positions(sim: Simulator) -> set[str]:
-    """``posId`` of every open position on the exchange."""
-    return asyncio.run(_exchange(sim))[0]
-
-
-@dataclass(frozen=True)
-class JournalRows:
-    """What the journal file holds, read with sqlite3 (read-only) while no host has it open."""
-
-    fills: set[tuple[str, str]]
-    intents: set[str]
-    heard: set[str]
-    """Intents with an outcome the host learnt (acked, rejected, resolved...)."""
-    open_positions: set[str]
-
-
-def journal_file(directory: Path) -> Path:
-    """The one journal file in ``directory`` (the test trades one account)."""
-    (path,) = directory.glob("*.sqlite3")
-    return path
-
-
-def journal_rows(directory: Path) -> JournalRows:
-    """Rows of the journal in ``directory``, as a SIGKILL (or a shutdown) left them."""
-    uri = f"file:{journal_file(directory)}?mode=ro"
-    with sqlite3.connect(uri, uri=True) as connection:
-        fills = set(connection.execute("SELECT inst_id, trade_id FROM fills").fetchall())
-        intents = {row[0] for row in connection.execute("SELECT cl_ord_id FROM order_intents")}
-        heard = {
-            row[0]
-            for row in connection.execute(
-                "SELECT cl_ord_id FROM intent_outcomes WHERE outcome != 'unknown'"
-            )
-        }
-        held = {
-            row[0]
-            for row in connection.execute(
-                "SELECT pos_id FROM positions WHERE id NOT IN (SELECT position FROM closes)"
-            )
-        }
-    connection.close()
-    return JournalRows(fills, intents, heard, held)
-
-
-@dataclass(frozen=True)
-class JournalView:
-    """What the journal says after a restart, read after the host is gone."""
-
-    rows: JournalRows
-    unresolved: set[str]
-    open_positions: set[str]
-    problems: tuple[str, ...]
-
-
-def read_journal(directory: Path) -> JournalView:
-    """The journal's rows, its unresolved intents and open positions, and its integrity report."""
-    rows = journal_rows(directory)
-
-    async def through_the_journal() -> tuple[set[str], set[str], tuple[str, ...]]:
-        journal = await Journal.open(
-            journal_file(directory), LiveClock(), JournalSettings(directory=directory)
-        )
-        try:
-            unresolved = {i.order.cl_ord_id for i in await journal.unresolved_intents()}
-            held = {o.position.pos_id for o in await journal.open_positions()}
-            return unresolved, held, (await journal.integrity()).problems
-        finally:
-            await journal.close()
-
-    unresolved, held, problems = asyncio.run(through_the_journal())
-    return JournalView(rows, unresolved, held, problems)
-
-
-@dataclass(frozen=True)
-class Ledger:
-    """The simulator's ledger, as what the checks compare with the journal."""
-
-    fills: set[tuple[str, str]]
-    placed: dict[str, set[str]]
-    """Every ``clOrdId`` placed, with the ``ordId`` values it was placed as."""
-
-    @classmethod
-    def of(cls, sim: Simulator) -> Ledger:
-        """The ledger now."""
-        entries = sim.ledger()
-        placed: dict[str, set[str]] = defaultdict(set)
-        for entry in entries:
-            if entry["kind"] == "order" and entry["data"]["clOrdId"]:
-                placed[entry["data"]["clOrdId"]].add(entry["data"]["ordId"])
-        fills = {
-            (e["data"]["instId"], e["data"]["tradeId"]) for e in entries if e["kind"] == "fill"
-        }
-        return cls(fills, placed)
-
-
-@dataclass(frozen=True)
-class AtKill:
-    """What a kill left for the restart to repair (reported, and checked where it is certain)."""
-
-    unsent: set[str]
-    """Intents journaled whose order never reached the exchange."""
-    unheard: set[str]
-    """Orders on the exchange whose outcome the journal does not have."""
-    unjournaled_fills: int
-    unprotected: int
-    closed_unjournaled: int
-    """Positions open in the journal but no longer on the exchange."""
-
-    @classmethod
-    def of(cls, sim: Simulator, journal_dir: Path) -> AtKill:
-        """Compare the ledger with the journal just after the kill."""
-        ledger, rows = Ledger.of(sim), journal_rows(journal_dir)
-        return cls(
-            unsent=rows.intents - set(ledger.placed) - rows.heard,
-            unheard=(rows.intents & set(ledger.placed)) - rows.heard,
-            unjournaled_fills=len(ledger.fills - rows.fills),
-            unprotected=len(unprotected_positions(sim)),
-            closed_unjournaled=len(rows.open_positions - open_positions(sim)),
-        )
-
-
 def check_against_the_ledger(sim: Simulator, journal: JournalView, cycle: str) -> None:
     """No lost fill, no order placed twice, intents first and settled, open positions agree."""
     ledger = Ledger.of(sim)
@@ -364,7 +207,7 @@ def check_against_the_ledger(sim: Simulator, journal: JournalView, cycle: str) -
     own = {c for c in ledger.placed if c.startswith((ENTRY, CLOSE))}
     assert own - journal.rows.intents == set(), f"{cycle}: orders placed without an intent"
     assert journal.unresolved == set(), f"{cycle}: intents of unknown outcome left"
-    assert journal.open_positions == open_positions(sim), f"{cycle}: journal and exchange differ"
+    assert journal.rows.open_positions == positions(sim).open, f"{cycle}: journal, exchange differ"
     assert journal.problems == (), f"{cycle}: journal integrity"
 
 
@@ -395,16 +238,15 @@ def test_sigkill_at_every_kill_point_loses_no_fill_and_leaves_nothing_unprotecte
                 at_kill = AtKill.of(sim, journal_dir)
                 print(f"{cycle}: {at_kill}")  # what the restart had to repair (shown with -s)
                 assert kill_point.left(at_kill), f"{cycle}: kill point missed: {at_kill}"
-
                 with logged(
                     start_host(sim, recovery, journal_dir), tmp_path, f"{number}-restarted"
                 ) as host:
                     host.wait_ready()
                     wait_until(
-                        lambda: not unprotected_positions(sim), f"{cycle}: protection", every=0.5
+                        lambda: not positions(sim).unprotected, f"{cycle}: protection", every=0.5
                     )
                     assert host.stop() == 0, f"{cycle}: graceful shutdown"
-                assert unprotected_positions(sim) == set(), f"{cycle}: a stop went with the host"
+                assert positions(sim).unprotected == set(), f"{cycle}: a stop went with the host"
                 check_against_the_ledger(sim, read_journal(journal_dir), cycle)
         finally:
             (tmp_path / "ledger.json").write_text(json.dumps(sim.ledger(), indent=1))
