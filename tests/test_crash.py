@@ -129,9 +129,14 @@ def mid_close(sim: Simulator, host: Host) -> None:
 
 def after_an_outside_order(sim: Simulator, host: Host) -> None:
     """A position opened "in the app" while the private stream is quiet: killed before the
-    host adopts it (or, if its periodic reconciliation came first, after)."""
+    host adopts it (or, if its periodic reconciliation came first, after).
+
+    It is larger than one entry of the host's: an entry the unaware host sends meanwhile may
+    shrink it, not close it (a position that opens and closes unseen leaves fills no journaled
+    position explains, which ``integrity()`` reports — see the README's crash section).
+    """
     sim.fault("silence_sockets", kind="private")
-    sim.fault("external_order", inst_id="BTC-USDT-SWAP", side="sell", sz="0.3")
+    sim.fault("external_order", inst_id="BTC-USDT-SWAP", side="sell", sz="0.8")
 
 
 def at_a_random_moment(sim: Simulator, host: Host) -> None:
