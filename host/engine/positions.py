@@ -14,6 +14,7 @@ from contextlib import suppress
 from dataclasses import replace
 from decimal import Decimal
 
+from host.clock import LiveClock
 from host.decisions import Accept
 from host.domain import (
     ClosedPosition,
@@ -39,6 +40,10 @@ from host.journal.records import (
 )
 
 _log = logging.getLogger(__name__)
+
+WALL_CLOCK = LiveClock()
+"""Real elapsed time for the detection-to-protection figure: a measurement, never a decision
+(on a simulated clock that time would read zero while the host works)."""
 
 STOP_FIRED_STATES = frozenset({"effective", "order_placed", "filled", "partially_effective"})
 """``orders-algo`` states of a stop whose trigger was reached and that placed its close order."""
@@ -123,7 +128,7 @@ class PositionFlow(FillFlow):
 
     def _start_drift(self, drift: Drift) -> None:
         self._drifting.add(drift.inst_id)
-        self.spawn(self._resolve_drift(drift, self.clock.monotonic()))
+        self.spawn(self._resolve_drift(drift, WALL_CLOCK.monotonic()))
 
     async def _resolve_drift(self, drift: Drift, detected: float) -> None:
         """Let the plugins decide; protect an adopted position before anything else happens."""
@@ -150,7 +155,7 @@ class PositionFlow(FillFlow):
                     )
                     if position.stop is not None:
                         await self.protect_on_exchange(position)
-                        self.stats.protect_seconds.append(self.clock.monotonic() - detected)
+                        self.stats.protect_seconds.append(WALL_CLOCK.monotonic() - detected)
                 else:
                     self.journal.write(PositionChanged(position))
                 if self.registry.is_flattening(position.pos_id):
