@@ -17,7 +17,17 @@ from typing import Any, ClassVar
 
 from pydantic import SecretStr
 
-from host import CloseNow, EntryPlan, HookContext, Position, PositionSide, Signal, Tick, hookimpl
+from host import (
+    CloseNow,
+    EntryPlan,
+    HookContext,
+    OrderRejection,
+    Position,
+    PositionSide,
+    Signal,
+    Tick,
+    hookimpl,
+)
 from host.engine.engine import Engine
 from host.engine.runner import Venue, trade
 from host.exchange.connection import OkxConnection
@@ -224,3 +234,24 @@ class Recorder:
     @hookimpl
     def on_position_closed(self) -> None:
         self._note("on_position_closed")
+
+
+class HearsHistory:
+    """Remembers what it is told about the past: rejections and closes, and when start-up came."""
+
+    heard: ClassVar[list[str]] = []
+
+    def __init__(self) -> None:
+        HearsHistory.heard = []
+
+    @hookimpl
+    def on_order_rejected(self, rejection: OrderRejection) -> None:
+        HearsHistory.heard.append(f"rejected {rejection.code}")
+
+    @hookimpl
+    def on_position_closed(self) -> None:
+        HearsHistory.heard.append("closed")
+
+    @hookimpl
+    def on_startup(self) -> None:
+        HearsHistory.heard.append("startup")

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import asyncio
+from datetime import timedelta
 from decimal import Decimal
 from pathlib import Path
 
@@ -9,6 +11,7 @@ from engine_harness import (
     BTC,
     BuyOnce,
     CloseAfterTen,
+    HearsHistory,
     Recorder,
     RestFarBelow,
     Session,
@@ -17,7 +20,10 @@ from engine_harness import (
     start_simulator,
 )
 
+from host.clock import LiveClock
 from host.domain import Position, PositionOrigin
+from host.engine.load import monitor_load
+from host.exchange.health import ExchangeHealth
 from host.journal.records import StopMove
 
 
@@ -198,3 +204,60 @@ async def test_the_hook_calls_follow_the_documented_sequence(tmp_path: Path) -> 
         "generate_signals",
         "on_shutdown",
     ]
+
+
+async def test_rejections_are_journaled_and_replayed_to_the_plugins_after_a_restart(
+    tmp_path: Path,
+) -> None:
+    sim = await start_simulator()
+    huge = {
+        "entry_notional_usdt": 10**9,
+        "max_order_notional_usdt": 10**9,
+        "max_instrument_notional_usdt": 10**9,
+    }
+    try:
+
+        async def refused_entry(session: Session) -> None:
+            await session.until(lambda: session.engine.stats.entries_sent == 1, 5)
+            await session.advance(2)
+
+        first = await run_session(tmp_path, refused_entry, BuyOnce, sim=sim, **huge)
+        assert not first.registry.positions()
+
+        async def restart(session: Session) -> None:
+            await session.advance(1)
+
+        await run_session(tmp_path, restart, HearsHistory, sim=sim)
+    finally:
+        await sim.stop()
+    codes = journal_rows(tmp_path, "SELECT code FROM rejections")
+    assert len(codes) == 1
+    # The breaker's memory survives the restart: the rejection is replayed before start-up.
+    assert HearsHistory.heard[:2] == [f"rejected {codes[0][0]}", "startup"]
+
+
+async def test_the_dead_man_switch_is_armed_while_ticks_flow(tmp_path: Path) -> None:
+    armed: list[bool] = []
+
+    async def script(session: Session) -> None:
+        await session.advance(3)
+        armed.append(bool(session.sim.engine.cancel_deadlines))
+
+    await run_session(tmp_path, script, dead_man_seconds=60)
+    assert armed == [True]
+
+
+async def test_the_load_monitor_measures_loop_lag_and_exchange_latency() -> None:
+    class Holder:
+        load = None
+
+    clock = LiveClock()
+    health = ExchangeHealth(clock)
+    health.record_request(0.025)
+    holder = Holder()
+    task = asyncio.create_task(monitor_load(holder, health))  # type: ignore[arg-type]
+    await asyncio.sleep(1.3)
+    task.cancel()
+    assert holder.load is not None
+    assert holder.load.exchange_latency == timedelta(seconds=0.025)
+    assert holder.load.loop_lag >= timedelta(0)

@@ -94,7 +94,7 @@ class Engine(PositionFlow):
         self._housekeeping()
 
     def _housekeeping(self) -> None:
-        """Per-tick chores that are due: move exchange-side stops, reconcile on schedule."""
+        """Per-tick chores that are due: exchange-side stops, dead man's switch, reconciliation."""
         now = self.clock.monotonic()
         for pos_id in list(self._stop_dirty):
             if now - self._last_stop_move.get(pos_id, 0.0) < self.settings.stop_amend_min_seconds:
@@ -106,6 +106,12 @@ class Engine(PositionFlow):
                 continue
             self._last_stop_move[pos_id] = now
             self.spawn(self.executor.move_stop(position.inst_id, algo_id, position.stop))
+        dead_man = self.settings.dead_man_seconds
+        if dead_man and now >= self._next_dead_man:
+            # Re-armed while ticks flow: if the host or its market data stops, OKX cancels the
+            # resting entries by itself.
+            self._next_dead_man = now + dead_man / 3
+            self.spawn(self.api.cancel_all_after(dead_man))
         if now >= self._next_reconcile:
             self._next_reconcile = now + self.settings.reconcile_interval_seconds
             self.spawn(self.reconcile_now())

@@ -20,6 +20,7 @@ from host.clock import Clock
 from host.context import HostInfo
 from host.engine.engine import Engine
 from host.engine.execution import Executor
+from host.engine.load import monitor_load
 from host.engine.startup import check_account, instrument_specs, restore
 from host.exchange.connection import ExchangeSnapshot, OkxConnection
 from host.exchange.events import ExchangeEvent
@@ -123,12 +124,14 @@ async def trade(
                 specs,
             )
             link = asyncio.create_task(connection.run())
+            load = asyncio.create_task(monitor_load(engine, connection.health))
             try:
                 await _ready(connection, link)
                 await restore(engine, settings)
                 gate.open(engine)
                 await until(engine, connection)
             finally:
+                load.cancel()
                 await shutdown(engine, settings)
                 await connection.stop()
                 with suppress(asyncio.CancelledError):

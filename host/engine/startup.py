@@ -8,8 +8,8 @@ unprotected, and never loosens a stop" hold:
 1. refuse to start when the account's position mode is not the one the host trades in;
 2. remember every fill already journaled, so a replayed push cannot be applied twice;
 3. settle every order intent of unknown outcome by asking OKX for its ``clOrdId``;
-4. replay the last 48 hours of closes and rejections to the plugins (the circuit breaker comes
-   back in the state it was in);
+4. replay the last 48 hours of closes and rejections to the plugins, oldest first (the circuit
+   breaker comes back in the state it was in);
 5. take the exchange's open positions: one the journal knows keeps its journaled stop (never a
    looser one); any other is a drift, resolved by the plugins before trading starts;
 6. back every open position with an exchange-side stop, reusing one already resting there;
@@ -20,10 +20,10 @@ from __future__ import annotations
 
 import logging
 from dataclasses import replace
-from datetime import timedelta
+from datetime import datetime, timedelta
 
 from host.context import HostInfo
-from host.domain import InstrumentSpec
+from host.domain import ClosedPosition, InstrumentSpec, OrderRejection
 from host.engine.engine import Engine
 from host.exchange.api import OkxApi
 from host.journal.records import IntentOutcome, Outcome
@@ -61,6 +61,29 @@ async def check_account(api: OkxApi, settings: Settings) -> None:
         await api.set_leverage(inst_id, settings.engine.max_leverage, settings.engine.margin_mode)
 
 
+async def replay_history(engine: Engine, since: datetime) -> None:
+    """Tell the plugins the journaled closes and rejections since ``since``, oldest first.
+
+    Each call's ``ctx.now`` is the event's own time, so a plugin that judges history (the
+    circuit breaker: losing streaks, loss per UTC day, reject rate) rebuilds exactly the state
+    it had before the restart.
+    """
+    closes = await engine.journal.closed_since(since)
+    rejections = await engine.journal.rejections_since(since)
+    events: list[tuple[datetime, ClosedPosition | OrderRejection]] = [
+        (closed.closed_at, closed) for closed in closes
+    ] + [(rejection.at, rejection) for rejection in rejections]
+    for at, event in sorted(events, key=lambda item: item[0]):
+        inst_id = event.position.inst_id if isinstance(event, ClosedPosition) else event.inst_id
+        if inst_id not in engine.specs:
+            continue
+        ctx = replace(engine.context(inst_id), now=at)
+        if isinstance(event, ClosedPosition):
+            engine.dispatch.on_position_closed(event, ctx)
+        else:
+            engine.dispatch.on_order_rejected(event, ctx)
+
+
 async def restore(engine: Engine, settings: Settings) -> None:
     """Bring the engine back to where the journal and the exchange say it is (steps 2-6)."""
     journal, api, now = engine.journal, engine.api, engine.clock.now()
@@ -78,10 +101,7 @@ async def restore(engine: Engine, settings: Settings) -> None:
                 detail="settled at start-up",
             )
         )
-    for closed in await journal.closed_since(now - REPLAY_HISTORY):
-        if closed.position.inst_id in engine.specs:
-            ctx = replace(engine.context(closed.position.inst_id), now=closed.closed_at)
-            engine.dispatch.on_position_closed(closed, ctx)
+    await replay_history(engine, now - REPLAY_HISTORY)
     journaled = {open_.position.pos_id: open_ for open_ in await journal.open_positions()}
     stops = {stop.inst_id: stop for stop in await api.pending_stops()}
     for report in await api.positions():

@@ -16,7 +16,7 @@ from decimal import Decimal
 from typing import Any
 
 from host.clock import Clock
-from host.context import HookContext
+from host.context import HookContext, HostLoad
 from host.dispatch import HookDispatch
 from host.domain import (
     InstrumentSpec,
@@ -82,6 +82,9 @@ class EngineState:
         self._tasks: set[asyncio.Task[object]] = set()
         self._next_reconcile = 0.0
         self._close_orders: dict[str, TrackedOrder] = {}
+        self.load: HostLoad | None = None
+        """Loop lag and exchange latency (:mod:`host.engine.load`), handed to plugins in ctx."""
+        self._next_dead_man = 0.0
         self._stops_fired: set[str] = set()
         self._settling: set[str] = set()
         self._last_fill_price: dict[str, Decimal] = {}
@@ -92,6 +95,7 @@ class EngineState:
             now=self.clock.now(),
             instrument=self.specs[inst_id],
             regime=self.regimes.get(inst_id, self._fallback),
+            load=self.load,
         )
 
     # --- plumbing -----------------------------------------------------------------------------
@@ -120,6 +124,7 @@ class EngineState:
         return self._locks.setdefault(inst_id, asyncio.Lock())
 
     def on_refused(self, rejection: OrderRejection) -> None:
-        """An order was refused: tell the plugins (the circuit breaker counts these)."""
+        """An order was refused: journal it and tell the plugins (the circuit breaker counts)."""
+        self.journal.write(rejection)
         if rejection.inst_id in self.specs:
             self.dispatch.on_order_rejected(rejection, self.context(rejection.inst_id))
