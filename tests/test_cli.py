@@ -89,6 +89,8 @@ def test_live_without_credentials_exits_2_from_run(write_config) -> None:
         "credentials.api_key",
         "credentials.secret_key",
         "credentials.passphrase",
+        "exchange.rest_url",
+        "exchange.ws_url",
     ]
     assert all(line.startswith("config error: ") for line in lines)
     assert "not implemented" not in result.stdout
@@ -162,7 +164,11 @@ def test_config_show_applies_env_overrides_to_plugins_and_nested_fields() -> Non
 
 
 def test_config_show_never_prints_secrets_from_the_environment(canary: str) -> None:
-    env = dict.fromkeys(CREDENTIAL_VARIABLES, canary) | {"SCALPHOST_MODE": "live"}
+    env = dict.fromkeys(CREDENTIAL_VARIABLES, canary) | {
+        "SCALPHOST_MODE": "live",
+        "SCALPHOST_EXCHANGE__REST_URL": "https://www.okx.com",
+        "SCALPHOST_EXCHANGE__WS_URL": "wss://ws.okx.com:8443",
+    }
     result = scalphost("config", "show", env=env)
     assert result.returncode == 0, result.stderr
     assert canary not in result.stdout + result.stderr
