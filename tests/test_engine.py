@@ -261,3 +261,22 @@ async def test_the_load_monitor_measures_loop_lag_and_exchange_latency() -> None
     assert holder.load is not None
     assert holder.load.exchange_latency == timedelta(seconds=0.025)
     assert holder.load.loop_lag >= timedelta(0)
+
+
+async def test_the_trailing_stop_arms_on_the_fill_tightens_and_the_position_exits(
+    tmp_path: Path,
+) -> None:
+    async def script(session: Session) -> None:
+        engine = session.engine
+        await session.until(lambda: bool(engine.registry.positions()), 10)
+        await session.until(lambda: not engine.registry.positions(), 1800)
+
+    engine = await run_session(tmp_path, script, BuyOnce, builtins=("trailing_stop",))
+    (trade,) = engine.stats.trades
+    moves = journal_rows(tmp_path, "SELECT plugin, stop FROM stop_levels ORDER BY id")
+    assert moves[0][0] == "host"  # the initial stop, journaled with the position
+    trailing = [Decimal(stop) for plugin, stop in moves if plugin == "trailing_stop"]
+    assert trailing  # armed by on_fill, it moved the stop
+    assert trailing == sorted(trailing)  # a long's stop only ever rose
+    assert trailing[-1] > trade.closed.position.entry_price  # it locked in a profit
+    assert trade.closed.pnl.gross > 0

@@ -24,13 +24,12 @@ position per instrument (OKX net mode) and one entry at a time per instrument.
 
 from __future__ import annotations
 
-import logging
-
 from host.domain import (
     Tick,
 )
 from host.engine.positions import PositionFlow
 from host.exchange.events import (
+    AccountPush,
     AlgoOrderPush,
     ExchangeEvent,
     MarkPricePush,
@@ -40,8 +39,10 @@ from host.exchange.events import (
     TickerPush,
     TradePush,
 )
+from host.journal.records import BalanceSnapshot
 
-_log = logging.getLogger(__name__)
+SETTLEMENT_CURRENCY = "USDT"
+"""The currency every traded swap settles in: the balance worth journaling."""
 
 
 class Engine(PositionFlow):
@@ -65,6 +66,16 @@ class Engine(PositionFlow):
             self._on_positions(event)
         elif isinstance(event, AlgoOrderPush):
             self._on_algo(event)
+        elif isinstance(event, AccountPush):
+            self._on_account(event)
+
+    def _on_account(self, push: AccountPush) -> None:
+        """Journal the settlement currency's balance (OKX pushes it on change and periodically)."""
+        for balance in push.balances:
+            if balance.ccy == SETTLEMENT_CURRENCY and balance.available is not None:
+                self.journal.write(
+                    BalanceSnapshot(balance.ccy, balance.equity, balance.available, push.updated_at)
+                )
 
     def _on_trade(self, push: TradePush) -> None:
         inst_id = push.trade.inst_id

@@ -8,7 +8,6 @@ first, so racing callers can never send two.
 
 from __future__ import annotations
 
-import logging
 from decimal import Decimal
 
 from host.context import HookContext
@@ -26,8 +25,6 @@ from host.journal.records import (
     StopMove,
 )
 from host.registry import RegistryError
-
-_log = logging.getLogger(__name__)
 
 
 class ExitFlow(EngineState):

@@ -9,7 +9,6 @@ instrument); a position it reports flat is journaled with its PnL and announced 
 from __future__ import annotations
 
 import asyncio
-import logging
 from contextlib import suppress
 from dataclasses import replace
 from decimal import Decimal
@@ -38,8 +37,6 @@ from host.journal.records import (
     PositionChanged,
     PositionOpened,
 )
-
-_log = logging.getLogger(__name__)
 
 WALL_CLOCK = LiveClock()
 """Real elapsed time for the detection-to-protection figure: a measurement, never a decision

@@ -9,7 +9,6 @@ closed as configured, the plugins are told and the journal is flushed and closed
 from __future__ import annotations
 
 import asyncio
-import logging
 from collections.abc import Awaitable, Callable
 from contextlib import suppress
 from dataclasses import dataclass
@@ -29,8 +28,6 @@ from host.journal import Journal, journal_path
 from host.journal.records import IntentPurpose
 from host.pluginmanager import PluginHost, build_plugin_host
 from host.settings import Credentials, Settings
-
-_log = logging.getLogger(__name__)
 
 SHUTDOWN_CLOSE_SECONDS = 10.0
 """How long a shutdown that closes positions waits for the exchange to report them flat."""
