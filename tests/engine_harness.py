@@ -15,8 +15,6 @@ from decimal import Decimal
 from pathlib import Path
 from typing import Any, ClassVar
 
-from pydantic import SecretStr
-
 from host import (
     CloseNow,
     EntryPlan,
@@ -33,9 +31,10 @@ from host.engine.runner import Venue, trade
 from host.exchange.connection import OkxConnection
 from host.journal import journal_path
 from host.pluginmanager import BuiltinPlugin, build_plugin_host
-from host.settings import Credentials, EngineSettings, JournalSettings, Settings
+from host.settings import EngineSettings, JournalSettings, Settings
 from host.sim.config import SimConfig
 from host.sim.server import Simulator
+from host.sim.standalone import sim_account_credentials
 from plugins import BUILTIN_PLUGINS
 
 START = datetime(2025, 1, 6, 8, 0, tzinfo=UTC)
@@ -98,15 +97,10 @@ async def run_session(
     owned = sim is None
     if sim is None:
         sim = await start_simulator(sim_config)
-    key = sim.config.keys[0]
     venue = Venue(
         rest_url=sim.urls.rest,
         ws_url=sim.urls.ws_base,
-        credentials=Credentials(
-            api_key=SecretStr(key.api_key),
-            secret_key=SecretStr(key.secret_key),
-            passphrase=SecretStr(key.passphrase),
-        ),
+        credentials=sim_account_credentials(sim),
         clock=sim.clock,
         account=ACCOUNT,
     )
