@@ -66,7 +66,9 @@ class FillFlow(EntryFlow):
             self.orders.pop(push.order.cl_ord_id, None)
             if tracked.purpose is IntentPurpose.ENTRY and not tracked.fills:
                 self._entry_done(tracked)
-            if tracked.purpose is IntentPurpose.CLOSE and not tracked.fills and tracked.pos_id:
+            closed_all = push.order.filled_size >= push.order.size
+            if tracked.purpose is IntentPurpose.CLOSE and tracked.pos_id and not closed_all:
+                # Canceled, or only partly filled: what is left must be closable again.
                 self.registry.release_close(tracked.pos_id)
 
     def _account(self, fill: Fill) -> None:
