@@ -65,7 +65,13 @@ async def test_a_resting_entry_is_canceled_when_its_regime_limit_runs_out(tmp_pa
         waited.append(await session.until(lambda: not engine.orders, 120))
 
     # The limit-order policy's default for the fallback regime (choppy) is 30 s.
-    engine = await run_session(tmp_path, script, RestFarBelow, builtins=("limit_order_policy",))
+    engine = await run_session(
+        tmp_path,
+        script,
+        RestFarBelow,
+        builtins=("limit_order_policy",),
+        sections={"limit_order_policy": {"on_timeout": "cancel"}},
+    )
     assert engine.stats.entries_expired == 1
     assert 29 <= waited[0] <= 32
     assert not engine.registry.positions()

@@ -105,7 +105,23 @@ class Engine(PositionFlow):
         self._housekeeping()
 
     def _housekeeping(self) -> None:
-        """Per-tick chores that are due: exchange-side stops, dead man's switch, reconciliation."""
+        """Per-tick chores: the timed ones, and re-arming the dead man's switch.
+
+        The switch is re-armed only while ticks flow: if the host or its market data stops,
+        OKX cancels the resting entries by itself.
+        """
+        self.chores()
+        now = self.clock.monotonic()
+        dead_man = self.settings.dead_man_seconds
+        if dead_man and now >= self._next_dead_man:
+            self._next_dead_man = now + dead_man / 3
+            self.spawn(self.api.cancel_all_after(dead_man))
+
+    def chores(self) -> None:
+        """What is due on the clock, ticks or not (the runner also calls this every second).
+
+        Exchange-side stops to move, orders no push settled, the periodic reconciliation.
+        """
         now = self.clock.monotonic()
         for pos_id in list(self._stop_dirty):
             if now - self._last_stop_move.get(pos_id, 0.0) < self.settings.stop_amend_min_seconds:
@@ -117,16 +133,14 @@ class Engine(PositionFlow):
                 continue
             self._last_stop_move[pos_id] = now
             self.spawn(self.executor.move_stop(position.inst_id, algo_id, position.stop))
-        dead_man = self.settings.dead_man_seconds
-        if dead_man and now >= self._next_dead_man:
-            # Re-armed while ticks flow: if the host or its market data stops, OKX cancels the
-            # resting entries by itself.
-            self._next_dead_man = now + dead_man / 3
-            self.spawn(self.api.cancel_all_after(dead_man))
+        for tracked in list(self.orders.values()):
+            if tracked.settle_at is not None and now >= tracked.settle_at:
+                self.settle(tracked)
         if now >= self._next_reconcile:
             self._next_reconcile = now + self.settings.reconcile_interval_seconds
             self.spawn(self.reconcile_now())
 
     async def reconcile_now(self) -> None:
-        """Fetch the exchange's positions over REST and reconcile the registry with them."""
+        """Reconcile positions with the exchange's, then check every exchange-side stop."""
         self.reconcile(await self.api.positions())
+        await self.check_protection()

@@ -66,10 +66,8 @@ class FillFlow(EntryFlow):
             self.orders.pop(push.order.cl_ord_id, None)
             if tracked.purpose is IntentPurpose.ENTRY and not tracked.fills:
                 self._entry_done(tracked)
-            closed_all = push.order.filled_size >= push.order.size
-            if tracked.purpose is IntentPurpose.CLOSE and tracked.pos_id and not closed_all:
-                # Canceled, or only partly filled: what is left must be closable again.
-                self.registry.release_close(tracked.pos_id)
+            if tracked.purpose is IntentPurpose.CLOSE:
+                self.close_ended(tracked)
 
     def _account(self, fill: Fill) -> None:
         """Book a fill's fee against the instrument's position, as soon as the fill is known.
@@ -78,7 +76,8 @@ class FillFlow(EntryFlow):
         fee of the position, whatever order the fill tasks run in.
         """
         self.fees[fill.inst_id] = self.fees.get(fill.inst_id, Decimal(0)) + fill.fee
-        self._last_fill_price[fill.inst_id] = fill.price
+        self._last_fill[fill.inst_id] = fill
+        self._fill_arrived(fill.inst_id).set()
 
     async def _own_fill(self, tracked: TrackedOrder, fill: Fill) -> None:
         inst_id = fill.inst_id

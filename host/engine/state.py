@@ -19,6 +19,7 @@ from host.clock import Clock
 from host.context import HookContext, HostLoad
 from host.dispatch import HookDispatch
 from host.domain import (
+    Fill,
     InstrumentSpec,
     OrderRejection,
     Regime,
@@ -87,7 +88,9 @@ class EngineState:
         self._next_dead_man = 0.0
         self._stops_fired: set[str] = set()
         self._settling: set[str] = set()
-        self._last_fill_price: dict[str, Decimal] = {}
+        self._last_fill: dict[str, Fill] = {}
+        self._fill_events: dict[str, asyncio.Event] = {}
+        self._ignored_instruments: set[str] = set()
 
     def context(self, inst_id: str) -> HookContext:
         """What a plugin may know about ``inst_id`` now."""
@@ -119,6 +122,10 @@ class EngineState:
         """Return once no engine task is running (used to pace replays)."""
         while self._tasks:
             await asyncio.gather(*list(self._tasks), return_exceptions=True)
+
+    def _fill_arrived(self, inst_id: str) -> asyncio.Event:
+        """Set whenever a fill of the instrument is booked (a close waits for its exit fill)."""
+        return self._fill_events.setdefault(inst_id, asyncio.Event())
 
     def _lock(self, inst_id: str) -> asyncio.Lock:
         return self._locks.setdefault(inst_id, asyncio.Lock())
