@@ -7,6 +7,7 @@ does (``host.engine.runner.trade``) and hands back the engine and the journal's 
 
 from __future__ import annotations
 
+import asyncio
 import sqlite3
 from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass
@@ -56,6 +57,13 @@ class Session:
             await self.sim.advance(timedelta(seconds=1))
             await self.connection.round_trip()
             await self.engine.idle()
+
+    async def reconnected(self, before: int) -> None:
+        """Wait (in real time: the back-off is real) until a reconnect beyond ``before`` is done."""
+        async with asyncio.timeout(10):
+            while self.connection.health.reconnects <= before:  # noqa: ASYNC110 -- polls counters
+                await asyncio.sleep(0.01)
+            await self.connection.wait_ready()
 
     async def until(self, condition: Callable[[], bool], max_seconds: float) -> float:
         """Advance until ``condition`` holds; return the simulated seconds it took."""
@@ -186,9 +194,11 @@ class Recorder:
     """Records the name of every hook call it hears, in order (registered last: heard first)."""
 
     calls: ClassVar[list[str]] = []
+    exit_ticks: ClassVar[list[tuple[str, datetime]]] = []
 
     def __init__(self) -> None:
         Recorder.calls = []
+        Recorder.exit_ticks = []
 
     def _note(self, name: str) -> None:
         Recorder.calls.append(name)
@@ -222,8 +232,9 @@ class Recorder:
         self._note("on_fill")
 
     @hookimpl
-    def on_tick_exit(self, positions: Sequence[Position]) -> None:
+    def on_tick_exit(self, tick: Tick, positions: Sequence[Position]) -> None:
         self._note(f"on_tick_exit[{len(positions)}]")
+        Recorder.exit_ticks.append((tick.inst_id, tick.ts))
 
     @hookimpl
     def on_position_closed(self) -> None:

@@ -84,6 +84,8 @@ async def test_a_position_opened_outside_the_host_is_adopted_and_protected(
 ) -> None:
     async def script(session: Session) -> None:
         await session.advance(2)
+        # No positions push reaches the host: only the periodic REST reconciliation can find it.
+        session.sim.faults.drop_pushes(count=10_000, channel="positions")
         session.sim.faults.external_order(BTC, "buy", "0.5")
         seconds = await session.until(lambda: bool(session.engine.exchange_stops), 31)
         assert seconds <= 31  # within one reconciliation interval (30 s)
@@ -106,8 +108,11 @@ async def test_duplicated_pushes_give_one_close_and_one_row_per_fill(tmp_path: P
         await session.until(lambda: not engine.registry.positions(), 30)
         await session.advance(3)
 
-    engine = await run_session(tmp_path, script, BuyOnce, CloseAfterTen)
+    engine = await run_session(tmp_path, script, BuyOnce, CloseAfterTen, Recorder)
     assert len(engine.stats.trades) == 1
+    fill_count = len(session_fills(tmp_path))
+    assert Recorder.calls.count("on_fill") == fill_count  # each fill applied once, not per copy
+    assert Recorder.calls.count("on_position_closed") == 1
     assert journal_rows(tmp_path, "SELECT count(*) FROM closes") == [(1,)]
     assert journal_rows(tmp_path, "SELECT count(*) FROM order_intents WHERE purpose='close'") == [
         (1,)
@@ -117,17 +122,26 @@ async def test_duplicated_pushes_give_one_close_and_one_row_per_fill(tmp_path: P
 
 
 async def test_a_forced_reconnect_loses_no_fill(tmp_path: Path) -> None:
+    ledger: list[set[str]] = []
+
     async def script(session: Session) -> None:
         engine = session.engine
-        await session.advance(1)
-        session.sim.faults.drop_sockets("private")
+        await session.until(lambda: bool(engine.orders), 5)
+        before = session.connection.health.reconnects
+        session.sim.faults.drop_sockets("private")  # cut before the entry's fill is pushed
+        await session.reconnected(before)
         await session.until(lambda: bool(engine.registry.positions()), 15)
         await session.until(lambda: not engine.registry.positions(), 40)
+        ledger.append({fill["tradeId"] for fill in session.sim.ledger.fills(BTC)})
 
     engine = await run_session(tmp_path, script, BuyOnce, CloseAfterTen)
     assert len(engine.stats.trades) == 1
-    ledger_fills = journal_rows(tmp_path, "SELECT count(*) FROM fills")[0][0]
-    assert ledger_fills >= 2
+    assert set(session_fills(tmp_path)) == ledger[0]  # every fill of the ledger, once
+
+
+def session_fills(tmp_path: Path) -> list[str]:
+    """The trade ids the journal holds (the fills table keeps each once)."""
+    return [trade_id for (trade_id,) in journal_rows(tmp_path, "SELECT trade_id FROM fills")]
 
 
 async def test_a_restart_restores_positions_with_their_stops_never_looser(tmp_path: Path) -> None:
@@ -172,7 +186,9 @@ async def test_a_cancel_that_loses_the_race_to_a_fill_keeps_the_fill(tmp_path: P
         engine = session.engine
         await session.until(lambda: bool(engine.orders), 5)
         session.sim.faults.race_cancel_with_fill()  # the time-out's cancel finds it filled
-        await session.until(lambda: bool(engine.registry.positions()), 40)
+        # ... and its fill is never pushed: only asking OKX by clOrdId can reveal it.
+        session.sim.faults.drop_pushes(count=10_000, channel="orders")
+        await session.until(lambda: bool(engine.registry.positions()), 60)
 
     engine = await run_session(
         tmp_path,
@@ -196,6 +212,9 @@ async def test_the_hook_calls_follow_the_documented_sequence(tmp_path: Path) -> 
         await session.advance(2)
 
     await run_session(tmp_path, script, BuyOnce, CloseAfterTen, Recorder)
+    # Exactly one on_tick_exit call per tick of the instrument, never one per position or two.
+    assert Recorder.exit_ticks
+    assert len(Recorder.exit_ticks) == len(set(Recorder.exit_ticks))
     compressed = [call for i, call in enumerate(Recorder.calls) if Recorder.calls[i - 1] != call]
     assert compressed == [
         "on_startup",
@@ -286,3 +305,29 @@ async def test_the_trailing_stop_arms_on_the_fill_tightens_and_the_position_exit
     assert trailing == sorted(trailing)  # a long's stop only ever rose
     assert trailing[-1] > trade.closed.position.entry_price  # it locked in a profit
     assert trade.closed.pnl.gross > 0
+
+
+async def test_a_position_closed_while_the_host_was_down_is_closed_in_the_journal(
+    tmp_path: Path,
+) -> None:
+    sim = await start_simulator()
+    try:
+
+        async def open_one(session: Session) -> None:
+            await session.until(lambda: bool(session.engine.registry.positions()), 10)
+
+        await run_session(tmp_path, open_one, BuyOnce, sim=sim)
+        sim.faults.external_close(BTC)  # closed "in the app" while no host runs
+
+        async def restart(session: Session) -> None:
+            await session.advance(2)
+
+        second = await run_session(tmp_path, restart, sim=sim)
+    finally:
+        await sim.stop()
+    assert not second.registry.positions()
+    (trade,) = second.stats.trades
+    assert trade.closed.reason == "closed while the host was not running"
+    assert journal_rows(tmp_path, "SELECT reason FROM closes") == [
+        ("closed while the host was not running",)
+    ]

@@ -285,6 +285,10 @@ class PositionFlow(FillFlow):
         finally:
             self._drifting.discard(drift.inst_id)
 
+    def close_journaled(self, position: Position, reason: str) -> None:
+        """Journal the close of a position the journal holds open and the exchange does not."""
+        self._settle_close(position, reason)
+
     def _settle_close(self, position: Position, fallback_reason: str) -> None:
         """Journal a flat position in the background; its instrument waits until that is done."""
         self._settling.add(position.inst_id)

@@ -102,27 +102,37 @@ async def restore(engine: Engine, settings: Settings) -> None:
             )
         )
     await replay_history(engine, now - REPLAY_HISTORY)
-    journaled = {open_.position.pos_id: open_ for open_ in await journal.open_positions()}
-    stops = {stop.inst_id: stop for stop in await api.pending_stops()}
+    journaled = {
+        (open_.position.pos_id, open_.position.entry_time): open_
+        for open_ in await journal.open_positions()
+    }
+    prefix = engine.executor.ids.prefix
+    ours = [stop for stop in await api.pending_stops() if stop.algo_cl_ord_id.startswith(prefix)]
     for report in await api.positions():
         there = report.position
-        known = journaled.get(there.pos_id)
-        if (
-            known is not None
-            and known.position.stop is not None
-            and known.position.side is there.side
-        ):
-            position = replace(there, origin=known.position.origin, stop=known.position.stop)
-            engine.registry.track(position)
-            if known is not None and known.regime is not None:
-                engine.entry_regimes[there.pos_id] = known.regime
-            resting = stops.get(there.inst_id)
-            if resting is not None:
-                engine.exchange_stops[there.pos_id] = resting.algo_id
-                engine.mark_stop_dirty(there.pos_id)
-            else:
-                engine.spawn(engine.protect_on_exchange(position))
-            _log.info("%s: restored with stop %s", there.pos_id, position.stop)
+        # OKX reuses a posId for later positions of the instrument: the creation time tells
+        # this position from an earlier one the journal also knows.
+        known = journaled.pop((there.pos_id, there.entry_time), None)
+        before = known.position if known is not None else None
+        if before is None or before.stop is None or before.side is not there.side:
+            continue  # not ours as journaled: reconciliation below makes it a drift
+        position = replace(there, origin=before.origin, stop=before.stop)
+        engine.registry.track(position)
+        if known is not None and known.regime is not None:
+            engine.entry_regimes[there.pos_id] = known.regime
+        closing_side = there.side.entry_side.opposite.value
+        resting = next(
+            (s for s in ours if s.inst_id == there.inst_id and s.side == closing_side), None
+        )
+        if resting is not None:
+            engine.exchange_stops[there.pos_id] = resting.algo_id
+            engine.mark_stop_dirty(there.pos_id)
+        else:
+            engine.spawn(engine.protect_on_exchange(position))
+        _log.info("%s: restored with stop %s", there.pos_id, position.stop)
+    for gone in journaled.values():  # closed while no host was running
+        if gone.position.inst_id in engine.specs:
+            engine.close_journaled(gone.position, "closed while the host was not running")
     engine.reconcile(await api.positions())  # anything else open is a drift for the plugins
     for pending in await api.pending_orders():
         order = pending.order
