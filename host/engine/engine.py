@@ -94,7 +94,7 @@ class Engine(PositionFlow):
         self.stats.ticks += 1
         ctx = self.context(inst_id)
         positions = self.registry.for_instrument(inst_id)
-        if positions:
+        if positions and inst_id not in self._drifting:  # a drift is resolved before all else
             self._exits(tick, positions, ctx)
         self._expire_entries(inst_id, tick, ctx)
         if self._may_enter(inst_id, tick):
