@@ -86,8 +86,15 @@ class FillFlow(EntryFlow):
             held = self.registry.for_instrument(inst_id)
             position: Position | None = held[0] if held else None
             if tracked.purpose is IntentPurpose.ENTRY and position is None:
-                position = await self._open_own(tracked, inst_id)
-                self._entering.discard(inst_id)
+                try:
+                    position = await self._open_own(tracked, inst_id)
+                finally:
+                    # Found or not, the instrument is no longer hidden from reconciliation:
+                    # a position not found here is adopted and protected as a drift.
+                    self._entering.discard(inst_id)
+                    self._position_waiters.pop(inst_id, None)
+                if position is None:
+                    self._next_reconcile = 0.0  # reconcile at the next chore, not in 30 s
             self.dispatch.on_fill(fill, position, self.context(inst_id))
 
     async def _open_own(self, tracked: TrackedOrder, inst_id: str) -> Position | None:
