@@ -55,6 +55,8 @@ class FillFlow(EntryFlow):
             self._account(fill)
         if tracked is None:
             if fill is not None:  # an exchange-side stop, a liquidation, or an order not ours
+                if push.algo_cl_ord_id.startswith(self.executor.ids.prefix):
+                    self._stop_fired_on(fill.inst_id)
                 self.spawn(self.journal.commit(fill))
             return
         tracked.order = push.order
@@ -68,6 +70,14 @@ class FillFlow(EntryFlow):
                 self._entry_done(tracked)
             if tracked.purpose is IntentPurpose.CLOSE:
                 self.close_ended(tracked)
+
+    def _stop_fired_on(self, inst_id: str) -> None:
+        """One of the host's exchange-side stops traded: credit the instrument's close to it.
+
+        By instrument (one position each in net mode): the positions channel may already have
+        reported the position flat and the registry dropped it.
+        """
+        self._stops_fired.add(inst_id)
 
     def _account(self, fill: Fill) -> None:
         """Book a fill's fee against the instrument's position, as soon as the fill is known.

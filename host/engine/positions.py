@@ -326,11 +326,11 @@ class PositionFlow(FillFlow):
         )
         if close_order is not None:
             reason = close_order.reason
-        elif position.pos_id in self._stops_fired:
+        elif position.inst_id in self._stops_fired:
             reason = "exchange stop: triggered at the mark"
         else:
             reason = fallback_reason
-        self._stops_fired.discard(position.pos_id)
+        self._stops_fired.discard(position.inst_id)
         spec = self.specs.get(inst_id)
         gross = (
             gross_pnl(spec, position.side, position.size, position.entry_price, exit_price)
@@ -364,7 +364,7 @@ class PositionFlow(FillFlow):
             if algo_id != push.algo_id:
                 continue
             if push.state in STOP_FIRED_STATES:
-                self._stops_fired.add(pos_id)
+                self._stops_fired.add(push.inst_id)
             elif push.state == "canceled":
                 del self.exchange_stops[pos_id]
                 position = self.registry.get(pos_id)

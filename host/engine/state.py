@@ -87,6 +87,7 @@ class EngineState:
         """Loop lag and exchange latency (:mod:`host.engine.load`), handed to plugins in ctx."""
         self._next_dead_man = 0.0
         self._stops_fired: set[str] = set()
+        """Instruments whose exchange-side stop traded: their next close is credited to it."""
         self._settling: set[str] = set()
         self._last_fill: dict[str, Fill] = {}
         self._fill_events: dict[str, asyncio.Event] = {}
