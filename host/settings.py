@@ -319,23 +319,27 @@ class Settings(BaseSettings):
         return instruments
 
     @model_validator(mode="after")
-    def _live_needs_credentials(self) -> Self:
-        """Refuse live trading without credentials at start-up, not at the first order.
+    def _exchange_modes_need_credentials_and_urls(self) -> Self:
+        """Refuse demo or live trading without credentials or endpoints at start-up.
 
-        An empty value counts as missing. The error is a :class:`ValidationError` with one entry
-        per credential, whose locations pydantic keeps, so each is reported at its own path.
+        Not at the first order: an empty value counts as missing, and an empty URL would mean the
+        built-in simulator, which is paper mode's. The error is a :class:`ValidationError` with
+        one entry per problem, whose locations pydantic keeps, so each is reported at its path.
         """
-        if self.mode != "live":
+        if self.mode == "paper":
             return self
-        missing = [
-            name
+        problems = [
+            _missing_credential(name, self.mode)
             for name, value in self.credentials
             if value is None or not value.get_secret_value()
         ]
-        if missing:
-            raise ValidationError.from_exception_data(
-                type(self).__name__, [_missing_credential(name) for name in missing]
-            )
+        problems += [
+            _missing_url(name, self.mode)
+            for name in ("rest_url", "ws_url")
+            if not getattr(self.exchange, name)
+        ]
+        if problems:
+            raise ValidationError.from_exception_data(type(self).__name__, problems)
         return self
 
     @classmethod
@@ -362,16 +366,29 @@ class Settings(BaseSettings):
         return tuple(sources)
 
 
-def _missing_credential(name: str) -> InitErrorDetails:
+def _missing_credential(name: str, mode: str) -> InitErrorDetails:
     variable = f"{ENV_PREFIX}CREDENTIALS{NESTED_DELIMITER}{name.upper()}"
     return InitErrorDetails(
         type=PydanticCustomError(
             "missing_credential",
-            "required in live mode; set {variable} or the file credentials__{name} in the "
+            "required in {mode} mode; set {variable} or the file credentials__{name} in the "
             "secrets directory",
-            {"variable": variable, "name": name},
+            {"variable": variable, "name": name, "mode": mode},
         ),
         loc=("credentials", name),
+        input=None,
+    )
+
+
+def _missing_url(name: str, mode: str) -> InitErrorDetails:
+    return InitErrorDetails(
+        type=PydanticCustomError(
+            "missing_url",
+            "required in {mode} mode (empty means the built-in simulator, for paper mode); "
+            "see the README's Connecting to OKX",
+            {"mode": mode},
+        ),
+        loc=("exchange", name),
         input=None,
     )
 

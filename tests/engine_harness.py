@@ -7,6 +7,7 @@ does (``host.engine.runner.trade``) and hands back the engine and the journal's 
 
 from __future__ import annotations
 
+import asyncio
 import sqlite3
 from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass
@@ -15,17 +16,26 @@ from decimal import Decimal
 from pathlib import Path
 from typing import Any, ClassVar
 
-from pydantic import SecretStr
-
-from host import CloseNow, EntryPlan, HookContext, Position, PositionSide, Signal, Tick, hookimpl
+from host import (
+    CloseNow,
+    EntryPlan,
+    HookContext,
+    OrderRejection,
+    Position,
+    PositionSide,
+    Signal,
+    Tick,
+    hookimpl,
+)
 from host.engine.engine import Engine
 from host.engine.runner import Venue, trade
 from host.exchange.connection import OkxConnection
 from host.journal import journal_path
 from host.pluginmanager import BuiltinPlugin, build_plugin_host
-from host.settings import Credentials, EngineSettings, JournalSettings, Settings
+from host.settings import EngineSettings, JournalSettings, Settings
 from host.sim.config import SimConfig
 from host.sim.server import Simulator
+from host.sim.standalone import sim_account_credentials
 from plugins import BUILTIN_PLUGINS
 
 START = datetime(2025, 1, 6, 8, 0, tzinfo=UTC)
@@ -47,6 +57,13 @@ class Session:
             await self.sim.advance(timedelta(seconds=1))
             await self.connection.round_trip()
             await self.engine.idle()
+
+    async def reconnected(self, before: int) -> None:
+        """Wait (in real time: the back-off is real) until a reconnect beyond ``before`` is done."""
+        async with asyncio.timeout(10):
+            while self.connection.health.reconnects <= before:  # noqa: ASYNC110 -- polls counters
+                await asyncio.sleep(0.01)
+            await self.connection.wait_ready()
 
     async def until(self, condition: Callable[[], bool], max_seconds: float) -> float:
         """Advance until ``condition`` holds; return the simulated seconds it took."""
@@ -88,15 +105,10 @@ async def run_session(
     owned = sim is None
     if sim is None:
         sim = await start_simulator(sim_config)
-    key = sim.config.keys[0]
     venue = Venue(
         rest_url=sim.urls.rest,
         ws_url=sim.urls.ws_base,
-        credentials=Credentials(
-            api_key=SecretStr(key.api_key),
-            secret_key=SecretStr(key.secret_key),
-            passphrase=SecretStr(key.passphrase),
-        ),
+        credentials=sim_account_credentials(sim),
         clock=sim.clock,
         account=ACCOUNT,
     )
@@ -182,9 +194,11 @@ class Recorder:
     """Records the name of every hook call it hears, in order (registered last: heard first)."""
 
     calls: ClassVar[list[str]] = []
+    exit_ticks: ClassVar[list[tuple[str, datetime]]] = []
 
     def __init__(self) -> None:
         Recorder.calls = []
+        Recorder.exit_ticks = []
 
     def _note(self, name: str) -> None:
         Recorder.calls.append(name)
@@ -218,9 +232,31 @@ class Recorder:
         self._note("on_fill")
 
     @hookimpl
-    def on_tick_exit(self, positions: Sequence[Position]) -> None:
+    def on_tick_exit(self, tick: Tick, positions: Sequence[Position]) -> None:
         self._note(f"on_tick_exit[{len(positions)}]")
+        Recorder.exit_ticks.append((tick.inst_id, tick.ts))
 
     @hookimpl
     def on_position_closed(self) -> None:
         self._note("on_position_closed")
+
+
+class HearsHistory:
+    """Remembers what it is told about the past: rejections and closes, and when start-up came."""
+
+    heard: ClassVar[list[str]] = []
+
+    def __init__(self) -> None:
+        HearsHistory.heard = []
+
+    @hookimpl
+    def on_order_rejected(self, rejection: OrderRejection) -> None:
+        HearsHistory.heard.append(f"rejected {rejection.code}")
+
+    @hookimpl
+    def on_position_closed(self) -> None:
+        HearsHistory.heard.append("closed")
+
+    @hookimpl
+    def on_startup(self) -> None:
+        HearsHistory.heard.append("startup")

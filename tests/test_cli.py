@@ -89,6 +89,8 @@ def test_live_without_credentials_exits_2_from_run(write_config) -> None:
         "credentials.api_key",
         "credentials.secret_key",
         "credentials.passphrase",
+        "exchange.rest_url",
+        "exchange.ws_url",
     ]
     assert all(line.startswith("config error: ") for line in lines)
     assert "not implemented" not in result.stdout
@@ -162,7 +164,11 @@ def test_config_show_applies_env_overrides_to_plugins_and_nested_fields() -> Non
 
 
 def test_config_show_never_prints_secrets_from_the_environment(canary: str) -> None:
-    env = dict.fromkeys(CREDENTIAL_VARIABLES, canary) | {"SCALPHOST_MODE": "live"}
+    env = dict.fromkeys(CREDENTIAL_VARIABLES, canary) | {
+        "SCALPHOST_MODE": "live",
+        "SCALPHOST_EXCHANGE__REST_URL": "https://www.okx.com",
+        "SCALPHOST_EXCHANGE__WS_URL": "wss://ws.okx.com:8443",
+    }
     result = scalphost("config", "show", env=env)
     assert result.returncode == 0, result.stderr
     assert canary not in result.stdout + result.stderr
@@ -202,6 +208,24 @@ def test_run_trades_paper_mode_and_ends_with_the_summary(canary: str, tmp_path: 
     assert "0:03:00 / 0:03:00 simulated" in result.stderr  # the progress line
     assert canary not in result.stdout + result.stderr
     assert (tmp_path / "paper.sqlite3").exists()
+
+
+def test_run_replays_an_okx_trades_csv(tmp_path: Path) -> None:
+    lines = ["instrument_name,trade_id,side,price,size,created_time"]
+    for n in range(240):  # four minutes of a BTC tape, one trade every second
+        price = 65000 + (n % 40) * 5
+        lines.append(f"BTC-USDT-SWAP,{1000 + n},{'buy' if n % 3 else 'sell'},{price},0.5,"
+                     f"{1736150400000 + n * 1000}")  # fmt: skip
+    tape = tmp_path / "trades.csv"
+    tape.write_text("\n".join(lines) + "\n", encoding="utf-8")
+    env = {
+        "SCALPHOST_JOURNAL__DIRECTORY": str(tmp_path),
+        "SCALPHOST_INSTRUMENTS": '["BTC-USDT-SWAP"]',
+    }
+    result = scalphost("run", "--data", str(tape), "--minutes", "3", env=env)
+    assert result.returncode == 0, result.stderr
+    ticks = int(result.stdout.split("ticks ")[1].split(",")[0])
+    assert ticks >= 100  # the tape's trades moved the book: the host saw them as ticks
 
 
 def test_run_live_without_credentials_is_refused_with_the_fields_named() -> None:

@@ -21,11 +21,12 @@ import time
 import urllib.error
 import urllib.request
 from collections.abc import Callable
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from crash_harness import Host, Simulator, logged, simulator, start_host, wait_until
+from crash_harness import WAIT, Host, Simulator, logged, simulator, start_host, wait_until
 from crash_views import AtKill, JournalView, Ledger, positions, read_journal
 
 SEED = int(os.environ.get("CRASH_SEED", "7"))
@@ -36,6 +37,10 @@ ORDER_PATH = "/api/v5/trade/order"
 STOP_PATH = "/api/v5/trade/order-algo"
 FAULTED_REQUESTS = 40
 """How many requests the "exchange unavailable" fault fails (more than the host makes)."""
+HELD_BACK = 4
+"""How many replies the "reply held back" fault delays (other order paths may take some)."""
+HEALING_ROUND = 10
+"""Concurrent unsigned requests per round that use up what is left of the faults."""
 
 INSTRUMENTS = "[BTC-USDT-SWAP, ETH-USDT-SWAP]"
 ENGINE = """
@@ -93,8 +98,12 @@ def after_an_intent_is_journaled(sim: Simulator, host: Host) -> None:
 
 
 def after_it_is_sent(sim: Simulator, host: Host) -> None:
-    """The order is placed but its reply is held back: killed before the host hears of it."""
-    sim.fault("fail_rest", kind="delay_reply", path=ORDER_PATH, count=1, seconds=3)
+    """The order is placed but its reply is held back: killed before the host hears of it.
+
+    The fault takes any request whose path starts like the order's (the host's checks of its
+    stops and resting orders too), so a few replies are held back to be sure to get the order's.
+    """
+    sim.fault("fail_rest", kind="delay_reply", path=ORDER_PATH, count=HELD_BACK, seconds=2)
     _wait_ledger(sim, lambda e: e["kind"] == "order" and _own(e, HOST_PREFIX))
 
 
@@ -161,23 +170,30 @@ def _wait_ledger(sim: Simulator, kill_point: Callable[[dict[str, Any]], bool]) -
 
 
 def _heal(sim: Simulator) -> None:
-    """Use up what is left of the 503 faults: they would fail the restarted host's requests too.
+    """Use up what is left of the REST faults: they would hit the restarted host's requests.
 
-    The simulator takes a REST fault before it checks the signature, so unsigned requests are
-    enough; once one is answered with anything but 503, the fault is gone.
+    The simulator takes a REST fault before it checks the signature, so unsigned requests
+    are enough. They go out in concurrent rounds (a held-back reply holds its request for
+    seconds) until a round meets neither a 503 nor the rate limit.
     """
-    for path in (ORDER_PATH, STOP_PATH):
-        for _ in range(FAULTED_REQUESTS * 10):
-            try:
-                unsigned = urllib.request.Request(f"{sim.rest}{path}", data=b"{}")  # noqa: S310
-                urllib.request.urlopen(unsigned, timeout=5).close()  # noqa: S310
-            except urllib.error.HTTPError as refused:
-                if refused.code == 429:  # the rate limit answers before the fault: wait
-                    time.sleep(0.1)
-                    continue
-                if refused.code == 503:
-                    continue
-            break
+    with ThreadPoolExecutor(HEALING_ROUND) as pool:
+        for _ in range(FAULTED_REQUESTS):
+            paths = [ORDER_PATH, STOP_PATH] * (HEALING_ROUND // 2)
+            answers = set(pool.map(lambda path: _unsigned_post(sim, path), paths))
+            if not answers & {503, 429}:
+                return
+            if 429 in answers:
+                time.sleep(0.2)
+    raise AssertionError("the simulator's REST faults did not run out")
+
+
+def _unsigned_post(sim: Simulator, path: str) -> int:
+    request = urllib.request.Request(f"{sim.rest}{path}", data=b"{}")  # noqa: S310
+    try:
+        with urllib.request.urlopen(request, timeout=WAIT) as answer:  # noqa: S310
+            return int(answer.status)
+    except urllib.error.HTTPError as refused:
+        return refused.code
 
 
 @dataclass(frozen=True)

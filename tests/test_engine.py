@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import asyncio
+from datetime import timedelta
 from decimal import Decimal
 from pathlib import Path
 
@@ -9,6 +11,7 @@ from engine_harness import (
     BTC,
     BuyOnce,
     CloseAfterTen,
+    HearsHistory,
     Recorder,
     RestFarBelow,
     Session,
@@ -17,7 +20,10 @@ from engine_harness import (
     start_simulator,
 )
 
+from host.clock import LiveClock
 from host.domain import Position, PositionOrigin
+from host.engine.load import monitor_load
+from host.exchange.health import ExchangeHealth
 from host.journal.records import StopMove
 
 
@@ -59,7 +65,13 @@ async def test_a_resting_entry_is_canceled_when_its_regime_limit_runs_out(tmp_pa
         waited.append(await session.until(lambda: not engine.orders, 120))
 
     # The limit-order policy's default for the fallback regime (choppy) is 30 s.
-    engine = await run_session(tmp_path, script, RestFarBelow, builtins=("limit_order_policy",))
+    engine = await run_session(
+        tmp_path,
+        script,
+        RestFarBelow,
+        builtins=("limit_order_policy",),
+        sections={"limit_order_policy": {"on_timeout": "cancel"}},
+    )
     assert engine.stats.entries_expired == 1
     assert 29 <= waited[0] <= 32
     assert not engine.registry.positions()
@@ -72,6 +84,8 @@ async def test_a_position_opened_outside_the_host_is_adopted_and_protected(
 ) -> None:
     async def script(session: Session) -> None:
         await session.advance(2)
+        # No positions push reaches the host: only the periodic REST reconciliation can find it.
+        session.sim.faults.drop_pushes(count=10_000, channel="positions")
         session.sim.faults.external_order(BTC, "buy", "0.5")
         seconds = await session.until(lambda: bool(session.engine.exchange_stops), 31)
         assert seconds <= 31  # within one reconciliation interval (30 s)
@@ -94,8 +108,11 @@ async def test_duplicated_pushes_give_one_close_and_one_row_per_fill(tmp_path: P
         await session.until(lambda: not engine.registry.positions(), 30)
         await session.advance(3)
 
-    engine = await run_session(tmp_path, script, BuyOnce, CloseAfterTen)
+    engine = await run_session(tmp_path, script, BuyOnce, CloseAfterTen, Recorder)
     assert len(engine.stats.trades) == 1
+    fill_count = len(session_fills(tmp_path))
+    assert Recorder.calls.count("on_fill") == fill_count  # each fill applied once, not per copy
+    assert Recorder.calls.count("on_position_closed") == 1
     assert journal_rows(tmp_path, "SELECT count(*) FROM closes") == [(1,)]
     assert journal_rows(tmp_path, "SELECT count(*) FROM order_intents WHERE purpose='close'") == [
         (1,)
@@ -105,17 +122,26 @@ async def test_duplicated_pushes_give_one_close_and_one_row_per_fill(tmp_path: P
 
 
 async def test_a_forced_reconnect_loses_no_fill(tmp_path: Path) -> None:
+    ledger: list[set[str]] = []
+
     async def script(session: Session) -> None:
         engine = session.engine
-        await session.advance(1)
-        session.sim.faults.drop_sockets("private")
+        await session.until(lambda: bool(engine.orders), 5)
+        before = session.connection.health.reconnects
+        session.sim.faults.drop_sockets("private")  # cut before the entry's fill is pushed
+        await session.reconnected(before)
         await session.until(lambda: bool(engine.registry.positions()), 15)
         await session.until(lambda: not engine.registry.positions(), 40)
+        ledger.append({fill["tradeId"] for fill in session.sim.ledger.fills(BTC)})
 
     engine = await run_session(tmp_path, script, BuyOnce, CloseAfterTen)
     assert len(engine.stats.trades) == 1
-    ledger_fills = journal_rows(tmp_path, "SELECT count(*) FROM fills")[0][0]
-    assert ledger_fills >= 2
+    assert set(session_fills(tmp_path)) == ledger[0]  # every fill of the ledger, once
+
+
+def session_fills(tmp_path: Path) -> list[str]:
+    """The trade ids the journal holds (the fills table keeps each once)."""
+    return [trade_id for (trade_id,) in journal_rows(tmp_path, "SELECT trade_id FROM fills")]
 
 
 async def test_a_restart_restores_positions_with_their_stops_never_looser(tmp_path: Path) -> None:
@@ -160,7 +186,9 @@ async def test_a_cancel_that_loses_the_race_to_a_fill_keeps_the_fill(tmp_path: P
         engine = session.engine
         await session.until(lambda: bool(engine.orders), 5)
         session.sim.faults.race_cancel_with_fill()  # the time-out's cancel finds it filled
-        await session.until(lambda: bool(engine.registry.positions()), 40)
+        # ... and its fill is never pushed: only asking OKX by clOrdId can reveal it.
+        session.sim.faults.drop_pushes(count=10_000, channel="orders")
+        await session.until(lambda: bool(engine.registry.positions()), 60)
 
     engine = await run_session(
         tmp_path,
@@ -184,6 +212,9 @@ async def test_the_hook_calls_follow_the_documented_sequence(tmp_path: Path) -> 
         await session.advance(2)
 
     await run_session(tmp_path, script, BuyOnce, CloseAfterTen, Recorder)
+    # Exactly one on_tick_exit call per tick of the instrument, never one per position or two.
+    assert Recorder.exit_ticks
+    assert len(Recorder.exit_ticks) == len(set(Recorder.exit_ticks))
     compressed = [call for i, call in enumerate(Recorder.calls) if Recorder.calls[i - 1] != call]
     assert compressed == [
         "on_startup",
@@ -197,4 +228,106 @@ async def test_the_hook_calls_follow_the_documented_sequence(tmp_path: Path) -> 
         "on_position_closed",  # journaled with its PnL; only then may the instrument trade again
         "generate_signals",
         "on_shutdown",
+    ]
+
+
+async def test_rejections_are_journaled_and_replayed_to_the_plugins_after_a_restart(
+    tmp_path: Path,
+) -> None:
+    sim = await start_simulator()
+    huge = {
+        "entry_notional_usdt": 10**9,
+        "max_order_notional_usdt": 10**9,
+        "max_instrument_notional_usdt": 10**9,
+    }
+    try:
+
+        async def refused_entry(session: Session) -> None:
+            await session.until(lambda: session.engine.stats.entries_sent == 1, 5)
+            await session.advance(2)
+
+        first = await run_session(tmp_path, refused_entry, BuyOnce, sim=sim, **huge)
+        assert not first.registry.positions()
+
+        async def restart(session: Session) -> None:
+            await session.advance(1)
+
+        await run_session(tmp_path, restart, HearsHistory, sim=sim)
+    finally:
+        await sim.stop()
+    codes = journal_rows(tmp_path, "SELECT code FROM rejections")
+    assert len(codes) == 1
+    # The breaker's memory survives the restart: the rejection is replayed before start-up.
+    assert HearsHistory.heard[:2] == [f"rejected {codes[0][0]}", "startup"]
+
+
+async def test_the_dead_man_switch_is_armed_while_ticks_flow(tmp_path: Path) -> None:
+    armed: list[bool] = []
+
+    async def script(session: Session) -> None:
+        await session.advance(3)
+        armed.append(bool(session.sim.engine.cancel_deadlines))
+
+    await run_session(tmp_path, script, dead_man_seconds=60)
+    assert armed == [True]
+
+
+async def test_the_load_monitor_measures_loop_lag_and_exchange_latency() -> None:
+    class Holder:
+        load = None
+
+    clock = LiveClock()
+    health = ExchangeHealth(clock)
+    health.record_request(0.025)
+    holder = Holder()
+    task = asyncio.create_task(monitor_load(holder, health))  # type: ignore[arg-type]
+    await asyncio.sleep(1.3)
+    task.cancel()
+    assert holder.load is not None
+    assert holder.load.exchange_latency == timedelta(seconds=0.025)
+    assert holder.load.loop_lag >= timedelta(0)
+
+
+async def test_the_trailing_stop_arms_on_the_fill_tightens_and_the_position_exits(
+    tmp_path: Path,
+) -> None:
+    async def script(session: Session) -> None:
+        engine = session.engine
+        await session.until(lambda: bool(engine.registry.positions()), 10)
+        await session.until(lambda: not engine.registry.positions(), 1800)
+
+    engine = await run_session(tmp_path, script, BuyOnce, builtins=("trailing_stop",))
+    (trade,) = engine.stats.trades
+    moves = journal_rows(tmp_path, "SELECT plugin, stop FROM stop_levels ORDER BY id")
+    assert moves[0][0] == "host"  # the initial stop, journaled with the position
+    trailing = [Decimal(stop) for plugin, stop in moves if plugin == "trailing_stop"]
+    assert trailing  # armed by on_fill, it moved the stop
+    assert trailing == sorted(trailing)  # a long's stop only ever rose
+    assert trailing[-1] > trade.closed.position.entry_price  # it locked in a profit
+    assert trade.closed.pnl.gross > 0
+
+
+async def test_a_position_closed_while_the_host_was_down_is_closed_in_the_journal(
+    tmp_path: Path,
+) -> None:
+    sim = await start_simulator()
+    try:
+
+        async def open_one(session: Session) -> None:
+            await session.until(lambda: bool(session.engine.registry.positions()), 10)
+
+        await run_session(tmp_path, open_one, BuyOnce, sim=sim)
+        sim.faults.external_close(BTC)  # closed "in the app" while no host runs
+
+        async def restart(session: Session) -> None:
+            await session.advance(2)
+
+        second = await run_session(tmp_path, restart, sim=sim)
+    finally:
+        await sim.stop()
+    assert not second.registry.positions()
+    (trade,) = second.stats.trades
+    assert trade.closed.reason == "closed while the host was not running"
+    assert journal_rows(tmp_path, "SELECT reason FROM closes") == [
+        ("closed while the host was not running",)
     ]

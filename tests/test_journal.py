@@ -29,7 +29,14 @@ from journal_factory import (
 )
 
 from host.clock import ManualClock
-from host.domain import OrderState, PositionOrigin, PositionSide, Regime, Signal
+from host.domain import (
+    OrderRejection,
+    OrderState,
+    PositionOrigin,
+    PositionSide,
+    Regime,
+    Signal,
+)
 from host.journal import (
     BalanceSnapshot,
     BreakerTrip,
@@ -222,6 +229,16 @@ async def test_closed_since_returns_exactly_the_closes_from_that_instant(journal
     assert [c.reason for c in history] == ["r3", "r4"]
     assert history[0] == closed(position("p3", opened=at(300)), at(350), reason="r3")
     assert history[0].pnl.net == Decimal("-0.22092")
+
+
+async def test_rejections_come_back_from_that_instant_oldest_first(journal: Journal) -> None:
+    refused = [
+        OrderRejection("BTC-USDT-SWAP", f"she{n}", at(n * 10), "51008", "Insufficient margin")
+        for n in range(4)
+    ]
+    for rejection in reversed(refused):
+        journal.write(rejection)
+    assert await journal.rejections_since(at(15)) == tuple(refused[2:])
 
 
 async def test_a_close_of_a_position_the_journal_never_saw_still_counts(journal: Journal) -> None:

@@ -26,6 +26,12 @@ LIVE_EXAMPLE = CONFIG_DIR / "live.example.yaml"
 CREDENTIAL_FIELDS = ("api_key", "secret_key", "passphrase")
 
 
+LIVE_ON_OKX = (
+    "mode: live\nexchange:\n  rest_url: https://www.okx.com\n  ws_url: wss://ws.okx.com:8443\n"
+)
+"""Live mode with OKX's endpoints: only the credentials can be missing."""
+
+
 def _clear_scalphost_variables(monkeypatch: pytest.MonkeyPatch) -> None:
     for name in list(os.environ):
         if name.startswith("SCALPHOST_"):
@@ -165,16 +171,26 @@ def test_live_without_a_credential_names_the_missing_one(
     del environ["SCALPHOST_CREDENTIALS__PASSPHRASE"]
     env(environ)
     with pytest.raises(ConfigError) as error:
-        load_settings(write_config("mode: live\n"))
+        load_settings(write_config(LIVE_ON_OKX))
     problems = problems_of(error)
     assert list(problems) == ["credentials.passphrase"]
     assert "SCALPHOST_CREDENTIALS__PASSPHRASE" in problems["credentials.passphrase"]
 
 
+def test_demo_and_live_need_the_exchange_urls(write_config, canary: str, env: SetEnv) -> None:
+    env(credential_env(canary))
+    for mode in ("demo", "live"):
+        with pytest.raises(ConfigError) as error:
+            load_settings(write_config(f"mode: {mode}\n"))
+        problems = problems_of(error)
+        assert list(problems) == ["exchange.rest_url", "exchange.ws_url"]
+        assert f"required in {mode} mode" in problems["exchange.rest_url"]
+
+
 def test_an_empty_credential_counts_as_missing(write_config, canary: str, env: SetEnv) -> None:
     env(credential_env(canary) | {"SCALPHOST_CREDENTIALS__SECRET_KEY": ""})
     with pytest.raises(ConfigError) as error:
-        load_settings(write_config("mode: live\n"))
+        load_settings(write_config(LIVE_ON_OKX))
     assert list(problems_of(error)) == ["credentials.secret_key"]
 
 

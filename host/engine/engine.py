@@ -24,13 +24,12 @@ position per instrument (OKX net mode) and one entry at a time per instrument.
 
 from __future__ import annotations
 
-import logging
-
 from host.domain import (
     Tick,
 )
 from host.engine.positions import PositionFlow
 from host.exchange.events import (
+    AccountPush,
     AlgoOrderPush,
     ExchangeEvent,
     MarkPricePush,
@@ -40,8 +39,10 @@ from host.exchange.events import (
     TickerPush,
     TradePush,
 )
+from host.journal.records import BalanceSnapshot
 
-_log = logging.getLogger(__name__)
+SETTLEMENT_CURRENCY = "USDT"
+"""The currency every traded swap settles in: the balance worth journaling."""
 
 
 class Engine(PositionFlow):
@@ -65,6 +66,16 @@ class Engine(PositionFlow):
             self._on_positions(event)
         elif isinstance(event, AlgoOrderPush):
             self._on_algo(event)
+        elif isinstance(event, AccountPush):
+            self._on_account(event)
+
+    def _on_account(self, push: AccountPush) -> None:
+        """Journal the settlement currency's balance (OKX pushes it on change and periodically)."""
+        for balance in push.balances:
+            if balance.ccy == SETTLEMENT_CURRENCY and balance.available is not None:
+                self.journal.write(
+                    BalanceSnapshot(balance.ccy, balance.equity, balance.available, push.updated_at)
+                )
 
     def _on_trade(self, push: TradePush) -> None:
         inst_id = push.trade.inst_id
@@ -83,7 +94,7 @@ class Engine(PositionFlow):
         self.stats.ticks += 1
         ctx = self.context(inst_id)
         positions = self.registry.for_instrument(inst_id)
-        if positions:
+        if positions and inst_id not in self._drifting:  # a drift is resolved before all else
             self._exits(tick, positions, ctx)
         self._expire_entries(inst_id, tick, ctx)
         if self._may_enter(inst_id, tick):
@@ -94,7 +105,23 @@ class Engine(PositionFlow):
         self._housekeeping()
 
     def _housekeeping(self) -> None:
-        """Per-tick chores that are due: move exchange-side stops, reconcile on schedule."""
+        """Per-tick chores: the timed ones, and re-arming the dead man's switch.
+
+        The switch is re-armed only while ticks flow: if the host or its market data stops,
+        OKX cancels the resting entries by itself.
+        """
+        self.chores()
+        now = self.clock.monotonic()
+        dead_man = self.settings.dead_man_seconds
+        if dead_man and now >= self._next_dead_man:
+            self._next_dead_man = now + dead_man / 3
+            self.spawn(self.api.cancel_all_after(dead_man))
+
+    def chores(self) -> None:
+        """What is due on the clock, ticks or not (the runner also calls this every second).
+
+        Exchange-side stops to move, orders no push settled, the periodic reconciliation.
+        """
         now = self.clock.monotonic()
         for pos_id in list(self._stop_dirty):
             if now - self._last_stop_move.get(pos_id, 0.0) < self.settings.stop_amend_min_seconds:
@@ -106,10 +133,14 @@ class Engine(PositionFlow):
                 continue
             self._last_stop_move[pos_id] = now
             self.spawn(self.executor.move_stop(position.inst_id, algo_id, position.stop))
+        for tracked in list(self.orders.values()):
+            if tracked.settle_at is not None and now >= tracked.settle_at:
+                self.settle(tracked)
         if now >= self._next_reconcile:
             self._next_reconcile = now + self.settings.reconcile_interval_seconds
             self.spawn(self.reconcile_now())
 
     async def reconcile_now(self) -> None:
-        """Fetch the exchange's positions over REST and reconcile the registry with them."""
+        """Reconcile positions with the exchange's, then check every exchange-side stop."""
         self.reconcile(await self.api.positions())
+        await self.check_protection()

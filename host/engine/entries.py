@@ -26,6 +26,9 @@ from host.journal.records import (
 
 _log = logging.getLogger(__name__)
 
+SETTLE_AFTER_SECONDS = 5.0
+"""Grace after which an order no push has settled is looked up by its ``clOrdId``."""
+
 
 class EntryFlow(ExitFlow):
     """Decides and sends entries; carries out the limit-order policy at time-out."""
@@ -76,14 +79,12 @@ class EntryFlow(ExitFlow):
             created_at=ctx.now,
             post_only=plan.post_only,
         )
-        ttl = self.dispatch.limit_order_ttl(order, ctx)
         tracked = TrackedOrder(
             order,
             IntentPurpose.ENTRY,
             f"{signal.source}: {signal.reason}",
             signal=signal,
             regime=ctx.regime,
-            expires_at=ctx.now + ttl,
         )
         self.orders[order.cl_ord_id] = tracked
         self._entering.add(spec.inst_id)
@@ -101,8 +102,25 @@ class EntryFlow(ExitFlow):
         return spec.order_size(budget / (spec.contract_size * price))
 
     async def _send_entry(self, tracked: TrackedOrder) -> None:
-        if await self.executor.send(tracked) is Sent.REFUSED:
+        """Send an entry; its time-to-live starts when OKX acknowledges it (the hook contract).
+
+        An entry whose outcome stayed unknown is looked up by ``clOrdId`` shortly after; one
+        that rests is also looked up if no push settled it by its expiry (pushes can be lost).
+        """
+        sent = await self.executor.send(tracked)
+        if sent is Sent.REFUSED:
             self._entry_done(tracked)
+            return
+        if sent is Sent.UNKNOWN or tracked.market:  # nothing rests: only settle if no push comes
+            tracked.settle_at = self.clock.monotonic() + SETTLE_AFTER_SECONDS
+            return
+        self._start_wait(tracked)
+
+    def _start_wait(self, tracked: TrackedOrder) -> None:
+        """Ask the policy how long the resting entry may wait, and start counting."""
+        ttl = self.dispatch.limit_order_ttl(tracked.order, self.context(tracked.order.inst_id))
+        tracked.expires_at = self.clock.now() + ttl
+        tracked.settle_at = self.clock.monotonic() + ttl.total_seconds() + SETTLE_AFTER_SECONDS
 
     def _entry_done(self, tracked: TrackedOrder) -> None:
         """An entry ended without a fill: free its instrument, unless a follow-up is in flight.
@@ -120,7 +138,8 @@ class EntryFlow(ExitFlow):
             self._position_waiters.pop(inst_id, None)
 
     def _expire_entries(self, inst_id: str, tick: Tick, ctx: HookContext) -> None:
-        if inst_id not in self._entering:
+        """Time-outs of the instrument's resting entries, partly filled ones included."""
+        if not self.orders:
             return
         for tracked in list(self.orders.values()):
             if (
@@ -147,6 +166,17 @@ class EntryFlow(ExitFlow):
         reprices) and starts a new wait; a cancel cancels it; a cross cancels it and takes the
         rest at the market with a new order.
         """
+        try:
+            await self._carry_out(tracked, action, ctx)
+        finally:
+            tracked.expiring = False  # a failed cancel or amend is tried again at the next tick
+
+    async def _carry_out(
+        self,
+        tracked: TrackedOrder,
+        action: CancelOrder | RepriceOrder | CrossSpread,
+        ctx: HookContext,
+    ) -> None:
         order = tracked.order
         self.stats.entries_expired += 1
         if isinstance(action, RepriceOrder) and order.ord_id is not None:
@@ -155,15 +185,19 @@ class EntryFlow(ExitFlow):
                 tracked.order = replace(order, price=price)
                 ttl = self.dispatch.limit_order_ttl(tracked.order, self.context(order.inst_id))
                 tracked.expires_at = self.clock.now() + ttl
+                tracked.settle_at = (
+                    self.clock.monotonic() + ttl.total_seconds() + SETTLE_AFTER_SECONDS
+                )
                 tracked.reprices += 1
-                tracked.expiring = False
             return
+        tracked.expires_at = None  # no second time-out for an order being canceled
         found = await self.executor.cancel(order)
-        if isinstance(action, CancelOrder) or (found is not None and found.state.is_terminal):
-            return  # canceled, or it filled first: the order's pushes settle it
-        remaining = order.remaining_size
-        if remaining <= 0:
+        if found is not None and found.state.is_terminal:
+            tracked.settle_at = self.clock.monotonic()  # it filled first: settle it from OKX
             return
+        remaining = tracked.order.size - tracked.order.filled_size  # after the await: current
+        if isinstance(action, CancelOrder) or remaining <= 0 or not self.accepting_entries:
+            return  # the canceled push frees the instrument
         crossing = TrackedOrder(
             replace(
                 order,

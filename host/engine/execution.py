@@ -12,7 +12,7 @@ from __future__ import annotations
 import asyncio
 import logging
 from collections.abc import Callable
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import datetime
 from decimal import Decimal
 from enum import Enum
@@ -64,6 +64,9 @@ class TrackedOrder:
     fills: dict[str, Fill] = field(default_factory=dict)
     finished: asyncio.Event = field(default_factory=asyncio.Event)
     """Set when the exchange reports the order filled or canceled."""
+    settle_at: float | None = None
+    """When (clock's monotonic seconds) to ask OKX for the order if no push has settled it."""
+    settling: bool = False
 
 
 class Executor:
@@ -115,6 +118,8 @@ class Executor:
             self._refused(order, refused.code, refused.message)
             return Sent.REFUSED
         self._outcome(order, Outcome.ACKED, ord_id=ack.ord_id)
+        if tracked.order.ord_id is None:  # the ack may beat the order's first push
+            tracked.order = replace(tracked.order, ord_id=ack.ord_id)
         return Sent.ACKED
 
     async def cancel(self, order: Order) -> Order | None:

@@ -8,13 +8,13 @@ first, so racing callers can never send two.
 
 from __future__ import annotations
 
-import logging
 from decimal import Decimal
 
 from host.context import HookContext
 from host.dispatch import Close, MoveStop
 from host.domain import (
     Order,
+    OrderState,
     Position,
     PositionSide,
     Tick,
@@ -27,7 +27,8 @@ from host.journal.records import (
 )
 from host.registry import RegistryError
 
-_log = logging.getLogger(__name__)
+CLOSE_SETTLE_SECONDS = 5.0
+"""Grace after which a close no push has settled is looked up by its ``clOrdId``."""
 
 
 class ExitFlow(EngineState):
@@ -81,11 +82,41 @@ class ExitFlow(EngineState):
         self.spawn(self._send_close(tracked))
 
     async def _send_close(self, tracked: TrackedOrder) -> None:
+        """Send a close; if no push settles it soon, it is looked up by its ``clOrdId``."""
         sent = await self.executor.send(tracked)
-        if sent is Sent.REFUSED and tracked.pos_id is not None:
-            self.orders.pop(tracked.order.cl_ord_id, None)
-            self._close_orders.pop(tracked.pos_id, None)
-            self.registry.release_close(tracked.pos_id)  # a later decision may try again
+        if sent is Sent.REFUSED:
+            self.close_ended(tracked)
+        else:
+            tracked.settle_at = self.clock.monotonic() + CLOSE_SETTLE_SECONDS
+
+    def close_ended(self, tracked: TrackedOrder) -> None:
+        """A close order is over (refused, canceled, filled or not found): forget it.
+
+        One that did not fill completely leaves its position open: the claim is released so a
+        later decision may close the rest. A filled one keeps the claim until the exchange
+        reports the position flat, or smaller (see :meth:`_close_fell_short`).
+        """
+        self.orders.pop(tracked.order.cl_ord_id, None)
+        order = tracked.order
+        if order.state is OrderState.FILLED and order.filled_size >= order.size:
+            return
+        self._release_close(tracked)
+
+    def _close_fell_short(self, pos_id: str) -> None:
+        """Release the claim of a position still open after its close filled.
+
+        Its size was stale (the exchange added to it): the rest must be closable.
+        """
+        tracked = self._close_orders.get(pos_id)
+        if tracked is not None and tracked.finished.is_set():
+            self._release_close(tracked)
+
+    def _release_close(self, tracked: TrackedOrder) -> None:
+        pos_id = tracked.pos_id
+        if pos_id is not None and self.registry.get(pos_id) is not None:
+            if self._close_orders.get(pos_id) is tracked:
+                del self._close_orders[pos_id]
+            self.registry.release_close(pos_id)
 
     async def protect_on_exchange(self, position: Position) -> None:
         """Back ``position`` with a stop order on the exchange at its stop (if configured)."""

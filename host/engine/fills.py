@@ -55,6 +55,8 @@ class FillFlow(EntryFlow):
             self._account(fill)
         if tracked is None:
             if fill is not None:  # an exchange-side stop, a liquidation, or an order not ours
+                if push.algo_cl_ord_id.startswith(self.executor.ids.prefix):
+                    self._stop_fired_on(fill.inst_id)
                 self.spawn(self.journal.commit(fill))
             return
         tracked.order = push.order
@@ -66,8 +68,16 @@ class FillFlow(EntryFlow):
             self.orders.pop(push.order.cl_ord_id, None)
             if tracked.purpose is IntentPurpose.ENTRY and not tracked.fills:
                 self._entry_done(tracked)
-            if tracked.purpose is IntentPurpose.CLOSE and not tracked.fills and tracked.pos_id:
-                self.registry.release_close(tracked.pos_id)
+            if tracked.purpose is IntentPurpose.CLOSE:
+                self.close_ended(tracked)
+
+    def _stop_fired_on(self, inst_id: str) -> None:
+        """One of the host's exchange-side stops traded: credit the instrument's close to it.
+
+        By instrument (one position each in net mode): the positions channel may already have
+        reported the position flat and the registry dropped it.
+        """
+        self._stops_fired.add(inst_id)
 
     def _account(self, fill: Fill) -> None:
         """Book a fill's fee against the instrument's position, as soon as the fill is known.
@@ -76,7 +86,8 @@ class FillFlow(EntryFlow):
         fee of the position, whatever order the fill tasks run in.
         """
         self.fees[fill.inst_id] = self.fees.get(fill.inst_id, Decimal(0)) + fill.fee
-        self._last_fill_price[fill.inst_id] = fill.price
+        self._last_fill[fill.inst_id] = fill
+        self._fill_arrived(fill.inst_id).set()
 
     async def _own_fill(self, tracked: TrackedOrder, fill: Fill) -> None:
         inst_id = fill.inst_id
@@ -85,8 +96,15 @@ class FillFlow(EntryFlow):
             held = self.registry.for_instrument(inst_id)
             position: Position | None = held[0] if held else None
             if tracked.purpose is IntentPurpose.ENTRY and position is None:
-                position = await self._open_own(tracked, inst_id)
-                self._entering.discard(inst_id)
+                try:
+                    position = await self._open_own(tracked, inst_id)
+                finally:
+                    # Found or not, the instrument is no longer hidden from reconciliation:
+                    # a position not found here is adopted and protected as a drift.
+                    self._entering.discard(inst_id)
+                    self._position_waiters.pop(inst_id, None)
+                if position is None:
+                    self._next_reconcile = 0.0  # reconcile at the next chore, not in 30 s
             self.dispatch.on_fill(fill, position, self.context(inst_id))
 
     async def _open_own(self, tracked: TrackedOrder, inst_id: str) -> Position | None:

@@ -37,6 +37,9 @@ def stop_on_signals() -> asyncio.Event:
 async def run_live(settings: Settings) -> Engine:
     """Trade the configured OKX account until a signal asks to stop; return the engine."""
     stop = stop_on_signals()
+    if settings.mode == "demo":  # OKX demo trading: the same hosts, with the demo header
+        demo = settings.exchange.model_copy(update={"demo": True})
+        settings = settings.model_copy(update={"exchange": demo})
     venue = Venue(
         rest_url=settings.exchange.rest_url,
         ws_url=settings.exchange.ws_url,

@@ -15,17 +15,16 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from pathlib import Path
 
-from pydantic import SecretStr
-
 from host.engine.engine import Engine
 from host.engine.runner import Venue, trade
 from host.engine.stats import SessionStats
 from host.exchange.connection import OkxConnection
 from host.journal import journal_path
-from host.settings import Credentials, Settings
+from host.settings import Settings
 from host.sim.config import SimConfig
 from host.sim.replay import FileReplay
 from host.sim.server import DEFAULT_START, Simulator
+from host.sim.standalone import sim_account_credentials
 
 PAPER_ACCOUNT = "paper"
 STEP = timedelta(seconds=1)
@@ -65,15 +64,10 @@ async def run_paper(
     _forget(journal)
     sim = _simulator(settings, seed, data, start)
     await sim.start()
-    key = sim.config.keys[0]
     venue = Venue(
         rest_url=sim.urls.rest,
         ws_url=sim.urls.ws_base,
-        credentials=Credentials(
-            api_key=SecretStr(key.api_key),
-            secret_key=SecretStr(key.secret_key),
-            passphrase=SecretStr(key.passphrase),
-        ),
+        credentials=sim_account_credentials(sim),
         clock=sim.clock,
         account=PAPER_ACCOUNT,
     )

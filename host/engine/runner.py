@@ -9,10 +9,10 @@ closed as configured, the plugins are told and the journal is flushed and closed
 from __future__ import annotations
 
 import asyncio
-import logging
-from collections.abc import Awaitable, Callable
+from collections.abc import Callable, Coroutine
 from contextlib import suppress
 from dataclasses import dataclass
+from typing import Any
 
 import aiohttp
 
@@ -20,16 +20,15 @@ from host.clock import Clock
 from host.context import HostInfo
 from host.engine.engine import Engine
 from host.engine.execution import Executor
+from host.engine.load import monitor_load
 from host.engine.startup import check_account, instrument_specs, restore
 from host.exchange.connection import ExchangeSnapshot, OkxConnection
-from host.exchange.events import ExchangeEvent, PositionsEventType, PositionsPush
+from host.exchange.events import ExchangeEvent
 from host.exchange.orders import ClientOrderIds
 from host.journal import Journal, journal_path
 from host.journal.records import IntentPurpose
 from host.pluginmanager import PluginHost, build_plugin_host
 from host.settings import Credentials, Settings
-
-_log = logging.getLogger(__name__)
 
 SHUTDOWN_CLOSE_SECONDS = 10.0
 """How long a shutdown that closes positions waits for the exchange to report them flat."""
@@ -65,11 +64,6 @@ class _Gate:
 
     def open(self, engine: Engine) -> None:
         for event in self._backlog:
-            if isinstance(event, PositionsPush) and event.event_type is PositionsEventType.SNAPSHOT:
-                # Taken when the socket subscribed, maybe before the positions the restart read
-                # over REST: replayed, it would take one opened since for gone and journal it
-                # closed (found by tests/test_crash.py). The first tick reconciles afresh.
-                continue
             engine.on_event(event)
         self._backlog.clear()
         self.engine = engine
@@ -82,7 +76,7 @@ class _Gate:
 async def trade(
     settings: Settings,
     venue: Venue,
-    until: Callable[[Engine, OkxConnection], Awaitable[None]],
+    until: Callable[[Engine, OkxConnection], Coroutine[Any, Any, None]],
     *,
     plugin_host: PluginHost | None = None,
 ) -> Engine:
@@ -128,12 +122,16 @@ async def trade(
                 specs,
             )
             link = asyncio.create_task(connection.run())
+            load = asyncio.create_task(monitor_load(engine, connection.health))
+            chores = asyncio.create_task(_every_second(engine.chores))
             try:
                 await _ready(connection, link)
                 await restore(engine, settings)
                 gate.open(engine)
-                await until(engine, connection)
+                await _until_or_lost(until(engine, connection), link)
             finally:
+                load.cancel()
+                chores.cancel()
                 await shutdown(engine, settings)
                 await connection.stop()
                 with suppress(asyncio.CancelledError):
@@ -141,6 +139,31 @@ async def trade(
     finally:
         await journal.close()
     return engine
+
+
+async def _until_or_lost(run: Coroutine[Any, Any, None], link: asyncio.Task[None]) -> None:
+    """Run ``run`` while the exchange link lives; if the link ends first, raise its error.
+
+    The link ends only when it cannot go on (credentials refused, a channel refused): trading
+    blind is not an option, so the run stops and shuts down.
+    """
+    running = asyncio.create_task(run)
+    done, _ = await asyncio.wait({running, link}, return_when=asyncio.FIRST_COMPLETED)
+    if running in done:
+        running.result()
+        return
+    running.cancel()
+    with suppress(asyncio.CancelledError):
+        await running
+    link.result()
+    raise ConnectionError("the exchange connection ended")
+
+
+async def _every_second(chore: Callable[[], None]) -> None:
+    """Call ``chore`` once a second until cancelled (clock-driven work that ticks may not drive)."""
+    while True:
+        await asyncio.sleep(1.0)
+        chore()
 
 
 async def _ready(connection: OkxConnection, link: asyncio.Task[None]) -> None:
@@ -157,7 +180,7 @@ async def shutdown(engine: Engine, settings: Settings) -> None:
     """Stop entries, cancel resting entries, keep or close positions, tell the plugins, flush."""
     engine.accepting_entries = False
     for tracked in list(engine.orders.values()):
-        if tracked.purpose is IntentPurpose.ENTRY and tracked.order.ord_id is not None:
+        if tracked.purpose is IntentPurpose.ENTRY:  # by ordId, or clOrdId before the ack
             with suppress(Exception):
                 await engine.executor.cancel(tracked.order)
     if settings.engine.close_on_shutdown:

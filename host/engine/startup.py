@@ -7,14 +7,13 @@ unprotected, and never loosens a stop" hold:
 
 1. refuse to start when the account's position mode is not the one the host trades in;
 2. remember every fill already journaled, so a replayed push cannot be applied twice, and
-   journal the exchange's recent fills the journal lacks (made while no host was running);
+   journal the exchange's recent fills the journal lacks (made while no host was running, or
+   never journaled by a killed one);
 3. settle every order intent of unknown outcome by asking OKX for its ``clOrdId``;
-4. replay the last 48 hours of closes and rejections to the plugins (the circuit breaker comes
-   back in the state it was in);
+4. replay the last 48 hours of closes and rejections to the plugins, oldest first (the circuit
+   breaker comes back in the state it was in);
 5. take the exchange's open positions: one the journal knows keeps its journaled stop (never a
-   looser one); one the journal holds open and the exchange does not is journaled closed (at
-   its instrument's last fill); any other is a drift, resolved by the plugins before trading
-   starts;
+   looser one); any other is a drift, resolved by the plugins before trading starts;
 6. back every open position with an exchange-side stop, reusing one already resting there;
 7. cancel entry orders an earlier run left resting (their time-to-live went with it).
 """
@@ -23,10 +22,10 @@ from __future__ import annotations
 
 import logging
 from dataclasses import replace
-from datetime import timedelta
+from datetime import datetime, timedelta
 
 from host.context import HostInfo
-from host.domain import InstrumentSpec
+from host.domain import ClosedPosition, InstrumentSpec, OrderRejection
 from host.engine.engine import Engine
 from host.exchange.api import OkxApi
 from host.journal.records import IntentOutcome, Outcome
@@ -64,6 +63,29 @@ async def check_account(api: OkxApi, settings: Settings) -> None:
         await api.set_leverage(inst_id, settings.engine.max_leverage, settings.engine.margin_mode)
 
 
+async def replay_history(engine: Engine, since: datetime) -> None:
+    """Tell the plugins the journaled closes and rejections since ``since``, oldest first.
+
+    Each call's ``ctx.now`` is the event's own time, so a plugin that judges history (the
+    circuit breaker: losing streaks, loss per UTC day, reject rate) rebuilds exactly the state
+    it had before the restart.
+    """
+    closes = await engine.journal.closed_since(since)
+    rejections = await engine.journal.rejections_since(since)
+    events: list[tuple[datetime, ClosedPosition | OrderRejection]] = [
+        (closed.closed_at, closed) for closed in closes
+    ] + [(rejection.at, rejection) for rejection in rejections]
+    for at, event in sorted(events, key=lambda item: item[0]):
+        inst_id = event.position.inst_id if isinstance(event, ClosedPosition) else event.inst_id
+        if inst_id not in engine.specs:
+            continue
+        ctx = replace(engine.context(inst_id), now=at)
+        if isinstance(event, ClosedPosition):
+            engine.dispatch.on_position_closed(event, ctx)
+        else:
+            engine.dispatch.on_order_rejected(event, ctx)
+
+
 async def restore(engine: Engine, settings: Settings) -> None:
     """Bring the engine back to where the journal and the exchange say it is (steps 2-6)."""
     journal, api, now = engine.journal, engine.api, engine.clock.now()
@@ -83,36 +105,38 @@ async def restore(engine: Engine, settings: Settings) -> None:
                 detail="settled at start-up",
             )
         )
-    for closed in await journal.closed_since(now - REPLAY_HISTORY):
-        if closed.position.inst_id in engine.specs:
-            ctx = replace(engine.context(closed.position.inst_id), now=closed.closed_at)
-            engine.dispatch.on_position_closed(closed, ctx)
-    journaled = {open_.position.pos_id: open_ for open_ in await journal.open_positions()}
-    stops = {stop.inst_id: stop for stop in await api.pending_stops()}
-    restored: set[str] = set()
+    await replay_history(engine, now - REPLAY_HISTORY)
+    journaled = {
+        (open_.position.pos_id, open_.position.entry_time): open_
+        for open_ in await journal.open_positions()
+    }
+    prefix = engine.executor.ids.prefix
+    ours = [stop for stop in await api.pending_stops() if stop.algo_cl_ord_id.startswith(prefix)]
     for report in await api.positions():
         there = report.position
-        known = journaled.get(there.pos_id)
-        if (
-            known is not None
-            and known.position.stop is not None
-            and known.position.side is there.side
-        ):
-            position = replace(there, origin=known.position.origin, stop=known.position.stop)
-            engine.registry.track(position)
-            if known is not None and known.regime is not None:
-                engine.entry_regimes[there.pos_id] = known.regime
-            resting = stops.get(there.inst_id)
-            if resting is not None:
-                engine.exchange_stops[there.pos_id] = resting.algo_id
-                engine.mark_stop_dirty(there.pos_id)
-            else:
-                engine.spawn(engine.protect_on_exchange(position))
-            restored.add(there.pos_id)
-            _log.info("%s: restored with stop %s", there.pos_id, position.stop)
-    for pos_id, gone in journaled.items():
-        if pos_id not in restored:
-            await engine.closed_while_away(gone.position)
+        # OKX reuses a posId for later positions of the instrument: the creation time tells
+        # this position from an earlier one the journal also knows.
+        known = journaled.pop((there.pos_id, there.entry_time), None)
+        before = known.position if known is not None else None
+        if before is None or before.stop is None or before.side is not there.side:
+            continue  # not ours as journaled: reconciliation below makes it a drift
+        position = replace(there, origin=before.origin, stop=before.stop)
+        engine.registry.track(position)
+        if known is not None and known.regime is not None:
+            engine.entry_regimes[there.pos_id] = known.regime
+        closing_side = there.side.entry_side.opposite.value
+        resting = next(
+            (s for s in ours if s.inst_id == there.inst_id and s.side == closing_side), None
+        )
+        if resting is not None:
+            engine.exchange_stops[there.pos_id] = resting.algo_id
+            engine.mark_stop_dirty(there.pos_id)
+        else:
+            engine.spawn(engine.protect_on_exchange(position))
+        _log.info("%s: restored with stop %s", there.pos_id, position.stop)
+    for gone in journaled.values():  # closed while no host was running
+        if gone.position.inst_id in engine.specs:
+            engine.close_journaled(gone.position, "closed while the host was not running")
     engine.reconcile(await api.positions())  # anything else open is a drift for the plugins
     for pending in await api.pending_orders():
         order = pending.order

@@ -16,9 +16,10 @@ from decimal import Decimal
 from typing import Any
 
 from host.clock import Clock
-from host.context import HookContext
+from host.context import HookContext, HostLoad
 from host.dispatch import HookDispatch
 from host.domain import (
+    Fill,
     InstrumentSpec,
     OrderRejection,
     Regime,
@@ -82,9 +83,15 @@ class EngineState:
         self._tasks: set[asyncio.Task[object]] = set()
         self._next_reconcile = 0.0
         self._close_orders: dict[str, TrackedOrder] = {}
+        self.load: HostLoad | None = None
+        """Loop lag and exchange latency (:mod:`host.engine.load`), handed to plugins in ctx."""
+        self._next_dead_man = 0.0
         self._stops_fired: set[str] = set()
+        """Instruments whose exchange-side stop traded: their next close is credited to it."""
         self._settling: set[str] = set()
-        self._last_fill_price: dict[str, Decimal] = {}
+        self._last_fill: dict[str, Fill] = {}
+        self._fill_events: dict[str, asyncio.Event] = {}
+        self._ignored_instruments: set[str] = set()
 
     def context(self, inst_id: str) -> HookContext:
         """What a plugin may know about ``inst_id`` now."""
@@ -92,6 +99,7 @@ class EngineState:
             now=self.clock.now(),
             instrument=self.specs[inst_id],
             regime=self.regimes.get(inst_id, self._fallback),
+            load=self.load,
         )
 
     # --- plumbing -----------------------------------------------------------------------------
@@ -116,10 +124,15 @@ class EngineState:
         while self._tasks:
             await asyncio.gather(*list(self._tasks), return_exceptions=True)
 
+    def _fill_arrived(self, inst_id: str) -> asyncio.Event:
+        """Set whenever a fill of the instrument is booked (a close waits for its exit fill)."""
+        return self._fill_events.setdefault(inst_id, asyncio.Event())
+
     def _lock(self, inst_id: str) -> asyncio.Lock:
         return self._locks.setdefault(inst_id, asyncio.Lock())
 
     def on_refused(self, rejection: OrderRejection) -> None:
-        """An order was refused: tell the plugins (the circuit breaker counts these)."""
+        """An order was refused: journal it and tell the plugins (the circuit breaker counts)."""
+        self.journal.write(rejection)
         if rejection.inst_id in self.specs:
             self.dispatch.on_order_rejected(rejection, self.context(rejection.inst_id))

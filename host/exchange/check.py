@@ -16,7 +16,6 @@ from contextlib import suppress
 from dataclasses import dataclass
 
 import aiohttp
-from pydantic import SecretStr
 
 from host.clock import Clock
 from host.exchange.api import OkxApi
@@ -79,17 +78,15 @@ async def check_builtin_simulator(settings: ExchangeSettings, clock: Clock) -> l
     What ``scalphost check`` does when the config names no exchange (paper mode): the same
     client code, signing and sockets as against OKX, with the simulator's test account.
     """
-    from host.sim.standalone import build  # the simulator is only needed here
+    from host.sim.standalone import (  # the simulator is only needed here
+        build,
+        sim_account_credentials,
+    )
 
     sim = build(seed=0, data=None)
     await sim.start(0)
     running = asyncio.create_task(sim.run_realtime(1.0))
-    key = sim.config.keys[0]
-    credentials = Credentials(
-        api_key=SecretStr(key.api_key),
-        secret_key=SecretStr(key.secret_key),
-        passphrase=SecretStr(key.passphrase),
-    )
+    credentials = sim_account_credentials(sim)
     try:
         lines = [CheckLine("exchange", True, f"built-in simulator at {sim.urls.rest}")]
         lines += await check_connectivity(

@@ -119,6 +119,7 @@ def order_push(item: Item, *, with_fill: bool = True) -> OrderPush:
         cancel_source=_text(item, "cancelSource", ""),
         category=_text(item, "category", "normal"),
         updated_at=from_okx_ms(item["uTime"]),
+        algo_cl_ord_id=_text(item, "algoClOrdId", ""),
     )
 
 

@@ -106,6 +106,8 @@ class OrderPush:
     cancel_source: str
     category: str
     updated_at: datetime
+    algo_cl_ord_id: str = ""
+    """Set when an exchange-side stop (algo order) placed this order on triggering."""
 
 
 class PositionsEventType(StrEnum):

@@ -26,7 +26,7 @@ from pathlib import Path
 from typing import Any, TypeVar
 
 from host.clock import Clock
-from host.domain import ClosedPosition
+from host.domain import ClosedPosition, OrderRejection
 from host.journal import queries
 from host.journal.records import IntegrityReport, OpenPosition, OrderIntent, Record
 from host.journal.store import writer_for
@@ -136,6 +136,10 @@ class Journal:
     async def closed_since(self, since: datetime) -> tuple[ClosedPosition, ...]:
         """See :func:`host.journal.queries.closed_since`."""
         return await self._read(lambda connection: queries.closed_since(connection, since))
+
+    async def rejections_since(self, since: datetime) -> tuple[OrderRejection, ...]:
+        """See :func:`host.journal.queries.rejections_since`."""
+        return await self._read(lambda connection: queries.rejections_since(connection, since))
 
     async def integrity(self) -> IntegrityReport:
         """See :func:`host.journal.queries.integrity`."""

@@ -15,6 +15,7 @@ from decimal import Decimal
 from host.domain import (
     ClosedPosition,
     Order,
+    OrderRejection,
     OrderState,
     PnL,
     Position,
@@ -148,6 +149,21 @@ def closed_since(connection: sqlite3.Connection, since: datetime) -> tuple[Close
             closed_at=instant(row["closed_at"]),
             pnl=PnL(gross=money(row["gross"]), fees=money(row["fees"])),
             reason=row["reason"],
+        )
+        for row in rows
+    )
+
+
+def rejections_since(connection: sqlite3.Connection, since: datetime) -> tuple[OrderRejection, ...]:
+    """Order requests refused at or after ``since``, oldest first: the breaker's reject rate."""
+    rows = connection.execute(
+        "SELECT inst_id, cl_ord_id, at, code, message FROM rejections WHERE at >= ?"
+        " ORDER BY at, id",
+        (time_text(since),),
+    ).fetchall()
+    return tuple(
+        OrderRejection(
+            row["inst_id"], row["cl_ord_id"], instant(row["at"]), row["code"], row["message"]
         )
         for row in rows
     )

@@ -16,6 +16,7 @@ from host.domain import (
     ClosedPosition,
     Fill,
     Order,
+    OrderRejection,
     OrderState,
     Position,
     Regime,
@@ -156,6 +157,7 @@ Record = (
     | BalanceSnapshot
     | ErrorEvent
     | BreakerTrip
+    | OrderRejection
 )
 """Everything :meth:`host.journal.Journal.write` and :meth:`~host.journal.Journal.commit` take."""
 

@@ -167,7 +167,21 @@ CREATE TABLE breaker_trips (
 );
 """
 
-MIGRATIONS: tuple[str, ...] = (_VERSION_1,)
+_VERSION_2 = f"""
+CREATE TABLE rejections (
+    id INTEGER PRIMARY KEY,
+    inst_id TEXT NOT NULL,
+    cl_ord_id TEXT NOT NULL,
+    {_time("at")},
+    code TEXT NOT NULL,
+    message TEXT NOT NULL
+);
+CREATE INDEX rejections_at ON rejections (at);
+"""
+"""Order requests the exchange refused or that failed: the circuit breaker's reject rate, kept
+so a restart can replay it (version 1 kept only the intent's outcome text)."""
+
+MIGRATIONS: tuple[str, ...] = (_VERSION_1, _VERSION_2)
 """Migration *n* (1-based) is ``MIGRATIONS[n - 1]``. Append only; never edit a released one."""
 
 

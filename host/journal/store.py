@@ -15,7 +15,7 @@ from collections.abc import Callable
 from enum import StrEnum
 from typing import Any
 
-from host.domain import ClosedPosition, Fill
+from host.domain import ClosedPosition, Fill, OrderRejection
 from host.journal.codec import (
     money_text,
     optional_money_text,
@@ -296,6 +296,17 @@ def _trip(connection: sqlite3.Connection, trip: BreakerTrip) -> bool:
     return _insert(connection, "breaker_trips", row)
 
 
+def _rejection(connection: sqlite3.Connection, rejection: OrderRejection) -> bool:
+    row = {
+        "inst_id": rejection.inst_id,
+        "cl_ord_id": rejection.cl_ord_id,
+        "at": time_text(rejection.at),
+        "code": rejection.code,
+        "message": rejection.message,
+    }
+    return _insert(connection, "rejections", row)
+
+
 _WRITERS: dict[type, Callable[[sqlite3.Connection, Any], bool]] = {
     SignalRecord: _signal,
     OrderIntent: _intent,
@@ -308,6 +319,7 @@ _WRITERS: dict[type, Callable[[sqlite3.Connection, Any], bool]] = {
     BalanceSnapshot: _balance,
     ErrorEvent: _error,
     BreakerTrip: _trip,
+    OrderRejection: _rejection,
 }
 
 

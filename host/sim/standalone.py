@@ -12,7 +12,10 @@ from collections.abc import Callable
 from dataclasses import replace
 from pathlib import Path
 
+from pydantic import SecretStr
+
 from host.clock import LiveClock
+from host.settings import Credentials
 from host.sim.config import SimConfig
 from host.sim.replay import FileReplay
 from host.sim.server import Simulator
@@ -27,6 +30,16 @@ def build(seed: int, data: Path | None) -> Simulator:
     replay = FileReplay(data, start)
     config = replace(config, instruments=replay.instruments(config.instruments))
     return Simulator(config, start=start, source=replay)
+
+
+def sim_account_credentials(sim: Simulator) -> Credentials:
+    """The simulator's first (test) account as the host's credentials."""
+    key = sim.config.keys[0]
+    return Credentials(
+        api_key=SecretStr(key.api_key),
+        secret_key=SecretStr(key.secret_key),
+        passphrase=SecretStr(key.passphrase),
+    )
 
 
 def banner(sim: Simulator, data: Path | None) -> str:

@@ -1,0 +1,32 @@
+"""The host's load, measured for the plugins (``ctx.load``): event-loop lag and exchange latency.
+
+The circuit breaker's adaptive-load guard takes fewer new signals when the host falls behind:
+when the event loop runs its scheduled work late (CPU starved, a slow plugin) or the exchange
+answers slowly. Both are measured here, once a second, on the wall clock — they are measurements
+of this machine and this network, not trading decisions, so a simulated clock does not apply.
+"""
+
+from __future__ import annotations
+
+import asyncio
+from datetime import timedelta
+
+from host.clock import LiveClock
+from host.context import HostLoad
+from host.engine.state import EngineState
+from host.exchange.health import ExchangeHealth
+
+INTERVAL_SECONDS = 1.0
+
+
+async def monitor_load(engine: EngineState, health: ExchangeHealth) -> None:
+    """Update ``engine.load`` every second until cancelled."""
+    wall = LiveClock()
+    while True:
+        expected = wall.monotonic() + INTERVAL_SECONDS
+        await asyncio.sleep(INTERVAL_SECONDS)
+        lag = max(0.0, wall.monotonic() - expected)
+        latency = health.snapshot().latency_median or 0.0
+        engine.load = HostLoad(
+            loop_lag=timedelta(seconds=lag), exchange_latency=timedelta(seconds=latency)
+        )
