@@ -45,13 +45,13 @@ HEALING_ROUND = 10
 INSTRUMENTS = "[BTC-USDT-SWAP, ETH-USDT-SWAP]"
 ENGINE = """
 engine:
-  reconcile_interval_seconds: 2
+  reconcile_interval_seconds: {reconcile}
   position_visible_delay_seconds: 0.2
 """
 TRADING = f"""
 mode: live
 instruments: {INSTRUMENTS}
-{ENGINE}
+{ENGINE.format(reconcile=30)}
 plugins:
   momentum_demo:
     enabled: true
@@ -71,12 +71,16 @@ plugins:
   circuit_breaker:
     enabled: false
 """
-"""Trades within a second or two of starting: entries cross at a time-out, exits after 3 s."""
+"""Trades within a second or two of starting: entries cross at a time-out, exits after 3 s.
+
+It reconciles with the exchange at start and then only every 30 s: what a kill point leaves
+unheard (a fill, a close, an outside position) stays unknown to the host until it is killed.
+"""
 
 RECOVERY = f"""
 mode: live
 instruments: {INSTRUMENTS}
-{ENGINE}
+{ENGINE.format(reconcile=2)}
 plugins:
   momentum_demo:
     enabled: false
@@ -85,7 +89,8 @@ plugins:
   circuit_breaker:
     enabled: false
 """
-"""No entries and no timed exits: what is open after the restart stays open to be checked."""
+"""No entries and no timed exits: what is open after the restart stays open to be checked;
+reconciliation every 2 s, so a stop that failed to be placed is tried again soon."""
 
 
 # --- kill points --------------------------------------------------------------------------------
@@ -127,6 +132,7 @@ def after_the_fill(sim: Simulator, host: Host) -> None:
 def mid_an_unheard_close(sim: Simulator, host: Host) -> None:
     """A position is open, the private stream goes quiet, the host closes it: killed unaware."""
     _wait_ledger(sim, _entry_fill)
+    wait_until(lambda: _all_protected(sim), "the entry protected", every=0.25)
     sim.fault("silence_sockets", kind="private")
     _wait_ledger(sim, _close_order)
 
@@ -162,6 +168,12 @@ def _entry_fill(entry: dict[str, Any]) -> bool:
 
 def _close_order(entry: dict[str, Any]) -> bool:
     return entry["kind"] == "order" and _own(entry, CLOSE)
+
+
+def _all_protected(sim: Simulator) -> bool:
+    """Some position open, each with its stop: journaled (the host journals, then protects)."""
+    there = positions(sim)
+    return bool(there.open) and not there.unprotected
 
 
 def _wait_ledger(sim: Simulator, kill_point: Callable[[dict[str, Any]], bool]) -> None:
