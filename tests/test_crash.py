@@ -216,13 +216,15 @@ class KillPoint:
     reach: Callable[[Simulator, Host], None]
     jitter: tuple[float, float]
     left: Callable[[AtKill], object] = lambda _: True
+    stops_refused_at_restart: int = 0
+    """Stop placements the exchange refuses (503) after the restart: it must try again."""
 
 
 KILL_POINTS = (
     KillPoint(after_an_intent_is_journaled, (0.05, 0.3), lambda k: k.unsent),
     KillPoint(after_it_is_sent, (0.0, 0.1), lambda k: k.unheard),
     KillPoint(after_an_unheard_fill, (0.0, 0.05), lambda k: k.unjournaled_fills and k.unprotected),
-    KillPoint(after_the_fill_before_protection, (0.05, 0.2), lambda k: k.unprotected),
+    KillPoint(after_the_fill_before_protection, (0.05, 0.2), lambda k: k.unprotected, 2),
     KillPoint(mid_an_unheard_close, (0.0, 0.05), lambda k: k.closed_unjournaled),
     KillPoint(after_the_fill, (0.0, 0.03)),
     KillPoint(mid_close, (0.0, 0.03)),
@@ -271,6 +273,13 @@ def test_sigkill_at_every_kill_point_loses_no_fill_and_leaves_nothing_unprotecte
                 at_kill = AtKill.of(sim, journal_dir)
                 print(f"{cycle}: {at_kill}")  # what the restart had to repair (shown with -s)
                 assert kill_point.left(at_kill), f"{cycle}: kill point missed: {at_kill}"
+                if kill_point.stops_refused_at_restart:
+                    sim.fault(
+                        "fail_rest",
+                        kind="unavailable",
+                        path=STOP_PATH,
+                        count=kill_point.stops_refused_at_restart,
+                    )
                 with logged(
                     start_host(sim, recovery, journal_dir), tmp_path, f"{number}-restarted"
                 ) as host:
@@ -279,6 +288,7 @@ def test_sigkill_at_every_kill_point_loses_no_fill_and_leaves_nothing_unprotecte
                         lambda: not positions(sim).unprotected, f"{cycle}: protection", every=0.5
                     )
                     assert host.stop() == 0, f"{cycle}: graceful shutdown"
+                _heal(sim)
                 assert positions(sim).unprotected == set(), f"{cycle}: a stop went with the host"
                 check_against_the_ledger(sim, read_journal(journal_dir), cycle)
         finally:
