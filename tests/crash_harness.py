@@ -54,7 +54,7 @@ class Lines:
                     if wanted in self.lines[index]:
                         return index
                 left = deadline - time.monotonic()
-                if left <= 0 or (not self._thread.is_alive() and start >= len(self.lines)):
+                if left <= 0 or not self._thread.is_alive():  # out of time, or the child ended
                     tail = "\n".join(self.lines[-30:])
                     raise AssertionError(f"no line with {wanted!r} within {timeout} s:\n{tail}")
                 self._changed.wait(min(left, 0.1))
@@ -129,11 +129,16 @@ def _spawn(*arguments: str, env: dict[str, str] | None = None) -> subprocess.Pop
     )
 
 
+def _output(process: subprocess.Popen[str]) -> Lines:
+    assert process.stdout is not None  # spawned with stdout=PIPE
+    return Lines(process.stdout)
+
+
 @contextmanager
 def simulator(seed: int) -> Iterator[Simulator]:
     """``scalphost sim --port 0 --seed <seed>`` at speed 1, stopped (SIGINT) afterwards."""
     process = _spawn("sim", "--port", "0", "--seed", str(seed), "--speed", "1")
-    output = Lines(process.stdout)  # type: ignore[arg-type]
+    output = _output(process)
     try:
         last = output.wait_for("Press Ctrl-C")
         banner: dict[str, str] = {}
@@ -186,7 +191,7 @@ def start_host(sim: Simulator, config: Path, journal_dir: Path) -> Host:
     process = _spawn(
         "run", "--mode", "live", "--config", str(config), env=sim.host_environment(journal_dir)
     )
-    return Host(process, Lines(process.stdout))  # type: ignore[arg-type]
+    return Host(process, _output(process))
 
 
 @contextmanager
