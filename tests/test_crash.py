@@ -35,6 +35,7 @@ HOST_PREFIX = "sh"
 ENTRY, CLOSE = HOST_PREFIX + "e", HOST_PREFIX + "x"
 ORDER_PATH = "/api/v5/trade/order"
 STOP_PATH = "/api/v5/trade/order-algo"
+STOPS_PENDING_PATH = "/api/v5/trade/orders-algo-pending"
 FAULTED_REQUESTS = 40
 """How many requests the "exchange unavailable" fault fails (more than the host makes)."""
 HELD_BACK = 4
@@ -208,6 +209,13 @@ def _unsigned_post(sim: Simulator, path: str) -> int:
         return refused.code
 
 
+def a_slow_restart(sim: Simulator) -> None:
+    """The restart's list of stops comes 2 s late (the host's once-a-second chores run in the
+    meantime) and its first two stop placements are refused (it must try again later)."""
+    sim.fault("fail_rest", kind="delay_reply", path=STOPS_PENDING_PATH, count=1, seconds=2)
+    sim.fault("fail_rest", kind="unavailable", path=STOP_PATH, count=2)
+
+
 @dataclass(frozen=True)
 class KillPoint:
     """Where to kill the host, the range of the seeded delay after reaching it (seconds), and
@@ -216,15 +224,17 @@ class KillPoint:
     reach: Callable[[Simulator, Host], None]
     jitter: tuple[float, float]
     left: Callable[[AtKill], object] = lambda _: True
-    stops_refused_at_restart: int = 0
-    """Stop placements the exchange refuses (503) after the restart: it must try again."""
+    at_restart: Callable[[Simulator], None] = lambda _: None
+    """Faults for the restarted host to cope with."""
 
 
 KILL_POINTS = (
     KillPoint(after_an_intent_is_journaled, (0.05, 0.3), lambda k: k.unsent),
     KillPoint(after_it_is_sent, (0.0, 0.1), lambda k: k.unheard),
     KillPoint(after_an_unheard_fill, (0.0, 0.05), lambda k: k.unjournaled_fills and k.unprotected),
-    KillPoint(after_the_fill_before_protection, (0.05, 0.2), lambda k: k.unprotected, 2),
+    KillPoint(
+        after_the_fill_before_protection, (0.05, 0.2), lambda k: k.unprotected, a_slow_restart
+    ),
     KillPoint(mid_an_unheard_close, (0.0, 0.05), lambda k: k.closed_unjournaled),
     KillPoint(after_the_fill, (0.0, 0.03)),
     KillPoint(mid_close, (0.0, 0.03)),
@@ -273,13 +283,7 @@ def test_sigkill_at_every_kill_point_loses_no_fill_and_leaves_nothing_unprotecte
                 at_kill = AtKill.of(sim, journal_dir)
                 print(f"{cycle}: {at_kill}")  # what the restart had to repair (shown with -s)
                 assert kill_point.left(at_kill), f"{cycle}: kill point missed: {at_kill}"
-                if kill_point.stops_refused_at_restart:
-                    sim.fault(
-                        "fail_rest",
-                        kind="unavailable",
-                        path=STOP_PATH,
-                        count=kill_point.stops_refused_at_restart,
-                    )
+                kill_point.at_restart(sim)
                 with logged(
                     start_host(sim, recovery, journal_dir), tmp_path, f"{number}-restarted"
                 ) as host:
