@@ -114,7 +114,12 @@ def after_it_is_sent(sim: Simulator, host: Host) -> None:
 
 
 def after_an_unheard_fill(sim: Simulator, host: Host) -> None:
-    """The private stream goes quiet, an entry fills: killed before the host heard of it."""
+    """An entry rests, the private stream goes quiet, it fills: killed before the host heard.
+
+    Quiet only once an entry rests: a host that does not hear its positions close would never
+    enter again.
+    """
+    _wait_ledger(sim, lambda e: _own(e, ENTRY) and e["data"].get("state") == "live")
     sim.fault("silence_sockets", kind="private")
     _wait_ledger(sim, _entry_fill)
 
@@ -131,8 +136,12 @@ def after_the_fill(sim: Simulator, host: Host) -> None:
 
 
 def mid_an_unheard_close(sim: Simulator, host: Host) -> None:
-    """A position is open, the private stream goes quiet, the host closes it: killed unaware."""
-    _wait_ledger(sim, _entry_fill)
+    """A position is open, the private stream goes quiet, the host closes it: killed unaware.
+
+    Quiet only once an entry has filled completely and is protected (so journaled, at its
+    whole size: a close of a part would leave the position open).
+    """
+    _wait_ledger(sim, lambda e: _own(e, ENTRY) and e["data"].get("state") == "filled")
     wait_until(lambda: _all_protected(sim), "the entry protected", every=0.25)
     sim.fault("silence_sockets", kind="private")
     _wait_ledger(sim, _close_order)
