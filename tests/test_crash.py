@@ -139,7 +139,9 @@ def mid_an_unheard_close(sim: Simulator, host: Host) -> None:
     """A position is open, the private stream goes quiet, the host closes it: killed unaware.
 
     Quiet only once an entry has filled completely and is protected (so journaled, at its
-    whole size: a close of a part would leave the position open).
+    whole size). The close's fill is then certainly unheard; the position is usually left
+    journaled open and flat on the exchange (not when another entry's fills, also unheard,
+    made the closed position larger than the host knew).
     """
     _wait_ledger(sim, lambda e: _own(e, ENTRY) and e["data"].get("state") == "filled")
     wait_until(lambda: _all_protected(sim), "the entry protected", every=0.25)
@@ -244,7 +246,7 @@ KILL_POINTS = (
     KillPoint(
         after_the_fill_before_protection, (0.05, 0.2), lambda k: k.unprotected, a_slow_restart
     ),
-    KillPoint(mid_an_unheard_close, (0.0, 0.05), lambda k: k.closed_unjournaled),
+    KillPoint(mid_an_unheard_close, (0.0, 0.05), lambda k: k.unjournaled_fills),
     KillPoint(after_the_fill, (0.0, 0.03)),
     KillPoint(mid_close, (0.0, 0.03)),
     KillPoint(after_an_outside_order, (0.0, 0.3)),
