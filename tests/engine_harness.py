@@ -25,6 +25,7 @@ from host import (
     PositionSide,
     Signal,
     Tick,
+    Veto,
     hookimpl,
 )
 from host.engine.engine import Engine
@@ -260,3 +261,19 @@ class HearsHistory:
     @hookimpl
     def on_startup(self) -> None:
         HearsHistory.heard.append("startup")
+
+
+class SignalEveryTick:
+    """Signals a long on every tick, as a busy strategy would."""
+
+    @hookimpl
+    def generate_signals(self, tick: Tick, ctx: HookContext) -> list[Signal]:
+        return [Signal(tick.inst_id, PositionSide.LONG, ctx.now, "signaleverytick", "busy")]
+
+
+class VetoEverything:
+    """Blocks every entry, like an open circuit breaker."""
+
+    @hookimpl
+    def on_signal(self) -> Veto:
+        return Veto("tripped: 3 losses in a row")

@@ -15,6 +15,8 @@ from engine_harness import (
     Recorder,
     RestFarBelow,
     Session,
+    SignalEveryTick,
+    VetoEverything,
     journal_rows,
     run_session,
     start_simulator,
@@ -331,3 +333,15 @@ async def test_a_position_closed_while_the_host_was_down_is_closed_in_the_journa
     assert journal_rows(tmp_path, "SELECT reason FROM closes") == [
         ("closed while the host was not running",)
     ]
+
+
+async def test_a_plugin_that_starts_blocking_entries_is_journaled_as_a_trip_once(
+    tmp_path: Path,
+) -> None:
+    async def script(session: Session) -> None:
+        await session.advance(5)
+
+    engine = await run_session(tmp_path, script, SignalEveryTick, VetoEverything)
+    assert engine.stats.vetoed > 10  # every signal of the run was blocked...
+    trips = journal_rows(tmp_path, "SELECT plugin, reason FROM breaker_trips")
+    assert trips == [("vetoeverything", "tripped: 3 losses in a row")]  # ...one trip journaled

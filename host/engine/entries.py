@@ -20,6 +20,7 @@ from host.domain import (
 from host.engine.execution import Sent, TrackedOrder
 from host.engine.exits import ExitFlow
 from host.journal.records import (
+    BreakerTrip,
     IntentPurpose,
     SignalRecord,
 )
@@ -56,6 +57,7 @@ class EntryFlow(ExitFlow):
         vetoed_by = ", ".join(plugin for plugin, _ in verdict.vetoes) or None
         reasons = "; ".join(reason for _, reason in verdict.vetoes) or None
         self.journal.write(SignalRecord(signal, ctx.regime, vetoed_by, reasons))
+        self._note_blocking(verdict.vetoes, ctx)
         if not verdict.allowed:
             self.stats.vetoed += 1
             return
@@ -91,6 +93,19 @@ class EntryFlow(ExitFlow):
         self.stats.entries_sent += 1
         _log.info("%s: entry %s %s @ %s (%s)", spec.inst_id, side, size, price, tracked.reason)
         self.spawn(self._send_entry(tracked))
+
+    def _note_blocking(self, vetoes: tuple[tuple[str, str], ...], ctx: HookContext) -> None:
+        """Journal a trip when a plugin starts blocking entries (a circuit breaker opening).
+
+        Every veto is in the signals table already; a trip marks where a run of vetoes from one
+        plugin begins, so a post-mortem finds when entries stopped and why without scanning
+        every signal. A plugin's run ends at the first signal it lets through.
+        """
+        blocking = dict(vetoes)
+        for plugin, reason in blocking.items():
+            if plugin not in self._blocking:
+                self.journal.write(BreakerTrip(ctx.now, plugin, reason))
+        self._blocking = set(blocking)
 
     def _entry_size(self, spec: InstrumentSpec, price: Decimal) -> Decimal:
         """Contracts worth ``entry_notional_usdt``, capped by the notional limits."""

@@ -86,6 +86,8 @@ class EngineState:
         self.load: HostLoad | None = None
         """Loop lag and exchange latency (:mod:`host.engine.load`), handed to plugins in ctx."""
         self._next_dead_man = 0.0
+        self._blocking: set[str] = set()
+        """Plugins whose vetoes blocked the last signal (a trip is journaled when one starts)."""
         self._stops_fired: set[str] = set()
         """Instruments whose exchange-side stop traded: their next close is credited to it."""
         self._settling: set[str] = set()
