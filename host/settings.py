@@ -278,7 +278,7 @@ class Settings(BaseSettings):
         description="paper: simulated fills; demo: OKX demo trading; live: real money.",
     )
     instruments: tuple[SwapId, ...] = Field(
-        default=("BTC-USDT-SWAP", "ETH-USDT-SWAP"),
+        default=("BTC-USDT-SWAP", "ETH-USDT-SWAP", "SOL-USDT-SWAP", "DOGE-USDT-SWAP"),
         description="OKX perpetual swaps to trade (at least one, each once).",
     )
     exchange: ExchangeSettings = Field(

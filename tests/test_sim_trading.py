@@ -170,13 +170,13 @@ async def test_a_trailing_stop_follows_the_best_price_then_fires(okx: OkxClient)
     advance = await okx.private("algo-advance")
     await okx.order(instId=BTC, side="sell", ordType="market", sz="1")
     placed = await okx.algo(
-        side="buy", ordType="move_order_stop", sz="1", reduceOnly=True, callbackRatio="0.0005"
+        side="buy", ordType="move_order_stop", sz="1", reduceOnly=True, callbackRatio="0.0002"
     )
     algo = okx.sim.engine.algos[placed["data"][0]["algoId"]]
     await advance_until(okx, lambda: algo.state != "live")
     assert algo.state == "effective"
     assert algo.extreme is not None
-    assert algo.move_trigger_px == algo.extreme * Decimal("1.0005")
+    assert algo.move_trigger_px == algo.extreme * Decimal("1.0002")
     assert okx.sim.ledger.position(BTC) == 0
     pushes = [m["data"][0] for m in await pending(advance) if channel("algo-advance")(m)]
     assert [p["state"] for p in pushes] == ["live", "effective"]
