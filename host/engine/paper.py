@@ -3,8 +3,9 @@
 ``scalphost run`` with no arguments lands here. The simulator listens on 127.0.0.1 and the host
 talks to it through the real client code (signed REST, logged-in WebSockets). Time is the
 simulator's: the driver advances it step by step, as fast as the host keeps up, so an hour of
-market runs in well under a minute and the same seed gives the same market. Each run is a new
-simulated account, so it starts with a new journal.
+market runs in about a minute and the same seed gives the same market (the host's tasks still
+interleave in real time, so its results may differ slightly). Each run is a new simulated
+account, so it starts with a new journal.
 """
 
 from __future__ import annotations
