@@ -74,7 +74,7 @@ async def test_three_sockets_with_their_subscriptions(link: Link) -> None:
     assert link.ws.events("login-ok") == sorted(
         number for number, path in link.ws.paths.items() if not path.endswith("public")
     )
-    assert link.rest.count("GET", "/api/v5/public/time") == 1  # offset measured before login
+    assert link.rest.count("GET", "/api/v5/public/time") == 1  # the clock offset, measured once
 
 
 async def test_a_push_seen_on_two_connections_reaches_the_engine_once(link: Link) -> None:
