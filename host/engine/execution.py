@@ -64,6 +64,8 @@ class TrackedOrder:
     fills: dict[str, Fill] = field(default_factory=dict)
     finished: asyncio.Event = field(default_factory=asyncio.Event)
     """Set when the exchange reports the order filled or canceled."""
+    applying: list[asyncio.Task[object]] = field(default_factory=list)
+    """The tasks applying its fills (journal, registry, ``on_fill``)."""
     settle_at: float | None = None
     """When (clock's monotonic seconds) to ask OKX for the order if no push has settled it."""
     settling: bool = False

@@ -44,25 +44,16 @@ class FillFlow(EntryFlow):
 
     def _on_order(self, push: OrderPush) -> None:
         tracked = self.orders.get(push.order.cl_ord_id)
-        fill = push.fill
-        if fill is not None:
-            key = (fill.inst_id, fill.trade_id)
-            if key in self.seen_trades:
-                fill = None
-            else:
-                self.seen_trades.add(key)
-        if fill is not None:
-            self._account(fill)
+        fill = push.fill if push.fill is not None and self._first_sighting(push.fill) else None
         if tracked is None:
             if fill is not None:  # an exchange-side stop, a liquidation, or an order not ours
                 if push.algo_cl_ord_id.startswith(self.executor.ids.prefix):
                     self._stop_fired_on(fill.inst_id)
-                self.spawn(self.journal.commit(fill))
+                self._apply_fill(fill, None)
             return
         tracked.order = push.order
         if fill is not None:
-            tracked.fills[fill.trade_id] = fill
-            self.spawn(self._own_fill(tracked, fill))
+            self._apply_fill(fill, tracked)
         if push.order.state.is_terminal:
             tracked.finished.set()
             self.orders.pop(push.order.cl_ord_id, None)
@@ -78,6 +69,27 @@ class FillFlow(EntryFlow):
         reported the position flat and the registry dropped it.
         """
         self._stops_fired.add(inst_id)
+
+    def _first_sighting(self, fill: Fill) -> bool:
+        """Book a fill the first time its ``tradeId`` is seen; False for every later sighting.
+
+        The one gate for fills from every source (pushes, REST lookups, the restart's catch-up),
+        so a fill seen twice is applied once.
+        """
+        key = (fill.inst_id, fill.trade_id)
+        if key in self.seen_trades:
+            return False
+        self.seen_trades.add(key)
+        self._account(fill)
+        return True
+
+    def _apply_fill(self, fill: Fill, tracked: TrackedOrder | None) -> None:
+        """A new fill of an own order goes through ``on_fill``; any other is only journaled."""
+        if tracked is None:
+            self.spawn(self.journal.commit(fill))
+            return
+        tracked.fills[fill.trade_id] = fill
+        tracked.applying.append(self.spawn(self._own_fill(tracked, fill)))
 
     def _account(self, fill: Fill) -> None:
         """Book a fill's fee against the instrument's position, as soon as the fill is known.

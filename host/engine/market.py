@@ -36,11 +36,15 @@ class MarketBook:
     def on_ticker(self, tick: Tick) -> Tick:
         """Take a ticker push; return the tick to decide on (quote and mark merged in)."""
         quote = self._quotes.get(tick.inst_id)
-        if quote is not None and quote.ts > tick.ts:
-            tick = replace(tick, bid=quote.bid, ask=quote.ask)
+        fresher = quote is not None and quote.ts > tick.ts
         mark = self._marks.get(tick.inst_id)
-        if mark is not None:
-            tick = replace(tick, mark=mark)
+        if fresher or mark is not None:  # one copy per tick, not one per merged field
+            tick = replace(
+                tick,
+                bid=quote.bid if fresher and quote is not None else tick.bid,
+                ask=quote.ask if fresher and quote is not None else tick.ask,
+                mark=mark,
+            )
         self._ticks[tick.inst_id] = tick
         return tick
 
@@ -51,10 +55,6 @@ class MarketBook:
     def on_mark(self, inst_id: str, mark: Decimal) -> None:
         """Take a mark-price push."""
         self._marks[inst_id] = mark
-
-    def tick(self, inst_id: str) -> Tick | None:
-        """The instrument's latest tick, or ``None`` before the first."""
-        return self._ticks.get(inst_id)
 
     def mark(self, inst_id: str) -> Decimal | None:
         """The latest mark price, or the last trade price before the first mark push."""
@@ -71,11 +71,6 @@ class MarketBook:
             for inst_id in self._ticks.keys() | self._marks.keys()
             if (price := self.mark(inst_id)) is not None
         }
-
-    def age(self, inst_id: str, now: datetime) -> timedelta | None:
-        """How old the instrument's latest tick is (exchange time vs ``now``)."""
-        tick = self._ticks.get(inst_id)
-        return None if tick is None else now - tick.ts
 
 
 class BarBuilder:

@@ -95,7 +95,7 @@ class PositionFlow(FillFlow):
                 replace(drift, mark_price=report.mark or self.market.mark(drift.inst_id))
             )
         elif known is not None and self.registry.get(position.pos_id) is None:
-            self._settle_close(known, "closed on the exchange")
+            self.settle_close(known, "closed on the exchange")
         elif known is not None and known.exchange_state != position.exchange_state:
             self.journal.write(PositionChanged(self.registry.get(position.pos_id) or position))
             if self.registry.is_closing(position.pos_id):
@@ -132,7 +132,7 @@ class PositionFlow(FillFlow):
             known = self.registry.get(drift.pos_id)
             if known is not None:
                 self.registry.resolve(replace(drift, known=known), Accept("gone from the exchange"))
-                self._settle_close(known, "closed on the exchange")
+                self.settle_close(known, "closed on the exchange")
         finally:
             self._drifting.discard(drift.inst_id)
 
@@ -179,17 +179,8 @@ class PositionFlow(FillFlow):
                 self.settle(tracked)
 
     def _on_order_fill_from_rest(self, fill: Fill) -> None:
-        key = (fill.inst_id, fill.trade_id)
-        if key in self.seen_trades:
-            return
-        self.seen_trades.add(key)
-        self._account(fill)
-        tracked = self.orders.get(fill.cl_ord_id)
-        if tracked is None:
-            self.spawn(self.journal.commit(fill))
-            return
-        tracked.fills[fill.trade_id] = fill
-        self.spawn(self._own_fill(tracked, fill))
+        if self._first_sighting(fill):
+            self._apply_fill(fill, self.orders.get(fill.cl_ord_id))
 
     def settle(self, tracked: TrackedOrder) -> None:
         """Look the order up by its ``clOrdId`` (once at a time) to learn what no push said."""
@@ -255,13 +246,10 @@ class PositionFlow(FillFlow):
         again (found by tests/test_crash.py); the last one of an instrument is also the exit of
         a position that closed meanwhile.
         """
-        key = (fill.inst_id, fill.trade_id)
-        if key in self.seen_trades:
+        if self._first_sighting(fill):
+            await self.journal.commit(fill)
+        else:
             self._last_fill[fill.inst_id] = fill
-            return
-        self.seen_trades.add(key)
-        self._account(fill)
-        await self.journal.commit(fill)
 
     def _start_drift(self, drift: Drift) -> None:
         self._drifting.add(drift.inst_id)
@@ -277,7 +265,7 @@ class PositionFlow(FillFlow):
                 reason = f"{decision.plugin}: {type(decision.resolution).__name__}"
                 if position is None:
                     if drift.known is not None:
-                        await self._closed(drift.known, "closed on the exchange")
+                        self.settle_close(drift.known, "closed on the exchange")
                     return
                 if drift.kind is DriftKind.ADD:
                     self.stats.adopted += 1
@@ -295,17 +283,19 @@ class PositionFlow(FillFlow):
                         self.stats.protect_seconds.append(WALL_CLOCK.monotonic() - detected)
                 else:
                     self.journal.write(PositionChanged(position))
+                    if drift.known is not None and drift.known.side is not position.side:
+                        # Flipped: the resting exchange-side stop is on the old side.
+                        self.spawn(self.check_protection())
                 if self.registry.is_flattening(position.pos_id):
                     self.close(position, f"{decision.plugin}: flatten drifted position")
         finally:
             self._drifting.discard(drift.inst_id)
 
-    def close_journaled(self, position: Position, reason: str) -> None:
-        """Journal the close of a position the journal holds open and the exchange does not."""
-        self._settle_close(position, reason)
+    def settle_close(self, position: Position, fallback_reason: str) -> None:
+        """Journal a flat position in the background; its instrument waits until that is done.
 
-    def _settle_close(self, position: Position, fallback_reason: str) -> None:
-        """Journal a flat position in the background; its instrument waits until that is done."""
+        Also how a restart closes a journaled position the exchange no longer shows.
+        """
         self._settling.add(position.inst_id)
         self.spawn(self._closed_then_free(position, fallback_reason))
 
@@ -326,10 +316,11 @@ class PositionFlow(FillFlow):
         inst_id = position.inst_id
         close_order = self._close_orders.pop(position.pos_id, None)
         if close_order is not None:
+            wait = self.settings.position_visible_delay_seconds
             with suppress(TimeoutError):
-                await asyncio.wait_for(
-                    close_order.finished.wait(), self.settings.position_visible_delay_seconds
-                )
+                await asyncio.wait_for(close_order.finished.wait(), wait)
+            if close_order.applying:  # its fills reach on_fill before on_position_closed
+                await asyncio.wait(close_order.applying, timeout=wait)
         else:
             await self._await_exit_fill(position)
         last_fill = self._last_fill.get(inst_id)

@@ -136,7 +136,7 @@ async def restore(engine: Engine, settings: Settings) -> None:
         _log.info("%s: restored with stop %s", there.pos_id, position.stop)
     for gone in journaled.values():  # closed while no host was running
         if gone.position.inst_id in engine.specs:
-            engine.close_journaled(gone.position, "closed while the host was not running")
+            engine.settle_close(gone.position, "closed while the host was not running")
     engine.reconcile(await api.positions())  # anything else open is a drift for the plugins
     for pending in await api.pending_orders():
         order = pending.order

@@ -106,11 +106,12 @@ class EngineState:
 
     # --- plumbing -----------------------------------------------------------------------------
 
-    def spawn(self, work: Coroutine[Any, Any, object]) -> None:
+    def spawn(self, work: Coroutine[Any, Any, object]) -> asyncio.Task[object]:
         """Run ``work`` as a task; a failure is logged and journaled, never lost silently."""
         task = asyncio.get_running_loop().create_task(work)
         self._tasks.add(task)
         task.add_done_callback(self._task_done)
+        return task
 
     def _task_done(self, task: asyncio.Task[object]) -> None:
         self._tasks.discard(task)

@@ -64,13 +64,6 @@ class ExchangeHealth:
         last = self._last_message.get(channel)
         return None if last is None else self._clock.monotonic() - last
 
-    def stale_channels(self, max_age_seconds: float) -> list[str]:
-        """Channels silent for longer than ``max_age_seconds``."""
-        now = self._clock.monotonic()
-        return sorted(
-            channel for channel, last in self._last_message.items() if now - last > max_age_seconds
-        )
-
     def snapshot(self) -> HealthSnapshot:
         """The current figures, for logs, the circuit breaker and ``scalphost check``."""
         latencies = list(self._latencies)
