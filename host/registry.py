@@ -49,6 +49,8 @@ class PositionRegistry:
         self._flattening: set[str] = set()
         self._closing: set[str] = set()
         self._exit_locks: dict[str, asyncio.Lock] = {}
+        self._flat = asyncio.Event()
+        self._flat.set()
 
     # --- reading -------------------------------------------------------------------------------
 
@@ -211,9 +213,14 @@ class PositionRegistry:
             raise RegistryError(f"{pos_id}: no such open position")
         return position
 
+    async def wait_flat(self) -> None:
+        """Return once no position is open (a shutdown closing everything waits on this)."""
+        await self._flat.wait()
+
     def _store(self, position: Position) -> None:
         previous = self._positions.get(position.pos_id)
         self._positions[position.pos_id] = position
+        self._flat.clear()
         self._reindex(position.inst_id)
         if previous is not None and previous.inst_id != position.inst_id:
             self._reindex(previous.inst_id)
@@ -225,6 +232,8 @@ class PositionRegistry:
         self._exit_locks.pop(pos_id, None)
         if position is not None:
             self._reindex(position.inst_id)
+        if not self._positions:
+            self._flat.set()
 
     def _reindex(self, inst_id: str) -> None:
         held = tuple(p for p in self.positions() if p.inst_id == inst_id)

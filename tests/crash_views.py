@@ -10,6 +10,7 @@ from __future__ import annotations
 import asyncio
 import sqlite3
 from collections import defaultdict
+from contextlib import closing
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -81,7 +82,7 @@ def journal_file(directory: Path) -> Path:
 def journal_rows(directory: Path) -> JournalRows:
     """Rows of the journal in ``directory``, as a SIGKILL (or a shutdown) left them."""
     uri = f"file:{journal_file(directory)}?mode=ro"
-    with sqlite3.connect(uri, uri=True) as connection:
+    with closing(sqlite3.connect(uri, uri=True)) as connection:
         fills = set(connection.execute("SELECT inst_id, trade_id FROM fills").fetchall())
         intents = {row[0] for row in connection.execute("SELECT cl_ord_id FROM order_intents")}
         heard = {

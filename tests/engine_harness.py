@@ -10,6 +10,7 @@ from __future__ import annotations
 import asyncio
 import sqlite3
 from collections.abc import Awaitable, Callable, Sequence
+from contextlib import closing
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from decimal import Decimal
@@ -136,7 +137,7 @@ async def start_simulator(config: SimConfig | None = None) -> Simulator:
 def journal_rows(tmp_path: Path, query: str) -> list[tuple[Any, ...]]:
     """Rows of a query on the test account's journal (opened read-only, after the run)."""
     path = journal_path(JournalSettings(directory=tmp_path), ACCOUNT)
-    with sqlite3.connect(f"file:{path}?mode=ro", uri=True) as connection:
+    with closing(sqlite3.connect(f"file:{path}?mode=ro", uri=True)) as connection:
         return connection.execute(query).fetchall()
 
 

@@ -58,7 +58,7 @@ def scalphost(*args: str, env: dict[str, str] | None = None) -> subprocess.Compl
         cwd=REPO,
         capture_output=True,
         text=True,
-        timeout=60,
+        timeout=300,  # a guard against a hang, not a time budget: a loaded machine is slow
         check=False,
     )
 

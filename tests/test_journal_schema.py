@@ -7,6 +7,7 @@ writing around the code, straight into SQLite, as a bug would.
 from __future__ import annotations
 
 import sqlite3
+from collections.abc import Iterator
 from contextlib import closing
 from pathlib import Path
 
@@ -28,6 +29,13 @@ def path(tmp_path: Path) -> Path:
 
 async def open_journal(path: Path) -> Journal:
     return await Journal.open(path, ManualClock(T0), SETTINGS)
+
+
+@pytest.fixture
+def db() -> Iterator[sqlite3.Connection]:
+    """An empty database in memory, closed after the test."""
+    with closing(sqlite3.connect(":memory:", isolation_level=None)) as connection:
+        yield connection
 
 
 def read(path: Path, sql: str) -> list[tuple[object, ...]]:
@@ -59,8 +67,7 @@ async def test_a_journal_from_a_newer_scalphost_is_refused_untouched(path: Path)
     assert read(path, "SELECT max(version) FROM schema_version") == [(99,)]
 
 
-def test_migrations_apply_in_order_each_with_its_version() -> None:
-    db = sqlite3.connect(":memory:", isolation_level=None)
+def test_migrations_apply_in_order_each_with_its_version(db: sqlite3.Connection) -> None:
     assert migrate(db, T0, MIGRATIONS[:1]) == 1
     later = (*MIGRATIONS, "ALTER TABLE errors ADD COLUMN detail TEXT;")
     latest = len(later)
@@ -72,8 +79,7 @@ def test_migrations_apply_in_order_each_with_its_version() -> None:
     assert "detail" in {row[1] for row in db.execute("PRAGMA table_info(errors)")}
 
 
-def test_a_failing_migration_leaves_the_previous_version_whole() -> None:
-    db = sqlite3.connect(":memory:", isolation_level=None)
+def test_a_failing_migration_leaves_the_previous_version_whole(db: sqlite3.Connection) -> None:
     migrate(db, T0)
     broken = (*MIGRATIONS, "CREATE TABLE half_done (a); INSERT INTO no_such_table VALUES (1);")
     with pytest.raises(sqlite3.OperationalError, match="no_such_table"):
@@ -105,8 +111,9 @@ def test_a_failing_migration_leaves_the_previous_version_whole() -> None:
         ),
     ],
 )
-def test_the_schema_itself_refuses_floats_and_non_utc_times(sql: str, constraint: str) -> None:
-    db = sqlite3.connect(":memory:", isolation_level=None)
+def test_the_schema_itself_refuses_floats_and_non_utc_times(
+    sql: str, constraint: str, db: sqlite3.Connection
+) -> None:
     migrate(db, T0)
     with pytest.raises(sqlite3.IntegrityError, match=f"CHECK constraint failed: {constraint}"):
         db.execute(sql)

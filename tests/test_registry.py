@@ -297,3 +297,16 @@ async def test_exit_work_on_one_position_is_serialised() -> None:
     await asyncio.gather(*(move_stop(pos_id) for pos_id in ("p1", "p1", "p2", "p1")))
     assert overlaps == [False, False, False, False]
     assert registry.exit_lock("p1") is not registry.exit_lock("p2")
+
+
+async def test_waiting_for_flat_ends_when_the_last_position_goes() -> None:
+    registry = PositionRegistry()
+    await asyncio.wait_for(registry.wait_flat(), 1)  # nothing open: at once
+    registry.track(a_position("p1"))
+    registry.track(a_position("p2", inst_id="ETH-USDT-SWAP"))
+    waiter = asyncio.create_task(registry.wait_flat())
+    registry.apply(a_position("p1", size="0", stop=None, seconds=1))
+    await asyncio.sleep(0)
+    assert not waiter.done()  # p2 is still open
+    registry.apply(a_position("p2", size="0", stop=None, seconds=1, inst_id="ETH-USDT-SWAP"))
+    await asyncio.wait_for(waiter, 1)

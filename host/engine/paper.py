@@ -81,6 +81,9 @@ async def run_paper(
             await sim.advance(STEP)
             await connection.round_trip()  # every push of the step has reached the engine
             await engine.idle()
+            # Each of the awaits above may return without yielding (no client, no connection,
+            # nothing running): yield once a step, so a reconnect or a callback is never starved.
+            await asyncio.sleep(0)
             if progress is not None and (step % PROGRESS_EVERY == 0 or step == steps):
                 progress(_status(engine, sim.clock.now() - start, duration))
 

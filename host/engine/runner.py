@@ -193,8 +193,7 @@ async def shutdown(engine: Engine, settings: Settings) -> None:
             engine.close(position, "shutdown: close_on_shutdown")
         with suppress(TimeoutError):
             async with asyncio.timeout(SHUTDOWN_CLOSE_SECONDS):
-                while engine.registry.positions():  # noqa: ASYNC110 -- pushes, not one event
-                    await asyncio.sleep(0.05)
+                await engine.registry.wait_flat()
     await engine.idle()
     engine.dispatch.on_shutdown(
         HostInfo(now=engine.clock.now(), mode=settings.mode, instruments=engine.specs)

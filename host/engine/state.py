@@ -27,6 +27,7 @@ from host.domain import (
 from host.engine.execution import Executor, TrackedOrder
 from host.engine.market import BarBuilder, MarketBook
 from host.engine.stats import SessionStats
+from host.engine.tasks import EngineTasks
 from host.exchange.api import OkxApi
 from host.exchange.events import (
     PositionReport,
@@ -80,7 +81,7 @@ class EngineState:
         self._stop_dirty: set[str] = set()
         self._last_stop_move: dict[str, float] = {}
         self._locks: dict[str, asyncio.Lock] = {}
-        self._tasks: set[asyncio.Task[object]] = set()
+        self._tasks = EngineTasks(self._task_failed)
         self._next_reconcile = 0.0
         self._close_orders: dict[str, TrackedOrder] = {}
         self.load: HostLoad | None = None
@@ -108,24 +109,15 @@ class EngineState:
 
     def spawn(self, work: Coroutine[Any, Any, object]) -> asyncio.Task[object]:
         """Run ``work`` as a task; a failure is logged and journaled, never lost silently."""
-        task = asyncio.get_running_loop().create_task(work)
-        self._tasks.add(task)
-        task.add_done_callback(self._task_done)
-        return task
-
-    def _task_done(self, task: asyncio.Task[object]) -> None:
-        self._tasks.discard(task)
-        if task.cancelled():
-            return
-        error = task.exception()
-        if error is not None:
-            _log.error("engine task failed: %r", error, exc_info=error)
-            self.journal.write(ErrorEvent(self.clock.now(), "engine", repr(error)))
+        return self._tasks.spawn(work)
 
     async def idle(self) -> None:
         """Return once no engine task is running (used to pace replays)."""
-        while self._tasks:
-            await asyncio.gather(*list(self._tasks), return_exceptions=True)
+        await self._tasks.idle()
+
+    def _task_failed(self, error: BaseException) -> None:
+        _log.error("engine task failed: %r", error, exc_info=error)
+        self.journal.write(ErrorEvent(self.clock.now(), "engine", repr(error)))
 
     def _fill_arrived(self, inst_id: str) -> asyncio.Event:
         """Set whenever a fill of the instrument is booked (a close waits for its exit fill)."""
