@@ -107,12 +107,20 @@ def run(
         Path | None,
         typer.Option(help="Paper mode: replay this OKX historical trades CSV instead."),
     ] = None,
+    skip_golive: Annotated[
+        bool,
+        typer.Option(
+            "--skip-golive",
+            help="Live mode: start without a passing go-live stamp (journaled). Not advised.",
+        ),
+    ] = False,
 ) -> None:
     """Trade: paper mode against the built-in simulator (the default), or OKX demo / live.
 
     Paper mode replays a seeded market session on the simulator's clock (an hour of market in
     about half a minute) through the real client code and ends with a summary. Demo and live
-    trade until SIGINT / SIGTERM, then shut down gracefully.
+    trade until SIGINT / SIGTERM, then shut down gracefully. Live mode starts only with a
+    passing `scalphost golive` stamp for exactly this config, host and plugins.
     """
     with _config_errors():
         settings = load_settings(config)
@@ -121,7 +129,8 @@ def run(
         configure_logging(settings.log_level, secret_values(settings))
         from host.pluginmanager import build_plugin_host
 
-        build_plugin_host(settings)  # every plugin problem is a config error before anything runs
+        # Every plugin problem is a config error before anything runs.
+        plugin_host = build_plugin_host(settings)
     from host.engine.startup import StartupRefused
 
     try:
@@ -130,10 +139,54 @@ def run(
         else:
             from host.engine.live import run_live
 
-            asyncio.run(run_live(settings))
+            asyncio.run(run_live(settings, plugin_host, skip_golive=skip_golive))
     except StartupRefused as refused:
         typer.echo(f"refused to start: {refused}", err=True)
         raise typer.Exit(CONFIG_ERROR_EXIT) from None
+
+
+@app.command("golive")
+def golive(
+    config: ConfigOption = None,
+    profile: Annotated[
+        str,
+        typer.Option(help="Hypothesis profile: dev (quick), ci, or golive (thorough, minutes)."),
+    ] = "golive",
+    plugin: Annotated[
+        list[str] | None,
+        typer.Option(
+            "--plugin", help="Run the conformance suites of this enabled plugin only (repeatable)."
+        ),
+    ] = None,
+) -> None:
+    """The go-live checklist for this config: exit 0 only when every item passes.
+
+    Plugins load and implement real, synchronous hooks; the conformance suites pass for the
+    enabled plugins with this config's settings, and each plugin answers in enough examples and
+    within its hooks' time budgets; a fault-injected paper session keeps the invariants; with
+    credentials, the exchange answers. On success a stamp lets `run --mode live` start. Exit 1
+    when an item fails, 2 for a bad config.
+    """
+    from host.conformance.profiles import PROFILES
+
+    with _config_errors():
+        settings = load_settings(config)
+        if profile not in PROFILES:
+            raise ConfigError.single("--profile", f"choose one of {', '.join(PROFILES)}")
+    configure_logging("ERROR", secret_values(settings))
+    from host.clock import LiveClock
+    from host.golive.checklist import Checklist
+    from host.golive.items import run_checklist
+    from host.golive.render import render_item
+
+    typer.echo(f"scalphost golive: {config or 'the defaults'}, profile {profile}")
+    checklist = Checklist(lambda result: typer.echo(render_item(result)))
+    checklist.passed("config", f"{config or 'defaults'} loads and validates")
+    with _config_errors():
+        run_checklist(settings, profile, tuple(plugin or ()), checklist, LiveClock())
+    verdict = "PASSED: ready for live" if checklist.all_passed else "FAILED: not ready for live"
+    typer.echo(verdict)
+    raise typer.Exit(0 if checklist.all_passed else CHECK_FAILED_EXIT)
 
 
 def _run_paper(settings: Settings, minutes: float, seed: int, data: Path | None) -> None:

@@ -259,6 +259,23 @@ class EngineSettings(BaseModel):
         return seconds
 
 
+class GoliveSettings(BaseModel):
+    """How ``scalphost golive`` checks this configuration, and what live trading asks of it."""
+
+    model_config = _SECTION
+
+    required_profile: Literal["dev", "ci", "golive"] = Field(
+        default="golive",
+        description="Least thorough hypothesis profile whose go-live stamp lets a live run start.",
+    )
+    session_minutes: float = Field(
+        default=10.0,
+        gt=0,
+        le=240,
+        description="Simulated minutes of golive's fault-injected paper session.",
+    )
+
+
 SwapId = Annotated[str, StringConstraints(pattern=r"^[A-Z0-9]+-[A-Z0-9]+-SWAP$")]
 """An OKX perpetual swap id such as ``BTC-USDT-SWAP``: the only instruments the host trades."""
 
@@ -299,6 +316,9 @@ class Settings(BaseSettings):
     )
     engine: EngineSettings = Field(
         default_factory=EngineSettings, description="Sizing, safety limits and protection."
+    )
+    golive: GoliveSettings = Field(
+        default_factory=GoliveSettings, description="The go-live checklist and its stamp."
     )
     plugins: dict[str, dict[str, Any]] = Field(
         default_factory=dict,

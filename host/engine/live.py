@@ -9,13 +9,19 @@ from __future__ import annotations
 
 import asyncio
 import hashlib
+import logging
 import signal
 
 from host.clock import LiveClock
 from host.engine.engine import Engine
 from host.engine.runner import Venue, trade
+from host.engine.startup import StartupRefused
 from host.exchange.connection import OkxConnection
+from host.golive.gate import journal_skip, stamp_problem
+from host.pluginmanager import PluginHost
 from host.settings import Settings
+
+_log = logging.getLogger(__name__)
 
 
 def account_name(settings: Settings) -> str:
@@ -34,8 +40,22 @@ def stop_on_signals() -> asyncio.Event:
     return stop
 
 
-async def run_live(settings: Settings) -> Engine:
-    """Trade the configured OKX account until a signal asks to stop; return the engine."""
+async def run_live(
+    settings: Settings, plugin_host: PluginHost, *, skip_golive: bool = False
+) -> Engine:
+    """Trade the configured OKX account until a signal asks to stop; return the engine.
+
+    Live mode (real money) needs a passing go-live stamp for exactly this configuration and
+    code, unless ``skip_golive``, which is journaled; demo mode trades OKX's simulated money.
+    """
+    clock = LiveClock()
+    if settings.mode == "live":
+        problem = stamp_problem(settings, plugin_host)
+        if problem is not None and not skip_golive:
+            raise StartupRefused(problem)
+        if problem is not None:
+            _log.warning("trading live without a go-live stamp (--skip-golive): %s", problem)
+            await journal_skip(settings, account_name(settings), clock, problem)
     stop = stop_on_signals()
     if settings.mode == "demo":  # OKX demo trading: the same hosts, with the demo header
         demo = settings.exchange.model_copy(update={"demo": True})
@@ -44,11 +64,11 @@ async def run_live(settings: Settings) -> Engine:
         rest_url=settings.exchange.rest_url,
         ws_url=settings.exchange.ws_url,
         credentials=settings.credentials,
-        clock=LiveClock(),
+        clock=clock,
         account=account_name(settings),
     )
 
     async def until_signal(_: Engine, __: OkxConnection) -> None:
         await stop.wait()
 
-    return await trade(settings, venue, until_signal)
+    return await trade(settings, venue, until_signal, plugin_host=plugin_host)

@@ -30,6 +30,7 @@ from host.sim.standalone import sim_account_credentials
 PAPER_ACCOUNT = "paper"
 STEP = timedelta(seconds=1)
 """Simulated time per driver step: the host sees every push of a step before the next."""
+ZERO = timedelta(0)
 PROGRESS_EVERY = 60
 """Steps between progress reports."""
 
@@ -74,24 +75,47 @@ async def run_paper(
     )
 
     async def drive(engine: Engine, connection: OkxConnection) -> None:
-        steps = int(duration / STEP)
-        for step in range(1, steps + 1):
-            if stop is not None and stop.is_set():
-                break
-            await sim.advance(STEP)
-            await connection.round_trip()  # every push of the step has reached the engine
-            await engine.idle()
-            # Each of the awaits above may return without yielding (no client, no connection,
-            # nothing running): yield once a step, so a reconnect or a callback is never starved.
-            await asyncio.sleep(0)
-            if progress is not None and (step % PROGRESS_EVERY == 0 or step == steps):
-                progress(_status(engine, sim.clock.now() - start, duration))
+        def report(elapsed: timedelta) -> None:
+            last = elapsed + STEP > duration
+            if progress is not None and (last or elapsed % (STEP * PROGRESS_EVERY) == ZERO):
+                progress(_status(engine, elapsed, duration))
+
+        await step_simulator(sim, engine, connection, duration, stop=stop, after_step=report)
 
     try:
         engine = await trade(settings, venue, drive)
     finally:
         await sim.stop()
     return PaperResult(engine.stats, journal, len(engine.registry.positions()))
+
+
+async def step_simulator(
+    sim: Simulator,
+    engine: Engine,
+    connection: OkxConnection,
+    duration: timedelta,
+    *,
+    stop: asyncio.Event | None = None,
+    after_step: Callable[[timedelta], None] | None = None,
+) -> None:
+    """Advance ``sim`` by ``duration``, one :data:`STEP` at a time, as fast as the host keeps up.
+
+    Before each step the host has received every push of the previous one and finished what
+    they started, so a simulated session is independent of how fast the machine is.
+    """
+    elapsed = ZERO
+    while elapsed + STEP <= duration:
+        if stop is not None and stop.is_set():
+            return
+        await sim.advance(STEP)
+        elapsed += STEP
+        await connection.round_trip()  # every push of the step has reached the engine
+        await engine.idle()
+        # Each of the awaits above may return without yielding (no client, no connection,
+        # nothing running): yield once a step, so a reconnect or a callback is never starved.
+        await asyncio.sleep(0)
+        if after_step is not None:
+            after_step(elapsed)
 
 
 def _forget(journal: Path) -> None:

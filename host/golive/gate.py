@@ -1,0 +1,58 @@
+"""What ``scalphost run --mode live`` asks before it trades: a passing stamp for exactly this.
+
+Live trading starts only when ``scalphost golive`` passed for this configuration, this host and
+these plugins (:mod:`.stamp`), under a profile at least as thorough as ``golive.required_profile``.
+``--skip-golive`` overrides the refusal; the override is journaled in the account's journal, so
+a post-mortem can tell a gated run from an ungated one.
+"""
+
+from __future__ import annotations
+
+from host.clock import Clock
+from host.conformance.profiles import PROFILES
+from host.golive.stamp import identity_for, read_stamp, stamp_path
+from host.journal import Journal, journal_path
+from host.journal.records import ErrorEvent
+from host.pluginmanager import PluginHost
+from host.settings import Settings
+
+THOROUGHNESS = tuple(PROFILES)
+"""Profiles from the least to the most thorough (dev, ci, golive)."""
+
+
+def stamp_problem(settings: Settings, plugin_host: PluginHost) -> str | None:
+    """Why the stamp does not allow live trading (one line), or ``None`` when it does."""
+    identity = identity_for(settings, plugin_host)
+    stamp = read_stamp(settings, identity)
+    advice = "run `scalphost golive` with this config first (or pass --skip-golive)"
+    if stamp is None:
+        return f"no go-live stamp for this config ({stamp_path(settings, identity)}); {advice}"
+    if stamp.identity.host != identity.host:
+        return (
+            f"the go-live stamp was made with another scalphost ({stamp.identity.host}); {advice}"
+        )
+    if stamp.identity.plugins != identity.plugins:
+        changed = sorted(
+            name
+            for name in stamp.identity.plugins.keys() | identity.plugins.keys()
+            if stamp.identity.plugins.get(name) != identity.plugins.get(name)
+        )
+        return f"plugins changed since the go-live stamp ({', '.join(changed)}); {advice}"
+    required = settings.golive.required_profile
+    if THOROUGHNESS.index(stamp.profile) < THOROUGHNESS.index(required):
+        return (
+            f"the go-live stamp was made with --profile {stamp.profile}; live trading needs "
+            f"--profile {required} (golive.required_profile)"
+        )
+    return None
+
+
+async def journal_skip(settings: Settings, account: str, clock: Clock, problem: str) -> None:
+    """Record in the account's journal that live trading started without a passing stamp."""
+    journal = await Journal.open(journal_path(settings.journal, account), clock, settings.journal)
+    try:
+        await journal.commit(
+            ErrorEvent(clock.now(), "golive", f"live run started with --skip-golive: {problem}")
+        )
+    finally:
+        await journal.close()

@@ -1,0 +1,183 @@
+"""A short paper session under faults, with the configuration about to go live.
+
+The conformance suites judge each plugin alone; this session judges the whole host with the
+user's plugins and settings, through the real client code against the simulator, while the
+exchange misbehaves: every private push is duplicated for a while, some are dropped, a position is
+opened "from the app" (an outside position the host must adopt and protect), and the host is
+stopped and started again mid-session (a restart that must rebuild its state from the exchange and
+the journal). Afterwards the exchange and the journal must agree on the invariants a live account
+depends on:
+
+* no position left unprotected: each open position has a live exchange-side stop;
+* no lost fill: every fill in the simulator's ledger is in the journal;
+* no double close: no position's close journaled twice, no close refused for a missing position;
+* the journal's own integrity check is clean, and its open positions are the exchange's.
+"""
+
+from __future__ import annotations
+
+import tempfile
+from collections import Counter
+from dataclasses import dataclass
+from datetime import timedelta
+from pathlib import Path
+
+import aiohttp
+
+from host.engine.engine import Engine
+from host.engine.paper import step_simulator
+from host.engine.runner import Venue, trade
+from host.exchange.api import OkxApi
+from host.exchange.connection import OkxConnection
+from host.exchange.health import ExchangeHealth
+from host.exchange.rest import OkxRest
+from host.journal import Journal, journal_path
+from host.settings import ExchangeSettings, JournalSettings, Settings, validated_update
+from host.sim.config import SimConfig
+from host.sim.server import DEFAULT_START, Simulator
+from host.sim.standalone import sim_account_credentials
+
+ACCOUNT = "golive"
+MISSING_POSITION_CODES = frozenset({"51169"})
+"""OKX's answer to a reduce-only close of a position that is no longer there: a double close."""
+
+
+@dataclass(frozen=True, slots=True)
+class SessionVerdict:
+    """What the session did and which invariants it broke (none: it passed)."""
+
+    minutes: float
+    fills: int
+    closes: int
+    adopted: int
+    broken: tuple[str, ...]
+    skipped_instruments: tuple[str, ...]
+
+    @property
+    def passed(self) -> bool:
+        """Whether every invariant held."""
+        return not self.broken
+
+
+async def fault_session(settings: Settings, minutes: float, seed: int = 7) -> SessionVerdict:
+    """Trade ``minutes`` of simulated market under faults, restarting halfway; check after."""
+    sim = Simulator(SimConfig(seed=seed), start=DEFAULT_START)
+    offered = {instrument.inst_id for instrument in sim.config.instruments}
+    traded = tuple(inst for inst in settings.instruments if inst in offered)
+    skipped = tuple(inst for inst in settings.instruments if inst not in offered)
+    if not traded:
+        broken = (f"the simulator offers none of {', '.join(skipped)}",)
+        return SessionVerdict(minutes, 0, 0, 0, broken, skipped)
+    with tempfile.TemporaryDirectory(prefix="scalphost-golive-") as directory:
+        session_settings = validated_update(
+            settings,
+            mode="paper",
+            instruments=traded,
+            journal=settings.journal.model_copy(update={"directory": Path(directory)}),
+        )
+        await sim.start()
+        try:
+            return await _trade_and_check(sim, session_settings, minutes, traded, skipped)
+        finally:
+            await sim.stop()
+
+
+async def _trade_and_check(
+    sim: Simulator,
+    settings: Settings,
+    minutes: float,
+    traded: tuple[str, ...],
+    skipped: tuple[str, ...],
+) -> SessionVerdict:
+    venue = Venue(
+        rest_url=sim.urls.rest,
+        ws_url=sim.urls.ws_base,
+        credentials=sim_account_credentials(sim),
+        clock=sim.clock,
+        account=ACCOUNT,
+    )
+    half = timedelta(minutes=minutes / 2)
+
+    async def before_restart(engine: Engine, connection: OkxConnection) -> None:
+        sim.faults.duplicate_pushes(count=500)
+        sim.faults.drop_pushes(count=3, channel="orders")
+        await step_simulator(sim, engine, connection, half / 2)
+        sim.faults.external_order(traded[0], "buy", _outside_size(sim, traded[0]))
+        await step_simulator(sim, engine, connection, half / 2)
+
+    async def after_restart(engine: Engine, connection: OkxConnection) -> None:
+        sim.faults.duplicate_pushes(count=500)
+        await step_simulator(sim, engine, connection, half)
+
+    first = await trade(settings, venue, before_restart)
+    second = await trade(settings, venue, after_restart)
+    broken = await _broken_invariants(sim, settings, venue)
+    fills = len([fill for fill in sim.ledger.fills() if fill["uid"] == _uid(sim)])
+    closes = len(first.stats.trades) + len(second.stats.trades)
+    adopted = first.stats.adopted + second.stats.adopted
+    return SessionVerdict(minutes, fills, closes, adopted, broken, skipped)
+
+
+def _outside_size(sim: Simulator, inst_id: str) -> str:
+    """A few minimum sizes of ``inst_id``: a real position, small enough for the account."""
+    instrument = next(i for i in sim.config.instruments if i.inst_id == inst_id)
+    return str(instrument.min_sz * 3)
+
+
+def _uid(sim: Simulator) -> str:
+    return sim.config.keys[0].uid
+
+
+async def _broken_invariants(sim: Simulator, settings: Settings, venue: Venue) -> tuple[str, ...]:
+    broken: list[str] = []
+    async with aiohttp.ClientSession() as session:
+        rest = OkxRest(
+            session,
+            ExchangeSettings(rest_url=venue.rest_url),
+            venue.credentials,
+            venue.clock,
+            ExchangeHealth(venue.clock),
+        )
+        api = OkxApi(rest)
+        held = [r.position for r in await api.positions() if r.position.size > 0]
+        stops = {(stop.inst_id, stop.side) for stop in await api.pending_stops()}
+    for position in held:
+        if (position.inst_id, position.side.entry_side.opposite.value) not in stops:
+            broken.append(f"{position.inst_id} {position.pos_id}: open with no exchange-side stop")
+    journal = await Journal.open(
+        journal_path(settings.journal, ACCOUNT), venue.clock, JournalSettings()
+    )
+    try:
+        journaled_fills = await journal.seen_trade_ids()
+        ledger_fills = {
+            (fill["instId"], fill["tradeId"])
+            for fill in sim.ledger.fills()
+            if fill["uid"] == _uid(sim)
+        }
+        broken += [
+            f"fill {trade} is not in the journal" for trade in ledger_fills - journaled_fills
+        ]
+        closes = Counter(
+            (closed.position.pos_id, closed.position.entry_time)
+            for closed in await journal.closed_since(DEFAULT_START - timedelta(days=1))
+        )
+        broken += [
+            f"position {pos_id} closed {n} times" for (pos_id, _), n in closes.items() if n > 1
+        ]
+        refused = [
+            rejection
+            for rejection in await journal.rejections_since(DEFAULT_START - timedelta(days=1))
+            if rejection.code in MISSING_POSITION_CODES
+        ]
+        broken += [f"close {r.cl_ord_id} refused: {r.code} {r.message}" for r in refused]
+        broken += [
+            f"journal integrity: {problem}" for problem in (await journal.integrity()).problems
+        ]
+        journal_open = {open_.position.pos_id for open_ in await journal.open_positions()}
+    finally:
+        await journal.close()
+    exchange_open = {position.pos_id for position in held}
+    if journal_open != exchange_open:
+        journaled, there = sorted(journal_open), sorted(exchange_open)
+        broken.append(f"open positions differ: journal {journaled}, exchange {there}")
+    return tuple(broken)
