@@ -186,10 +186,21 @@ class Host:
         return self.process.poll() is None
 
 
-def start_host(sim: Simulator, config: Path, journal_dir: Path) -> Host:
-    """The host trading on ``sim`` with ``config``, journaling into ``journal_dir``."""
+def start_host(sim: Simulator, config: Path, journal_dir: Path, *, gated: bool = False) -> Host:
+    """The host trading on ``sim`` with ``config``, journaling into ``journal_dir``.
+
+    Ungated by default (``--skip-golive``): the crash tests are about recovery, not the go-live
+    gate, which tests/test_golive.py checks with ``gated=True``.
+    """
+    gate = () if gated else ("--skip-golive",)
     process = _spawn(
-        "run", "--mode", "live", "--config", str(config), env=sim.host_environment(journal_dir)
+        "run",
+        "--mode",
+        "live",
+        *gate,
+        "--config",
+        str(config),
+        env=sim.host_environment(journal_dir),
     )
     return Host(process, _output(process))
 
