@@ -2,9 +2,10 @@
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from datetime import timedelta
 from decimal import Decimal
+from typing import Any
 
 import pytest
 from hypothesis import Phase, settings
@@ -27,14 +28,31 @@ from host.conformance.breakers import CircuitBreakerSuite
 from host.conformance.exits import ExitPluginSuite
 from host.conformance.limit_orders import LimitOrderPolicySuite
 from host.conformance.regimes import RegimeDetectorSuite
+from host.settings import HookSettings, LimitOrderMaxWait
+
+
+def _bound(suite_class: type, plugin: type, prop: str, **phases: Any) -> Callable[[], None]:
+    check = type("Check", (suite_class,), {"plugin_class": plugin})
+    method = settings(max_examples=500, **phases)(getattr(check, prop))
+    return lambda: method(check())
 
 
 def fails(suite_class: type, plugin: type, prop: str) -> None:
     """Run one property of ``suite_class`` against ``plugin``; it must fail (found, not shrunk)."""
-    check = type("Check", (suite_class,), {"plugin_class": plugin})
-    found_only = settings(max_examples=500, phases=[Phase.generate])(getattr(check, prop))
     with pytest.raises(AssertionError):
-        found_only(check())
+        _bound(suite_class, plugin, prop, phases=[Phase.generate])()
+
+
+def failure(suite_class: type, plugin: type, prop: str) -> str:
+    """The plain-words message of the shrunk counter-example ``prop`` finds against ``plugin``."""
+    with pytest.raises(AssertionError) as error:
+        _bound(suite_class, plugin, prop)()
+    return str(error.value)
+
+
+def passes(suite_class: type, plugin: type, prop: str) -> None:
+    """Run one property of ``suite_class`` against ``plugin``; it must hold."""
+    _bound(suite_class, plugin, prop)()
 
 
 def stop_below(ctx: HookContext, position: Position, raw: Decimal) -> StopAt:
@@ -130,17 +148,44 @@ class WaitsTooLong:
         return timedelta(hours=1)
 
 
+class WaitsTwoMinutesWhenRanging:
+    """The original bot's bug: 120 s in a ranging market, within the old 300 s ceiling."""
+
+    @hookimpl
+    def limit_order_ttl(self, ctx: HookContext) -> timedelta:
+        return timedelta(seconds=120 if ctx.regime is Regime.RANGING else 30)
+
+
 @pytest.mark.parametrize(
     ("plugin", "prop"),
     [
         (CrossesTheBook, "test_limit_policy_post_only_prices_never_cross_the_book"),
         (RepricesForever, "test_limit_policy_stops_repricing_after_its_limit"),
         (WaitsTooLong, "test_limit_policy_never_waits_past_the_regime_limit"),
+        (WaitsTwoMinutesWhenRanging, "test_limit_policy_never_waits_past_the_regime_limit"),
     ],
     ids=lambda x: getattr(x, "__name__", x),
 )
 def test_limit_order_suite_catches(plugin: type, prop: str) -> None:
     fails(LimitOrderPolicySuite, plugin, prop)
+
+
+def test_limit_order_suite_names_the_regime_and_the_wait() -> None:
+    message = failure(
+        LimitOrderPolicySuite,
+        WaitsTwoMinutesWhenRanging,
+        "test_limit_policy_never_waits_past_the_regime_limit",
+    )
+    assert "longer than 45 s in a ranging market" in message
+    assert "time-to-live was 120 s" in message
+
+
+def test_configured_limit_order_suite_holds_policies_to_the_configured_maximum() -> None:
+    hooks = HookSettings(limit_order_max_wait_seconds=LimitOrderMaxWait(ranging=150))
+    check = type("Check", (LimitOrderPolicySuite,), {"host_hooks": hooks})
+    message = failure(check, WaitsTooLong, "test_limit_policy_never_waits_past_the_regime_limit")
+    assert "(host maximum " in message
+    passes(check, WaitsTwoMinutesWhenRanging, "test_limit_policy_never_waits_past_the_regime_limit")
 
 
 class RemembersSignals:
