@@ -176,14 +176,14 @@ def _ttl(
     hooks: HookSettings,
     life: OrderLife,
 ) -> timedelta:
-    ttl = call_hook(plugin, "limit_order_ttl", order=order, ctx=ctx)
+    ttl: object = call_hook(plugin, "limit_order_ttl", order=order, ctx=ctx)
     if ttl is None:
         ttl = hooks.limit_order_wait(ctx.regime, None)
-    positive = isinstance(ttl, timedelta) and ttl > timedelta(0)
-    assert positive, (
-        f"limit_order_ttl must answer a positive timedelta or None; it answered {ttl!r} "
-        f"for {describe(life)}"
-    )
+    if not (isinstance(ttl, timedelta) and ttl > timedelta(0)):
+        raise AssertionError(
+            f"limit_order_ttl must answer a positive timedelta or None; it answered {ttl!r} "
+            f"for {describe(life)}"
+        )
     played.ttls.append(ttl)
     return ttl
 
