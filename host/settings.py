@@ -185,7 +185,7 @@ class HookSettings(BaseModel):
     )
 
     def limit_order_wait(self, regime: Regime, requested: timedelta | None) -> timedelta:
-        """The wait the host grants: ``requested`` (``None``: the default), capped for ``regime``."""
+        """The wait the host grants: ``requested`` (``None``: the default), capped in ``regime``."""
         if requested is None:
             requested = timedelta(seconds=self.limit_order_ttl_default_seconds)
         return min(requested, self.limit_order_max_wait_seconds.of(regime))
