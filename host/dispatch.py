@@ -111,8 +111,7 @@ class HookDispatch:
         self._hook: Any = pm.hook
         self._faults = faults
         self._regime_fallback = policy.regime_fallback
-        self._ttl_default = timedelta(seconds=policy.limit_order_ttl_default_seconds)
-        self._ttl_ceiling = timedelta(seconds=policy.limit_order_ttl_ceiling_seconds)
+        self._limit_order_wait = policy.limit_order_wait
 
     # --- life cycle ---------------------------------------------------------------------------
 
@@ -170,10 +169,10 @@ class HookDispatch:
         return self._first(answer, "plan_entry", _valid_entry_plan)
 
     def limit_order_ttl(self, order: Order, ctx: HookContext) -> timedelta:
-        """First valid answer clamped to the ceiling, else the configured default."""
+        """First valid answer, else the configured default; never past ``ctx.regime``'s maximum."""
         answer = self._hook.limit_order_ttl(order=order, ctx=ctx)
         ttl = self._first(answer, "limit_order_ttl", _positive_timedelta)
-        return min(ttl, self._ttl_ceiling) if ttl is not None else self._ttl_default
+        return self._limit_order_wait(ctx.regime, ttl)
 
     def on_limit_expired(self, order: Order, tick: Tick, ctx: HookContext) -> ExpiryAction:
         """First valid answer, else cancel the rest of the order."""

@@ -209,9 +209,12 @@ def limit_order_ttl(order: Order, ctx: HookContext) -> timedelta | None:
     :param ctx: instrument, regime and the current instant.
     :returns: the time to wait, measured on the host's clock from now.
 
-    Combination: first answer (the built-in limit-order policy is ``trylast``), clamped to
-    ``(0, hooks.limit_order_ttl_ceiling_seconds]`` so no answer leaves an order waiting for ever.
-    Default: ``hooks.limit_order_ttl_default_seconds``.
+    Combination: first answer (the built-in limit-order policy is ``trylast``); a wait that is
+    not a positive ``timedelta`` is ignored. Whatever the answer, and the default too, the host
+    caps the wait at ``hooks.limit_order_max_wait_seconds`` for ``ctx.regime`` (45 s trending,
+    45 s ranging, 30 s choppy by default), so no plugin can make an entry rest longer in any
+    regime. The conformance suite holds a policy to the same maximum.
+    Default: ``hooks.limit_order_ttl_default_seconds`` (60 s), capped likewise.
     On error: the default.
     Timing: once per order; budget 50 µs.
     """

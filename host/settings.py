@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import os
 from collections.abc import Mapping
+from datetime import timedelta
 from decimal import Decimal
 from pathlib import Path
 from typing import Annotated, Any, Literal, Self
@@ -143,6 +144,26 @@ class DedupSettings(BaseModel):
     )
 
 
+class LimitOrderMaxWait(BaseModel):
+    """The longest a limit entry may rest in each regime, whatever a plugin answers.
+
+    The bot scalphost replaces let entries wait 120 s in a ranging market and paid for it in
+    slippage; its fix (45 s trending, 45 s ranging, 30 s choppy) is a bound the host enforces at
+    run time, so no plugin can bring the bug back. One field per :class:`~host.domain.Regime`.
+    """
+
+    model_config = _SECTION
+
+    trending: float = Field(default=45.0, gt=0, description="Seconds, in a trending market.")
+    ranging: float = Field(default=45.0, gt=0, description="Seconds, in a ranging market.")
+    choppy: float = Field(default=30.0, gt=0, description="Seconds, in a choppy market.")
+
+    def of(self, regime: Regime) -> timedelta:
+        """The longest rest in ``regime``."""
+        seconds: float = getattr(self, regime.value)
+        return timedelta(seconds=seconds)
+
+
 class HookSettings(BaseModel):
     """The host's answers when no plugin gives one, and the bounds it holds plugins to."""
 
@@ -153,20 +174,21 @@ class HookSettings(BaseModel):
         description="Regime assumed when no plugin detects one (the most cautious by default).",
     )
     limit_order_ttl_default_seconds: float = Field(
-        default=60.0, gt=0, description="Lifetime of a limit order when no plugin chooses one."
+        default=60.0,
+        gt=0,
+        description="Lifetime of a limit order when no plugin chooses one (the base wait, "
+        "capped like any answer by limit_order_max_wait_seconds).",
     )
-    limit_order_ttl_ceiling_seconds: float = Field(
-        default=300.0, gt=0, description="Longest lifetime a plugin may give a limit order."
+    limit_order_max_wait_seconds: LimitOrderMaxWait = Field(
+        default_factory=LimitOrderMaxWait,
+        description="Longest lifetime of a limit order per regime, whatever a plugin answers.",
     )
 
-    @model_validator(mode="after")
-    def _default_within_ceiling(self) -> Self:
-        if self.limit_order_ttl_default_seconds > self.limit_order_ttl_ceiling_seconds:
-            raise ValueError(
-                f"limit_order_ttl_default_seconds ({self.limit_order_ttl_default_seconds}) "
-                f"exceeds limit_order_ttl_ceiling_seconds ({self.limit_order_ttl_ceiling_seconds})"
-            )
-        return self
+    def limit_order_wait(self, regime: Regime, requested: timedelta | None) -> timedelta:
+        """The wait the host grants: ``requested`` (``None``: the default), capped in ``regime``."""
+        if requested is None:
+            requested = timedelta(seconds=self.limit_order_ttl_default_seconds)
+        return min(requested, self.limit_order_max_wait_seconds.of(regime))
 
 
 class JournalSettings(BaseModel):

@@ -102,6 +102,10 @@ def test_live_without_credentials_exits_2_from_run(write_config) -> None:
         ("exchange:\n  demo: maybe\n", "exchange.demo"),
         ("modee: paper\n", "modee"),
         ("dedup:\n  private_ttl: 5\n", "dedup.private_ttl"),
+        (
+            "hooks:\n  limit_order_max_wait_seconds:\n    ranging: -5\n",
+            "hooks.limit_order_max_wait_seconds.ranging",
+        ),
         ("mode: paper\nexchange: [\n", "invalid YAML at line 3, column 1"),
         ("- just\n- a list\n", "the top level must be a mapping"),
         ("credentials:\n  api_key: x\n", "credentials: not allowed in a config file"),

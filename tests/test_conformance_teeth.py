@@ -2,9 +2,10 @@
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from datetime import timedelta
 from decimal import Decimal
+from typing import Any
 
 import pytest
 from hypothesis import Phase, settings
@@ -27,14 +28,32 @@ from host.conformance.breakers import CircuitBreakerSuite
 from host.conformance.exits import ExitPluginSuite
 from host.conformance.limit_orders import LimitOrderPolicySuite
 from host.conformance.regimes import RegimeDetectorSuite
+from host.settings import HookSettings, LimitOrderMaxWait
+from plugins.circuit_breaker import CircuitBreaker
+
+
+def _bound(suite_class: type, plugin: type, prop: str, **phases: Any) -> Callable[[], None]:
+    check = type("Check", (suite_class,), {"plugin_class": plugin})
+    method = settings(max_examples=500, **phases)(getattr(check, prop))
+    return lambda: method(check())
 
 
 def fails(suite_class: type, plugin: type, prop: str) -> None:
     """Run one property of ``suite_class`` against ``plugin``; it must fail (found, not shrunk)."""
-    check = type("Check", (suite_class,), {"plugin_class": plugin})
-    found_only = settings(max_examples=500, phases=[Phase.generate])(getattr(check, prop))
     with pytest.raises(AssertionError):
-        found_only(check())
+        _bound(suite_class, plugin, prop, phases=[Phase.generate])()
+
+
+def failure(suite_class: type, plugin: type, prop: str) -> str:
+    """The plain-words message of the shrunk counter-example ``prop`` finds against ``plugin``."""
+    with pytest.raises(AssertionError) as error:
+        _bound(suite_class, plugin, prop)()
+    return str(error.value)
+
+
+def passes(suite_class: type, plugin: type, prop: str) -> None:
+    """Run one property of ``suite_class`` against ``plugin``; it must hold."""
+    _bound(suite_class, plugin, prop)()
 
 
 def stop_below(ctx: HookContext, position: Position, raw: Decimal) -> StopAt:
@@ -130,17 +149,44 @@ class WaitsTooLong:
         return timedelta(hours=1)
 
 
+class WaitsTwoMinutesWhenRanging:
+    """The original bot's bug: 120 s in a ranging market, within the old 300 s ceiling."""
+
+    @hookimpl
+    def limit_order_ttl(self, ctx: HookContext) -> timedelta:
+        return timedelta(seconds=120 if ctx.regime is Regime.RANGING else 30)
+
+
 @pytest.mark.parametrize(
     ("plugin", "prop"),
     [
         (CrossesTheBook, "test_limit_policy_post_only_prices_never_cross_the_book"),
         (RepricesForever, "test_limit_policy_stops_repricing_after_its_limit"),
         (WaitsTooLong, "test_limit_policy_never_waits_past_the_regime_limit"),
+        (WaitsTwoMinutesWhenRanging, "test_limit_policy_never_waits_past_the_regime_limit"),
     ],
     ids=lambda x: getattr(x, "__name__", x),
 )
 def test_limit_order_suite_catches(plugin: type, prop: str) -> None:
     fails(LimitOrderPolicySuite, plugin, prop)
+
+
+def test_limit_order_suite_names_the_regime_and_the_wait() -> None:
+    message = failure(
+        LimitOrderPolicySuite,
+        WaitsTwoMinutesWhenRanging,
+        "test_limit_policy_never_waits_past_the_regime_limit",
+    )
+    assert "longer than 45 s in a ranging market" in message
+    assert "time-to-live was 120 s" in message
+
+
+def test_configured_limit_order_suite_holds_policies_to_the_configured_maximum() -> None:
+    hooks = HookSettings(limit_order_max_wait_seconds=LimitOrderMaxWait(ranging=150))
+    check = type("Check", (LimitOrderPolicySuite,), {"host_hooks": hooks})
+    message = failure(check, WaitsTooLong, "test_limit_policy_never_waits_past_the_regime_limit")
+    assert "(host maximum " in message
+    passes(check, WaitsTwoMinutesWhenRanging, "test_limit_policy_never_waits_past_the_regime_limit")
 
 
 class RemembersSignals:
@@ -159,9 +205,87 @@ class RemembersSignals:
         return Veto("every other") if self.losses and self.signals % 2 else None
 
 
-def test_breaker_suite_catches_state_a_restart_cannot_rebuild() -> None:
-    prop = "test_breaker_restart_replaying_history_changes_no_verdict"
-    fails(CircuitBreakerSuite, RemembersSignals, prop)
+class ForgetsOnStartup(CircuitBreaker):
+    """The built-in, but it starts "afresh" in on_startup, dropping the history replayed before."""
+
+    @hookimpl
+    def on_startup(self) -> None:
+        self.__init__(self.settings)  # type: ignore[misc]
+
+
+class IgnoresReplayedCloses(CircuitBreaker):
+    """The built-in, but it skips closes whose ctx.load is missing, which is every replayed one."""
+
+    @hookimpl
+    def on_position_closed(self, closed: ClosedPosition, ctx: HookContext) -> None:
+        if ctx.load is not None:
+            super().on_position_closed(closed)
+
+
+class LossLimitWithTheWrongSign:
+    """Adds up realised PnL but trips above +100 USDT (the wrong sign): never on losses."""
+
+    def __init__(self) -> None:
+        self.total = Decimal(0)
+
+    @hookimpl
+    def on_position_closed(self, closed: ClosedPosition) -> None:
+        self.total += closed.pnl.net
+
+    @hookimpl
+    def on_signal(self) -> Veto | None:
+        return Veto("loss limit") if self.total > 100 else None
+
+
+class ResetsWhenItVetoes:
+    """Trips on three losses in a row, but clears the trip as it reports it: one veto per trip."""
+
+    def __init__(self) -> None:
+        self.streak, self.tripped = 0, False
+
+    @hookimpl
+    def on_position_closed(self, closed: ClosedPosition) -> None:
+        self.streak = self.streak + 1 if closed.pnl.net < 0 else 0
+        self.tripped = self.tripped or self.streak >= 3
+
+    @hookimpl
+    def on_signal(self) -> Veto | None:
+        if self.tripped:
+            self.tripped, self.streak = False, 0
+            return Veto("three losses in a row")
+        return None
+
+
+BROKEN_BREAKERS = [
+    (RemembersSignals, "test_breaker_restart_replaying_history_changes_no_verdict"),
+    (ForgetsOnStartup, "test_breaker_restart_replaying_history_changes_no_verdict"),
+    (IgnoresReplayedCloses, "test_breaker_restart_replaying_history_changes_no_verdict"),
+    (LossLimitWithTheWrongSign, "test_breaker_trips_at_all"),
+    (ResetsWhenItVetoes, "test_breaker_no_entry_while_open"),
+]
+
+
+@pytest.mark.parametrize(
+    ("plugin", "prop"), BROKEN_BREAKERS, ids=lambda x: getattr(x, "__name__", x)
+)
+def test_breaker_suite_catches(plugin: type, prop: str) -> None:
+    fails(CircuitBreakerSuite, plugin, prop)
+
+
+def test_breaker_suite_says_what_broke_in_plain_words() -> None:
+    restart = failure(
+        CircuitBreakerSuite,
+        ForgetsOnStartup,
+        "test_breaker_restart_replaying_history_changes_no_verdict",
+    )
+    assert "a restart must not change a breaker's verdict" in restart
+    assert "the restarted breaker let it through, the uninterrupted one vetoed it (" in restart
+    assert "Replayed journal:" in restart
+    assert "After the restart:" in restart
+    never = failure(CircuitBreakerSuite, LossLimitWithTheWrongSign, "test_breaker_trips_at_all")
+    assert "20 positions closed at a loss of 1000 USDT each" in never
+    reset = failure(CircuitBreakerSuite, ResetsWhenItVetoes, "test_breaker_no_entry_while_open")
+    assert "vetoed it (three losses in a row), then let signal 2 at that instant through" in reset
 
 
 class ExpensiveIsTrending:

@@ -44,6 +44,7 @@ from host import (
     hookimpl,
 )
 from host.dispatch import HOST, Close, MoveStop, PluginStartupError
+from host.settings import HookSettings, LimitOrderMaxWait
 
 
 class Boom(RuntimeError):
@@ -285,7 +286,7 @@ def test_hook_plan_entry_failure_or_float_price_drops_the_entry(answer: object) 
     assert make_host(Faulty).dispatch.plan_entry(signal(), tick(), ctx()) is None
 
 
-def test_hook_limit_order_ttl_default_answer_and_ceiling() -> None:
+def test_hook_limit_order_ttl_default_answer_and_regime_maximum() -> None:
     class Regimes:
         @hookimpl
         def limit_order_ttl(self, ctx: object) -> timedelta:
@@ -301,10 +302,40 @@ def test_hook_limit_order_ttl_default_answer_and_ceiling() -> None:
         def limit_order_ttl(self) -> timedelta:
             return timedelta(seconds=-1)
 
-    assert make_host().dispatch.limit_order_ttl(order(), ctx()) == timedelta(seconds=60)
-    assert make_host(Regimes).dispatch.limit_order_ttl(order(), ctx()) == timedelta(seconds=30)
-    assert make_host(Greedy).dispatch.limit_order_ttl(order(), ctx()) == timedelta(seconds=300)
-    assert make_host(Negative).dispatch.limit_order_ttl(order(), ctx()) == timedelta(seconds=60)
+    ranging = ctx(regime=Regime.RANGING)
+    assert make_host().dispatch.limit_order_ttl(order(), ranging) == timedelta(seconds=45)
+    assert make_host(Regimes).dispatch.limit_order_ttl(order(), ranging) == timedelta(seconds=30)
+    assert make_host(Greedy).dispatch.limit_order_ttl(order(), ranging) == timedelta(seconds=45)
+    assert make_host(Negative).dispatch.limit_order_ttl(order(), ranging) == timedelta(seconds=45)
+
+
+class WaitsTwoMinutes:
+    """The original bot's bug: a limit entry resting 120 s whatever the market does."""
+
+    @hookimpl
+    def limit_order_ttl(self) -> timedelta:
+        return timedelta(seconds=120)
+
+
+@pytest.mark.parametrize(
+    ("regime", "seconds"), [(Regime.TRENDING, 45), (Regime.RANGING, 45), (Regime.CHOPPY, 30)]
+)
+def test_hook_limit_order_ttl_never_waits_past_the_regime_maximum(
+    regime: Regime, seconds: int
+) -> None:
+    dispatch = make_host(WaitsTwoMinutes).dispatch
+    assert dispatch.limit_order_ttl(order(), ctx(regime=regime)) == timedelta(seconds=seconds)
+
+
+def test_hook_limit_order_ttl_maximum_comes_from_the_configuration() -> None:
+    waits = LimitOrderMaxWait(trending=100, ranging=20, choppy=10)
+    policy = HookSettings(limit_order_ttl_default_seconds=15, limit_order_max_wait_seconds=waits)
+    dispatch = make_host(WaitsTwoMinutes, hooks=policy).dispatch
+    assert dispatch.limit_order_ttl(order(), ctx(regime=Regime.TRENDING)) == timedelta(seconds=100)
+    assert dispatch.limit_order_ttl(order(), ctx(regime=Regime.RANGING)) == timedelta(seconds=20)
+    assert make_host(hooks=policy).dispatch.limit_order_ttl(
+        order(), ctx(regime=Regime.RANGING)
+    ) == timedelta(seconds=15)
 
 
 def test_hook_on_limit_expired_defaults_to_cancel_and_validates_reprices() -> None:

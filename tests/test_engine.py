@@ -7,6 +7,7 @@ from datetime import timedelta
 from decimal import Decimal
 from pathlib import Path
 
+import pytest
 from engine_harness import (
     BTC,
     BuyOnce,
@@ -58,7 +59,19 @@ async def test_entry_fill_protection_and_exit(tmp_path: Path) -> None:
     assert fills[0][0] == fills[0][1] >= 2
 
 
-async def test_a_resting_entry_is_canceled_when_its_regime_limit_runs_out(tmp_path: Path) -> None:
+@pytest.mark.parametrize(
+    "policy",
+    [
+        {"on_timeout": "cancel"},
+        # The original bot's bug, configured into the policy: the host's choppy maximum (30 s)
+        # still ends the wait.
+        {"on_timeout": "cancel", "max_wait_seconds": 120, "by_regime": {"choppy": 120}},
+    ],
+    ids=["policy-wait", "host-maximum"],
+)
+async def test_a_resting_entry_is_canceled_when_its_regime_limit_runs_out(
+    tmp_path: Path, policy: dict[str, object]
+) -> None:
     waited: list[float] = []
 
     async def script(session: Session) -> None:
@@ -66,13 +79,14 @@ async def test_a_resting_entry_is_canceled_when_its_regime_limit_runs_out(tmp_pa
         await session.until(lambda: bool(engine.orders), 5)
         waited.append(await session.until(lambda: not engine.orders, 120))
 
-    # The limit-order policy's default for the fallback regime (choppy) is 30 s.
+    # The limit-order policy's default and the host's maximum for the fallback regime (choppy)
+    # are both 30 s.
     engine = await run_session(
         tmp_path,
         script,
         RestFarBelow,
         builtins=("limit_order_policy",),
-        sections={"limit_order_policy": {"on_timeout": "cancel"}},
+        sections={"limit_order_policy": policy},
     )
     assert engine.stats.entries_expired == 1
     assert 29 <= waited[0] <= 32

@@ -23,6 +23,7 @@ from host import (
     Signal,
 )
 from host.conformance.limit_orders import LimitOrderPolicySuite
+from host.settings import HookSettings, LimitOrderMaxWait
 from plugins.limit_order_policy import LimitOrderPolicy
 
 waits = st.floats(min_value=1, max_value=300, allow_nan=False)
@@ -39,14 +40,25 @@ policy_settings = st.builds(
 
 
 class TestLimitOrderPolicyConforms(LimitOrderPolicySuite):
+    """Any configuration keeps the policy's own promises, under a host allowing up to 300 s."""
+
     plugin_class = LimitOrderPolicy
     settings = policy_settings
+    host_hooks = HookSettings(
+        limit_order_max_wait_seconds=LimitOrderMaxWait(trending=300, ranging=300, choppy=300)
+    )
 
     def wait_limit(self, settings: Any, regime: Regime) -> timedelta:
         return settings.wait(regime)
 
     def reprice_limit(self, settings: Any) -> int:
         return settings.max_reprices if settings.on_timeout == "reprice" else 0
+
+
+class TestLimitOrderPolicyDefaultsWithinTheHostMaximum(LimitOrderPolicySuite):
+    """The shipped defaults pass the suite as shipped: within the host's 45 / 45 / 30 s."""
+
+    plugin_class = LimitOrderPolicy
 
 
 def test_limit_defaults_wait_60s_base_and_45_45_30_per_regime() -> None:

@@ -18,7 +18,14 @@ from pydantic import ValidationError
 from host.domain import Regime
 from host.errors import ConfigError
 from host.logs import REDACTED, SecretRedactingFilter, configure_logging
-from host.settings import Settings, load_settings, redacted_dump, secret_values
+from host.settings import (
+    HookSettings,
+    LimitOrderMaxWait,
+    Settings,
+    load_settings,
+    redacted_dump,
+    secret_values,
+)
 
 CONFIG_DIR = Path(__file__).resolve().parent.parent / "config"
 PAPER = CONFIG_DIR / "paper.yaml"
@@ -130,7 +137,21 @@ def test_live_example_needs_all_three_credentials_and_accepts_them(
         ("plugins:\n  x: 3\n", "plugins.x", "valid dictionary"),
         ("instruments: [BTC-USDT]\n", "instruments.0", "should match pattern"),
         ("instruments: []\n", "instruments", "at least one instrument"),
-        ("hooks:\n  limit_order_ttl_default_seconds: 301\n", "hooks", "exceeds"),
+        (
+            "hooks:\n  limit_order_max_wait_seconds:\n    ranging: 0\n",
+            "hooks.limit_order_max_wait_seconds.ranging",
+            "greater than 0",
+        ),
+        (
+            "hooks:\n  limit_order_max_wait_seconds:\n    sideways: 10\n",
+            "hooks.limit_order_max_wait_seconds.sideways",
+            "Extra inputs are not permitted",
+        ),
+        (
+            "hooks:\n  limit_order_ttl_ceiling_seconds: 300\n",
+            "hooks.limit_order_ttl_ceiling_seconds",
+            "Extra inputs are not permitted",
+        ),
         ("hooks:\n  regime_fallback: sideways\n", "hooks.regime_fallback", "'choppy'"),
         # Keys that could only reach BaseSettings' own keyword options are unknown keys too.
         ("_secrets_dir: /tmp\n", "_secrets_dir", "Extra inputs are not permitted"),
@@ -308,6 +329,34 @@ def test_environment_beats_yaml_which_beats_defaults(write_config, env: SetEnv) 
     # Constructed directly, Settings reads os.environ, and its arguments yield to it too.
     assert Settings().hooks.regime_fallback is Regime.TRENDING
     assert Settings(log_level="ERROR", hooks={"regime_fallback": "ranging"}) == settings
+
+
+def test_limit_order_max_wait_has_one_field_per_regime_and_keeps_unset_ones(
+    write_config, env: SetEnv
+) -> None:
+    assert set(LimitOrderMaxWait.model_fields) == {regime.value for regime in Regime}
+    settings = load_settings(
+        write_config("hooks:\n  limit_order_max_wait_seconds:\n    ranging: 40\n")
+    )
+    waits = settings.hooks.limit_order_max_wait_seconds
+    assert {regime: waits.of(regime) for regime in Regime} == {
+        Regime.TRENDING: timedelta(seconds=45),
+        Regime.RANGING: timedelta(seconds=40),
+        Regime.CHOPPY: timedelta(seconds=30),
+    }
+    env({"SCALPHOST_HOOKS__LIMIT_ORDER_MAX_WAIT_SECONDS__CHOPPY": "20"})
+    assert load_settings(None).hooks.limit_order_max_wait_seconds.of(Regime.CHOPPY) == timedelta(
+        seconds=20
+    )
+
+
+def test_the_granted_limit_order_wait_is_the_request_or_default_capped_per_regime() -> None:
+    hooks = HookSettings(limit_order_ttl_default_seconds=40)
+    seconds = timedelta(seconds=1)
+    assert hooks.limit_order_wait(Regime.RANGING, 120 * seconds) == 45 * seconds
+    assert hooks.limit_order_wait(Regime.RANGING, 10 * seconds) == 10 * seconds
+    assert hooks.limit_order_wait(Regime.TRENDING, None) == 40 * seconds
+    assert hooks.limit_order_wait(Regime.CHOPPY, None) == 30 * seconds
 
 
 # --- the secrets directory ----------------------------------------------------------------------

@@ -4,8 +4,9 @@ Go-live must check the user's own plugins with the user's own settings, not the 
 defaults. :func:`configured_suites` builds the plugins exactly as the host would from a
 :class:`~host.settings.Settings` and returns one ``Test...`` class per enabled plugin and per
 suite its hooks call for: an ``on_tick_exit`` plugin gets the exit suite, a ``detect_regime``
-plugin the regime suite, a limit-order hook the limit-order suite, an ``on_signal`` plugin that
-learns from closed positions the circuit-breaker suite. Put them in a test module's namespace::
+plugin the regime suite, a limit-order hook the limit-order suite (held to the configuration's
+``hooks.limit_order_max_wait_seconds``), an ``on_signal`` plugin that learns from closed
+positions the circuit-breaker suite. Put them in a test module's namespace::
 
     from host.conformance.configured import configured_suites
     from host.settings import load_settings
@@ -15,7 +16,6 @@ learns from closed positions the circuit-breaker suite. Put them in a test modul
 
 from __future__ import annotations
 
-from datetime import timedelta
 from typing import Any
 
 from hypothesis import strategies as st
@@ -25,7 +25,6 @@ from host.conformance.calls import implements
 from host.conformance.exits import ExitPluginSuite
 from host.conformance.limit_orders import LimitOrderPolicySuite
 from host.conformance.regimes import RegimeDetectorSuite
-from host.domain import Regime
 from host.pluginmanager import build_plugin_host
 from host.settings import Settings
 
@@ -35,7 +34,6 @@ LIMIT_ORDER_HOOKS = ("plan_entry", "limit_order_ttl", "on_limit_expired")
 def configured_suites(settings: Settings) -> dict[str, type]:
     """``{"Test<Suite>_<plugin>": class}`` for every enabled plugin the suites apply to."""
     host = build_plugin_host(settings)
-    ceiling = timedelta(seconds=settings.hooks.limit_order_ttl_ceiling_seconds)
     suites: dict[str, type] = {}
     for name, instance in host.instances.items():
         plugin_class = type(instance)
@@ -44,7 +42,7 @@ def configured_suites(settings: Settings) -> dict[str, type]:
         configured = st.just(model.model_validate(section)) if model is not None else None
         attributes: dict[str, Any] = {"plugin_class": plugin_class, "settings": configured}
         for suite in _suites_for(instance):
-            extra = {"wait_limit": _fixed_wait(ceiling)} if suite is LimitOrderPolicySuite else {}
+            extra = {"host_hooks": settings.hooks} if suite is LimitOrderPolicySuite else {}
             title = f"Test{suite.__name__}_{name}"
             suites[title] = type(title, (suite,), attributes | extra)
     return suites
@@ -61,12 +59,3 @@ def _suites_for(plugin: object) -> list[type]:
     if implements(plugin, "on_signal") and implements(plugin, "on_position_closed"):
         suites.append(CircuitBreakerSuite)
     return suites
-
-
-def _fixed_wait(ceiling: timedelta) -> Any:
-    """A ``wait_limit`` holding any policy to the configured ceiling, whatever the regime."""
-
-    def wait_limit(self: object, settings: Any, regime: Regime) -> timedelta:
-        return ceiling
-
-    return wait_limit
