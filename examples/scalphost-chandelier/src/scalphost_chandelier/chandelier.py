@@ -97,18 +97,21 @@ class _Watch:
     __slots__ = (
         "best",
         "changes",
+        "dirty",
         "entry_time",
         "floor",
         "k",
         "last_mid",
         "last_ts",
         "level",
+        "long",
         "side",
         "total",
     )
 
     def __init__(self, position: Position, k: Decimal, settings: ChandelierSettings) -> None:
         self.side = position.side
+        self.long = position.side is PositionSide.LONG
         self.entry_time = position.entry_time
         self.k = k
         self.floor = settings.min_distance * position.entry_price
@@ -118,44 +121,44 @@ class _Watch:
         self.last_mid: Decimal | None = None
         self.best: Decimal | None = None
         self.level: Decimal | None = None
+        self.dirty = False  # the best price or the noise moved since the level was computed
 
     def is_for(self, position: Position) -> bool:
         """Whether ``position`` is the one watched, not a new one under a reused ``pos_id``."""
         return position.side is self.side and position.entry_time == self.entry_time
 
-    def observe(self, tick: Tick) -> None:
+    def ahead(self, a: Decimal, b: Decimal) -> bool:
+        """Whether price ``a`` is ahead of ``b`` for this position: higher for a long."""
+        return a > b if self.long else a < b
+
+    def observe(self, tick: Tick, mid: Decimal) -> None:
         """Fold a new tick into the best price and the noise; a repeated tick is not counted."""
         if self.last_ts is not None and tick.ts <= self.last_ts:
             return
         self.last_ts = tick.ts
-        mid = (tick.bid + tick.ask) / 2
         if self.last_mid is not None:
-            if len(self.changes) == self.changes.maxlen:
-                self.total -= self.changes[0]
             change = abs(mid - self.last_mid)
+            full = len(self.changes) == self.changes.maxlen
+            if not full or change != self.changes[0]:  # else the sum stays as it is
+                self.total += change - self.changes[0] if full else change
+                self.dirty = True
             self.changes.append(change)
-            self.total += change
         self.last_mid = mid
         price = executable(tick, self.side)
-        if self.best is None or self.side.sign * (price - self.best) > 0:
-            self.best = price
-
-    def distance(self) -> Decimal | None:
-        """``k`` times the volatility (at least the floor); ``None`` while warming up."""
-        if len(self.changes) < (self.changes.maxlen or 0):
-            return None
-        return max(self.k * self.total / len(self.changes), self.floor)
+        if self.best is None or self.ahead(price, self.best):
+            self.best, self.dirty = price, True
 
     def stop(self, spec: InstrumentSpec) -> Decimal | None:
         """The tightest level reached so far, on the tick grid; ``None`` while warming up."""
-        distance = self.distance()
-        if distance is None or self.best is None:
+        if not self.dirty or len(self.changes) != self.changes.maxlen or self.best is None:
             return self.level
-        raw = self.best - self.side.sign * distance
+        self.dirty = False
+        distance = max(self.k * self.total / len(self.changes), self.floor)
+        raw = self.best - distance if self.long else self.best + distance
         if raw < spec.tick_sz:
             return self.level  # a stop below one tick protects nothing yet
         level = spec.protective_stop(self.side, raw)
-        if self.level is None or self.side.sign * (level - self.level) > 0:
+        if self.level is None or self.ahead(level, self.level):
             self.level = level
         return self.level
 
@@ -217,16 +220,16 @@ class Chandelier:
         A position not seen before (the host restarted) is watched from this tick on.
         """
         answers: dict[str, ExitProposal] = {}
+        mid = (tick.bid + tick.ask) / 2
         for position in positions:
             watch = self._watch(position, ctx.regime)
-            watch.observe(tick)
+            watch.observe(tick, mid)
             level = watch.stop(ctx.instrument)
             if level is None:
                 continue
-            sign = position.side.sign
             price = executable(tick, position.side)
-            if sign * (price - level) <= 0:
+            if not watch.ahead(price, level):
                 answers[position.pos_id] = CloseNow(f"price {price} reached chandelier {level}")
-            elif position.stop is None or sign * (level - position.stop) > 0:
+            elif position.stop is None or watch.ahead(level, position.stop):
                 answers[position.pos_id] = StopAt(level, f"chandelier from best {watch.best}")
         return answers or None
