@@ -34,7 +34,7 @@ chandelier_settings = st.builds(
 class TestChandelierConforms(ExitPluginSuite):
     plugin_class = Chandelier
     settings = chandelier_settings
-    warmup_ticks = MAX_WINDOW  # tells the suite to generate scenarios longer than this
+    warmup_ticks = MAX_WINDOW  # the longest warm-up drawn: suites that read it generate longer
 
 
 class CountsRepeats(Chandelier):
