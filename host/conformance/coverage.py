@@ -47,6 +47,17 @@ class CallTimes:
         self.longest = 0.0
         self._buckets: dict[int, int] = {}
 
+    @classmethod
+    def merged(cls, parts: list[CallTimes]) -> CallTimes:
+        """One histogram holding every call of ``parts``."""
+        total = cls()
+        for part in parts:
+            total.count += part.count
+            total.longest = max(total.longest, part.longest)
+            for bucket, count in part._buckets.items():
+                total._buckets[bucket] = total._buckets.get(bucket, 0) + count
+        return total
+
     def add(self, seconds: float) -> None:
         """Count one call that took ``seconds``."""
         self.count += 1

@@ -89,6 +89,8 @@ class ConformanceSuite:
     """
 
     plugin_class: ClassVar[type]
+    plugin_name: ClassVar[str | None] = None
+    """The plugin's name in a configuration, when the class was built from one."""
     settings: ClassVar[st.SearchStrategy[Any] | None] = None
     warmup_ticks: ClassVar[int] = 0
     """Ticks (or bars) of history the plugin needs before it answers, if its settings hide it."""
