@@ -2,12 +2,23 @@
 
 from __future__ import annotations
 
+import re
 from collections.abc import Callable, Sequence
 from datetime import timedelta
 from decimal import Decimal
 from typing import Any
 
 import pytest
+from broken_exits import (
+    FloatStop,
+    HoldsByTheWallClock,
+    JudgesByTheFirst,
+    LoosensBigPositions,
+    PatientTrail,
+    RemembersByInstrument,
+    SaysHowLongByTheWallClock,
+    SecretlyPatientTrail,
+)
 from hypothesis import Phase, settings
 
 from host import (
@@ -72,12 +83,6 @@ class FollowsThePrice:
         return out
 
 
-class FloatStop:
-    @hookimpl
-    def on_tick_exit(self, tick: Tick, positions: Sequence[Position]) -> dict:
-        return {p.pos_id: StopAt(float(tick.bid) / 2, "float") for p in positions}
-
-
 class LongsOnlyTighter:
     """Trails a long 0.5 % of entry behind the bid, a short 1 % behind the ask: not mirrored."""
 
@@ -119,6 +124,11 @@ class CountsTicks:
 
 BROKEN_EXITS = [
     (FollowsThePrice, "test_exit_stop_never_loosens_and_stays_on_the_safe_side"),
+    (LoosensBigPositions, "test_exit_stop_never_loosens_and_stays_on_the_safe_side"),
+    (RemembersByInstrument, "test_exit_a_new_position_starts_afresh"),
+    (JudgesByTheFirst, "test_exit_judges_each_position_on_its_own"),
+    (HoldsByTheWallClock, "test_exit_ignores_the_wall_clock"),
+    (SaysHowLongByTheWallClock, "test_exit_ignores_the_wall_clock"),
     (FloatStop, "test_exit_is_deterministic"),
     (LongsOnlyTighter, "test_exit_long_and_mirrored_short_answer_mirrored"),
     (FiveDollarsAway, "test_exit_scaling_prices_scales_stops"),
@@ -129,6 +139,56 @@ BROKEN_EXITS = [
 @pytest.mark.parametrize(("plugin", "prop"), BROKEN_EXITS, ids=lambda x: getattr(x, "__name__", x))
 def test_exit_suite_catches(plugin: type, prop: str) -> None:
     fails(ExitPluginSuite, plugin, prop)
+
+
+def test_a_failure_says_in_words_which_rule_broke_for_which_position() -> None:
+    check = type("Check", (ExitPluginSuite,), {"plugin_class": LoosensBigPositions})
+    prop = check.test_exit_stop_never_loosens_and_stays_on_the_safe_side
+    with pytest.raises(AssertionError) as failure:
+        settings(max_examples=500, phases=[Phase.generate])(prop)(check())
+    message = str(failure.value)
+    assert message.startswith("a stop must never loosen: at "), message
+    assert re.search(r"pos-\d: (long|short) \S+ contracts \(\d+ lots\) entered at", message)
+    assert "the plugin proposed StopAt(price=Decimal(" in message
+
+
+def test_the_wall_clock_bug_shows_only_in_the_reason_and_is_still_caught() -> None:
+    """Every price SaysHowLongByTheWallClock answers is right; only its reason follows the clock."""
+    check = type("Check", (ExitPluginSuite,), {"plugin_class": SaysHowLongByTheWallClock})
+    with pytest.raises(AssertionError, match="wall clock must not matter") as failure:
+        settings(max_examples=500, phases=[Phase.generate])(check.test_exit_ignores_the_wall_clock)(
+            check()
+        )
+    assert "held 0:00:00" in str(failure.value), "the frozen run's reason is quoted"
+
+
+def answering(suite: type, prop: str, examples: int) -> tuple[int, int]:
+    """Run one property of ``suite`` for ``examples`` examples: (examples run, answered in)."""
+    settings(max_examples=examples, phases=[Phase.generate])(getattr(suite, prop))(suite())
+    tally = suite.coverage.tally(prop)
+    return tally.examples, tally.answered
+
+
+def test_a_warm_up_the_settings_declare_is_reached() -> None:
+    suite = type("Check", (ExitPluginSuite,), {"plugin_class": PatientTrail})
+    assert suite().warmup(None) == 200
+    examples, answered = answering(suite, "test_exit_is_deterministic", 12)
+    assert examples >= 12
+    assert answered >= 2, f"the 200-tick trail answered in only {answered} of {examples}"
+
+
+def test_a_hidden_warm_up_shows_as_a_plugin_that_never_answers() -> None:
+    suite = type("Check", (ExitPluginSuite,), {"plugin_class": SecretlyPatientTrail})
+    examples, answered = answering(suite, "test_exit_is_deterministic", 12)
+    assert examples >= 12
+    assert answered == 0
+
+
+def test_a_warm_up_the_suite_subclass_declares_is_reached() -> None:
+    attributes = {"plugin_class": SecretlyPatientTrail, "warmup_ticks": 200}
+    suite = type("Check", (ExitPluginSuite,), attributes)
+    examples, answered = answering(suite, "test_exit_is_deterministic", 12)
+    assert answered >= 2, f"the 200-tick trail answered in only {answered} of {examples}"
 
 
 class CrossesTheBook:

@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import os
+import subprocess
+import sys
 
 import pytest
 from hypothesis import settings
@@ -45,3 +47,53 @@ def test_golive_is_thorough_and_no_profile_fails_on_timing() -> None:
 def test_the_suite_runs_under_a_scalphost_profile(pytestconfig: pytest.Config) -> None:
     chosen = pytestconfig.getoption("--scalphost-profile") or choose_profile(None, os.environ)
     assert settings().max_examples == PROFILES[chosen].max_examples
+
+
+CHECKS_WITHOUT_FLAGS = """
+import os
+
+from hypothesis import settings
+
+{before}
+from host.conformance.exits import ExitPluginSuite
+from plugins.time_stop import TimeStop
+
+
+class ChecksTimeStop(ExitPluginSuite):  # defined, not collected: the profile is what is tested
+    plugin_class = TimeStop
+
+
+def test_profile_in_force():
+    assert settings.get_current_profile_name() == os.environ["EXPECTED_PROFILE"]
+"""
+
+
+def run_plain_pytest(tmp_path, environ: dict[str, str], before: str = "") -> None:
+    """Run a plugin author's test module with no ``-p`` and no flags, outside our pytest config."""
+    (tmp_path / "test_mine.py").write_text(CHECKS_WITHOUT_FLAGS.format(before=before))
+    (tmp_path / "pytest.ini").write_text("[pytest]\n")
+    env = {k: v for k, v in os.environ.items() if k not in (PROFILE_ENV, "CI")} | environ
+    done = subprocess.run(
+        [sys.executable, "-m", "pytest", "-q", "-p", "no:cacheprovider", str(tmp_path)],
+        cwd=tmp_path,
+        env=env,
+        capture_output=True,
+        text=True,
+        check=False,
+    )
+    assert done.returncode == 0, done.stdout + done.stderr
+
+
+@pytest.mark.parametrize(
+    ("environ", "expected"),
+    [({}, "scalphost-dev"), ({PROFILE_ENV: "golive"}, "scalphost-golive")],
+)
+def test_a_suite_subclass_loads_a_scalphost_profile_by_itself(
+    tmp_path, environ: dict[str, str], expected: str
+) -> None:
+    run_plain_pytest(tmp_path, environ | {"EXPECTED_PROFILE": expected})
+
+
+def test_a_profile_chosen_before_the_subclass_is_kept(tmp_path) -> None:
+    mine = 'settings.register_profile("mine", max_examples=7)\nsettings.load_profile("mine")'
+    run_plain_pytest(tmp_path, {"EXPECTED_PROFILE": "mine"}, before=mine)

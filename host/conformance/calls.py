@@ -3,21 +3,26 @@
 The conformance suites judge a plugin on its own, before the dispatch facade could hide a bad
 answer, so they call the implementation itself: with only the arguments it declares (hooks are
 opt-in, as pluggy calls them) and with whatever it raises propagating into the failing test.
+Every call is timed on the monotonic clock and reported to :mod:`.coverage`, so a run says how
+often the plugin answered and how long its calls took.
 """
 
 from __future__ import annotations
 
 import dataclasses
+import functools
 import inspect
 from collections.abc import Mapping
 from datetime import datetime
 from enum import Enum
 from typing import Any
 
-from host.clock import is_aware_utc
+from host.clock import LiveClock, is_aware_utc
+from host.conformance.coverage import note_call
 from host.hookspecs import PROJECT_NAME
 
 _MARKER = PROJECT_NAME + "_impl"
+_STOPWATCH = LiveClock()
 
 
 def implements(plugin: object, hook: str) -> bool:
@@ -30,10 +35,19 @@ def call_hook(plugin: object, hook: str, **arguments: Any) -> Any:
     if not implements(plugin, hook):
         return None
     method = getattr(plugin, hook)
-    declared = inspect.signature(method).parameters
-    answer = method(**{name: value for name, value in arguments.items() if name in declared})
+    declared = _declared(getattr(method, "__func__", method))
+    chosen = {name: value for name, value in arguments.items() if name in declared}
+    started = _STOPWATCH.monotonic()
+    answer = method(**chosen)
+    note_call(plugin, hook, _STOPWATCH.monotonic() - started, answer)
     assert_clean(answer, f"{type(plugin).__name__}.{hook}")
     return answer
+
+
+@functools.cache
+def _declared(function: Any) -> frozenset[str]:
+    """The parameter names a hook implementation declares (looked up once per function)."""
+    return frozenset(inspect.signature(function).parameters)
 
 
 def assert_clean(value: object, where: str) -> None:

@@ -33,19 +33,35 @@ LIMIT_ORDER_HOOKS = ("plan_entry", "limit_order_ttl", "on_limit_expired")
 
 def configured_suites(settings: Settings) -> dict[str, type]:
     """``{"Test<Suite>_<plugin>": class}`` for every enabled plugin the suites apply to."""
+    return {
+        suite.__name__: suite for suites in suites_by_plugin(settings).values() for suite in suites
+    }
+
+
+def suites_by_plugin(settings: Settings) -> dict[str, tuple[type, ...]]:
+    """Every enabled plugin's name and its suite classes (none: no suite covers its hooks).
+
+    Each class carries ``plugin_name``, the plugin's name in the configuration.
+    """
     host = build_plugin_host(settings)
-    suites: dict[str, type] = {}
+    by_plugin: dict[str, tuple[type, ...]] = {}
     for name, instance in host.instances.items():
         plugin_class = type(instance)
         section = {k: v for k, v in settings.plugins.get(name, {}).items() if k != "enabled"}
         model = getattr(plugin_class, "Settings", None)
         configured = st.just(model.model_validate(section)) if model is not None else None
-        attributes: dict[str, Any] = {"plugin_class": plugin_class, "settings": configured}
+        attributes: dict[str, Any] = {
+            "plugin_class": plugin_class,
+            "settings": configured,
+            "plugin_name": name,
+        }
+        suites = []
         for suite in _suites_for(instance):
             extra = {"host_hooks": settings.hooks} if suite is LimitOrderPolicySuite else {}
             title = f"Test{suite.__name__}_{name}"
-            suites[title] = type(title, (suite,), attributes | extra)
-    return suites
+            suites.append(type(title, (suite,), attributes | extra))
+        by_plugin[name] = tuple(suites)
+    return by_plugin
 
 
 def _suites_for(plugin: object) -> list[type]:

@@ -5,18 +5,27 @@
 * ``golive`` — thorough: thousands of examples per property, run by ``scalphost golive`` before
   real money is at stake.
 
+A suite subclass loads the chosen profile itself (:func:`ensure_profile`, called when the class
+is defined), so a plugin author's test module runs under a scalphost profile with no pytest flag
+to remember; a profile chosen explicitly before (``--scalphost-profile``, ``--hypothesis-profile``,
+``settings.load_profile``, ``scalphost golive --profile``) is left alone.
+
 No profile has a deadline: speed is measured in ``bench/``, and a test that fails because a
 shared CI machine was slow would teach people to ignore red builds.
 """
 
 from __future__ import annotations
 
+import os
 from collections.abc import Mapping
 
 from hypothesis import HealthCheck, settings
 
 PROFILE_ENV = "SCALPHOST_HYPOTHESIS_PROFILE"
 """Environment variable naming the profile to load."""
+
+_HYPOTHESIS_DEFAULT = "default"
+"""The profile hypothesis starts with: nobody has chosen one yet."""
 
 PROFILES: dict[str, settings] = {
     "dev": settings(max_examples=50, deadline=None),
@@ -59,3 +68,17 @@ def load_profile(name: str) -> None:
     """Make ``name`` the active hypothesis profile (registering the profiles first)."""
     register_profiles()
     settings.load_profile(f"scalphost-{name}")
+
+
+def ensure_profile(environ: Mapping[str, str] = os.environ) -> str:
+    """Load the environment's profile (see :func:`choose_profile`) unless one is already chosen.
+
+    Hypothesis starts on its own ``default`` profile; anything else was chosen on purpose and
+    is kept. Returns the name of the profile in force.
+    """
+    current = settings.get_current_profile_name()
+    if current != _HYPOTHESIS_DEFAULT:
+        return current
+    name = choose_profile(None, environ)
+    load_profile(name)
+    return f"scalphost-{name}"
