@@ -268,7 +268,7 @@ def test_external_plugin_runs_once_enabled_in_config() -> None:
     host = make_host(discover_entry_points=True, sections={"demo_exit": {"enabled": True}})
     assert "demo_exit" in host.instances
     listed = list_plugins(Settings(plugins={"demo_exit": {"enabled": True}}))
-    [demo] = [info for info in listed if info.name == "demo_exit"]
+    [demo] = [info for info in listed.plugins if info.name == "demo_exit"]
     assert demo.enabled
     assert demo.hooks == ("on_tick_exit",)
 
