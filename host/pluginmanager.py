@@ -71,23 +71,20 @@ class PluginInfo:
 
 @dataclass(frozen=True, slots=True)
 class PluginListing:
-    """Every available plugin, and the problems that belong to no single plugin."""
+    """Every available plugin with its problems, and which of them would stop ``run``."""
 
     plugins: tuple[PluginInfo, ...]
-    problems: tuple[ConfigProblem, ...]
-    """Unknown names in the config, a name taken by two plugins."""
-
-    @property
-    def refused_by_run(self) -> tuple[ConfigProblem, ...]:
-        """What would make ``scalphost run`` refuse this config: the same list it would print."""
-        enabled = (problem for info in self.plugins if info.enabled for problem in info.problems)
-        return (*self.problems, *enabled)
+    refused_by_run: tuple[ConfigProblem, ...]
+    """Exactly what :func:`build_plugin_host` raises for this config (unknown names included)."""
 
     @property
     def broken_but_disabled(self) -> tuple[ConfigProblem, ...]:
         """Problems of installed plugins the config leaves off: harmless until one is enabled."""
         return tuple(
-            problem for info in self.plugins if not info.enabled for problem in info.problems
+            problem
+            for info in self.plugins
+            for problem in info.problems
+            if problem not in self.refused_by_run
         )
 
 
@@ -182,13 +179,16 @@ def list_plugins(
     would refuse, is listed with its problems — disabled plugins are imported and checked too, so
     a broken installation shows before anyone enables it.
     """
-    candidates, problems = _candidates(builtins, discover_entry_points)
-    problems += _unknown_names(settings.plugins, candidates)
-    infos = tuple(
-        _check(candidate, settings.plugins.get(candidate.name, {}), load_disabled=True).info
-        for candidate in candidates.values()
-    )
-    return PluginListing(infos, tuple(problems))
+    candidates, refused = _candidates(builtins, discover_entry_points)
+    refused += _unknown_names(settings.plugins, candidates)
+    infos = []
+    for candidate in candidates.values():
+        section = settings.plugins.get(candidate.name, {})
+        as_run = _check(candidate, section, load_disabled=False)
+        refused.extend(as_run.info.problems)
+        listed = as_run if as_run.info.enabled else _check(candidate, section, load_disabled=True)
+        infos.append(listed.info)
+    return PluginListing(tuple(infos), tuple(refused))
 
 
 def _check(

@@ -455,3 +455,17 @@ def test_helper_methods_with_names_unlike_a_hook_are_left_alone() -> None:
             return 0
 
     assert "helpers" in make_host(Helpers).instances
+
+
+def test_the_listing_says_exactly_what_run_would_refuse() -> None:
+    sections = {"recorder": {"enabled": "maybe"}, "nope": {}, "drift_guard": {"enabled": False}}
+    with pytest.raises(ConfigError) as error:
+        make_host(Recorder, sections=sections)
+    listing = list_plugins(
+        Settings(plugins=sections),
+        builtins=(*ESSENTIAL_PLUGINS, BuiltinPlugin("recorder", Recorder)),
+        discover_entry_points=False,
+    )
+    assert sorted(map(str, listing.refused_by_run)) == sorted(problems_of(error))
+    assert len(listing.refused_by_run) == 3
+    assert listing.broken_but_disabled == ()
