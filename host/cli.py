@@ -80,16 +80,34 @@ def plugins(
         ),
     ] = False,
 ) -> None:
-    """List the available plugins, whether the config enables them, and their hooks."""
+    """List the available plugins, whether the config enables them, their hooks and problems.
+
+    The table is printed whatever is wrong with a plugin; each problem is also a ``config error``
+    line on stderr. Exit status: 2 when ``run`` would refuse this config (the same problems
+    ``run`` prints, with the same status, so a script can ask ``plugins`` before it starts
+    anything); 1 when the config is fine but an installed plugin it leaves off is broken (cannot
+    be imported, or has hooks ``run`` would refuse once it is enabled) — worth fixing, not a
+    config error; 0 when nothing is wrong.
+    """
     with _config_errors():
         # Imported here: `config show` must keep working when the plugin machinery cannot load.
         from host.pluginmanager import list_plugins
 
-        infos = list_plugins(load_settings(config))
-    typer.echo(plugin_table(infos))
+        listing = list_plugins(load_settings(config))
+    typer.echo(plugin_table(listing.plugins))
     if settings:
-        effective = {info.name: info.settings for info in infos if info.settings is not None}
+        effective = {
+            info.name: info.settings for info in listing.plugins if info.settings is not None
+        }
         typer.echo("\n" + yaml.safe_dump(effective, sort_keys=False), nl=False)
+    for problem in listing.refused_by_run:
+        typer.echo(f"config error: {problem}", err=True)
+    for problem in listing.broken_but_disabled:
+        typer.echo(f"disabled plugin: {problem}", err=True)
+    if listing.refused_by_run:
+        raise typer.Exit(CONFIG_ERROR_EXIT)
+    if listing.broken_but_disabled:
+        raise typer.Exit(CHECK_FAILED_EXIT)
 
 
 @app.command("run")
@@ -241,14 +259,26 @@ def check(config: ConfigOption = None) -> None:
 
 
 def plugin_table(infos: Sequence[PluginInfo]) -> str:
-    """Render plugins as a plain aligned table, readable in a terminal and in a pipe alike."""
-    rows = [("NAME", "SOURCE", "STATUS", "HOOKS")]
+    """Render plugins as a plain aligned table, readable in a terminal and in a pipe alike.
+
+    When any plugin has a problem, a PROBLEM column gives each one's reasons and its status says
+    ``error`` (the problems are printed on stderr too, one per line).
+    """
+    with_problems = any(info.problems for info in infos)
+    rows = [("NAME", "SOURCE", "STATUS", "HOOKS") + (("PROBLEM",) if with_problems else ())]
     rows += [
         (
             info.name,
             info.source,
-            ("enabled" if info.enabled else "disabled") + (", essential" if info.essential else ""),
+            ("enabled" if info.enabled else "disabled")
+            + (", essential" if info.essential else "")
+            + (", error" if info.problems else ""),
             ", ".join(info.hooks) or "-",
+        )
+        + (
+            ("; ".join(problem.message for problem in info.problems) or "-",)
+            if with_problems
+            else ()
         )
         for info in infos
     ]

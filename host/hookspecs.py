@@ -9,8 +9,10 @@ Read this module to write a plugin. Each hook's docstring has the same parts:
 * **Default** — what the host does when no plugin answers;
 * **On error** — what the host does when a plugin raises or answers something invalid (always the
   safe side: an entry is vetoed, an existing stop is kept);
-* **Timing** — the budget. Hooks marked *hot path* run on every tick: no I/O, no logging, no
-  allocation beyond the answer.
+* **Timing** — the budget, the same figure as in :data:`HOOK_BUDGETS` (a test keeps the two in
+  step). Hooks marked *hot path* run on every tick: no I/O, no logging, no allocation beyond the
+  answer. The host times every call; a plugin that overruns the budget several calls in a row is
+  warned about once, with the figure.
 
 Rules that hold for every hook:
 
@@ -29,6 +31,13 @@ Rules that hold for every hook:
   below is order-independent except "first answer", which is the point of ``trylast`` defaults.
 * Only :mod:`host.dispatch` calls these hooks. It applies the combination rules, validates the
   answers and isolates a failing plugin, so one plugin's exception never hides another's answer.
+* A plugin that keeps raising is switched off: after ``hooks.plugin_failure_limit`` exceptions
+  in a row from one of its hooks (a call that returns resets the count), it is unregistered from
+  every hook for the rest of the session, which is logged once, journaled and shown in the
+  session summary with its error count. The other plugins and the host's defaults carry on (an
+  open position keeps its exchange-side stop). An *essential* plugin (``drift_guard``) is never
+  switched off: each of its failures already falls back to the safe side written under
+  **On error**, and the host must keep asking it.
 """
 
 from __future__ import annotations
@@ -75,6 +84,24 @@ __all__ = [
     "plan_entry",
 ]
 
+HOOK_BUDGETS: Mapping[str, timedelta] = {
+    "on_startup": timedelta(seconds=1),
+    "on_shutdown": timedelta(seconds=1),
+    "detect_regime": timedelta(milliseconds=1),
+    "generate_signals": timedelta(microseconds=20),
+    "on_signal": timedelta(microseconds=50),
+    "plan_entry": timedelta(microseconds=50),
+    "limit_order_ttl": timedelta(microseconds=50),
+    "on_limit_expired": timedelta(microseconds=50),
+    "on_fill": timedelta(microseconds=100),
+    "on_position_drift": timedelta(milliseconds=1),
+    "on_position_closed": timedelta(microseconds=100),
+    "on_order_rejected": timedelta(microseconds=100),
+    "on_tick_exit": timedelta(microseconds=20),
+}
+"""The time one call of each hook may take: the single source the host's guard and ``golive``
+measure against. Each hook's **Timing** paragraph states the same figure in words."""
+
 # ---------------------------------------------------------------------------------------------
 # Life cycle
 # ---------------------------------------------------------------------------------------------
@@ -93,7 +120,7 @@ def on_startup(host: HostInfo) -> None:
     Combination: notification — every implementation is called.
     Default: nothing happens.
     On error: start-up is aborted: a plugin that cannot start must not trade.
-    Timing: not on the hot path; keep it under a second.
+    Timing: not on the hot path; budget 1 s.
     """
 
 
@@ -110,7 +137,7 @@ def on_shutdown(host: HostInfo) -> None:
     Combination: notification — every implementation is called.
     Default: nothing happens.
     On error: logged and counted; shutdown goes on.
-    Timing: not on the hot path; keep it under a second.
+    Timing: not on the hot path; budget 1 s.
     """
 
 

@@ -1,4 +1,4 @@
-"""Per-plugin fault isolation: each hook implementation answers or fails on its own.
+"""Per-plugin fault isolation and health: each hook implementation answers or fails on its own.
 
 pluggy aborts a hook call at the first exception, and the implementations still waiting are never
 asked. For a trading host that is the wrong failure mode: a crashing alternative-exit plugin would
@@ -6,6 +6,11 @@ hide the trailing stop's close. So every implementation is registered behind a s
 turns its answer into an :class:`Answer` (tagged with the plugin's name, so the dispatcher can say
 who proposed what) and its exception into a :class:`PluginFault`. pluggy still does the calling,
 ordering and ``firstresult`` short-circuit; the guard only changes what a failure looks like.
+
+The guard also keeps the plugin's health (:class:`FaultLog`): how often it failed, whether it
+keeps failing (then it is switched off for the session, unless it is essential), and whether it
+keeps overrunning its hook's time budget (then it is warned about once). The session summary and
+the journal read what it found.
 """
 
 from __future__ import annotations
@@ -16,7 +21,19 @@ from collections import Counter
 from collections.abc import Callable
 from dataclasses import dataclass
 
+from host.clock import monotonic_ns
+
 log = logging.getLogger(__name__)
+
+SLOW_STREAK = 10
+"""Calls in a row over budget before a plugin is warned about.
+
+A call is timed on the wall clock (a plugin that blocks on I/O must show), so a quick call can
+look slow through no fault of its own: a garbage collection, the journal's writer thread holding
+the GIL, another process on the core. In a default paper session the built-ins, which take a few
+µs, were seen over budget up to 3 calls in a row that way. A plugin that really is too slow is
+slow on every call and is still named within its first few calls.
+"""
 
 
 @dataclass(frozen=True, slots=True)
@@ -36,43 +53,162 @@ class PluginFault:
     error: Exception
 
 
-class FaultLog:
-    """Counts plugin failures and invalid answers per ``(plugin, hook)``.
+@dataclass(slots=True, eq=False)
+class HookHealth:
+    """One plugin's record in one hook: what the guard updates on every call."""
 
-    The counts are what the circuit breaker and the health report read; each fault is logged
-    once, with the plugin and hook named, when it happens.
+    plugin: str
+    hook: str
+    budget_ns: int
+    essential: bool
+    failures_in_a_row: int = 0
+    slow_in_a_row: int = 0
+    fastest_slow_ns: int = 0
+    """The quickest of the current run of over-budget calls (a floor, not an outlier)."""
+    warned_slow: bool = False
+
+
+@dataclass(frozen=True, slots=True)
+class SlowHook:
+    """A plugin warned about for overrunning its hook's budget."""
+
+    plugin: str
+    hook: str
+    took_ns: int
+    budget_ns: int
+
+
+SwitchOffListener = Callable[[str, str], None]
+"""Told ``(plugin, reason)`` when a plugin is switched off for the session."""
+
+
+class FaultLog:
+    """Counts plugin failures and invalid answers per ``(plugin, hook)``; switches off and warns.
+
+    Each ``(plugin, hook)`` logs its first fault with the traceback; repeats are counted (the
+    session summary shows the counts) and logged at debug level only, so a plugin failing on every
+    tick does not bury the log. After ``failure_limit`` exceptions in a row from one hook (a call
+    that returns resets the count; invalid answers are counted but do not switch a plugin off), a
+    non-essential plugin is switched off: the listeners (the plugin manager, which unregisters it;
+    the engine, which journals it) are told once.
     """
 
-    def __init__(self) -> None:
+    def __init__(self, failure_limit: int | None = None) -> None:
         self.counts: Counter[tuple[str, str]] = Counter()
+        self.failure_limit = failure_limit
+        self.switched_off: dict[str, str] = {}
+        """Plugins switched off for the session, with the reason."""
+        self.slow: list[SlowHook] = []
+        self._listeners: list[SwitchOffListener] = []
+
+    def on_switch_off(self, listener: SwitchOffListener) -> None:
+        """Call ``listener(plugin, reason)`` whenever a plugin is switched off."""
+        self._listeners.append(listener)
 
     def record(self, plugin: str, hook: str, problem: str, error: Exception | None = None) -> None:
         """Count one fault and log it with the plugin and hook that caused it."""
         self.counts[(plugin, hook)] += 1
-        log.error("plugin %r failed in hook %r: %s", plugin, hook, problem, exc_info=error)
+        first = self.counts[(plugin, hook)] == 1
+        log.log(
+            logging.ERROR if first else logging.DEBUG,
+            "plugin %r failed in hook %r: %s",
+            plugin,
+            hook,
+            problem,
+            exc_info=error if first else None,
+        )
+
+    def raised(self, health: HookHealth, error: Exception) -> None:
+        """Count an exception from ``health``'s hook; switch the plugin off if it keeps raising."""
+        self.record(health.plugin, health.hook, f"raised {type(error).__name__}: {error}", error)
+        health.failures_in_a_row += 1
+        limit = self.failure_limit
+        if (
+            limit is None
+            or health.failures_in_a_row < limit
+            or health.essential
+            or health.plugin in self.switched_off
+        ):
+            return
+        reason = (
+            f"switched off for the session after {health.failures_in_a_row} failures in a row "
+            f"in {health.hook} (last: {type(error).__name__}: {error})"
+        )
+        self.switched_off[health.plugin] = reason
+        log.error("plugin %r %s", health.plugin, reason)
+        for listener in self._listeners:
+            listener(health.plugin, reason)
+
+    def over_budget(self, health: HookHealth, took_ns: int) -> None:
+        """Note a call over its hook's budget; warn once when the plugin keeps overrunning."""
+        if health.warned_slow:
+            return
+        health.slow_in_a_row += 1
+        if health.slow_in_a_row == 1 or took_ns < health.fastest_slow_ns:
+            health.fastest_slow_ns = took_ns
+        if health.slow_in_a_row < SLOW_STREAK:
+            return
+        health.warned_slow = True
+        slow = SlowHook(health.plugin, health.hook, health.fastest_slow_ns, health.budget_ns)
+        self.slow.append(slow)
+        log.warning(
+            "plugin %r is over budget in hook %r: %d calls in a row took at least %s "
+            "(budget %s); warned once",
+            slow.plugin,
+            slow.hook,
+            SLOW_STREAK,
+            format_ns(slow.took_ns),
+            format_ns(slow.budget_ns),
+        )
 
     @property
     def total(self) -> int:
         """All faults recorded so far."""
         return sum(self.counts.values())
 
+    def by_plugin(self) -> dict[str, int]:
+        """Faults per plugin, all hooks together, by plugin name."""
+        totals: Counter[str] = Counter()
+        for (plugin, _), count in self.counts.items():
+            totals[plugin] += count
+        return dict(sorted(totals.items()))
+
+
+def format_ns(nanoseconds: int) -> str:
+    """A duration in the unit the hook contract uses for it: µs, ms or s."""
+    if nanoseconds < 1_000_000:
+        return f"{nanoseconds / 1_000:.0f} µs"
+    if nanoseconds < 1_000_000_000:
+        return f"{nanoseconds / 1_000_000:.1f} ms"
+    return f"{nanoseconds / 1_000_000_000:.2f} s"
+
 
 def guard(
-    plugin: str, hook: str, implementation: Callable[..., object], faults: FaultLog
+    health: HookHealth, implementation: Callable[..., object], faults: FaultLog
 ) -> Callable[..., object]:
     """Wrap one hook implementation so it returns an :class:`Answer`, ``None`` or a fault.
 
-    ``functools.wraps`` keeps ``__wrapped__``, which pluggy follows to read the implementation's
-    (opt-in) argument names.
+    The call is timed with :func:`host.clock.monotonic_ns` (two readings; see
+    bench/bench_guard.py for the cost). ``functools.wraps`` keeps ``__wrapped__``, which pluggy
+    follows to read the implementation's (opt-in) argument names.
     """
+    plugin, hook, budget_ns = health.plugin, health.hook, health.budget_ns
 
     @functools.wraps(implementation)
     def guarded(*args: object) -> Answer | PluginFault | None:
+        started = monotonic_ns()
         try:
             value = implementation(*args)
         except Exception as error:
-            faults.record(plugin, hook, f"raised {type(error).__name__}: {error}", error)
+            faults.raised(health, error)
             return PluginFault(plugin, hook, error)
+        took = monotonic_ns() - started
+        if took > budget_ns:
+            faults.over_budget(health, took)
+        elif health.slow_in_a_row:
+            health.slow_in_a_row = 0
+        if health.failures_in_a_row:
+            health.failures_in_a_row = 0
         return None if value is None else Answer(plugin, value)
 
     return guarded

@@ -22,7 +22,8 @@ import difflib
 import importlib
 import inspect
 from collections.abc import Callable, Iterable, Mapping
-from dataclasses import dataclass, replace
+from dataclasses import dataclass
+from datetime import timedelta
 from importlib.metadata import entry_points
 from typing import Any
 
@@ -32,7 +33,7 @@ from pydantic import BaseModel, TypeAdapter, ValidationError
 from host import hookspecs
 from host.dispatch import HookDispatch
 from host.errors import ConfigError, ConfigProblem
-from host.plugin_guard import FaultLog, guard
+from host.plugin_guard import FaultLog, HookHealth, guard
 from host.settings import Settings
 
 ENTRY_POINT_GROUP = "scalphost.plugins"
@@ -64,6 +65,27 @@ class PluginInfo:
     hooks: tuple[str, ...]
     settings: Mapping[str, Any] | None = None
     """The effective settings (defaults filled in) of an enabled plugin that has a model."""
+    problems: tuple[ConfigProblem, ...] = ()
+    """Why the plugin cannot run: it cannot be imported, or a hook or its settings are refused."""
+
+
+@dataclass(frozen=True, slots=True)
+class PluginListing:
+    """Every available plugin with its problems, and which of them would stop ``run``."""
+
+    plugins: tuple[PluginInfo, ...]
+    refused_by_run: tuple[ConfigProblem, ...]
+    """Exactly what :func:`build_plugin_host` raises for this config (unknown names included)."""
+
+    @property
+    def broken_but_disabled(self) -> tuple[ConfigProblem, ...]:
+        """Problems of installed plugins the config leaves off: harmless until one is enabled."""
+        return tuple(
+            problem
+            for info in self.plugins
+            for problem in info.problems
+            if problem not in self.refused_by_run
+        )
 
 
 @dataclass(frozen=True, slots=True)
@@ -75,6 +97,20 @@ class _Candidate:
     load: Callable[[], object]
     essential: bool
     enabled_by_default: bool
+
+
+@dataclass(frozen=True, slots=True)
+class _Checked:
+    """One candidate after every check that needs no instance: what ``run`` and ``plugins`` share.
+
+    ``hooks`` maps each hook the class implements to its pluggy options; ``settings`` is the
+    validated settings model, :data:`NO_SETTINGS`, or ``None`` when not validated.
+    """
+
+    info: PluginInfo
+    plugin_class: type | None
+    hooks: Mapping[str, Mapping[str, object]]
+    settings: object | None
 
 
 @dataclass(frozen=True, slots=True)
@@ -102,28 +138,29 @@ def build_plugin_host(
     builtins: Iterable[BuiltinPlugin] | None = None,
     discover_entry_points: bool = True,
 ) -> PluginHost:
-    """Build the manager for ``settings``; raise :class:`ConfigError` listing every problem."""
-    candidates = _candidates(builtins, discover_entry_points)
-    problems = _unknown_names(settings.plugins, candidates)
+    """Build the manager for ``settings``; raise :class:`ConfigError` listing every problem.
+
+    A plugin that keeps raising is switched off for the session by unregistering it (see
+    :class:`host.plugin_guard.FaultLog`); its name stays blocked so nothing registers it again.
+    """
+    candidates, problems = _candidates(builtins, discover_entry_points)
+    problems += _unknown_names(settings.plugins, candidates)
     pm = pluggy.PluginManager(hookspecs.PROJECT_NAME)
     pm.add_hookspecs(hookspecs)
-    faults = FaultLog()
+    faults = FaultLog(settings.hooks.plugin_failure_limit)
+    faults.on_switch_off(lambda plugin, _reason: pm.set_blocked(plugin))
     infos: list[PluginInfo] = []
     instances: dict[str, object] = {}
     for candidate in candidates.values():
-        section = dict(settings.plugins.get(candidate.name, {}))
-        enabled = _enabled(candidate, section, problems)
-        plugin_class = _load(candidate, problems) if enabled else None
-        if plugin_class is None:
+        checked = _check(candidate, settings.plugins.get(candidate.name, {}), load_disabled=False)
+        infos.append(checked.info)
+        problems.extend(checked.info.problems)
+        if checked.plugin_class is None or checked.settings is None or checked.info.problems:
             pm.set_blocked(candidate.name)
-            infos.append(_info(candidate, enabled=False, hooks=()))
             continue
-        instance = _instantiate(candidate.name, plugin_class, section, problems)
-        if instance is not None and _register(pm, candidate.name, instance, faults, problems):
-            instances[candidate.name] = instance
-        infos.append(_info(candidate, enabled=True, hooks=_hooks_of(plugin_class)))
-    if not problems:
-        _check_pending(pm, problems)
+        instance = _instantiate(checked.plugin_class, checked.settings)
+        _register(pm, candidate, instance, checked.hooks, faults)
+        instances[candidate.name] = instance
     if problems:
         raise ConfigError(problems)
     dispatch = HookDispatch(pm, settings.hooks, faults)
@@ -135,25 +172,49 @@ def list_plugins(
     *,
     builtins: Iterable[BuiltinPlugin] | None = None,
     discover_entry_points: bool = True,
-) -> tuple[PluginInfo, ...]:
-    """Describe every available plugin without registering any (for ``scalphost plugins``)."""
-    candidates = _candidates(builtins, discover_entry_points)
-    problems = _unknown_names(settings.plugins, candidates)
+) -> PluginListing:
+    """Describe every available plugin without registering any (for ``scalphost plugins``).
+
+    Never raises for a plugin: one that cannot be imported, or whose hooks or settings ``run``
+    would refuse, is listed with its problems — disabled plugins are imported and checked too, so
+    a broken installation shows before anyone enables it.
+    """
+    candidates, refused = _candidates(builtins, discover_entry_points)
+    refused += _unknown_names(settings.plugins, candidates)
     infos = []
     for candidate in candidates.values():
-        section = dict(settings.plugins.get(candidate.name, {}))
-        enabled = _enabled(candidate, section, problems)
-        plugin_class = _load(candidate, problems)
-        hooks = _hooks_of(plugin_class) if plugin_class is not None else ()
-        info = _info(candidate, enabled=enabled, hooks=hooks)
-        if enabled and plugin_class is not None:
+        section = settings.plugins.get(candidate.name, {})
+        as_run = _check(candidate, section, load_disabled=False)
+        refused.extend(as_run.info.problems)
+        listed = as_run if as_run.info.enabled else _check(candidate, section, load_disabled=True)
+        infos.append(listed.info)
+    return PluginListing(tuple(infos), tuple(refused))
+
+
+def _check(
+    candidate: _Candidate, raw_section: Mapping[str, Any], *, load_disabled: bool
+) -> _Checked:
+    """Enable, import, check the hooks of and validate the settings of one candidate."""
+    problems: list[ConfigProblem] = []
+    section = dict(raw_section)
+    enabled = _enabled(candidate, section, problems)
+    plugin_class = _load(candidate, problems) if enabled or load_disabled else None
+    hooks: Mapping[str, Mapping[str, object]] = {}
+    validated: object | None = None
+    if plugin_class is not None:
+        hooks = _hook_implementations(candidate.name, plugin_class, problems)
+        if enabled:
             validated = _validated_settings(candidate.name, plugin_class, section, problems)
-            if isinstance(validated, BaseModel):
-                info = replace(info, settings=validated.model_dump(mode="json"))
-        infos.append(info)
-    if problems:
-        raise ConfigError(problems)
-    return tuple(infos)
+    info = PluginInfo(
+        candidate.name,
+        candidate.source,
+        enabled,
+        candidate.essential,
+        tuple(sorted(hooks)),
+        validated.model_dump(mode="json") if isinstance(validated, BaseModel) else None,
+        tuple(problems),
+    )
+    return _Checked(info, plugin_class, hooks, validated)
 
 
 # --- discovery --------------------------------------------------------------------------------
@@ -161,7 +222,8 @@ def list_plugins(
 
 def _candidates(
     builtins: Iterable[BuiltinPlugin] | None, discover_entry_points: bool
-) -> dict[str, _Candidate]:
+) -> tuple[dict[str, _Candidate], list[ConfigProblem]]:
+    """Every plugin that could run, by name; a name taken twice is a problem (the first stays)."""
     if builtins is None:
         from plugins import BUILTIN_PLUGINS
 
@@ -175,8 +237,8 @@ def _candidates(
             builtin.essential,
             builtin.enabled_by_default,
         )
+    problems = []
     if discover_entry_points:
-        problems = []
         for point in sorted(entry_points(group=ENTRY_POINT_GROUP), key=lambda p: p.name):
             if point.name in found:
                 problems.append(
@@ -190,9 +252,7 @@ def _candidates(
             found[point.name] = _Candidate(
                 point.name, _distribution_of(point), point.load, False, False
             )
-        if problems:
-            raise ConfigError(problems)
-    return found
+    return found, problems
 
 
 def loader_for(target: str | type) -> Callable[[], object]:
@@ -269,12 +329,7 @@ NO_SETTINGS = object()
 """What :func:`_validated_settings` returns for a plugin without a ``Settings`` model."""
 
 
-def _instantiate(
-    name: str, plugin_class: type, section: dict[str, Any], problems: list[ConfigProblem]
-) -> object | None:
-    plugin_settings = _validated_settings(name, plugin_class, section, problems)
-    if plugin_settings is None:
-        return None
+def _instantiate(plugin_class: type, plugin_settings: object) -> object:
     instance: object = (
         plugin_class() if plugin_settings is NO_SETTINGS else plugin_class(plugin_settings)
     )
@@ -306,88 +361,108 @@ def _validated_settings(
         return None
 
 
-# --- registration -----------------------------------------------------------------------------
+# --- hooks ------------------------------------------------------------------------------------
 
 
-def _register(
-    pm: pluggy.PluginManager,
-    name: str,
-    instance: object,
-    faults: FaultLog,
-    problems: list[ConfigProblem],
-) -> bool:
-    proxy = _GuardedPlugin()
-    found = False
-    for attribute in dir(instance):
-        if not inspect.isfunction(inspect.getattr_static(type(instance), attribute, None)):
+def _hook_implementations(
+    name: str, plugin_class: type, problems: list[ConfigProblem]
+) -> dict[str, Mapping[str, object]]:
+    """The class's hook implementations with their pluggy options; each refusal is a problem.
+
+    Refused: an implementation of a hook that does not exist (a typo), an ``async`` or wrapper
+    implementation, an argument the hook does not pass, a method named like a hook (or nearly)
+    but not marked ``@hookimpl``, and a plugin that implements no hook at all — each would
+    otherwise be silently never called, or called wrongly. ``run`` and ``plugins`` both ask here.
+    """
+    hooks: dict[str, Mapping[str, object]] = {}
+    refused: list[str] = []
+    for attribute in dir(plugin_class):
+        function = inspect.getattr_static(plugin_class, attribute, None)
+        if not inspect.isfunction(function):
             continue  # only methods can be hooks; properties are never evaluated here
-        method = getattr(instance, attribute)
-        opts = getattr(method, IMPL_MARKER, None)
-        if opts is None:
-            _refuse_unmarked_hook(name, attribute, method, problems)
-            continue
-        problem = _refusal(attribute, method, opts)
-        if problem:
-            problems.append(ConfigProblem(f"plugins.{name}", problem))
-            continue
-        wrapped = guard(name, attribute, method, faults)
-        setattr(wrapped, IMPL_MARKER, opts)
-        setattr(proxy, attribute, wrapped)
-        found = True
-    if not found:
-        return False
-    pm.register(proxy, name=name)
-    return True
+        opts = getattr(function, IMPL_MARKER, None)
+        problem = (
+            _unmarked(attribute)
+            if opts is None
+            else _implementation_refusal(attribute, function, opts)
+        )
+        if problem is not None:
+            refused.append(problem)
+        elif opts is not None:
+            hooks[attribute] = opts
+    if not hooks and not refused:
+        refused.append("implements no scalphost hook, so the host would never call it")
+    problems.extend(ConfigProblem(f"plugins.{name}", problem) for problem in refused)
+    return hooks
 
 
-def _refusal(hook: str, method: Callable[..., object], opts: Mapping[str, object]) -> str | None:
-    if inspect.iscoroutinefunction(method) or inspect.isasyncgenfunction(method):
+def _unmarked(attribute: str) -> str | None:
+    """A method named like a hook but not marked would silently never run: say so."""
+    if attribute in HOOK_NAMES:
+        return f"method {attribute!r} is not marked with @hookimpl"
+    if attribute.startswith("_"):
+        return None
+    suggestion = difflib.get_close_matches(attribute, HOOK_NAMES, n=1, cutoff=NEAR_MISS)
+    if suggestion:
+        return (
+            f"method {attribute!r} is not marked with @hookimpl and is not a scalphost hook; "
+            f"did you mean {suggestion[0]!r}?"
+        )
+    return None
+
+
+NEAR_MISS = 0.85
+"""How alike (difflib's ratio) an unmarked method's name must be to a hook's to be called a typo:
+``on_tick_exits`` or ``on_fills`` are, ``on_tick`` or ``fill_count`` are not."""
+
+
+def _implementation_refusal(
+    hook: str, function: Callable[..., object], opts: Mapping[str, object]
+) -> str | None:
+    if hook not in HOOK_NAMES:
+        suggestion = difflib.get_close_matches(hook, HOOK_NAMES, n=1)
+        hint = f"; did you mean {suggestion[0]!r}?" if suggestion else ""
+        return f"implements {hook!r}, which is not a scalphost hook{hint}"
+    if inspect.iscoroutinefunction(function) or inspect.isasyncgenfunction(function):
         return (
             f"hook {hook!r} is async; hooks must be synchronous "
             "(the host does all I/O and awaiting)"
         )
     if opts.get("wrapper") or opts.get("hookwrapper"):
         return f"hook {hook!r} is a wrapper; wrappers are reserved for the host"
+    offered = inspect.signature(getattr(hookspecs, hook)).parameters
+    required = list(inspect.signature(function).parameters.values())[1:]  # after self
+    unknown = [
+        parameter.name
+        for parameter in required
+        if parameter.kind is parameter.POSITIONAL_OR_KEYWORD
+        and parameter.default is parameter.empty
+        and parameter.name not in offered
+    ]
+    if unknown:
+        return (
+            f"hook {hook!r} asks for {', '.join(map(repr, unknown))}, which the hook does not "
+            f"pass; it passes {', '.join(offered)}"
+        )
     return None
 
 
-def _refuse_unmarked_hook(
-    name: str, attribute: str, method: object, problems: list[ConfigProblem]
+# --- registration -----------------------------------------------------------------------------
+
+
+def _register(
+    pm: pluggy.PluginManager,
+    candidate: _Candidate,
+    instance: object,
+    hooks: Mapping[str, Mapping[str, object]],
+    faults: FaultLog,
 ) -> None:
-    """A method named like a hook but not marked would silently never run: say so."""
-    if attribute in HOOK_NAMES and callable(method):
-        problems.append(
-            ConfigProblem(f"plugins.{name}", f"method {attribute!r} is not marked with @hookimpl")
-        )
-
-
-def _check_pending(pm: pluggy.PluginManager, problems: list[ConfigProblem]) -> None:
-    """Turn an implementation of a hook that does not exist (a typo) into a start-up error."""
-    for hook_name, caller in vars(pm.hook).items():
-        if hook_name in HOOK_NAMES:
-            continue
-        suggestion = difflib.get_close_matches(hook_name, HOOK_NAMES, n=1)
-        hint = f"; did you mean {suggestion[0]!r}?" if suggestion else ""
-        for impl in caller.get_hookimpls():
-            problems.append(
-                ConfigProblem(
-                    f"plugins.{impl.plugin_name}",
-                    f"implements {hook_name!r}, which is not a scalphost hook{hint}",
-                )
-            )
-    if not problems:
-        pm.check_pending()
-
-
-def _hooks_of(plugin_class: type) -> tuple[str, ...]:
-    return tuple(
-        sorted(
-            attribute
-            for attribute in dir(plugin_class)
-            if getattr(getattr(plugin_class, attribute, None), IMPL_MARKER, None) is not None
-        )
-    )
-
-
-def _info(candidate: _Candidate, *, enabled: bool, hooks: tuple[str, ...]) -> PluginInfo:
-    return PluginInfo(candidate.name, candidate.source, enabled, candidate.essential, hooks)
+    """Register ``instance``'s (already checked) hook implementations, each behind its guard."""
+    proxy = _GuardedPlugin()
+    for hook, opts in hooks.items():
+        budget = hookspecs.HOOK_BUDGETS[hook] // timedelta(microseconds=1) * 1_000
+        health = HookHealth(candidate.name, hook, budget, candidate.essential)
+        wrapped = guard(health, getattr(instance, hook), faults)
+        setattr(wrapped, IMPL_MARKER, opts)
+        setattr(proxy, hook, wrapped)
+    pm.register(proxy, name=candidate.name)

@@ -169,6 +169,12 @@ class HookSettings(BaseModel):
 
     model_config = _SECTION
 
+    plugin_failure_limit: int = Field(
+        default=20,
+        ge=1,
+        description="Exceptions in a row from one hook after which a non-essential plugin is "
+        "switched off for the session.",
+    )
     regime_fallback: Regime = Field(
         default=Regime.CHOPPY,
         description="Regime assumed when no plugin detects one (the most cautious by default).",

@@ -34,7 +34,7 @@ from host.engine.runner import Venue, trade
 from host.exchange.connection import OkxConnection
 from host.journal import journal_path
 from host.pluginmanager import BuiltinPlugin, build_plugin_host
-from host.settings import EngineSettings, JournalSettings, Settings
+from host.settings import EngineSettings, HookSettings, JournalSettings, Settings
 from host.sim.config import SimConfig
 from host.sim.server import Simulator
 from host.sim.standalone import sim_account_credentials
@@ -85,6 +85,7 @@ async def run_session(
     *plugin_classes: type,
     builtins: Sequence[str] = (),
     sections: dict[str, dict[str, Any]] | None = None,
+    hooks: HookSettings | None = None,
     sim_config: SimConfig | None = None,
     sim: Simulator | None = None,
     **engine: Any,
@@ -99,6 +100,7 @@ async def run_session(
         instruments=(BTC,),
         journal=JournalSettings(directory=tmp_path, synchronous="normal"),
         engine=EngineSettings(**engine),
+        hooks=hooks or HookSettings(),
         plugins=sections or {},
     )
     chosen = tuple(p for p in BUILTIN_PLUGINS if p.essential or p.name in builtins)

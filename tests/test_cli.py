@@ -12,7 +12,9 @@ import pytest
 import yaml
 from typer.testing import CliRunner
 
+from host import pluginmanager
 from host.cli import app, plugin_table
+from host.errors import ConfigProblem
 from host.pluginmanager import PluginInfo
 from host.settings import load_settings, redacted_dump
 from plugins import BUILTIN_PLUGINS
@@ -259,6 +261,27 @@ def test_plugin_table_aligns_columns_and_marks_essential_plugins() -> None:
     ]
 
 
+@pytest.fixture
+def only_builtins(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Hide the plugins installed in this environment: the test means the built-ins alone."""
+    monkeypatch.setattr(pluginmanager, "entry_points", lambda group: ())
+
+
+def test_plugin_table_shows_each_plugins_problems_in_a_column_of_its_own() -> None:
+    infos = [
+        PluginInfo("drift_guard", "built-in", True, True, ("on_position_drift",)),
+        PluginInfo(
+            "x", "acme 1.0", False, False, (), None, (ConfigProblem("plugins.x", "no numpy"),)
+        ),
+    ]
+    assert plugin_table(infos).splitlines() == [
+        "NAME         SOURCE    STATUS              HOOKS              PROBLEM",
+        "drift_guard  built-in  enabled, essential  on_position_drift  -",
+        "x            acme 1.0  disabled, error     -                  no numpy",
+    ]
+
+
+@pytest.mark.usefixtures("only_builtins")
 def test_plugins_command_lists_every_builtin_with_its_effective_settings(write_config) -> None:
     result = invoke("plugins", "--settings", "--config", str(PAPER))
     assert result.exit_code == 0, result.output

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import inspect
 import re
+from datetime import timedelta
 from pathlib import Path
 
 import pytest
@@ -29,6 +30,26 @@ def test_every_spec_documents_when_combination_default_error_and_timing(name: st
     assert not missing, f"{name} docstring lacks {missing}"
     for parameter in inspect.signature(SPECS[name]).parameters:
         assert f":param {parameter}:" in doc, f"{name} does not document {parameter}"
+
+
+UNITS = {
+    "µs": timedelta(microseconds=1),
+    "ms": timedelta(milliseconds=1),
+    "s": timedelta(seconds=1),
+}
+
+
+def test_every_hook_has_a_budget_and_nothing_else_has() -> None:
+    assert set(hookspecs.HOOK_BUDGETS) == set(SPECS)
+
+
+@pytest.mark.parametrize("name", sorted(SPECS))
+def test_the_timing_prose_states_the_budget_of_the_mapping(name: str) -> None:
+    timing = (inspect.getdoc(SPECS[name]) or "").partition("Timing:")[2]
+    stated = re.findall(r"budget (\d+) (µs|ms|s)\b", timing)
+    assert len(stated) == 1, f"{name}: Timing states {len(stated)} budgets"
+    [(amount, unit)] = stated
+    assert int(amount) * UNITS[unit] == hookspecs.HOOK_BUDGETS[name]
 
 
 @pytest.mark.parametrize("name", sorted(SPECS))

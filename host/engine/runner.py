@@ -26,7 +26,8 @@ from host.exchange.connection import ExchangeSnapshot, OkxConnection
 from host.exchange.events import ExchangeEvent
 from host.exchange.orders import ClientOrderIds
 from host.journal import Journal, journal_path
-from host.journal.records import IntentPurpose
+from host.journal.records import ErrorEvent, IntentPurpose
+from host.plugin_guard import FaultLog
 from host.pluginmanager import PluginHost, build_plugin_host
 from host.settings import Credentials, Settings
 
@@ -121,6 +122,7 @@ async def trade(
                 executor,
                 specs,
             )
+            _watch_plugins(engine, plugins.faults)
             link = asyncio.create_task(connection.run())
             load = asyncio.create_task(monitor_load(engine, connection.health))
             chores: asyncio.Task[None] | None = None
@@ -144,6 +146,16 @@ async def trade(
     finally:
         await journal.close()
     return engine
+
+
+def _watch_plugins(engine: Engine, faults: FaultLog) -> None:
+    """Show the plugins' health in the session summary and journal each plugin switched off."""
+    engine.stats.faults = faults
+
+    def journal_switch_off(plugin: str, reason: str) -> None:
+        engine.journal.write(ErrorEvent(engine.clock.now(), f"plugin:{plugin}", reason))
+
+    faults.on_switch_off(journal_switch_off)
 
 
 async def _until_or_lost(run: Coroutine[Any, Any, None], link: asyncio.Task[None]) -> None:

@@ -2,7 +2,9 @@
 
 Kept by the engine as it goes (closes with their regime at entry and exit reason, entries, drift
 adoptions and how long each took to protect), so the summary needs no second pass over the
-journal. PnL stays Decimal to the end; only the printed summary formats it.
+journal. The plugins' health (errors, switched-off plugins, budget overruns) is the plugin guard's
+:class:`~host.plugin_guard.FaultLog`, which the runner hands over. PnL stays Decimal to the end;
+only the printed summary formats it.
 """
 
 from __future__ import annotations
@@ -13,6 +15,7 @@ from decimal import Decimal
 from pathlib import Path
 
 from host.domain import ClosedPosition, Regime
+from host.plugin_guard import FaultLog, format_ns
 
 CENT = Decimal("0.01")
 
@@ -39,6 +42,8 @@ class SessionStats:
     protect_seconds: list[float] = field(default_factory=list)
     """Seconds from finding a position on the exchange to its exchange-side stop."""
     trades: list[ClosedTrade] = field(default_factory=list)
+    faults: FaultLog = field(default_factory=FaultLog)
+    """The plugins' failures and overruns (the plugin host's log, set by the runner)."""
 
     def record_close(self, closed: ClosedPosition, regime: Regime | None) -> None:
         """Count one closed position."""
@@ -95,9 +100,29 @@ class SessionStats:
                 f"  adopted positions {self.adopted}, detection to exchange-side stop: "
                 f"max {worst * 1000:.0f} ms"
             )
+        lines.extend(_plugin_health(self.faults))
         if journal is not None:
             lines.append(f"  journal {journal}")
         return "\n".join(lines)
+
+
+def _plugin_health(faults: FaultLog) -> list[str]:
+    """Plugins that failed or ran over their hook's budget; nothing when every plugin behaved.
+
+    A failing plugin shows its error count and, if it came to that, why it was switched off.
+    """
+    lines = []
+    for plugin, count in faults.by_plugin().items():
+        switched_off = faults.switched_off.get(plugin)
+        lines.append(
+            f"  plugin {plugin}: {count} errors" + (f", {switched_off}" if switched_off else "")
+        )
+    lines.extend(
+        f"  plugin {slow.plugin}: over budget in {slow.hook}, at least {format_ns(slow.took_ns)} "
+        f"a call (budget {format_ns(slow.budget_ns)})"
+        for slow in faults.slow
+    )
+    return lines
 
 
 def _reason(reason: str) -> str:
