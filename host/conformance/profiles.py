@@ -70,6 +70,19 @@ def load_profile(name: str) -> None:
     settings.load_profile(f"scalphost-{name}")
 
 
+def load_profile_without_database(name: str) -> None:
+    """Load ``name`` with hypothesis' example database off (``scalphost golive``).
+
+    The database is a developer's convenience: it replays failures from earlier runs out of a
+    ``.hypothesis`` folder in the working directory. A go-live check must neither leave that
+    folder in the user's directory nor depend on what an earlier run left there.
+    """
+    register_profiles()
+    run = f"scalphost-{name}-no-database"
+    settings.register_profile(run, settings(PROFILES[name], database=None))
+    settings.load_profile(run)
+
+
 def ensure_profile(environ: Mapping[str, str] = os.environ) -> str:
     """Load the environment's profile (see :func:`choose_profile`) unless one is already chosen.
 

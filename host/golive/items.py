@@ -8,14 +8,23 @@ item runs even when an earlier one failed, so one golive run shows everything th
 from __future__ import annotations
 
 import asyncio
+import re
 from collections.abc import Sequence
+from datetime import timedelta
 
 from host.clock import Clock
+from host.conformance.runner import (
+    PropertyOutcome,
+    SuiteReport,
+    UnknownPluginError,
+    run_configured_suites,
+)
 from host.errors import ConfigError
 from host.exchange.check import check_connectivity
 from host.golive.checklist import Checklist, Status
 from host.golive.session import fault_session
 from host.golive.stamp import identity_for, write_stamp
+from host.hookspecs import HOOK_BUDGETS
 from host.pluginmanager import PluginHost, build_plugin_host
 from host.settings import Settings
 
@@ -31,30 +40,102 @@ def run_checklist(
     plugin_host = plugins_item(settings, checklist)
     if plugin_host is None:
         return
+    report = suites_item(settings, profile, only, checklist)
+    coverage_item(report, checklist)
+    call_time_item(report, checklist)
     session_item(settings, checklist)
     exchange_item(settings, checklist, clock)
     stamp_item(settings, plugin_host, profile, checklist, clock)
 
 
 def plugins_item(settings: Settings, checklist: Checklist) -> PluginHost | None:
-    """Every enabled plugin loads, and every hook it marks is a real, synchronous hook."""
+    """Every enabled plugin loads and implements real, synchronous hooks the host calls.
+
+    These are exactly the refusals of ``scalphost run``.
+    """
     item = "plugins load"
     try:
         plugin_host = build_plugin_host(settings)
     except ConfigError as error:
         checklist.failed(item, "a plugin cannot be used", tuple(map(str, error.problems)))
         return None
-    idle = [info.name for info in plugin_host.plugins if info.enabled and not info.hooks]
-    if idle:
-        checklist.failed(
-            item,
-            "a plugin implements no hook the host calls",
-            tuple(f"plugins.{name}: no @hookimpl of a scalphost hook" for name in idle),
-        )
-        return None
     enabled = sorted(plugin_host.instances)
     checklist.passed(item, f"{len(enabled)} enabled: {', '.join(enabled)}")
     return plugin_host
+
+
+def suites_item(
+    settings: Settings, profile: str, only: Sequence[str], checklist: Checklist
+) -> SuiteReport:
+    """The conformance suites of the enabled plugins, with this config's settings: a line each.
+
+    Raises :class:`ConfigError` for an ``only`` name the config does not enable.
+    """
+
+    def report(outcome: PropertyOutcome) -> None:
+        item = f"{outcome.plugin}: {_plain(outcome.rule).rstrip('.')}"
+        examples = f"{outcome.examples} examples ({outcome.suite}.{outcome.prop})"
+        if outcome.passed:
+            checklist.passed(item, examples)
+        else:
+            evidence = tuple((outcome.failure or "").splitlines())
+            checklist.failed(item, f"broken in {examples}", evidence)
+
+    try:
+        return run_configured_suites(settings, profile, only or None, report)
+    except UnknownPluginError as error:
+        raise ConfigError.single("--plugin", str(error)) from None
+
+
+def coverage_item(report: SuiteReport, checklist: Checklist) -> None:
+    """A plugin must answer in the suites' examples: a pass without answers proves nothing."""
+    for coverage in report.coverage:
+        item = f"{coverage.plugin}: coverage"
+        if not coverage.suites:
+            checklist.skipped(item, "no conformance suite covers its hooks")
+            continue
+        figures = f"answered in {coverage.answered} of {coverage.examples} examples"
+        if coverage.answered == 0:
+            checklist.failed(
+                item,
+                figures + ": it never answered, so its passes prove nothing",
+                (
+                    "make the scenarios reach its warm-up (suite warmup_ticks or a settings "
+                    "field named window / period / lookback / warmup) or check its conditions",
+                ),
+            )
+        else:
+            checklist.passed(item, f"{figures} ({coverage.share:.0%})")
+
+
+def call_time_item(report: SuiteReport, checklist: Checklist) -> None:
+    """Each plugin's median call time per hook, against the hook's budget (host/hookspecs.py).
+
+    The median, not the tail: the suites run on whatever machine golive runs on, where garbage
+    collection and other processes put outliers in every plugin's tail; p99 and max are shown.
+    """
+    for timing in report.call_times:
+        budget = HOOK_BUDGETS.get(timing.hook)
+        if budget is None:
+            continue
+        item = f"{timing.plugin}: {timing.hook} time"
+        figures = (
+            f"median {_us(timing.p50)}, p99 {_us(timing.p99)}, max {_us(timing.max)} "
+            f"over {timing.count} calls; budget {_us(budget)}"
+        )
+        if timing.p50 > budget:
+            checklist.failed(item, "over budget: " + figures)
+        else:
+            checklist.passed(item, figures)
+
+
+def _plain(docstring_text: str) -> str:
+    """A property's rule as a user reads it: reStructuredText roles and literals unwrapped."""
+    return re.sub(r"(?::\w+:)?`+([^`]+)`+", r"\1", docstring_text)
+
+
+def _us(duration: timedelta) -> str:
+    return f"{duration / timedelta(microseconds=1):,.1f} µs"
 
 
 def session_item(settings: Settings, checklist: Checklist) -> None:
