@@ -475,13 +475,6 @@ def test_regime_suite_catches(plugin: type, prop: str) -> None:
     fails(RegimeDetectorSuite, plugin, prop)
 
 
-@pytest.mark.parametrize(
-    "prop", [name for name in dir(RegimeDetectorSuite) if name.startswith("test_")]
-)
-def test_the_built_in_detector_passes_every_regime_property(prop: str) -> None:
-    passes(RegimeDetectorSuite, RegimeDetector, prop)
-
-
 def test_regime_failures_say_the_rule_the_bars_and_the_answer() -> None:
     scale = failure(RegimeDetectorSuite, ExpensiveIsTrending, "test_regime_ignores_the_price_level")
     assert scale.startswith("the regime must not depend on the price level: every price"), scale
