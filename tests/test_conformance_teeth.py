@@ -2,9 +2,10 @@
 
 from __future__ import annotations
 
+import itertools
 import re
 from collections.abc import Callable, Sequence
-from datetime import timedelta
+from datetime import UTC, datetime, timedelta
 from decimal import Decimal
 from typing import Any
 
@@ -19,7 +20,8 @@ from broken_exits import (
     SaysHowLongByTheWallClock,
     SecretlyPatientTrail,
 )
-from hypothesis import Phase, settings
+from hypothesis import Phase, find, settings
+from hypothesis import strategies as st
 
 from host import (
     Bar,
@@ -38,9 +40,10 @@ from host import (
 from host.conformance.breakers import CircuitBreakerSuite
 from host.conformance.exits import ExitPluginSuite
 from host.conformance.limit_orders import LimitOrderPolicySuite
-from host.conformance.regimes import RegimeDetectorSuite
+from host.conformance.regimes import RegimeDetectorSuite, bar_counts
 from host.settings import HookSettings, LimitOrderMaxWait
 from plugins.circuit_breaker import CircuitBreaker
+from plugins.regime import RegimeDetector
 
 
 def _bound(suite_class: type, plugin: type, prop: str, **phases: Any) -> Callable[[], None]:
@@ -354,5 +357,163 @@ class ExpensiveIsTrending:
         return Regime.TRENDING if bars[-1].close > 1000 else Regime.RANGING
 
 
-def test_regime_suite_catches_a_detector_that_reads_the_price_level() -> None:
-    fails(RegimeDetectorSuite, ExpensiveIsTrending, "test_regime_ignores_the_price_level")
+class QuietInTheAsianSession(RegimeDetector):
+    """The built-in, but bars that closed between 00:00 and 08:00 UTC are ranging, whatever."""
+
+    @hookimpl
+    def detect_regime(self, bars: Sequence[Bar]) -> Regime | None:
+        if bars and bars[-1].start.hour < 8:
+            return Regime.RANGING
+        return super().detect_regime(bars)
+
+
+class CalmAtTheWeekend(RegimeDetector):
+    """The built-in, but the weekend (by the wall clock: thin books) is ranging, whatever."""
+
+    @hookimpl
+    def detect_regime(self, bars: Sequence[Bar]) -> Regime | None:
+        if datetime.now(UTC).weekday() >= 5:
+            return Regime.RANGING
+        return super().detect_regime(bars)
+
+
+class RecomputesOncePerBar(RegimeDetector):
+    """The built-in, but it caches its answer per instrument until a later bar closes."""
+
+    def __init__(self, settings: RegimeDetector.Settings) -> None:
+        super().__init__(settings)
+        self.cached: dict[str, tuple[datetime, Regime | None]] = {}
+
+    @hookimpl
+    def detect_regime(self, bars: Sequence[Bar], ctx: HookContext) -> Regime | None:
+        seen = self.cached.get(ctx.instrument.inst_id)
+        if seen is not None and bars[-1].start <= seen[0]:
+            return seen[1]
+        answer = super().detect_regime(bars)
+        self.cached[ctx.instrument.inst_id] = (bars[-1].start, answer)
+        return answer
+
+
+class AnswersTheLastSeries(RegimeDetector):
+    """The built-in, one call late: it classifies the bars of the previous call (or these)."""
+
+    def __init__(self, settings: RegimeDetector.Settings) -> None:
+        super().__init__(settings)
+        self.previous: Sequence[Bar] | None = None
+
+    @hookimpl
+    def detect_regime(self, bars: Sequence[Bar]) -> Regime | None:
+        judged = bars if self.previous is None else self.previous
+        self.previous = bars
+        return super().detect_regime(judged)
+
+
+class TrendStrength(RegimeDetector):
+    """Answers its efficiency ratio as a float score instead of a regime."""
+
+    @hookimpl
+    def detect_regime(self, bars: Sequence[Bar]) -> float | None:  # type: ignore[override]
+        closes = [float(b.close) for b in bars]
+        path = sum(abs(b - a) for a, b in itertools.pairwise(closes))
+        return abs(closes[-1] - closes[0]) / path if path else None
+
+
+class StampsItsAnswer(RegimeDetector):
+    """Answers the regime together with a naive local time of the decision."""
+
+    @hookimpl
+    def detect_regime(self, bars: Sequence[Bar]) -> Any:
+        return super().detect_regime(bars), datetime.now()  # noqa: DTZ005 - the bug under test
+
+
+class SaysTheName(RegimeDetector):
+    """Answers the regime's name, a str that equals the Regime but is not one."""
+
+    @hookimpl
+    def detect_regime(self, bars: Sequence[Bar]) -> str | None:  # type: ignore[override]
+        answer = super().detect_regime(bars)
+        return None if answer is None else str(answer)
+
+
+class TrendNeedsTwoPercent(RegimeDetector):
+    """The built-in, but a trend must also have moved 2 % net: slow straight walks are not."""
+
+    @hookimpl
+    def detect_regime(self, bars: Sequence[Bar]) -> Regime | None:
+        answer = super().detect_regime(bars)
+        net = abs(bars[-1].close - bars[0].open)
+        if answer is Regime.TRENDING and net * 50 < bars[0].open:
+            return Regime.RANGING
+        return answer
+
+
+class TrendsOnAnyNetMove(RegimeDetector):
+    """The built-in with an efficiency threshold its settings would refuse: 1/20."""
+
+    def __init__(self, settings: RegimeDetector.Settings) -> None:
+        super().__init__(settings.model_copy(update={"trending_efficiency": Decimal("0.05")}))
+
+
+BROKEN_DETECTORS = [
+    (ExpensiveIsTrending, "test_regime_ignores_the_price_level"),
+    (QuietInTheAsianSession, "test_regime_ignores_when_it_happened"),
+    (CalmAtTheWeekend, "test_regime_ignores_the_wall_clock"),
+    (RecomputesOncePerBar, "test_regime_answers_from_the_bars_alone"),
+    (AnswersTheLastSeries, "test_regime_answers_from_the_bars_alone"),
+    (TrendStrength, "test_regime_is_deterministic_and_a_regime_or_none"),
+    (StampsItsAnswer, "test_regime_is_deterministic_and_a_regime_or_none"),
+    (SaysTheName, "test_regime_is_deterministic_and_a_regime_or_none"),
+    (TrendNeedsTwoPercent, "test_regime_a_steady_trend_is_trending"),
+    (TrendsOnAnyNetMove, "test_regime_flat_or_mean_reverting_is_not_trending"),
+]
+
+
+@pytest.mark.parametrize(
+    ("plugin", "prop"), BROKEN_DETECTORS, ids=lambda x: getattr(x, "__name__", x)
+)
+def test_regime_suite_catches(plugin: type, prop: str) -> None:
+    fails(RegimeDetectorSuite, plugin, prop)
+
+
+def test_regime_failures_say_the_rule_the_bars_and_the_answer() -> None:
+    scale = failure(RegimeDetectorSuite, ExpensiveIsTrending, "test_regime_ignores_the_price_level")
+    assert scale.startswith("the regime must not depend on the price level: every price"), scale
+    assert re.search(r"the plugin answered \w+ as generated and \w+ scaled", scale)
+    assert re.search(r"BarSeries: \d+ one-minute bars of \S+, tick \S+, .* first close", scale)
+    state = failure(
+        RegimeDetectorSuite, RecomputesOncePerBar, "test_regime_answers_from_the_bars_alone"
+    )
+    assert "a detector must answer from the bars it is given alone" in state
+    assert state.count("BarSeries: ") == 2, "both the earlier and the later bars are shown"
+    assert re.search(r"already classified the earlier ones answered .+, a fresh instance", state)
+    assert "Earlier bars (it answered " in state
+
+
+class SecretlyNeedsFifty(RegimeDetector):
+    """The built-in with a 50-bar window its settings do not show (they still say 20)."""
+
+    def __init__(self, settings: RegimeDetector.Settings) -> None:
+        super().__init__(settings.model_copy(update={"window": 50}))
+
+
+def test_regime_suite_asks_for_a_warm_up_it_cannot_see() -> None:
+    message = failure(
+        RegimeDetectorSuite, SecretlyNeedsFifty, "test_regime_a_steady_trend_is_trending"
+    )
+    assert "once the detector has its warm-up of 20 bars (declare warmup_ticks" in message
+    assert "it answered no opinion" in message
+    declared = type("Declared", (RegimeDetectorSuite,), {"warmup_ticks": 50})
+    passes(declared, SecretlyNeedsFifty, "test_regime_a_steady_trend_is_trending")
+
+
+def test_regime_suite_hands_a_long_window_too_few_and_plenty_of_bars() -> None:
+    long_window = RegimeDetector.Settings(window=200)
+    attributes = {"plugin_class": RegimeDetector, "settings": st.just(long_window)}
+    suite = type("Check", (RegimeDetectorSuite,), attributes)
+    assert suite().history(long_window) == 200
+    counts = bar_counts(200)
+    assert find(counts, lambda n: True) == 100, "half the window: no opinion expected"
+    assert find(counts, lambda n: n >= 600) == 600, "three times the window"
+    examples, answered = answering(suite, "test_regime_is_deterministic_and_a_regime_or_none", 12)
+    assert examples >= 12
+    assert answered >= 2, f"the 200-bar detector answered in only {answered} of {examples}"

@@ -28,7 +28,6 @@ def detector_settings(draw: st.DrawFn) -> RegimeDetector.Settings:
 class TestRegimeDetectorConforms(RegimeDetectorSuite):
     plugin_class = RegimeDetector
     settings = detector_settings()
-    bars = 60
 
 
 def detect(bars: tuple) -> Regime | None:
