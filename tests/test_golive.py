@@ -17,7 +17,9 @@ import pytest
 from crash_harness import ROOT, logged, simulator, start_host
 
 from host.clock import LiveClock
+from host.golive.checklist import Checklist, ItemResult, Status
 from host.golive.gate import stamp_problem
+from host.golive.items import bar_history_item
 from host.golive.stamp import config_digest, identity_for, write_stamp
 from host.pluginmanager import build_plugin_host
 from host.settings import Settings, validated_update
@@ -151,3 +153,21 @@ def test_skipping_the_gate_is_journaled(tmp_path: Path) -> None:
     ((source, message),) = journaled_errors(journal_dir)
     assert source == "golive"
     assert message.startswith("live run started with --skip-golive: no go-live stamp")
+
+
+# --- items judged in-process ----------------------------------------------------------------
+
+
+def test_a_regime_window_longer_than_the_kept_bars_is_red(tmp_path: Path) -> None:
+    results: list[ItemResult] = []
+    kept = validated_update(settings_with(tmp_path), plugins={"regime": {"window": 30}})
+    bar_history_item(kept, Checklist(results.append))
+    short = validated_update(kept, engine={"bar_history": 20})
+    bar_history_item(short, Checklist(results.append))
+    assert [(r.item, r.status) for r in results] == [
+        ("regime: bar history", Status.PASSED),
+        ("regime: bar history", Status.FAILED),
+    ]
+    assert results[1].summary == (
+        "needs 30 bars; the host keeps 20 (engine.bar_history): it would never answer in a run"
+    )

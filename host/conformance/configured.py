@@ -49,10 +49,11 @@ def suites_by_plugin(settings: Settings) -> dict[str, tuple[type, ...]]:
         plugin_class = type(instance)
         section = {k: v for k, v in settings.plugins.get(name, {}).items() if k != "enabled"}
         model = getattr(plugin_class, "Settings", None)
-        configured = st.just(model.model_validate(section)) if model is not None else None
+        validated = model.model_validate(section) if model is not None else None
         attributes: dict[str, Any] = {
             "plugin_class": plugin_class,
-            "settings": configured,
+            "settings": None if validated is None else st.just(validated),
+            "configured_settings": validated,
             "plugin_name": name,
         }
         suites = []

@@ -92,6 +92,8 @@ class ConformanceSuite:
     plugin_name: ClassVar[str | None] = None
     """The plugin's name in a configuration, when the class was built from one."""
     settings: ClassVar[st.SearchStrategy[Any] | None] = None
+    configured_settings: ClassVar[Any] = None
+    """The plugin's validated settings, when the class was built from a configuration."""
     warmup_ticks: ClassVar[int] = 0
     """Ticks (or bars) of history the plugin needs before it answers, if its settings hide it."""
     coverage: ClassVar[SuiteRecord]

@@ -13,6 +13,8 @@ from collections.abc import Sequence
 from datetime import timedelta
 
 from host.clock import Clock
+from host.conformance.configured import suites_by_plugin
+from host.conformance.regimes import RegimeDetectorSuite
 from host.conformance.runner import (
     PropertyOutcome,
     SuiteReport,
@@ -42,6 +44,7 @@ def run_checklist(
         return
     report = suites_item(settings, profile, only, checklist)
     coverage_item(report, checklist)
+    bar_history_item(settings, checklist)
     call_time_item(report, checklist)
     session_item(settings, checklist)
     exchange_item(settings, checklist, clock)
@@ -106,6 +109,27 @@ def coverage_item(report: SuiteReport, checklist: Checklist) -> None:
             )
         else:
             checklist.passed(item, f"{figures} ({coverage.share:.0%})")
+
+
+def bar_history_item(settings: Settings, checklist: Checklist) -> None:
+    """A regime detector needs no more bars than the host keeps (``engine.bar_history``).
+
+    The suites hand a detector as many bars as its window asks for; a live host keeps only
+    ``engine.bar_history`` bars per instrument, so a longer window would pass the suites and
+    never answer in a run.
+    """
+    kept = settings.engine.bar_history
+    for name, suites in suites_by_plugin(settings).items():
+        for suite in suites:
+            if not issubclass(suite, RegimeDetectorSuite):
+                continue
+            needed = suite().history(suite.configured_settings)
+            item = f"{name}: bar history"
+            figures = f"needs {needed} bars; the host keeps {kept} (engine.bar_history)"
+            if needed > kept:
+                checklist.failed(item, figures + ": it would never answer in a run")
+            else:
+                checklist.passed(item, figures)
 
 
 def call_time_item(report: SuiteReport, checklist: Checklist) -> None:
