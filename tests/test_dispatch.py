@@ -487,7 +487,7 @@ def test_hook_detect_regime_asks_the_builtin_when_the_failure_switches_the_plugi
         RegimeDetector,
         RaisesFirst,
         AsksNothing,
-        sections=BUILTINS_THAT_DIFFER_FROM_THE_DEFAULTS,
+        sections={"regimedetector": BUILTINS_THAT_DIFFER_FROM_THE_DEFAULTS["regimedetector"]},
         hooks={"plugin_failure_limit": 1},
     )
     assert host.dispatch.detect_regime(rising_bars(), ctx()) is Regime.TRENDING
