@@ -193,6 +193,26 @@ def test_hook_generate_signals_collects_all_and_stamps_the_source() -> None:
     ]
 
 
+def test_hook_generate_signals_takes_a_bare_signal_as_a_list_of_one() -> None:
+    class Single:
+        @hookimpl
+        def generate_signals(self) -> Signal:
+            return signal(PositionSide.SHORT)
+
+    class Listed:
+        @hookimpl
+        def generate_signals(self) -> list[Signal]:
+            return [signal(PositionSide.LONG)]
+
+    host = make_host(Single, Listed)
+    got = host.dispatch.generate_signals(tick(), ctx())
+    assert sorted((s.source, s.side.value) for s in got) == [
+        ("listed", "long"),
+        ("single", "short"),
+    ]
+    assert host.faults.total == 0
+
+
 def test_hook_generate_signals_refuses_naive_times_and_other_instruments() -> None:
     class Sloppy:
         @hookimpl

@@ -8,8 +8,8 @@ The calling sequence a plugin author can rely on (README, "The engine's calling 
    the tick has crossed closes the position. Then a resting entry whose time-to-live ran out
    calls ``on_limit_expired``. Then, if the instrument is free (no position, no resting entry,
    no unresolved drift) and the safety limits allow it, ``generate_signals``; each signal goes
-   through ``on_signal`` (any veto blocks), then ``plan_entry``, then ``limit_order_ttl``, and
-   the entry is sent.
+   through ``on_signal`` (any veto blocks), then ``plan_entry``, and the entry is sent; once
+   OKX acknowledges it, ``limit_order_ttl`` (the wait counts from the acknowledgement).
 3. A fill of an own order is journaled, applied to the registry (an entry's position is looked
    up, protected with the initial stop and an exchange-side stop) and then ``on_fill`` is called.
 4. A position the exchange shows and the host does not know is a drift: ``on_position_drift``
