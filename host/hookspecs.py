@@ -296,11 +296,25 @@ def on_limit_expired(order: Order, tick: Tick, ctx: HookContext) -> ExpiryAction
 def on_fill(fill: Fill, position: Position | None, ctx: HookContext) -> None:
     """Learn about an execution of one of the host's own orders (the exit plugins arm here).
 
-    When: after a de-duplicated fill has been applied to the registry and journaled; once per
-    ``tradeId``.
+    The host's own orders are its entries, its closes and its exchange-side stops: every fill of
+    a position the host opened or adopted reaches this hook, the stop's fill included, so an
+    exit plugin or a breaker never misses how a position ended. A liquidation or an order placed
+    outside the host is journaled but not announced here: the position it changes reaches the
+    plugins as a drift (``on_position_drift``) or a close (``on_position_closed``). One gap: a
+    stop's fill that no push reported, which the host finds only in OKX's fill list after a
+    reconnect, carries nothing that ties it to the stop; it is journaled without ``on_fill``
+    (the position's close still comes through ``on_position_closed``).
+
+    When: after a de-duplicated fill has been journaled (and an entry's position found,
+    protected and tracked); once per ``tradeId``, before ``on_position_closed`` of a position
+    the fill closed.
 
     :param fill: the execution (``size`` is this fill's ``fillSz``, not the cumulative size).
-    :param position: the position after the fill, or ``None`` if the fill made it flat.
+    :param position: the position *after* the fill, even when the fill arrives before the
+        exchange's positions push: a partial close gives what is left, an add-on the larger
+        position at the averaged entry price. ``None`` when the fill left the instrument flat
+        (a full close, the stop's fill), and for an entry fill whose position OKX did not show
+        in time (reconciliation then finds it and ``on_position_drift`` protects it).
     :param ctx: instrument, regime and the current instant.
     :returns: nothing; answers are ignored.
 

@@ -6,12 +6,15 @@ and journal, with the simulator's fault injection making the awkward orderings h
 
 from __future__ import annotations
 
+import asyncio
 from dataclasses import dataclass
+from datetime import UTC, datetime, timedelta
 from decimal import Decimal
 from pathlib import Path
 from typing import ClassVar
 
 from engine_harness import (
+    BTC,
     BuyOnce,
     CloseAfterTen,
     RestFarBelow,
@@ -20,7 +23,9 @@ from engine_harness import (
     run_session,
 )
 
-from host import Fill, Order, Position, hookimpl
+from host import Fill, Order, Position, PositionSide, Side, hookimpl
+from host.engine.fills import position_after
+from host.journal.records import Record
 
 
 @dataclass(frozen=True)
@@ -65,8 +70,8 @@ async def test_on_fill_gets_none_for_a_close_fill_pushed_before_the_positions_pu
         tmp_path, script, BuyOnce, CloseAfterTen, FillWitness, reconcile_interval_seconds=5
     )
     (trade,) = engine.stats.trades
-    entry_fills = [h for h in FillWitness.heard if h.fill.side.value == "buy"]
-    close_fills = [h for h in FillWitness.heard if h.fill.side.value == "sell"]
+    entry_fills = [h for h in FillWitness.heard if h.fill.side is Side.BUY]
+    close_fills = [h for h in FillWitness.heard if h.fill.side is Side.SELL]
     assert entry_fills
     assert close_fills
     opened = trade.closed.position
@@ -99,6 +104,17 @@ async def test_the_exchange_side_stop_fill_reaches_on_fill_before_the_close(
     async def script(session: Session) -> None:
         engine = session.engine
         await session.until(lambda: bool(engine.exchange_stops), 10)
+        journal = engine.journal
+        commit = journal.commit
+
+        async def slow_fill_commit(record: Record) -> bool:
+            """Journal a fill a few loop turns late: the close must still wait for it."""
+            if isinstance(record, Fill):
+                for _ in range(50):
+                    await asyncio.sleep(0)
+            return await commit(record)
+
+        journal.commit = slow_fill_commit  # type: ignore[method-assign]
         # A gap through the stop: the exchange-side stop trades before the host sees a tick.
         session.sim.faults.shock_market("BTC-USDT-SWAP", -5)
         await session.until(lambda: bool(closed_heard), 20)
@@ -139,3 +155,36 @@ async def test_limit_order_ttl_is_asked_once_the_entry_is_acknowledged(tmp_path:
     # the order carries the exchange's ordId, which only the acknowledgement gives
     assert acked == [(asked.cl_ord_id, asked.ord_id)]
     assert asked.ord_id is not None
+
+
+# --- the arithmetic of "the position after the fill" ------------------------------------------
+
+T0 = datetime(2026, 1, 5, 9, 0, tzinfo=UTC)
+
+
+def held_long(size: str = "1", at: datetime = T0) -> Position:
+    return Position("p1", BTC, PositionSide.LONG, Decimal(size), Decimal(100), T0, at)
+
+
+def a_fill(trade_id: str, side: Side, size: str, price: str, seconds: int) -> Fill:
+    ts = T0 + timedelta(seconds=seconds)
+    return Fill(BTC, trade_id, "o1", "c1", side, Decimal(price), Decimal(size), Decimal(0), ts)
+
+
+def test_position_after_applies_the_fills_the_registry_lacks_in_order() -> None:
+    add = a_fill("2", Side.BUY, "1", "110", 5)
+    cut = a_fill("3", Side.SELL, "0.5", "120", 5)  # same instant as the add-on
+    after_add = position_after(held_long(), [add])
+    assert after_add is not None
+    assert (after_add.size, after_add.entry_price) == (Decimal(2), Decimal(105))
+    after_cut = position_after(held_long(), [add, cut])
+    assert after_cut is not None
+    assert (after_cut.size, after_cut.entry_price) == (Decimal("1.5"), Decimal(105))
+    assert position_after(held_long(), [add, cut, a_fill("4", Side.SELL, "1.5", "120", 6)]) is None
+
+
+def test_position_after_skips_fills_the_registry_already_counts() -> None:
+    counted = a_fill("2", Side.SELL, "0.5", "120", 5)
+    reported = held_long("0.5", at=T0 + timedelta(seconds=5))  # the push after the fill came
+    assert position_after(reported, [counted]) == reported
+    assert position_after(None, [counted]) is None  # flat, or not known yet
