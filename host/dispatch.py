@@ -13,7 +13,7 @@ from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, replace
 from datetime import timedelta
 from decimal import Decimal
-from typing import TYPE_CHECKING, Any, TypeGuard, TypeVar
+from typing import TYPE_CHECKING, Any, Generic, TypeGuard, TypeVar
 
 from host.clock import is_aware_utc
 from host.decisions import (
@@ -96,6 +96,19 @@ ExitDecision = MoveStop | Close
 
 
 @dataclass(frozen=True, slots=True)
+class FirstAnswer(Generic[T]):
+    """The outcome of a first-answer hook: the first valid answer and who gave it.
+
+    ``value`` is ``None`` when no plugin answered validly; ``skipped`` counts the plugins that
+    failed or answered something invalid on the way (each was passed over, the next one asked).
+    """
+
+    value: T | None
+    plugin: str
+    skipped: int
+
+
+@dataclass(frozen=True, slots=True)
 class DriftDecision:
     """How a drift is resolved and by which plugin (:data:`HOST` for the host's fallback)."""
 
@@ -129,8 +142,7 @@ class HookDispatch:
 
     def detect_regime(self, bars: Sequence[Bar], ctx: HookContext) -> Regime:
         """First valid answer, else the configured fallback regime."""
-        answer = self._hook.detect_regime(bars=bars, ctx=ctx)
-        regime = self._first(answer, "detect_regime", _is_regime)
+        regime = self._first("detect_regime", _is_regime, bars=bars, ctx=ctx).value
         return regime if regime is not None else self._regime_fallback
 
     def generate_signals(self, tick: Tick, ctx: HookContext) -> tuple[Signal, ...]:
@@ -161,23 +173,26 @@ class HookDispatch:
         return SignalVerdict(tuple(sorted(vetoes)))
 
     def plan_entry(self, signal: Signal, tick: Tick, ctx: HookContext) -> EntryPlan | None:
-        """First answer, else a post-only limit at the touch; ``None`` (no entry) on failure."""
-        answer = self._hook.plan_entry(signal=signal, tick=tick, ctx=ctx)
-        if answer is None:
-            touch = tick.bid if signal.side is PositionSide.LONG else tick.ask
-            return EntryPlan(price=touch, post_only=True)
-        return self._first(answer, "plan_entry", _valid_entry_plan)
+        """First valid answer, else a post-only limit at the touch.
+
+        ``None`` (no entry) when a plugin failed or answered invalidly and none after it answered.
+        """
+        first = self._first("plan_entry", _valid_entry_plan, signal=signal, tick=tick, ctx=ctx)
+        if first.value is not None or first.skipped:
+            return first.value
+        touch = tick.bid if signal.side is PositionSide.LONG else tick.ask
+        return EntryPlan(price=touch, post_only=True)
 
     def limit_order_ttl(self, order: Order, ctx: HookContext) -> timedelta:
         """First valid answer, else the configured default; never past ``ctx.regime``'s maximum."""
-        answer = self._hook.limit_order_ttl(order=order, ctx=ctx)
-        ttl = self._first(answer, "limit_order_ttl", _positive_timedelta)
+        ttl = self._first("limit_order_ttl", _positive_timedelta, order=order, ctx=ctx).value
         return self._limit_order_wait(ctx.regime, ttl)
 
     def on_limit_expired(self, order: Order, tick: Tick, ctx: HookContext) -> ExpiryAction:
         """First valid answer, else cancel the rest of the order."""
-        answer = self._hook.on_limit_expired(order=order, tick=tick, ctx=ctx)
-        action = self._first(answer, "on_limit_expired", _valid_expiry_action)
+        action = self._first(
+            "on_limit_expired", _valid_expiry_action, order=order, tick=tick, ctx=ctx
+        ).value
         return action if action is not None else CancelOrder("no valid limit-order policy answer")
 
     # --- position life ------------------------------------------------------------------------
@@ -196,15 +211,13 @@ class HookDispatch:
 
     def on_position_drift(self, drift: Drift, ctx: HookContext) -> DriftDecision:
         """First valid answer; a failing or invalid plugin is skipped and the next one asked."""
-        caller = self._hook.on_position_drift
-        skipped: list[object] = []
-        while (answer := caller(drift=drift, ctx=ctx)) is not None:
-            if isinstance(answer, Answer):
-                if _valid_drift_resolution(answer.value, drift):
-                    return DriftDecision(answer.value, answer.plugin)
-                self._invalid(answer.plugin, "on_position_drift", answer.value)
-            skipped.append(self._pm.get_plugin(answer.plugin))
-            caller = self._pm.subset_hook_caller("on_position_drift", remove_plugins=skipped)
+
+        def resolves(value: object) -> TypeGuard[DriftResolution]:
+            return _valid_drift_resolution(value, drift)
+
+        first = self._first("on_position_drift", resolves, drift=drift, ctx=ctx)
+        if first.value is not None:
+            return DriftDecision(first.value, first.plugin)
         fallback: DriftResolution = (
             Accept("position is gone from the exchange")
             if drift.kind is DriftKind.REMOVE
@@ -259,21 +272,43 @@ class HookDispatch:
         return [result for result in results if isinstance(result, Answer)]
 
     def _first(
-        self,
-        result: Answer | PluginFault | None,
-        hook: str,
-        valid: Callable[[object], TypeGuard[T]],
-    ) -> T | None:
-        """The value of a first-answer call if it is valid, else ``None`` (faults counted)."""
-        if not isinstance(result, Answer):
-            return None
-        if valid(result.value):
-            return result.value
-        self._invalid(result.plugin, hook, result.value)
-        return None
+        self, hook: str, valid: Callable[[object], TypeGuard[T]], **arguments: object
+    ) -> FirstAnswer[T]:
+        """Ask a first-answer hook until a plugin answers validly.
+
+        pluggy stops a ``firstresult`` call at the first non-``None`` result, and a guarded
+        failure is one: left alone, a raising plugin would hide every plugin behind it, built-in
+        defaults included. So a plugin that fails or answers invalidly is passed over and the
+        hook asked again without it (faults are counted by the guard; invalid answers here).
+        """
+        caller = getattr(self._hook, hook)
+        passed_over: list[object] = []
+        skipped = 0
+        while True:
+            implementations = caller.get_hookimpls()  # before the call: it may switch one off
+            result = caller(**arguments)
+            if result is None:
+                return FirstAnswer(None, HOST, skipped)
+            if isinstance(result, Answer):
+                if valid(result.value):
+                    return FirstAnswer(result.value, result.plugin, skipped)
+                self._invalid(result.plugin, hook, result.value)
+            skipped += 1
+            passed_over.extend(_asked_until(implementations, result.plugin))
+            caller = self._pm.subset_hook_caller(hook, remove_plugins=passed_over)
 
     def _invalid(self, plugin: str, hook: str, value: object) -> None:
         self._faults.record(plugin, hook, f"invalid answer {value!r}")
+
+
+def _asked_until(implementations: Sequence[pluggy.HookImpl], plugin: str) -> list[object]:
+    """The plugins a first-answer call asked, up to and including ``plugin``.
+
+    pluggy calls the last implementation of its list first, so those are ``plugin``'s and every
+    one after it: asking again without them never asks a plugin twice about one event.
+    """
+    names = [implementation.plugin_name for implementation in implementations]
+    return [implementation.plugin for implementation in implementations[names.index(plugin) :]]
 
 
 # --- validation -------------------------------------------------------------------------------

@@ -14,6 +14,14 @@ Read this module to write a plugin. Each hook's docstring has the same parts:
   answer. The host times every call; a plugin that overruns the budget several calls in a row is
   warned about once, with the figure.
 
+A plugin is a class. The plugin manager imports it (built-ins by ``"module:Class"``, external
+plugins from an entry point in the group ``scalphost.plugins``), validates the plugin's section of
+the config against the class's nested pydantic model ``Settings`` (if it has one) and constructs
+it with the result, once per session: ``Plugin(settings)``, or ``Plugin()`` without a
+``Settings``. Its hooks are methods marked with :data:`host.hookimpl`. A module full of hook
+functions is not a plugin: it has no settings to be constructed with, and is refused at
+start-up as a configuration error naming the plugin (exit 2).
+
 Rules that hold for every hook:
 
 * Hooks are synchronous, pure decisions. The host does all I/O and all awaiting; an ``async def``
@@ -29,6 +37,10 @@ Rules that hold for every hook:
   so an external plugin is asked before a built-in one; built-in defaults are ``trylast`` so an
   installed alternative overrides them without anyone disabling anything. Every combination rule
   below is order-independent except "first answer", which is the point of ``trylast`` defaults.
+* "First answer" means the first *valid* answer: a plugin that raises or answers something
+  invalid is passed over (its fault counted) and the plugins after it are asked, down to the
+  ``trylast`` built-in. pluggy alone would stop at the failure and never ask the built-in; the
+  host asks again without the plugins already heard, so no plugin is asked twice about one event.
 * Only :mod:`host.dispatch` calls these hooks. It applies the combination rules, validates the
   answers and isolates a failing plugin, so one plugin's exception never hides another's answer.
 * A plugin that keeps raising is switched off: after ``hooks.plugin_failure_limit`` exceptions
@@ -157,23 +169,27 @@ def detect_regime(bars: Sequence[Bar], ctx: HookContext) -> Regime | None:
     :param ctx: the instrument and the current instant; ``ctx.regime`` is the previous answer.
     :returns: the regime, or ``None`` to let the next plugin decide.
 
-    Combination: first answer — the first non-``None`` answer wins (the built-in detector is
-    ``trylast``, so an installed alternative is asked first).
+    Combination: first answer — the first valid non-``None`` answer wins (the built-in detector
+    is ``trylast``, so an installed alternative is asked first).
     Default: the configured fallback regime (``hooks.regime_fallback``).
-    On error: the configured fallback regime.
+    On error: the failing (or invalid) plugin is passed over and the next one asked; if none
+    answers, the configured fallback regime.
     Timing: once per bar, off the hot path; budget 1 ms.
     """
 
 
 @_spec
-def generate_signals(tick: Tick, ctx: HookContext) -> Sequence[Signal] | None:
+def generate_signals(tick: Tick, ctx: HookContext) -> Sequence[Signal] | Signal | None:
     """Propose entries from the latest market data.
 
     When: once per tick per instrument, after ``on_tick_exit`` has been answered for the tick.
 
     :param tick: the new top of book and last price.
     :param ctx: instrument, regime and the current instant.
-    :returns: zero or more signals for ``tick.inst_id``, or ``None``.
+    :returns: zero or more signals for ``tick.inst_id`` as a list or tuple, or a single
+        :class:`~host.domain.Signal` on its own (taken as a list of one), or ``None``. A signal
+        for another instrument or with a naive time is refused (counted as an invalid answer);
+        the plugin's other signals are kept.
 
     Combination: collect all — every plugin's signals are concatenated in call order; each then
     goes through ``on_signal`` on its own.
@@ -221,7 +237,8 @@ def plan_entry(signal: Signal, tick: Tick, ctx: HookContext) -> EntryPlan | None
 
     Combination: first answer (the built-in limit-order policy is ``trylast``).
     Default: a post-only limit at the touch: the bid for a long, the ask for a short.
-    On error: the entry is dropped (fail closed).
+    On error: the failing (or invalid) plugin is passed over and the next one asked; if none
+    answers, the entry is dropped (fail closed), not sent at the default.
     Timing: once per entry; budget 50 µs.
     """
 
@@ -230,9 +247,12 @@ def plan_entry(signal: Signal, tick: Tick, ctx: HookContext) -> EntryPlan | None
 def limit_order_ttl(order: Order, ctx: HookContext) -> timedelta | None:
     """Say how long a resting limit entry may wait before ``on_limit_expired`` is asked.
 
-    When: when the entry order is acknowledged, and again after each reprice.
+    When: once OKX has acknowledged the entry order (not before sending it: the wait is counted
+    from the acknowledgement, so a slow request does not eat it), and again after each reprice.
+    Not asked for an entry that does not rest: refused, of unknown outcome, or a market order.
 
-    :param order: the resting order (``filled_size`` shows partial fills).
+    :param order: the resting order, with its exchange ``ord_id`` (``filled_size`` shows
+        partial fills).
     :param ctx: instrument, regime and the current instant.
     :returns: the time to wait, measured on the host's clock from now.
 
@@ -242,7 +262,8 @@ def limit_order_ttl(order: Order, ctx: HookContext) -> timedelta | None:
     45 s ranging, 30 s choppy by default), so no plugin can make an entry rest longer in any
     regime. The conformance suite holds a policy to the same maximum.
     Default: ``hooks.limit_order_ttl_default_seconds`` (60 s), capped likewise.
-    On error: the default.
+    On error: the failing (or invalid) plugin is passed over and the next one asked; if none
+    answers, the default.
     Timing: once per order; budget 50 µs.
     """
 
@@ -260,7 +281,8 @@ def on_limit_expired(order: Order, tick: Tick, ctx: HookContext) -> ExpiryAction
 
     Combination: first answer (the built-in limit-order policy is ``trylast``).
     Default: cancel the rest.
-    On error: cancel the rest (fail closed).
+    On error: the failing (or invalid) plugin is passed over and the next one asked; if none
+    answers, cancel the rest (fail closed).
     Timing: once per expiry; budget 50 µs.
     """
 
@@ -274,11 +296,25 @@ def on_limit_expired(order: Order, tick: Tick, ctx: HookContext) -> ExpiryAction
 def on_fill(fill: Fill, position: Position | None, ctx: HookContext) -> None:
     """Learn about an execution of one of the host's own orders (the exit plugins arm here).
 
-    When: after a de-duplicated fill has been applied to the registry and journaled; once per
-    ``tradeId``.
+    The host's own orders are its entries, its closes and its exchange-side stops: every fill of
+    a position the host opened or adopted reaches this hook, the stop's fill included, so an
+    exit plugin or a breaker never misses how a position ended. A liquidation or an order placed
+    outside the host is journaled but not announced here: the position it changes reaches the
+    plugins as a drift (``on_position_drift``) or a close (``on_position_closed``). One gap: a
+    stop's fill that no push reported, which the host finds only in OKX's fill list after a
+    reconnect, carries nothing that ties it to the stop; it is journaled without ``on_fill``
+    (the position's close still comes through ``on_position_closed``).
+
+    When: after a de-duplicated fill has been journaled (and an entry's position found,
+    protected and tracked); once per ``tradeId``, before ``on_position_closed`` of a position
+    the fill closed.
 
     :param fill: the execution (``size`` is this fill's ``fillSz``, not the cumulative size).
-    :param position: the position after the fill, or ``None`` if the fill made it flat.
+    :param position: the position *after* the fill, even when the fill arrives before the
+        exchange's positions push: a partial close gives what is left, an add-on the larger
+        position at the averaged entry price. ``None`` when the fill left the instrument flat
+        (a full close, the stop's fill), and for an entry fill whose position OKX did not show
+        in time (reconciliation then finds it and ``on_position_drift`` protects it).
     :param ctx: instrument, regime and the current instant.
     :returns: nothing; answers are ignored.
 
@@ -308,7 +344,7 @@ def on_position_drift(drift: Drift, ctx: HookContext) -> DriftResolution | None:
     answers, so a drifted position can never be left without an exit.
     Default: cannot happen while ``drift_guard`` is registered (it cannot be disabled); if no
     valid answer comes, the host flattens the position.
-    On error: the failing plugin is skipped and the next one is asked.
+    On error: the failing (or invalid) plugin is passed over and the next one asked.
     Timing: off the hot path, but the position is unprotected until it returns; budget 1 ms.
     """
 

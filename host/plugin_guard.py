@@ -5,7 +5,9 @@ asked. For a trading host that is the wrong failure mode: a crashing alternative
 hide the trailing stop's close. So every implementation is registered behind a small guard that
 turns its answer into an :class:`Answer` (tagged with the plugin's name, so the dispatcher can say
 who proposed what) and its exception into a :class:`PluginFault`. pluggy still does the calling,
-ordering and ``firstresult`` short-circuit; the guard only changes what a failure looks like.
+ordering and ``firstresult`` short-circuit; the guard only changes what a failure looks like. In a
+first-answer hook a fault is a result too, so pluggy stops at it: :mod:`host.dispatch` then asks
+again without the plugins already heard, so the ones behind a failing plugin are still asked.
 
 The guard also keeps the plugin's health (:class:`FaultLog`): how often it failed, whether it
 keeps failing (then it is switched off for the session, unless it is essential), and whether it

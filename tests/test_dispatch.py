@@ -45,6 +45,8 @@ from host import (
 )
 from host.dispatch import HOST, Close, MoveStop, PluginStartupError
 from host.settings import HookSettings, LimitOrderMaxWait
+from plugins.limit_order_policy import LimitOrderPolicy
+from plugins.regime import RegimeDetector
 
 
 class Boom(RuntimeError):
@@ -189,6 +191,26 @@ def test_hook_generate_signals_collects_all_and_stamps_the_source() -> None:
         ("imbalance", "short"),
         ("momentum", "long"),
     ]
+
+
+def test_hook_generate_signals_takes_a_bare_signal_as_a_list_of_one() -> None:
+    class Single:
+        @hookimpl
+        def generate_signals(self) -> Signal:
+            return signal(PositionSide.SHORT)
+
+    class Listed:
+        @hookimpl
+        def generate_signals(self) -> list[Signal]:
+            return [signal(PositionSide.LONG)]
+
+    host = make_host(Single, Listed)
+    got = host.dispatch.generate_signals(tick(), ctx())
+    assert sorted((s.source, s.side.value) for s in got) == [
+        ("listed", "long"),
+        ("single", "short"),
+    ]
+    assert host.faults.total == 0
 
 
 def test_hook_generate_signals_refuses_naive_times_and_other_instruments() -> None:
@@ -364,6 +386,141 @@ def test_hook_on_limit_expired_defaults_to_cancel_and_validates_reprices() -> No
     )
     assert make_host(Cross).dispatch.on_limit_expired(order(), tick(), ctx()) == CrossSpread(
         "urgent"
+    )
+
+
+# --- first answer: a failing plugin hides nobody --------------------------------------------
+
+
+class RaisesFirst:
+    """Raises in every first-answer hook; not ``trylast``, so asked before the built-ins."""
+
+    @hookimpl
+    def detect_regime(self) -> Regime:
+        raise Boom
+
+    @hookimpl
+    def plan_entry(self) -> EntryPlan:
+        raise Boom
+
+    @hookimpl
+    def limit_order_ttl(self) -> timedelta:
+        raise Boom
+
+    @hookimpl
+    def on_limit_expired(self) -> CancelOrder:
+        raise Boom
+
+
+class AnswersJunkFirst:
+    """Answers every first-answer hook with something invalid, before the built-ins."""
+
+    @hookimpl
+    def detect_regime(self) -> str:
+        return "trending"
+
+    @hookimpl
+    def plan_entry(self) -> EntryPlan:
+        return EntryPlan(99.5, post_only=True)  # type: ignore[arg-type]
+
+    @hookimpl
+    def limit_order_ttl(self) -> timedelta:
+        return timedelta(seconds=-5)
+
+    @hookimpl
+    def on_limit_expired(self) -> RepriceOrder:
+        return RepriceOrder(99.5, "float")  # type: ignore[arg-type]
+
+
+class AsksNothing:
+    """Has no opinion in any first-answer hook; counts how often it is asked."""
+
+    asked: list[str]
+
+    def __init__(self) -> None:
+        AsksNothing.asked = []
+
+    @hookimpl
+    def detect_regime(self) -> None:
+        AsksNothing.asked.append("detect_regime")
+
+    @hookimpl
+    def plan_entry(self) -> None:
+        AsksNothing.asked.append("plan_entry")
+
+    @hookimpl
+    def limit_order_ttl(self) -> None:
+        AsksNothing.asked.append("limit_order_ttl")
+
+    @hookimpl
+    def on_limit_expired(self) -> None:
+        AsksNothing.asked.append("on_limit_expired")
+
+
+BUILTINS_THAT_DIFFER_FROM_THE_DEFAULTS = {
+    # trending on three rising bars (the host's fallback regime is choppy)
+    "regimedetector": {"window": 3, "trending_efficiency": "0.6"},
+    # two ticks behind the touch, 20 s in any regime, cross on time-out (defaults: at the touch,
+    # 45 s when ranging, cancel)
+    "limitorderpolicy": {
+        "offset_ticks": 2,
+        "max_wait_seconds": 20,
+        "by_regime": {},
+        "on_timeout": "cross",
+    },
+}
+
+
+def rising_bars() -> tuple[Bar, ...]:
+    return tuple(
+        Bar("BTC-USDT-SWAP", NOW + timedelta(minutes=n), price, price, price, price, Decimal(1))
+        for n, price in enumerate((Decimal(100), Decimal(101), Decimal(102)))
+    )
+
+
+@pytest.mark.parametrize("culprit", [RaisesFirst, AnswersJunkFirst])
+def test_first_answer_hooks_ask_the_builtin_behind_a_failing_plugin(culprit: type) -> None:
+    # Registered last, AsksNothing is asked first, then the culprit, then the trylast built-ins.
+    host = make_host(
+        RegimeDetector,
+        LimitOrderPolicy,
+        culprit,
+        AsksNothing,
+        sections=BUILTINS_THAT_DIFFER_FROM_THE_DEFAULTS,
+    )
+    dispatch = host.dispatch
+    assert dispatch.detect_regime(rising_bars(), ctx()) is Regime.TRENDING
+    assert dispatch.plan_entry(signal(), tick(), ctx()) == EntryPlan(
+        Decimal("99.8"), post_only=True
+    )
+    assert dispatch.limit_order_ttl(order(), ctx()) == timedelta(seconds=20)
+    assert isinstance(dispatch.on_limit_expired(order(), tick(), ctx()), CrossSpread)
+    name = culprit.__name__.lower()
+    hooks = ("detect_regime", "plan_entry", "limit_order_ttl", "on_limit_expired")
+    assert [host.faults.counts[(name, hook)] for hook in hooks] == [1, 1, 1, 1]
+    assert AsksNothing.asked == list(hooks)  # asked once per call, not again after the failure
+
+
+def test_hook_detect_regime_asks_the_builtin_when_the_failure_switches_the_plugin_off() -> None:
+    # The failure that reaches the limit unregisters the plugin in the middle of the call.
+    host = make_host(
+        RegimeDetector,
+        RaisesFirst,
+        AsksNothing,
+        sections={"regimedetector": BUILTINS_THAT_DIFFER_FROM_THE_DEFAULTS["regimedetector"]},
+        hooks={"plugin_failure_limit": 1},
+    )
+    assert host.dispatch.detect_regime(rising_bars(), ctx()) is Regime.TRENDING
+    assert "raisesfirst" in host.faults.switched_off
+    assert AsksNothing.asked == ["detect_regime"]
+
+
+def test_hook_plan_entry_is_dropped_when_the_only_answer_failed_even_with_a_quiet_plugin() -> None:
+    # Nobody answers validly after the failure: fail closed, not the default at the touch.
+    host = make_host(RaisesFirst, AsksNothing)
+    assert host.dispatch.plan_entry(signal(), tick(), ctx()) is None
+    assert make_host(AsksNothing).dispatch.plan_entry(signal(), tick(), ctx()) == EntryPlan(
+        Decimal("100.0"), post_only=True
     )
 
 

@@ -4,13 +4,18 @@ from __future__ import annotations
 
 import inspect
 import re
+import types
 from datetime import timedelta
 from pathlib import Path
 
 import pytest
+from plugin_factory import ESSENTIAL_PLUGINS
 
-from host import hookspecs
+from host import Regime, hookimpl, hookspecs
 from host.dispatch import HookDispatch
+from host.errors import ConfigError
+from host.pluginmanager import BuiltinPlugin, build_plugin_host
+from host.settings import Settings
 
 ROOT = Path(__file__).resolve().parent.parent
 SPECS = {name: getattr(hookspecs, name) for name in hookspecs.__all__}
@@ -81,4 +86,26 @@ def test_on_tick_exit_is_called_with_all_positions_of_an_instrument() -> None:
         "tick",
         "positions",
         "ctx",
+    ]
+
+
+@hookimpl
+def _trending() -> Regime:
+    return Regime.TRENDING
+
+
+REGIME_HOOKS = types.ModuleType("regime_hooks")
+"""A module of hook functions, as pytest or datasette would take it as a plugin."""
+REGIME_HOOKS.detect_regime = _trending  # type: ignore[attr-defined]
+
+
+def test_a_plugin_is_a_class_as_the_contract_says_and_a_module_is_refused() -> None:
+    assert "A plugin is a class." in (hookspecs.__doc__ or "")
+    module_plugin = BuiltinPlugin("regime_hooks", f"{__name__}:REGIME_HOOKS")
+    with pytest.raises(ConfigError) as refused:
+        build_plugin_host(
+            Settings(), builtins=(*ESSENTIAL_PLUGINS, module_plugin), discover_entry_points=False
+        )
+    assert [str(problem) for problem in refused.value.problems] == [
+        "plugins.regime_hooks: must name a plugin class, not module"
     ]

@@ -3,13 +3,21 @@
 OKX does not order its channels, so an entry's position may show on the positions channel
 before its fill on the orders channel; either way the position is claimed for the entry (not
 taken for a stranger), journaled, tracked with its initial stop, and only then is ``on_fill``
-called.
+called. The other way round, a close's fill may come before the positions push that shows the
+position smaller or flat: ``on_fill`` is still handed the position *after* the fill
+(:func:`position_after`), never the registry's older version.
+
+The host's own orders are its entries, its closes and its exchange-side stops: a stop's fill
+reaches ``on_fill`` too (an exit plugin or a breaker must see every fill of its position).
+Liquidations and orders placed outside the host are journaled only; their effect reaches the
+plugins as a drift or a close.
 """
 
 from __future__ import annotations
 
 import asyncio
 import logging
+from collections.abc import Sequence
 from dataclasses import replace
 from decimal import Decimal
 
@@ -49,7 +57,9 @@ class FillFlow(EntryFlow):
             if fill is not None:  # an exchange-side stop, a liquidation, or an order not ours
                 if push.algo_cl_ord_id.startswith(self.executor.ids.prefix):
                     self._stop_fired_on(fill.inst_id)
-                self._apply_fill(fill, None)
+                    self._apply_stop_fill(fill)
+                else:
+                    self._apply_fill(fill, None)
             return
         tracked.order = push.order
         if fill is not None:
@@ -69,6 +79,37 @@ class FillFlow(EntryFlow):
         reported the position flat and the registry dropped it.
         """
         self._stops_fired.add(inst_id)
+
+    def _apply_stop_fill(self, fill: Fill) -> None:
+        """A fill of an own exchange-side stop: journaled, then announced through ``on_fill``.
+
+        Its task is kept until the position's close is journaled, which waits for it: the
+        plugins hear the fill before ``on_position_closed``.
+        """
+        pending = [task for task in self._stop_fills.get(fill.inst_id, ()) if not task.done()]
+        pending.append(self.spawn(self._stop_fill(fill)))
+        self._stop_fills[fill.inst_id] = pending
+
+    async def _stop_fill(self, fill: Fill) -> None:
+        inst_id = fill.inst_id
+        async with self._lock(inst_id):
+            await self.journal.commit(fill)
+            self.dispatch.on_fill(fill, self._position_after(fill), self.context(inst_id))
+
+    def _position_after(self, fill: Fill) -> Position | None:
+        """The instrument's position after ``fill``: the registry's, plus the fills it lacks.
+
+        The fills booked on the instrument that the registry's version does not count yet are
+        applied in the order they arrived, up to and including ``fill``; those it counts are
+        forgotten.
+        """
+        held = self.registry.for_instrument(fill.inst_id)
+        position = held[0] if held else None
+        booked = self._booked_fills.setdefault(fill.inst_id, [])
+        if position is not None:
+            booked[:] = [other for other in booked if other.ts > position.updated_at]
+        upto = booked.index(fill) + 1 if fill in booked else 0
+        return position_after(position, booked[:upto])
 
     def _first_sighting(self, fill: Fill) -> bool:
         """Book a fill the first time its ``tradeId`` is seen; False for every later sighting.
@@ -98,6 +139,7 @@ class FillFlow(EntryFlow):
         fee of the position, whatever order the fill tasks run in.
         """
         self.fees[fill.inst_id] = self.fees.get(fill.inst_id, Decimal(0)) + fill.fee
+        self._booked_fills.setdefault(fill.inst_id, []).append(fill)
         self._last_fill[fill.inst_id] = fill
         self._fill_arrived(fill.inst_id).set()
 
@@ -105,8 +147,7 @@ class FillFlow(EntryFlow):
         inst_id = fill.inst_id
         async with self._lock(inst_id):
             await self.journal.commit(fill)
-            held = self.registry.for_instrument(inst_id)
-            position: Position | None = held[0] if held else None
+            position = self._position_after(fill)
             if tracked.purpose is IntentPurpose.ENTRY and position is None:
                 try:
                     position = await self._open_own(tracked, inst_id)
@@ -204,3 +245,30 @@ class FillFlow(EntryFlow):
         if not waiter.done():
             waiter.set_result(report)
         return True
+
+
+def position_after(held: Position | None, fills: Sequence[Fill]) -> Position | None:
+    """The position as the exchange holds it after ``fills``; ``None`` when flat or unknown.
+
+    ``held`` is the registry's version, which the exchange's pushes keep current; ``fills`` are
+    the instrument's fills since, oldest first. A fill that ``held`` already counts (its ``uTime``
+    has reached the fill's time) is skipped; the others are applied, as the positions push still
+    on its way will show them: an add-on grows the position at the averaged price, a reduce
+    shrinks it, and once nothing is left the position is flat, ``None``. (Two fills of the same
+    instant with a push between them cannot be told apart by time; OKX sends one positions push
+    for the fills of one order's match, so the pair is counted by that push or by neither.)
+    """
+    if held is None:
+        return None
+    position: Position | None = held
+    for fill in (fill for fill in fills if fill.ts > held.updated_at):
+        if position is None:
+            return None
+        if fill.side is position.side.entry_side:
+            size = position.size + fill.size
+            average = (position.entry_price * position.size + fill.price * fill.size) / size
+            position = replace(position, size=size, entry_price=average, updated_at=fill.ts)
+        else:
+            left = position.size - fill.size
+            position = replace(position, size=left, updated_at=fill.ts) if left > 0 else None
+    return position

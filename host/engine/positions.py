@@ -323,6 +323,9 @@ class PositionFlow(FillFlow):
                 await asyncio.wait(close_order.applying, timeout=wait)
         else:
             await self._await_exit_fill(position)
+            stop_fills = self._stop_fills.pop(inst_id, None)
+            if stop_fills:  # a stop's fills reach on_fill before on_position_closed
+                await asyncio.wait(stop_fills, timeout=self.settings.position_visible_delay_seconds)
         last_fill = self._last_fill.get(inst_id)
         exit_price = (
             (close_order.order.average_price if close_order is not None else None)
@@ -344,6 +347,7 @@ class PositionFlow(FillFlow):
             else Decimal(0)
         )
         fees = self.fees.pop(inst_id, Decimal(0))
+        self._booked_fills.pop(inst_id, None)
         closed = ClosedPosition(
             position=position,
             exit_price=exit_price,

@@ -91,6 +91,10 @@ class EngineState:
         """Plugins whose vetoes blocked the last signal (a trip is journaled when one starts)."""
         self._stops_fired: set[str] = set()
         """Instruments whose exchange-side stop traded: their next close is credited to it."""
+        self._stop_fills: dict[str, list[asyncio.Task[object]]] = {}
+        self._booked_fills: dict[str, list[Fill]] = {}
+        """Per instrument, the fills the registry's position may not count yet, in arrival order."""
+        """Per instrument, the tasks announcing own exchange-side stops' fills (``on_fill``)."""
         self._settling: set[str] = set()
         self._last_fill: dict[str, Fill] = {}
         self._fill_events: dict[str, asyncio.Event] = {}
