@@ -19,6 +19,7 @@ from decimal import Decimal
 
 from host.clock import from_okx_ms, to_okx_ms
 from host.domain import Fill, InstrumentSpec, Tick
+from host.exchange.backoff import Backoff
 from host.exchange.decode import (
     account_push,
     algo_order_push,
@@ -80,7 +81,7 @@ class OkxApi:
         self.rest = rest
         self._request_timeout = request_timeout_seconds
         self._lookup_attempts = lookup_attempts
-        self._lookup_delay = lookup_delay_seconds
+        self._lookup_pause = Backoff(lookup_delay_seconds, factor=1.0)
         self._sleep = sleep
 
     # --- public market data ---------------------------------------------------------------------
@@ -175,7 +176,7 @@ class OkxApi:
         attempts = 0
         while True:
             if attempts:
-                await self._sleep(self._lookup_delay)
+                await self._sleep(self._lookup_pause.delay(attempts - 1))
             attempts += 1
             try:
                 found = await self.get_order(request.inst_id, cl_ord_id=request.cl_ord_id)
@@ -243,7 +244,7 @@ class OkxApi:
         """Look an order up by ``clOrdId`` until it shows, at most ``lookup_attempts`` times."""
         for attempt in range(self._lookup_attempts):
             if attempt:
-                await self._sleep(self._lookup_delay)
+                await self._sleep(self._lookup_pause.delay(attempt - 1))
             found = await self.get_order(inst_id, cl_ord_id=cl_ord_id)
             if found is not None:
                 return found
