@@ -46,7 +46,7 @@ OKX_BUDGETS: Mapping[str, Budget] = {
     "/api/v5/trade/orders-algo-pending": Budget(20),
     "/api/v5/trade/cancel-all-after": Budget(1, 1.0),
 }
-"""OKX's published limits (NOTES.md §4). They are the exchange's facts, not trading opinions."""
+"""OKX's published limits. They are the exchange's facts, not trading opinions."""
 
 DEFAULT_BUDGET = Budget(5)
 """For an endpoint missing from the table: OKX's most common small limit."""

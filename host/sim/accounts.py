@@ -1,6 +1,6 @@
 """Simulated accounts: USDT balance, positions in net or long/short mode, margin, PnL records.
 
-Position arithmetic follows OKX's linear-swap rules (NOTES §6): notional = contracts × ctVal ×
+Position arithmetic follows OKX's linear-swap rules: notional = contracts × ctVal ×
 price, upl by mark price (``uplLastPx`` by last), initial margin = notional at mark / leverage.
 A position keeps its ``posId`` after a full close, as OKX does, and reports ``pos:"0"`` then.
 """

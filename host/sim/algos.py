@@ -19,7 +19,7 @@ from host.sim.wire import ALGO_MISSING, POSITION_MISSING, OkxError, param_error
 ALGO_TYPES = ("conditional", "oco", "trigger", "move_order_stop")
 ADVANCE_TYPES = frozenset({"move_order_stop"})
 """OKX's "advance" algo orders: canceled through ``cancel-advance-algos``, pushed on
-``algo-advance`` (NOTES §4.2; NT ``OKX_ADVANCE_ALGO_ORDER_TYPES``)."""
+``algo-advance`` (nautilus_trader's ``OKX_ADVANCE_ALGO_ORDER_TYPES``)."""
 PRICE_TYPES = ("last", "index", "mark")
 MARKET_PX = Decimal(-1)
 

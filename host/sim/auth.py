@@ -40,7 +40,7 @@ from host.sim.wire import (
 WRONG_ENVIRONMENT = OkxError("50101", "APIKey does not match current environment.", 401)
 """A demo-trading key without ``x-simulated-trading: 1``, or a live key with it."""
 
-# WebSocket login failures (NOTES §2.3).
+# WebSocket login failures (OKX's WebSocket login codes).
 WS_INVALID_TIMESTAMP = OkxError("60004", "Invalid timestamp")
 WS_INVALID_KEY = OkxError("60005", "Invalid apiKey")
 WS_EXPIRED = OkxError("60006", "Timestamp request expired")

@@ -59,7 +59,7 @@ ORDER_TYPES = ("market", "limit", "post_only", "fok", "ioc", "optimal_limit_ioc"
 PRICED_TYPES = frozenset({"limit", "post_only", "fok", "ioc"})
 TAKER_ONLY = frozenset({"market", "optimal_limit_ioc", "ioc", "fok"})
 
-# OKX cancelSource codes (NOTES §3.3).
+# OKX cancelSource codes (the orders channel).
 CANCEL_USER = "1"
 CANCEL_FOK = "13"
 CANCEL_IOC = "14"
@@ -469,7 +469,7 @@ class Engine:
         """Close ``size`` of a position at the mark by an order the exchange places itself.
 
         Liquidation (``full_liquidation``) and auto-deleveraging (``adl``) arrive on the orders
-        channel as orders nobody sent (NOTES §3.3 ``category``).
+        channel as orders nobody sent (their ``category``).
         """
         market = self.markets[position.inst.inst_id]
         order = SimOrder(

@@ -60,7 +60,7 @@ def param_error(name: str) -> OkxError:
     return OkxError("51000", f"Parameter {name} error", 400)
 
 
-# Request-level codes (NOTES §5, D1 error_code.md).
+# Request-level codes (OKX's error code list).
 SERVICE_UNAVAILABLE = OkxError("50001", "Service temporarily unavailable. Try again later", 503)
 SYSTEM_ERROR = OkxError("50026", "System error. Try again later", 500)
 SYSTEMS_BUSY = OkxError("50013", "Systems are busy. Please try again later.", 429)

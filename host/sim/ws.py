@@ -29,7 +29,7 @@ from host.sim.wire import JsonDict, OkxError, item_status, items, micros, ms
 PLEASE_LOG_IN = OkxError("60011", "Please log in")
 TOO_FREQUENT = OkxError("60014", "Requests too frequent.")
 WS_OP_LIMIT = (480, 3600.0)
-"""OKX: login + subscribe + unsubscribe, 480 per connection per hour (NOTES §2.6)."""
+"""OKX: login + subscribe + unsubscribe, 480 per connection per hour."""
 INVALID_REQUEST = "60012"
 WRONG_CHANNEL = "60018"
 
