@@ -48,7 +48,7 @@ DEFAULT_LIMITS: dict[str, tuple[int, float]] = {
 
 
 @dataclass(slots=True)
-class RateLimiter:
+class SimRateLimiter:
     """Sliding-window counters keyed by endpoint and scope (IP, account, account + instrument)."""
 
     limits: dict[str, tuple[int, float]]
