@@ -24,9 +24,8 @@ from host import (
     hookimpl,
     hookspecs,
 )
-from host.pluginmanager import BuiltinPlugin, build_plugin_host
+from host.pluginmanager import BUILTIN_PLUGINS, BuiltinPlugin, build_plugin_host
 from host.settings import Settings
-from plugins import BUILTIN_PLUGINS
 
 ESSENTIAL = tuple(builtin for builtin in BUILTIN_PLUGINS if builtin.essential)
 """Only what cannot be disabled: the figures are the facade's cost, not the built-in policies'."""

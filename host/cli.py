@@ -239,7 +239,8 @@ def check(config: ConfigOption = None) -> None:
     configure_logging("ERROR", secret_values(settings))
     exchange = settings.exchange
     from host.clock import LiveClock
-    from host.exchange.check import check_builtin_simulator, check_connectivity
+    from host.exchange.check import check_connectivity
+    from host.simulator_check import check_builtin_simulator
 
     if not exchange.rest_url or not exchange.ws_url:  # paper mode: the built-in simulator
         lines = asyncio.run(check_builtin_simulator(exchange, LiveClock()))

@@ -35,16 +35,3 @@ def parse_decimal(text: str) -> Decimal:
 def parse_optional_decimal(text: str) -> Decimal | None:
     """Parse an OKX numeric string where ``""`` means "not applicable" (never zero)."""
     return None if text == "" else parse_decimal(text)
-
-
-def require_decimal(value: object, what: str) -> Decimal:
-    """Check that a value handed to the host (e.g. by a plugin) is a finite Decimal.
-
-    Used where a plugin answer crosses into the host: a float or a NaN there is a plugin bug that
-    must be refused, not silently converted.
-    """
-    if isinstance(value, bool) or not isinstance(value, Decimal):
-        raise MoneyError(f"{what} must be a Decimal, got {type(value).__name__}")
-    if not value.is_finite():
-        raise MoneyError(f"{what} must be finite, got {value}")
-    return value

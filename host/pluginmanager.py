@@ -1,6 +1,6 @@
 """Builds the plugin manager: which plugins exist, which are enabled, and their settings.
 
-Plugins come from two places: the built-in tuple in :mod:`plugins` and the entry-point group
+Plugins come from two places: the built-in tuple :data:`BUILTIN_PLUGINS` and the entry-point group
 ``scalphost.plugins`` (the entry-point name is the plugin's name in the config). The config's
 ``plugins.<name>`` section chooses what runs:
 
@@ -43,7 +43,7 @@ HOOK_NAMES = frozenset(hookspecs.__all__)
 
 @dataclass(frozen=True, slots=True)
 class BuiltinPlugin:
-    """One entry of :data:`plugins.BUILTIN_PLUGINS`.
+    """One entry of :data:`BUILTIN_PLUGINS`.
 
     ``target`` is ``"module:Class"`` (imported only when the plugin is enabled) or the class.
     """
@@ -52,6 +52,24 @@ class BuiltinPlugin:
     target: str | type
     essential: bool = False
     enabled_by_default: bool = True
+
+
+BUILTIN_PLUGINS: tuple[BuiltinPlugin, ...] = (
+    BuiltinPlugin("drift_guard", "plugins.drift_guard:DriftGuard", essential=True),
+    BuiltinPlugin("regime", "plugins.regime:RegimeDetector"),
+    BuiltinPlugin("trailing_stop", "plugins.trailing_stop:TrailingStop"),
+    BuiltinPlugin("limit_order_policy", "plugins.limit_order_policy:LimitOrderPolicy"),
+    BuiltinPlugin("circuit_breaker", "plugins.circuit_breaker:CircuitBreaker"),
+    BuiltinPlugin("time_stop", "plugins.time_stop:TimeStop"),
+    BuiltinPlugin("bracket", "plugins.bracket:Bracket", enabled_by_default=False),
+    BuiltinPlugin("momentum_demo", "plugins.momentum_demo:MomentumDemo"),
+)
+"""The built-in plugins (in :mod:`plugins`), and which of them the host cannot run without.
+
+Each names its class as ``"module:Class"``, imported only when the plugin is enabled, so the host
+never imports the plugins package it lists. Built-ins run unless the config disables them; an
+essential one refuses to be disabled.
+"""
 
 
 @dataclass(frozen=True, slots=True)
@@ -225,8 +243,6 @@ def _candidates(
 ) -> tuple[dict[str, _Candidate], list[ConfigProblem]]:
     """Every plugin that could run, by name; a name taken twice is a problem (the first stays)."""
     if builtins is None:
-        from plugins import BUILTIN_PLUGINS
-
         builtins = BUILTIN_PLUGINS
     found: dict[str, _Candidate] = {}
     for builtin in builtins:

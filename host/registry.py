@@ -48,7 +48,6 @@ class PositionRegistry:
         self._by_instrument: dict[str, tuple[Position, ...]] = {}
         self._flattening: set[str] = set()
         self._closing: set[str] = set()
-        self._exit_locks: dict[str, asyncio.Lock] = {}
         self._flat = asyncio.Event()
         self._flat.set()
 
@@ -201,10 +200,6 @@ class PositionRegistry:
         """Whether a task holds the close claim of ``pos_id``."""
         return pos_id in self._closing
 
-    def exit_lock(self, pos_id: str) -> asyncio.Lock:
-        """The lock serialising exit work that awaits (moving a stop order on the exchange)."""
-        return self._exit_locks.setdefault(pos_id, asyncio.Lock())
-
     # --- bookkeeping ---------------------------------------------------------------------------
 
     def _require(self, pos_id: str) -> Position:
@@ -229,7 +224,6 @@ class PositionRegistry:
         position = self._positions.pop(pos_id, None)
         self._flattening.discard(pos_id)
         self._closing.discard(pos_id)
-        self._exit_locks.pop(pos_id, None)
         if position is not None:
             self._reindex(position.inst_id)
         if not self._positions:

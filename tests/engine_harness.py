@@ -33,12 +33,11 @@ from host.engine.engine import Engine
 from host.engine.runner import Venue, trade
 from host.exchange.connection import OkxConnection
 from host.journal import journal_path
-from host.pluginmanager import BuiltinPlugin, build_plugin_host
+from host.pluginmanager import BUILTIN_PLUGINS, BuiltinPlugin, build_plugin_host
 from host.settings import EngineSettings, HookSettings, JournalSettings, Settings
 from host.sim.config import SimConfig
 from host.sim.server import Simulator
 from host.sim.standalone import sim_account_credentials
-from plugins import BUILTIN_PLUGINS
 
 START = datetime(2025, 1, 6, 8, 0, tzinfo=UTC)
 BTC = "BTC-USDT-SWAP"

@@ -11,9 +11,8 @@ from decimal import Decimal
 from typing import Any
 
 from host import HookContext, InstrumentSpec, Regime, Tick
-from host.pluginmanager import BuiltinPlugin, PluginHost, build_plugin_host
+from host.pluginmanager import BUILTIN_PLUGINS, BuiltinPlugin, PluginHost, build_plugin_host
 from host.settings import Settings
-from plugins import BUILTIN_PLUGINS
 
 ESSENTIAL_PLUGINS = tuple(builtin for builtin in BUILTIN_PLUGINS if builtin.essential)
 

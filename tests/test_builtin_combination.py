@@ -12,9 +12,8 @@ from plugin_factory import NOW, ctx, tick
 from host import ClosedPosition, HookContext, PnL, Position, PositionSide, Signal, hookimpl
 from host.conformance.scenarios import ExitScenario, exit_scenarios
 from host.dispatch import Close, ExitDecision, MoveStop
-from host.pluginmanager import BuiltinPlugin, PluginHost, build_plugin_host
+from host.pluginmanager import BUILTIN_PLUGINS, BuiltinPlugin, PluginHost, build_plugin_host
 from host.settings import Settings
-from plugins import BUILTIN_PLUGINS
 
 EVERY_EXIT_ON = {
     "bracket": {"enabled": True},

@@ -15,9 +15,8 @@ from typer.testing import CliRunner
 from host import pluginmanager
 from host.cli import app, plugin_table
 from host.errors import ConfigProblem
-from host.pluginmanager import PluginInfo
+from host.pluginmanager import BUILTIN_PLUGINS, PluginInfo
 from host.settings import load_settings, redacted_dump
-from plugins import BUILTIN_PLUGINS
 
 REPO = Path(__file__).resolve().parent.parent
 PAPER = REPO / "config" / "paper.yaml"

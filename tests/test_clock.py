@@ -95,7 +95,7 @@ def test_to_okx_iso_is_okx_format_and_truncates(moment: datetime) -> None:
 
 
 def test_known_okx_timestamps() -> None:
-    # NOTES.md §1: the signing timestamp looks like 2020-12-08T09:08:57.715Z.
+    # OKX's REST authentication: the signing timestamp looks like 2020-12-08T09:08:57.715Z.
     moment = datetime(2020, 12, 8, 9, 8, 57, 715999, tzinfo=UTC)
     assert to_okx_iso(moment) == "2020-12-08T09:08:57.715Z"
     assert to_okx_iso(moment.astimezone(timezone(timedelta(hours=8)))) == (

@@ -6,8 +6,7 @@ Proves that:
   value and digits (trailing zeros included) of OKX-style strings (oracle: :class:`Fraction`);
 * it refuses floats and other non-strings, ``""``, NaN / infinities and garbage, always with
   :class:`MoneyError` (never a leaking ``decimal`` exception), for any text at all;
-* ``parse_optional_decimal`` maps only ``""`` to ``None`` (``"0"`` stays zero);
-* ``require_decimal`` passes finite Decimals through unchanged and refuses everything else.
+* ``parse_optional_decimal`` maps only ``""`` to ``None`` (``"0"`` stays zero).
 """
 
 from __future__ import annotations
@@ -19,7 +18,7 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from host.money import MoneyError, parse_decimal, parse_optional_decimal, require_decimal
+from host.money import MoneyError, parse_decimal, parse_optional_decimal
 
 finite = st.decimals(allow_nan=False, allow_infinity=False)
 # What OKX sends: an optional minus, an integer part, an optional fraction ("0.0240000000000018").
@@ -28,7 +27,6 @@ NOT_NUMBERS = [
     *["", " ", "abc", "USDT", "1.2.3", "1,5", "0x10", "--1", "1e", ".", "-", "1/2", "1.5f"],
     *["NaN", "nan", "-NaN", "sNaN", "Infinity", "-Infinity", "inf", "Inf", "-inf"],
 ]
-NON_FINITE = [Decimal("NaN"), Decimal("sNaN"), Decimal("Infinity"), Decimal("-Infinity")]
 
 
 @given(finite)
@@ -90,20 +88,3 @@ def test_known_okx_values_parse_exactly() -> None:
     assert parse_decimal("0.0240000000000018") == Decimal("0.024") + Decimal("18e-16")
     assert str(parse_decimal("26029.70")) == "26029.70"
     assert parse_decimal("-0.021776769") * -1 == Decimal("0.021776769")
-
-
-@given(finite)
-def test_require_decimal_passes_finite_decimals_through(value: Decimal) -> None:
-    assert require_decimal(value, "price") is value
-
-
-@given(st.one_of(st.floats(), st.integers(), st.booleans(), st.text(), st.none()))
-def test_require_decimal_refuses_non_decimals(value) -> None:
-    with pytest.raises(MoneyError, match="price must be a Decimal"):
-        require_decimal(value, "price")
-
-
-@pytest.mark.parametrize("value", NON_FINITE)
-def test_require_decimal_refuses_non_finite(value: Decimal) -> None:
-    with pytest.raises(MoneyError, match="stop must be finite"):
-        require_decimal(value, "stop")

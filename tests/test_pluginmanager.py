@@ -22,9 +22,14 @@ from typer.testing import CliRunner
 from host import Fill, Side, hookimpl, pluginmanager
 from host.cli import app
 from host.errors import ConfigError
-from host.pluginmanager import BuiltinPlugin, build_plugin_host, list_plugins, loader_for
+from host.pluginmanager import (
+    BUILTIN_PLUGINS,
+    BuiltinPlugin,
+    build_plugin_host,
+    list_plugins,
+    loader_for,
+)
 from host.settings import Settings
-from plugins import BUILTIN_PLUGINS
 
 
 def a_fill() -> Fill:

@@ -2,13 +2,13 @@
 
 Proves, in exact Decimal with an independent rational oracle (:class:`fractions.Fraction`):
 
-* gross PnL is ``ctVal × ctMult × |contracts| × (exit − entry)`` for a long (NOTES.md §6), and a
-  short earns exactly the opposite of the mirrored long;
+* gross PnL is ``ctVal × ctMult × |contracts| × (exit − entry)`` for a long (OKX's linear-swap
+  formula), and a short earns exactly the opposite of the mirrored long;
 * PnL adds up over price legs and over partial sizes, and does not depend on the size's sign;
 * fees carry OKX's sign (negative = charged): non-negative rates never raise net above gross,
   rebates never lower it, and ``net == gross + fees``;
 * everything is Decimal, never float;
-* the worked examples of NOTES.md §6 (XRP upl 0.024, BTC short upl 5.686, notional 31.10967 and
+* OKX's worked examples of linear swaps (XRP upl 0.024, BTC short upl 5.686, notional 31.10967 and
   its 0.07 % fee −0.021776769) come out exactly.
 """
 
@@ -138,22 +138,22 @@ def test_net_is_gross_plus_signed_fees(spec, side, size, entry, exit_, entry_rat
     assert mirrored.gross == -pnl.gross
 
 
-def test_notes_xrp_long_upl() -> None:
-    # NOTES.md §6: pos 1, ctVal 100, avgPx 0.52668: mark 0.52692 -> upl 0.024, last 0.52691 -> 0.023
+def test_okx_example_xrp_long_upl() -> None:
+    # OKX: pos 1, ctVal 100, avgPx 0.52668: mark 0.52692 -> upl 0.024, last 0.52691 -> 0.023
     mark = gross_pnl(XRP, PositionSide.LONG, Decimal(1), Decimal("0.52668"), Decimal("0.52692"))
     last = gross_pnl(XRP, PositionSide.LONG, Decimal(1), Decimal("0.52668"), Decimal("0.52691"))
     assert mark == Decimal("0.024")
     assert last == Decimal("0.023")
 
 
-def test_notes_btc_short_upl() -> None:
-    # NOTES.md §6: short pos 1, ctVal 0.01, avgPx 26598.3, mark 26029.7 -> upl 5.686.
+def test_okx_example_btc_short_upl() -> None:
+    # OKX's example: short pos 1, ctVal 0.01, avgPx 26598.3, mark 26029.7 -> upl 5.686.
     upl = gross_pnl(BTC, PositionSide.SHORT, Decimal(1), Decimal("26598.3"), Decimal("26029.7"))
     assert upl == Decimal("5.686")
 
 
-def test_notes_btc_fill_notional_and_fee() -> None:
-    # NOTES.md §6: 0.03 ct x 0.01 BTC x 103698.9 = 31.10967 USDT; fee -0.021776769 = -0.07 %.
+def test_okx_example_btc_fill_notional_and_fee() -> None:
+    # OKX's example: 0.03 ct x 0.01 BTC x 103698.9 = 31.10967 USDT; fee -0.021776769 = -0.07 %.
     assert notional(BTC, Decimal("0.03"), Decimal("103698.9")) == Decimal("31.10967")
     charged = fee(BTC, Decimal("0.03"), Decimal("103698.9"), Decimal("0.0007"))
     assert charged == Decimal("-0.021776769")

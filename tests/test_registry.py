@@ -280,25 +280,6 @@ def test_a_failed_close_releases_its_claim_for_a_retry() -> None:
     assert registry.claim_close("p1")
 
 
-async def test_exit_work_on_one_position_is_serialised() -> None:
-    registry = PositionRegistry()
-    registry.track(a_position("p1"))
-    registry.track(a_position("p2"))
-    inside: list[str] = []
-    overlaps: list[bool] = []
-
-    async def move_stop(pos_id: str) -> None:
-        async with registry.exit_lock(pos_id):
-            overlaps.append(pos_id in inside)
-            inside.append(pos_id)
-            await asyncio.sleep(0)
-            inside.remove(pos_id)
-
-    await asyncio.gather(*(move_stop(pos_id) for pos_id in ("p1", "p1", "p2", "p1")))
-    assert overlaps == [False, False, False, False]
-    assert registry.exit_lock("p1") is not registry.exit_lock("p2")
-
-
 async def test_waiting_for_flat_ends_when_the_last_position_goes() -> None:
     registry = PositionRegistry()
     await asyncio.wait_for(registry.wait_flat(), 1)  # nothing open: at once

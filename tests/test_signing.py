@@ -1,4 +1,4 @@
-"""OKX signing reproduces the worked examples of OKX's documentation (NOTES.md §1)."""
+"""OKX signing reproduces the worked examples of OKX's documentation (REST authentication)."""
 
 from __future__ import annotations
 

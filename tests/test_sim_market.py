@@ -14,7 +14,7 @@ import pytest
 from okx_test_client import OkxClient, channel, recv_until
 
 from host.sim import SimConfig, Simulator
-from host.sim.generator import Regime, SeededGenerator
+from host.sim.generator import SeededGenerator, SimRegime
 from host.sim.instruments import DEFAULT_INSTRUMENTS
 from host.sim.replay import FileReplay, ReplayError
 
@@ -33,9 +33,9 @@ ETH-USDT-SWAP,2300,2310,2290,2305,8,0.8,1840,1704067200000,1
 
 
 def test_the_generator_is_seeded_and_goes_through_every_regime() -> None:
-    def run(seed: int) -> tuple[list[tuple[str, Decimal]], set[Regime]]:
+    def run(seed: int) -> tuple[list[tuple[str, Decimal]], set[SimRegime]]:
         gen = SeededGenerator(DEFAULT_INSTRUMENTS[:1], seed, START)
-        seen: set[Regime] = set()
+        seen: set[SimRegime] = set()
         trades = []
         for minute in range(1, 121):
             trades += [(t.side, t.px) for t in gen.trades_until(START + timedelta(minutes=minute))]
@@ -45,7 +45,7 @@ def test_the_generator_is_seeded_and_goes_through_every_regime() -> None:
     first, regimes = run(5)
     assert first == run(5)[0]
     assert first != run(6)[0]
-    assert regimes == set(Regime)
+    assert regimes == set(SimRegime)
     tick = DEFAULT_INSTRUMENTS[0].tick_sz
     assert all(px % tick == 0 for _, px in first)
 

@@ -15,10 +15,10 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 from host.sim import SimConfig, Simulator
-from host.sim.engine import OrderRequest
+from host.sim.engine import SimOrderRequest
 from host.sim.instruments import DEFAULT_INSTRUMENTS
 from host.sim.params import Params
-from host.sim.wire import OkxError
+from host.sim.wire import SimOkxError
 
 BTC = DEFAULT_INSTRUMENTS[0]
 UID = SimConfig().keys[0].uid
@@ -96,7 +96,7 @@ def play(config: SimConfig, script: list[Action]) -> tuple[Simulator, dict[str, 
             toward = action.offset if action.side == "buy" else -action.offset
             px = BTC.to_tick(book.mid) + toward * BTC.tick_sz
         ord_type = "market" if action.kind in ("market", "reduce") else action.kind
-        request = OrderRequest(
+        request = SimOrderRequest(
             UID,
             BTC,
             action.side,
@@ -109,7 +109,7 @@ def play(config: SimConfig, script: list[Action]) -> tuple[Simulator, dict[str, 
         )
         try:
             order = engine.place(request)
-        except OkxError:
+        except SimOkxError:
             continue
         touches[order.ord_id] = touch
     return sim, touches
@@ -137,7 +137,7 @@ def place_stop(sim: Simulator, action: Action) -> None:
     else:
         fields |= {"ordType": "move_order_stop", "sz": str(BTC.lot_sz * action.lots)}
         fields |= {"callbackSpread": str(action.offset * BTC.tick_sz)}
-    with contextlib.suppress(OkxError):  # no position to close: refused, as on OKX
+    with contextlib.suppress(SimOkxError):  # no position to close: refused, as on OKX
         sim.algos.place(UID, Params(fields))
 
 
@@ -243,7 +243,7 @@ def test_a_crossing_post_only_is_accepted_then_canceled_with_source_31() -> None
     sim = Simulator(config(1))
     ask = sim.engine.markets[BTC.inst_id].book.best_ask
     order = sim.engine.place(
-        OrderRequest(
+        SimOrderRequest(
             UID, BTC, "buy", "net", "cross", "post_only", ask, Decimal(1), reduce_only=False
         )
     )
@@ -255,7 +255,7 @@ def test_a_resting_limit_fills_partially_when_less_trades_through_it() -> None:
     engine = sim.engine
     bid = engine.markets[BTC.inst_id].book.best_bid
     order = engine.place(
-        OrderRequest(
+        SimOrderRequest(
             UID, BTC, "buy", "net", "cross", "limit", bid, Decimal(1000), reduce_only=False
         )
     )

@@ -1,4 +1,4 @@
-"""The simulator authenticates and speaks WebSocket like OKX (NOTES §1-2, §9)."""
+"""The simulator authenticates (REST and WebSocket login) and speaks WebSocket like OKX."""
 
 from __future__ import annotations
 

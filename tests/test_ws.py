@@ -208,7 +208,7 @@ async def test_stop_ends_run_at_once_even_during_a_long_back_off() -> None:
 def test_the_back_off_is_capped_and_never_overflows() -> None:
     clock = LiveClock()
     socket = OkxSocket("ws://x", (), lambda _: None, FAST, clock, ExchangeHealth(clock))
-    delays = [socket._backoff(failures) for failures in (0, 1, 2, 10, 5000)]
+    delays = [socket._backoff.delay(failures) for failures in (0, 1, 2, 10, 5000)]
     assert all(0 < delay <= FAST.reconnect_backoff_max_seconds for delay in delays)
     assert delays[0] <= FAST.reconnect_backoff_seconds
 

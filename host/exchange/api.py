@@ -13,13 +13,13 @@ Two calls carry the hard cases, which is why they are more than a request each:
 from __future__ import annotations
 
 import asyncio
-from collections.abc import Awaitable, Callable, Mapping, Sequence
+from collections.abc import Awaitable, Callable, Sequence
 from datetime import datetime, timedelta
 from decimal import Decimal
-from typing import Any
 
 from host.clock import from_okx_ms, to_okx_ms
 from host.domain import Fill, InstrumentSpec, Tick
+from host.exchange.backoff import Backoff
 from host.exchange.decode import (
     account_push,
     algo_order_push,
@@ -40,13 +40,10 @@ from host.exchange.rest import OkxRest
 from host.exchange.results import (
     AccountConfig,
     AlgoAck,
-    Bill,
-    BookLevel,
     CancelOutcome,
     OrderAck,
-    OrderBook,
 )
-from host.money import parse_decimal, parse_optional_decimal
+from host.money import parse_decimal
 
 Sleep = Callable[[float], Awaitable[None]]
 
@@ -84,7 +81,7 @@ class OkxApi:
         self.rest = rest
         self._request_timeout = request_timeout_seconds
         self._lookup_attempts = lookup_attempts
-        self._lookup_delay = lookup_delay_seconds
+        self._lookup_pause = Backoff(lookup_delay_seconds, factor=1.0)
         self._sleep = sleep
 
     # --- public market data ---------------------------------------------------------------------
@@ -117,19 +114,6 @@ class OkxApi:
             ask=parse_decimal(item["askPx"]),
         )
 
-    async def order_book(self, inst_id: str, depth: int = 5) -> OrderBook:
-        """The best ``depth`` levels of each side."""
-        data = await self.rest.get(
-            "/api/v5/market/books", {"instId": inst_id, "sz": str(depth)}, auth=False
-        )
-        item = data[0]
-        return OrderBook(
-            inst_id=inst_id,
-            ts=from_okx_ms(item["ts"]),
-            bids=tuple(_level(level) for level in item["bids"]),
-            asks=tuple(_level(level) for level in item["asks"]),
-        )
-
     # --- account --------------------------------------------------------------------------------
 
     async def account_config(self) -> AccountConfig:
@@ -155,14 +139,6 @@ class OkxApi:
         """Set an instrument's leverage for a margin mode (``cross`` or ``isolated``)."""
         body = {"instId": inst_id, "lever": wire_decimal(leverage), "mgnMode": margin_mode}
         await self.rest.post("/api/v5/account/set-leverage", body)
-
-    async def bills(self, inst_id: str | None = None, limit: int = 100) -> tuple[Bill, ...]:
-        """Recent balance changes of swaps: PnL, fees, funding."""
-        params = {"instType": "SWAP", "limit": str(limit)} | (
-            {"instId": inst_id} if inst_id else {}
-        )
-        data = await self.rest.get("/api/v5/account/bills", params)
-        return tuple(_bill(item) for item in data)
 
     # --- orders ---------------------------------------------------------------------------------
 
@@ -200,7 +176,7 @@ class OkxApi:
         attempts = 0
         while True:
             if attempts:
-                await self._sleep(self._lookup_delay)
+                await self._sleep(self._lookup_pause.delay(attempts - 1))
             attempts += 1
             try:
                 found = await self.get_order(request.inst_id, cl_ord_id=request.cl_ord_id)
@@ -268,7 +244,7 @@ class OkxApi:
         """Look an order up by ``clOrdId`` until it shows, at most ``lookup_attempts`` times."""
         for attempt in range(self._lookup_attempts):
             if attempt:
-                await self._sleep(self._lookup_delay)
+                await self._sleep(self._lookup_pause.delay(attempt - 1))
             found = await self.get_order(inst_id, cl_ord_id=cl_ord_id)
             if found is not None:
                 return found
@@ -286,11 +262,6 @@ class OkxApi:
         )
         data = await self.rest.get("/api/v5/trade/fills", params)
         return tuple(fill_record(item) for item in data)
-
-    async def close_position(self, inst_id: str, margin_mode: str, cl_ord_id: str) -> None:
-        """Close a whole position at the market, cancelling its pending close orders first."""
-        body = {"instId": inst_id, "mgnMode": margin_mode, "clOrdId": cl_ord_id, "autoCxl": True}
-        await self.rest.post("/api/v5/trade/close-position", body, inst_id=inst_id)
 
     async def cancel_all_after(self, timeout_seconds: int) -> None:
         """Arm OKX's dead-man's switch: cancel every order if not re-armed in time (0: disarm)."""
@@ -354,20 +325,3 @@ def _order_ids(ord_id: str | None, cl_ord_id: str | None) -> dict[str, str]:
     if cl_ord_id:
         return {"clOrdId": cl_ord_id}
     raise ValueError("an order is named by its ordId or its clOrdId")
-
-
-def _level(level: Sequence[str]) -> BookLevel:
-    return BookLevel(parse_decimal(level[0]), parse_decimal(level[1]))
-
-
-def _bill(item: Mapping[str, Any]) -> Bill:
-    return Bill(
-        bill_id=str(item["billId"]),
-        inst_id=str(item.get("instId", "")),
-        bill_type=str(item["type"]),
-        sub_type=str(item.get("subType", "")),
-        balance_change=parse_decimal(item["balChg"]),
-        pnl=parse_optional_decimal(item.get("pnl", "")),
-        fee=parse_optional_decimal(item.get("fee", "")),
-        ts=from_okx_ms(item["ts"]),
-    )

@@ -12,7 +12,6 @@ from __future__ import annotations
 
 import asyncio
 from collections.abc import Awaitable, Callable
-from contextlib import suppress
 from dataclasses import dataclass
 
 import aiohttp
@@ -69,34 +68,6 @@ async def check_connectivity(
             "private websocket login",
             lambda: _private_login(settings, credentials, clock, health, ws_url, rest),
         )
-    return lines
-
-
-async def check_builtin_simulator(settings: ExchangeSettings, clock: Clock) -> list[CheckLine]:
-    """Start the built-in simulator on the wall clock, run every check against it, stop it.
-
-    What ``scalphost check`` does when the config names no exchange (paper mode): the same
-    client code, signing and sockets as against OKX, with the simulator's test account.
-    """
-    from host.sim.standalone import (  # the simulator is only needed here
-        build,
-        sim_account_credentials,
-    )
-
-    sim = build(seed=0, data=None)
-    await sim.start(0)
-    running = asyncio.create_task(sim.run_realtime(1.0))
-    credentials = sim_account_credentials(sim)
-    try:
-        lines = [CheckLine("exchange", True, f"built-in simulator at {sim.urls.rest}")]
-        lines += await check_connectivity(
-            settings, credentials, clock, rest_url=sim.urls.rest, ws_url=sim.urls.ws_base
-        )
-    finally:
-        running.cancel()
-        with suppress(asyncio.CancelledError):
-            await running
-        await sim.stop()
     return lines
 
 

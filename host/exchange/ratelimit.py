@@ -31,25 +31,22 @@ OKX_BUDGETS: Mapping[str, Budget] = {
     "/api/v5/public/instruments": Budget(20),
     "/api/v5/public/time": Budget(10),
     "/api/v5/market/ticker": Budget(20),
-    "/api/v5/market/books": Budget(40),
     "/api/v5/account/config": Budget(5),
     "/api/v5/account/balance": Budget(10),
     "/api/v5/account/positions": Budget(10),
     "/api/v5/account/set-leverage": Budget(20),
-    "/api/v5/account/bills": Budget(5, 1.0),
     "/api/v5/trade/order": Budget(60, per_instrument=True),
     "/api/v5/trade/cancel-order": Budget(60, per_instrument=True),
     "/api/v5/trade/amend-order": Budget(60, per_instrument=True),
     "/api/v5/trade/orders-pending": Budget(60),
     "/api/v5/trade/fills": Budget(60),
-    "/api/v5/trade/close-position": Budget(20, per_instrument=True),
     "/api/v5/trade/order-algo": Budget(20, per_instrument=True),
     "/api/v5/trade/cancel-algos": Budget(20),
     "/api/v5/trade/amend-algos": Budget(20, per_instrument=True),
     "/api/v5/trade/orders-algo-pending": Budget(20),
     "/api/v5/trade/cancel-all-after": Budget(1, 1.0),
 }
-"""OKX's published limits (NOTES.md §4). They are the exchange's facts, not trading opinions."""
+"""OKX's published limits. They are the exchange's facts, not trading opinions."""
 
 DEFAULT_BUDGET = Budget(5)
 """For an endpoint missing from the table: OKX's most common small limit."""

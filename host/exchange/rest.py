@@ -27,6 +27,7 @@ import orjson
 from yarl import URL
 
 from host.clock import Clock, from_okx_ms, to_okx_iso
+from host.exchange.backoff import Backoff
 from host.exchange.errors import (
     AUTH_CAUSES,
     CLOCK_SKEW_CODE,
@@ -148,7 +149,7 @@ class OkxRest:
         A ``50102`` costs no retry: the clock is measured once and the request signed again; a
         second ``50102`` means the skew is not the cause, and is an authentication error.
         """
-        backoff = self._settings.retry_backoff_seconds
+        backoff = Backoff(self._settings.retry_backoff_seconds)
         retries = 0
         clock_synced = False
         while True:
@@ -165,10 +166,10 @@ class OkxRest:
             if retries == self._settings.max_retries:
                 exhausted = OkxRateLimited if error.code in RATE_LIMIT_CODES else OkxUnavailable
                 raise exhausted(error.code, error.message, path=error.path)
+            delay = backoff.delay(retries)
             retries += 1
-            _log.warning("%s; retry %d in %.2f s", error, retries, backoff)
-            await self._sleep(backoff)
-            backoff *= 2
+            _log.warning("%s; retry %d in %.2f s", error, retries, delay)
+            await self._sleep(delay)
 
     async def _attempt(
         self,

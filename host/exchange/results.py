@@ -1,10 +1,8 @@
-"""What REST calls answer, where no domain object fits: acknowledgements, account facts, bills."""
+"""What REST calls answer, where no domain object fits: acknowledgements and account facts."""
 
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import datetime
-from decimal import Decimal
 
 from host.domain import Order
 
@@ -50,35 +48,3 @@ class AccountConfig:
     uid: str
     account_level: str
     position_mode: str
-
-
-@dataclass(frozen=True, slots=True)
-class Bill:
-    """One balance change (``account/bills``): trades' PnL and fees, funding, and the rest."""
-
-    bill_id: str
-    inst_id: str
-    bill_type: str
-    sub_type: str
-    balance_change: Decimal
-    pnl: Decimal | None
-    fee: Decimal | None
-    ts: datetime
-
-
-@dataclass(frozen=True, slots=True)
-class BookLevel:
-    """One price level of the order book: price and size in contracts."""
-
-    price: Decimal
-    size: Decimal
-
-
-@dataclass(frozen=True, slots=True)
-class OrderBook:
-    """The book's best levels, bids from the highest down and asks from the lowest up."""
-
-    inst_id: str
-    ts: datetime
-    bids: tuple[BookLevel, ...]
-    asks: tuple[BookLevel, ...]

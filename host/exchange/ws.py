@@ -45,6 +45,7 @@ from websockets.asyncio.client import ClientConnection, connect
 from websockets.exceptions import ConnectionClosed, InvalidHandshake
 
 from host.clock import Clock
+from host.exchange.backoff import Backoff
 from host.exchange.decode import FrameDecoder
 from host.exchange.errors import OkxAuthError, OkxError, OkxRejected
 from host.exchange.events import (
@@ -79,7 +80,6 @@ RETRYABLE_SUBSCRIBE_CODES = frozenset({"60014"})
 """Subscribing too often; other refusals name a channel or instrument OKX does not have."""
 HEARTBEAT_CHANNEL = "mark-price"
 """OKX pushes the mark price every 200 ms on change and every 10 s regardless."""
-MAX_BACKOFF_DOUBLINGS = 30
 MAX_FRAME_BYTES = 16 * 1024 * 1024
 """A positions snapshot of a big account is large; OKX's own limit on frames is far below this."""
 
@@ -143,7 +143,11 @@ class OkxSocket:
         self._on_reconnected = on_reconnected
         self._server_offset = server_offset
         self._measure_clock = measure_clock
-        self._rng = rng or random.Random()  # noqa: S311 -- jitter, not cryptography
+        self._backoff = Backoff(
+            settings.reconnect_backoff_seconds,
+            ceiling_seconds=settings.reconnect_backoff_max_seconds,
+            jitter=rng or random.Random(),  # noqa: S311 -- jitter, not cryptography
+        )
         self.decoder = FrameDecoder()
         self.ready = asyncio.Event()
         """Set while a connection is logged in, subscribed and (after a reconnect) resynced."""
@@ -188,7 +192,7 @@ class OkxSocket:
                     await self._drop_connection()
                     if self._stop.is_set():
                         break
-                    delay = self._backoff(failures)
+                    delay = self._backoff.delay(failures)
                     failures += 1
                     _log.warning("%s: connection lost (%s); retry in %.2f s", self.url, lost, delay)
                     with suppress(TimeoutError):
@@ -419,14 +423,6 @@ class OkxSocket:
         elif event.event == "error" and self.ready.is_set():
             self.errors += 1
             _log.error("%s: OKX error %s: %s", self.url, event.code, event.msg)
-
-    def _backoff(self, failures: int) -> float:
-        """Exponential back-off with jitter in its upper half: 0.5..1 × the base delay."""
-        base = min(
-            self._settings.reconnect_backoff_max_seconds,
-            self._settings.reconnect_backoff_seconds * 2 ** min(failures, MAX_BACKOFF_DOUBLINGS),
-        )
-        return float(base * (0.5 + self._rng.random() / 2))
 
 
 def stream_of(event: ExchangeEvent) -> str:

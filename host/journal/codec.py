@@ -64,8 +64,3 @@ def instant(text: object) -> datetime:
         return ensure_utc(datetime.fromisoformat(text))
     except (ValueError, NaiveDatetimeError) as error:
         raise StoredValueError(f"not an aware ISO instant: {text!r}") from error
-
-
-def optional_instant(text: object) -> datetime | None:
-    """Read an instant that may be NULL."""
-    return None if text is None else instant(text)

@@ -1,6 +1,6 @@
 """Simulated accounts: USDT balance, positions in net or long/short mode, margin, PnL records.
 
-Position arithmetic follows OKX's linear-swap rules (NOTES §6): notional = contracts × ctVal ×
+Position arithmetic follows OKX's linear-swap rules: notional = contracts × ctVal ×
 price, upl by mark price (``uplLastPx`` by last), initial margin = notional at mark / leverage.
 A position keeps its ``posId`` after a full close, as OKX does, and reports ``pos:"0"`` then.
 """
@@ -24,7 +24,7 @@ ZERO = Decimal(0)
 
 
 @dataclass(slots=True)
-class Position:
+class SimPosition:
     """One position: signed ``pos`` in net mode, positive with ``posSide`` long/short otherwise."""
 
     inst: SimInstrument
@@ -163,7 +163,7 @@ class Account:
     pos_mode: str
     default_lever: Decimal
     u_time: datetime
-    positions: dict[tuple[str, str], Position] = field(default_factory=dict)
+    positions: dict[tuple[str, str], SimPosition] = field(default_factory=dict)
     levers: dict[tuple[str, str, str], Decimal] = field(default_factory=dict)
     order_frozen: Decimal = ZERO
 
@@ -171,7 +171,7 @@ class Account:
         """The leverage set for an instrument / margin mode / side (OKX keeps them separately)."""
         return self.levers.get((inst_id, mgn_mode, pos_side), self.default_lever)
 
-    def open_positions(self) -> list[Position]:
+    def open_positions(self) -> list[SimPosition]:
         """Positions with a non-zero size (what snapshots show)."""
         return [pos for pos in self.positions.values() if pos.pos != 0]
 

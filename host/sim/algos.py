@@ -11,24 +11,24 @@ from __future__ import annotations
 from dataclasses import dataclass
 from decimal import Decimal
 
-from host.sim.engine import Engine, OrderRequest
+from host.sim.engine import SimEngine, SimOrderRequest
 from host.sim.orders import SimAlgo
 from host.sim.params import Params
-from host.sim.wire import ALGO_MISSING, POSITION_MISSING, OkxError, param_error
+from host.sim.wire import ALGO_MISSING, POSITION_MISSING, SimOkxError, param_error
 
 ALGO_TYPES = ("conditional", "oco", "trigger", "move_order_stop")
 ADVANCE_TYPES = frozenset({"move_order_stop"})
 """OKX's "advance" algo orders: canceled through ``cancel-advance-algos``, pushed on
-``algo-advance`` (NOTES §4.2; NT ``OKX_ADVANCE_ALGO_ORDER_TYPES``)."""
+``algo-advance`` (nautilus_trader's ``OKX_ADVANCE_ALGO_ORDER_TYPES``)."""
 PRICE_TYPES = ("last", "index", "mark")
 MARKET_PX = Decimal(-1)
 
 
 @dataclass(slots=True)
 class AlgoDesk:
-    """Places, amends, cancels and fires algo orders of an :class:`Engine`."""
+    """Places, amends, cancels and fires algo orders of an :class:`SimEngine`."""
 
-    engine: Engine
+    engine: SimEngine
 
     def place(self, uid: str, params: Params) -> SimAlgo:
         """Validate and register a ``POST /trade/order-algo`` request."""
@@ -149,7 +149,7 @@ class AlgoDesk:
             if size == 0:
                 raise POSITION_MISSING
             order = engine.place(
-                OrderRequest(
+                SimOrderRequest(
                     algo.uid,
                     market.inst,
                     algo.side,
@@ -162,7 +162,7 @@ class AlgoDesk:
                     algo=algo,
                 )
             )
-        except OkxError:
+        except SimOkxError:
             algo.state = "order_failed"
         else:
             algo.state, algo.ord_id = "effective", order.ord_id
@@ -173,7 +173,7 @@ class AlgoDesk:
         self.engine.listener.algo_changed(algo)
 
 
-def _closable(engine: Engine, algo: SimAlgo) -> Decimal:
+def _closable(engine: SimEngine, algo: SimAlgo) -> Decimal:
     """The position size an algo closing its whole position would close now."""
     position = engine.accounts[algo.uid].positions.get((algo.inst_id, algo.pos_side))
     if position is None or position.pos == 0:

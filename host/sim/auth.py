@@ -34,20 +34,20 @@ from host.sim.wire import (
     MISSING_TIMESTAMP,
     TIMESTAMP_EXPIRED,
     WRONG_PASSPHRASE,
-    OkxError,
+    SimOkxError,
 )
 
-WRONG_ENVIRONMENT = OkxError("50101", "APIKey does not match current environment.", 401)
+WRONG_ENVIRONMENT = SimOkxError("50101", "APIKey does not match current environment.", 401)
 """A demo-trading key without ``x-simulated-trading: 1``, or a live key with it."""
 
-# WebSocket login failures (NOTES §2.3).
-WS_INVALID_TIMESTAMP = OkxError("60004", "Invalid timestamp")
-WS_INVALID_KEY = OkxError("60005", "Invalid apiKey")
-WS_EXPIRED = OkxError("60006", "Timestamp request expired")
-WS_INVALID_SIGN = OkxError("60007", "Invalid sign")
-WS_LOGIN_FAILED = OkxError("60009", "Login failed.")
-WS_WRONG_PASSPHRASE = OkxError("60024", "Wrong passphrase")
-WS_REPEATED_LOGIN = OkxError(
+# WebSocket login failures (OKX's WebSocket login codes).
+WS_INVALID_TIMESTAMP = SimOkxError("60004", "Invalid timestamp")
+WS_INVALID_KEY = SimOkxError("60005", "Invalid apiKey")
+WS_EXPIRED = SimOkxError("60006", "Timestamp request expired")
+WS_INVALID_SIGN = SimOkxError("60007", "Invalid sign")
+WS_LOGIN_FAILED = SimOkxError("60009", "Login failed.")
+WS_WRONG_PASSPHRASE = SimOkxError("60024", "Wrong passphrase")
+WS_REPEATED_LOGIN = SimOkxError(
     "60031", "The WebSocket endpoint does not allow multiple or repeated logins."
 )
 
@@ -67,7 +67,7 @@ class Verifier:
     def rest(
         self, headers: Mapping[str, str], method: str, raw_path: str, body: str, now: datetime
     ) -> ApiKey:
-        """Verify a private REST request; raise the :class:`OkxError` OKX would answer with."""
+        """Verify a private REST request; raise the :class:`SimOkxError` OKX would answer with."""
         api_key = headers.get(HEADER_KEY, "")
         passphrase = headers.get(HEADER_PASSPHRASE, "")
         signature = headers.get(HEADER_SIGN, "")

@@ -20,7 +20,7 @@ from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from decimal import Decimal
 
-from host.sim.accounts import ZERO, Account, Position
+from host.sim.accounts import ZERO, Account, SimPosition
 from host.sim.bills import Bill
 from host.sim.config import SimConfig
 from host.sim.funding import FundingSchedule
@@ -29,7 +29,7 @@ from host.sim.instruments import SimInstrument
 from host.sim.ledger import Ledger
 from host.sim.listener import EngineListener, NoListener
 from host.sim.market import InstrumentMarket
-from host.sim.orders import Fill, SimAlgo, SimOrder
+from host.sim.orders import SimAlgo, SimFill, SimOrder
 from host.sim.params import Params
 from host.sim.source import RawTrade
 from host.sim.wire import (
@@ -44,7 +44,7 @@ from host.sim.wire import (
     POSITION_MISSING,
     REDUCE_ONLY_NO_POSITION,
     JsonDict,
-    OkxError,
+    SimOkxError,
     ms,
     num,
     param_error,
@@ -59,7 +59,7 @@ ORDER_TYPES = ("market", "limit", "post_only", "fok", "ioc", "optimal_limit_ioc"
 PRICED_TYPES = frozenset({"limit", "post_only", "fok", "ioc"})
 TAKER_ONLY = frozenset({"market", "optimal_limit_ioc", "ioc", "fok"})
 
-# OKX cancelSource codes (NOTES §3.3).
+# OKX cancelSource codes (the orders channel).
 CANCEL_USER = "1"
 CANCEL_FOK = "13"
 CANCEL_IOC = "14"
@@ -69,7 +69,7 @@ CANCEL_POST_ONLY = "31"
 
 
 @dataclass(frozen=True, slots=True)
-class OrderRequest:
+class SimOrderRequest:
     """A validated order, whoever sent it (client, close-position, algo trigger, drift)."""
 
     uid: str
@@ -87,7 +87,7 @@ class OrderRequest:
 
 
 @dataclass(slots=True)
-class Engine:
+class SimEngine:
     """Markets, accounts, orders and algo orders of one simulated exchange."""
 
     config: SimConfig
@@ -157,7 +157,7 @@ class Engine:
             raise ORDER_MISSING
         return max(found, key=lambda o: int(o.ord_id))
 
-    def position_record(self, account: Account, position: Position, *, push: bool) -> JsonDict:
+    def position_record(self, account: Account, position: SimPosition, *, push: bool) -> JsonDict:
         """A position as OKX shows it, with the algo orders that close it in ``closeOrderAlgo``."""
         close_algos = [
             {
@@ -180,8 +180,8 @@ class Engine:
 
     # -- orders ------------------------------------------------------------------------------
 
-    def request_from(self, uid: str, params: Params) -> OrderRequest:
-        """Validate a ``POST /trade/order`` body into an :class:`OrderRequest`."""
+    def request_from(self, uid: str, params: Params) -> SimOrderRequest:
+        """Validate a ``POST /trade/order`` body into an :class:`SimOrderRequest`."""
         market = self.market(params.text("instId"))
         inst = market.inst
         account = self.accounts[uid]
@@ -195,7 +195,7 @@ class Engine:
         cl_ord_id = params.client_id("clOrdId")
         if cl_ord_id and any(o.cl_ord_id == cl_ord_id for o in self.live_orders(uid)):
             raise DUPLICATE_CLORDID
-        return OrderRequest(
+        return SimOrderRequest(
             uid,
             inst,
             side,
@@ -209,8 +209,8 @@ class Engine:
             params.tag(),
         )
 
-    def place(self, request: OrderRequest) -> SimOrder:
-        """Accept an order and execute what it takes on arrival; :class:`OkxError` if refused."""
+    def place(self, request: SimOrderRequest) -> SimOrder:
+        """Accept an order and execute what it takes on arrival; :class:`SimOkxError` if refused."""
         inst = request.inst
         if not inst.on_lot(request.sz):
             raise NOT_LOT_MULTIPLE
@@ -255,7 +255,7 @@ class Engine:
         """Cancel a pending order; ``51400`` if it is filled, canceled or unknown."""
         try:
             order = self.find_order(uid, inst_id, ord_id, cl_ord_id)
-        except OkxError:
+        except SimOkxError:
             raise CANCEL_FAILED from None
         if not order.is_live:
             raise CANCEL_FAILED
@@ -316,7 +316,7 @@ class Engine:
 
     def close_position(
         self, uid: str, inst_id: str, pos_side: str, *, auto_cxl: bool, cl_ord_id: str, tag: str
-    ) -> Position:
+    ) -> SimPosition:
         """Close a whole position at market; ``51023`` if there is none."""
         market = self.market(inst_id)
         account = self.accounts[uid]
@@ -328,7 +328,7 @@ class Engine:
                 self._end(order, CANCEL_USER)
         side = "sell" if position.direction > 0 else "buy"
         self.place(
-            OrderRequest(
+            SimOrderRequest(
                 uid,
                 market.inst,
                 side,
@@ -464,12 +464,12 @@ class Engine:
             self.forced_close(account, position, position.size, "full_liquidation")
 
     def forced_close(
-        self, account: Account, position: Position, size: Decimal, category: str
+        self, account: Account, position: SimPosition, size: Decimal, category: str
     ) -> None:
         """Close ``size`` of a position at the mark by an order the exchange places itself.
 
         Liquidation (``full_liquidation``) and auto-deleveraging (``adl``) arrive on the orders
-        channel as orders nobody sent (NOTES §3.3 ``category``).
+        channel as orders nobody sent (their ``category``).
         """
         market = self.markets[position.inst.inst_id]
         order = SimOrder(
@@ -499,14 +499,14 @@ class Engine:
             return params.choice("posSide", ("net",), "net")
         return params.choice("posSide", ("long", "short"))
 
-    def _is_closing(self, account: Account, request: OrderRequest) -> bool:
+    def _is_closing(self, account: Account, request: SimOrderRequest) -> bool:
         if account.pos_mode == "net_mode":
             return request.reduce_only
         return (request.side == "sell") == (request.pos_side == "long")
 
-    def _reducible(self, account: Account, order: OrderRequest | SimOrder) -> Decimal:
+    def _reducible(self, account: Account, order: SimOrderRequest | SimOrder) -> Decimal:
         """How much of the order can reduce the position it closes (0 if none)."""
-        inst_id = order.inst.inst_id if isinstance(order, OrderRequest) else order.inst_id
+        inst_id = order.inst.inst_id if isinstance(order, SimOrderRequest) else order.inst_id
         position = account.positions.get((inst_id, order.pos_side))
         if position is None:
             return ZERO
@@ -580,7 +580,7 @@ class Engine:
             self.now,
         )
         self.bills.append(bill)
-        fill = Fill(trade_id, px, qty, fee, pnl, exec_type, self.now, market.mark, bill.bill_id)
+        fill = SimFill(trade_id, px, qty, fee, pnl, exec_type, self.now, market.mark, bill.bill_id)
         order.last_px = market.last
         order.add_fill(fill, self.now)
         if exec_type == "T":
@@ -612,13 +612,13 @@ class Engine:
 
     def _apply_to_position(
         self, account: Account, order: SimOrder, px: Decimal, qty: Decimal, trade_id: str
-    ) -> tuple[Position, Decimal]:
+    ) -> tuple[SimPosition, Decimal]:
         """Move the position by a fill; return it and the realised PnL of the closed part."""
         market = self.markets[order.inst_id]
         key = (order.inst_id, order.pos_side)
         position = account.positions.get(key)
         if position is None:
-            position = Position(
+            position = SimPosition(
                 market.inst,
                 self.ids.position(),
                 order.pos_side,
@@ -660,7 +660,7 @@ class Engine:
         position.mark, position.last = market.mark, market.last
         return position, pnl
 
-    def _position_closed(self, account: Account, position: Position) -> None:
+    def _position_closed(self, account: Account, position: SimPosition) -> None:
         """A flat position takes its close-the-position algo orders with it."""
         for algo in list(self.algos.values()):
             if (
@@ -717,7 +717,7 @@ class Engine:
             account.order_frozen = frozen
             self.listener.account_changed(account)
 
-    def _ledger_position(self, position: Position) -> None:
+    def _ledger_position(self, position: SimPosition) -> None:
         self.ledger.record(
             "position",
             ms(self.now),

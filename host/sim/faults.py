@@ -12,7 +12,7 @@ from datetime import datetime, timedelta
 from decimal import Decimal
 from typing import TYPE_CHECKING, Any
 
-from host.sim.engine import OrderRequest
+from host.sim.engine import SimOrderRequest
 from host.sim.push import CORRUPTIONS
 from host.sim.source import RawTrade
 from host.sim.wire import (
@@ -22,13 +22,13 @@ from host.sim.wire import (
     SERVICE_UNAVAILABLE,
     SYSTEM_ERROR,
     SYSTEMS_BUSY,
-    OkxError,
+    SimOkxError,
 )
 
 if TYPE_CHECKING:
     from host.sim.server import Simulator
 
-REST_FAILURES: dict[str, OkxError] = {
+REST_FAILURES: dict[str, SimOkxError] = {
     "unavailable": SERVICE_UNAVAILABLE,
     "server_error": SYSTEM_ERROR,
     "busy": SYSTEMS_BUSY,
@@ -230,7 +230,7 @@ class Faults:
         engine = self._sim.engine
         market = engine.market(inst_id)
         order = engine.place(
-            OrderRequest(
+            SimOrderRequest(
                 uid or self._sim.config.keys[0].uid,
                 market.inst,
                 side,

@@ -1,6 +1,6 @@
 """Perpetual funding: positions pay or receive ``position value × funding rate`` each interval.
 
-By default every 8 h at 00:00/08:00/16:00 UTC (NOTES §6); longs pay shorts when the rate is
+By default every 8 h at 00:00/08:00/16:00 UTC, as on OKX; longs pay shorts when the rate is
 positive.
 
 The rate is a configured constant, so a session's funding is predictable; it is published on the

@@ -17,7 +17,7 @@ from host.sim.instruments import SimInstrument
 from host.sim.source import RawTrade
 
 
-class Regime(Enum):
+class SimRegime(Enum):
     """The behaviour of one segment of the generated market."""
 
     TRENDING = "trending"
@@ -25,12 +25,12 @@ class Regime(Enum):
     CHOPPY = "choppy"
 
 
-_VOLATILITY = {Regime.TRENDING: 0.00002, Regime.RANGING: 0.00002, Regime.CHOPPY: 0.00006}
+_VOLATILITY = {SimRegime.TRENDING: 0.00002, SimRegime.RANGING: 0.00002, SimRegime.CHOPPY: 0.00006}
 """Standard deviation of one 100 ms step's move, as a fraction of the price (≈0.05 %/min for
 BTC in a quiet segment, three times that when choppy)."""
 _TREND_DRIFT = 0.05
 """Mean move of a trending step, in standard deviations (≈0.3 % per 10 minutes)."""
-_REVERSION = {Regime.RANGING: 0.02, Regime.CHOPPY: 0.01}
+_REVERSION = {SimRegime.RANGING: 0.02, SimRegime.CHOPPY: 0.01}
 """Share of the distance to the segment's anchor recovered per step."""
 
 
@@ -41,7 +41,7 @@ class _Walk:
     inst: SimInstrument
     rng: random.Random
     ticks: int
-    regime: Regime = Regime.RANGING
+    regime: SimRegime = SimRegime.RANGING
     segment_end: datetime | None = None
     drift: int = 1
     anchor: int = 0
@@ -64,7 +64,7 @@ class SeededGenerator:
         self._step = step
         self._time = start
 
-    def regime(self, inst_id: str) -> Regime:
+    def regime(self, inst_id: str) -> SimRegime:
         """The segment an instrument is in now (for tests and the operator)."""
         return next(walk.regime for walk in self._walks if walk.inst.inst_id == inst_id)
 
@@ -85,12 +85,12 @@ class SeededGenerator:
 
     def _step_walk(self, walk: _Walk, now: datetime) -> list[RawTrade]:
         if walk.segment_end is None or now >= walk.segment_end:
-            walk.regime = walk.rng.choice(list(Regime))
+            walk.regime = walk.rng.choice(list(SimRegime))
             walk.segment_end = now + timedelta(seconds=walk.rng.randint(60, 600))
             walk.drift = walk.rng.choice((-1, 1))
             walk.anchor = walk.ticks
         sigma = max(1.0, walk.ticks * _VOLATILITY[walk.regime])
-        if walk.regime is Regime.TRENDING:
+        if walk.regime is SimRegime.TRENDING:
             mean = walk.drift * sigma * _TREND_DRIFT
         else:
             mean = (walk.anchor - walk.ticks) * _REVERSION[walk.regime]

@@ -1,7 +1,7 @@
 """OKX's request rate limits, counted on the simulator's clock (``50011``, HTTP 429).
 
 Limits are per endpoint: public ones per IP, private ones per account, order endpoints per account
-and instrument (NOTES §4-5). A sliding window of the configured length holds the request times;
+and instrument. A sliding window of the configured length holds the request times;
 the request that would exceed the count is refused and not executed.
 """
 
@@ -44,11 +44,11 @@ DEFAULT_LIMITS: dict[str, tuple[int, float]] = {
     "/api/v5/trade/orders-algo-history": (20, 2),
     "/api/v5/trade/cancel-all-after": (1, 1),
 }
-"""Requests per window (seconds) by path, from OKX's documentation (NOTES §4)."""
+"""Requests per window (seconds) by path, from OKX's documentation."""
 
 
 @dataclass(slots=True)
-class RateLimiter:
+class SimRateLimiter:
     """Sliding-window counters keyed by endpoint and scope (IP, account, account + instrument)."""
 
     limits: dict[str, tuple[int, float]]

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Protocol
 
-from host.sim.accounts import Account, Position
+from host.sim.accounts import Account, SimPosition
 from host.sim.orders import SimAlgo, SimOrder
 
 
@@ -14,7 +14,7 @@ class EngineListener(Protocol):
     def order_changed(self, order: SimOrder) -> None:
         """An order was placed, filled (partly) or canceled."""
 
-    def position_changed(self, account: Account, position: Position) -> None:
+    def position_changed(self, account: Account, position: SimPosition) -> None:
         """A position's size changed (including to zero)."""
 
     def account_changed(self, account: Account) -> None:
@@ -30,7 +30,7 @@ class NoListener:
     def order_changed(self, order: SimOrder) -> None:
         """Ignore."""
 
-    def position_changed(self, account: Account, position: Position) -> None:
+    def position_changed(self, account: Account, position: SimPosition) -> None:
         """Ignore."""
 
     def account_changed(self, account: Account) -> None:

@@ -17,7 +17,7 @@ LIVE_STATES = frozenset({"live", "partially_filled"})
 
 
 @dataclass(slots=True)
-class Fill:
+class SimFill:
     """One execution of an order: what the fill fields and ``GET /trade/fills`` show."""
 
     trade_id: str
@@ -56,8 +56,8 @@ class SimOrder:
     fee: Decimal = Decimal(0)
     pnl: Decimal = Decimal(0)
     cancel_source: str = ""
-    last_fill: Fill | None = None
-    fills: list[Fill] = field(default_factory=list)
+    last_fill: SimFill | None = None
+    fills: list[SimFill] = field(default_factory=list)
     algo_id: str = ""
     algo_cl_ord_id: str = ""
     category: str = "normal"
@@ -82,7 +82,7 @@ class SimOrder:
         """Average fill price, None before the first fill."""
         return None if self.acc_fill_sz == 0 else self.notional / self.acc_fill_sz
 
-    def add_fill(self, fill: Fill, now: datetime) -> None:
+    def add_fill(self, fill: SimFill, now: datetime) -> None:
         """Book a fill: cumulative size, notional, fee and PnL, state, last-fill fields."""
         self.fills.append(fill)
         self.last_fill = fill

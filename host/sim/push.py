@@ -15,10 +15,10 @@ from typing import Any
 
 import orjson
 
-from host.sim.accounts import Account, Position
+from host.sim.accounts import Account, SimPosition
 from host.sim.algos import ADVANCE_TYPES
 from host.sim.candles import BARS
-from host.sim.engine import Engine
+from host.sim.engine import SimEngine
 from host.sim.market import InstrumentMarket
 from host.sim.orders import SimAlgo, SimOrder
 from host.sim.session import Session
@@ -118,7 +118,7 @@ class _CandleSeen:
 class Hub:
     """Fan-out of pushes to subscribed sessions."""
 
-    engine: Engine
+    engine: SimEngine
     now: Callable[[], datetime]
     sessions: set[Session] = field(default_factory=set)
     faults: PushFaults = field(default_factory=PushFaults)
@@ -127,7 +127,9 @@ class Hub:
     idle_timeout: timedelta = timedelta(seconds=30)
     _published: dict[str, _Published] = field(default_factory=dict)
     _candles: dict[tuple[str, str], _CandleSeen] = field(default_factory=dict)
-    _positions: dict[tuple[str, str, str], tuple[Account, Position]] = field(default_factory=dict)
+    _positions: dict[tuple[str, str, str], tuple[Account, SimPosition]] = field(
+        default_factory=dict
+    )
     _accounts: dict[str, Account] = field(default_factory=dict)
     _next_snapshot: datetime | None = None
 
@@ -137,7 +139,7 @@ class Hub:
         """``orders`` channel push."""
         self._private(order.uid, "orders", order.inst_id, lambda: [order.push_record()])
 
-    def position_changed(self, account: Account, position: Position) -> None:
+    def position_changed(self, account: Account, position: SimPosition) -> None:
         """Queue a ``positions`` event push (``pos:"0"`` when closed), sent at :meth:`flush`."""
         self._positions[(account.uid, position.inst.inst_id, position.pos_side)] = (
             account,
@@ -391,7 +393,7 @@ class Hub:
             self.now(),
         )
 
-    def _position_record(self, account: Account, position: Position) -> dict[str, Any]:
+    def _position_record(self, account: Account, position: SimPosition) -> dict[str, Any]:
         return self.engine.position_record(account, position, push=True)
 
 

@@ -1,7 +1,7 @@
 """The REST endpoints under ``/api/v5``: public market data, account, trading.
 
 Each handler receives validated :class:`Params` and the caller's account and returns the ``data``
-of OKX's envelope (or raises :class:`OkxError`). The route table says which endpoints are private
+of OKX's envelope (or raises :class:`SimOkxError`). The route table says which endpoints are private
 (signature checked) and which carry ``inTime``/``outTime`` as OKX's trade endpoints do.
 """
 
@@ -15,14 +15,14 @@ from typing import Any
 
 from host.sim.accounts import Account
 from host.sim.algos import ALGO_TYPES, AlgoDesk
-from host.sim.engine import Engine
+from host.sim.engine import SimEngine
 from host.sim.instruments import instrument_record
-from host.sim.orders import Fill, SimOrder
+from host.sim.orders import SimFill, SimOrder
 from host.sim.params import Params
 from host.sim.wire import (
     CANCEL_FAILED,
     JsonDict,
-    OkxError,
+    SimOkxError,
     item_status,
     items,
     ms,
@@ -31,10 +31,10 @@ from host.sim.wire import (
     param_error,
 )
 
-ORDER_EXPIRED = OkxError("50037", "Order expired.")
+ORDER_EXPIRED = SimOkxError("50037", "Order expired.")
 BATCH_LIMIT = 20
 """Orders per batch request (``batch-orders``, ``cancel-batch-orders``)."""
-POSITION_MODE_BLOCKED = OkxError(
+POSITION_MODE_BLOCKED = SimOkxError(
     "59000", "Settings failed. Cancel all pending orders and close all positions before setting."
 )
 
@@ -73,7 +73,7 @@ class RestApi:
     """The handlers, bound to one engine."""
 
     def __init__(
-        self, engine: Engine, algos: AlgoDesk, server_time: Callable[[], datetime]
+        self, engine: SimEngine, algos: AlgoDesk, server_time: Callable[[], datetime]
     ) -> None:
         self.engine = engine
         self.algos = algos
@@ -321,7 +321,7 @@ class RestApi:
             if call.expires is not None and self.server_time() > call.expires:
                 raise ORDER_EXPIRED
             order = self.engine.place(self.engine.request_from(call.acct.uid, call.params))
-        except OkxError as error:
+        except SimOkxError as error:
             item = {"clOrdId": cl_ord_id, "ordId": "", "tag": tag, "ts": ms(self.engine.now)}
             return items([{**item, **item_status(error)}])
         item = {
@@ -339,7 +339,7 @@ class RestApi:
         ord_id, cl_ord_id = params.text("ordId", ""), params.text("clOrdId", "")
         if not ord_id and not cl_ord_id:
             raise param_error("ordId")
-        error: OkxError | None = None
+        error: SimOkxError | None = None
         try:
             if self.cancel_fill_races > 0:
                 self.cancel_fill_races -= 1
@@ -348,7 +348,7 @@ class RestApi:
                 )
             order = self.engine.cancel(call.acct.uid, inst_id, ord_id, cl_ord_id)
             ord_id, cl_ord_id = order.ord_id, order.cl_ord_id
-        except OkxError:
+        except SimOkxError:
             error = CANCEL_FAILED
         item = {"clOrdId": cl_ord_id, "ordId": ord_id, "ts": ms(self.engine.now)}
         return items([{**item, **item_status(error)}])
@@ -369,7 +369,7 @@ class RestApi:
             params = Params(raw if isinstance(raw, dict) else {})
             try:
                 results.extend(single(Call(params, raw, call.account, call.expires))["data"])
-            except OkxError as error:  # a malformed item fails alone
+            except SimOkxError as error:  # a malformed item fails alone
                 ids = {"clOrdId": params.text("clOrdId", ""), "ordId": params.text("ordId", "")}
                 results.append({**ids, "ts": ms(self.engine.now), **item_status(error)})
         return items(results)
@@ -384,13 +384,13 @@ class RestApi:
         new = (params.decimal("newSz", required=False), params.decimal("newPx", required=False))
         if new == (None, None):
             raise param_error("newSz")
-        error: OkxError | None = None
+        error: SimOkxError | None = None
         try:
             order = self.engine.amend(
                 call.acct.uid, inst_id, ids, new, req_id, cxl_on_fail=params.flag("cxlOnFail")
             )
             ids = (order.ord_id, order.cl_ord_id)
-        except OkxError as refused:
+        except SimOkxError as refused:
             error = refused
         item = {"ordId": ids[0], "clOrdId": ids[1], "reqId": req_id, "ts": ms(self.engine.now)}
         return items([{**item, **item_status(error)}])
@@ -478,7 +478,7 @@ class RestApi:
         cl_id = str(call.params.raw.get("algoClOrdId", "") or "")
         try:
             algo = self.algos.place(call.acct.uid, call.params)
-        except OkxError as error:
+        except SimOkxError as error:
             return items([{"algoId": "", "algoClOrdId": cl_id, **item_status(error)}])
         return items(
             [{"algoId": algo.algo_id, "algoClOrdId": algo.algo_cl_ord_id, **item_status(None)}]
@@ -508,7 +508,7 @@ class RestApi:
                     advance=advance,
                 )
                 results.append({"algoId": algo.algo_id, **item_status(None)})
-            except OkxError as error:
+            except SimOkxError as error:
                 results.append({"algoId": algo_id, **item_status(error)})
         return items(results)
 
@@ -518,7 +518,7 @@ class RestApi:
         req_id = params.text("reqId", "")
         try:
             algo = self.algos.amend(call.acct.uid, params)
-        except OkxError as error:
+        except SimOkxError as error:
             ids = {
                 "algoId": params.text("algoId", ""),
                 "algoClOrdId": params.text("algoClOrdId", ""),
@@ -584,7 +584,7 @@ def _limit(params: Params) -> int:
     return int(raw)
 
 
-def _fill_record(order: SimOrder, fill: Fill, rate: Decimal) -> JsonDict:
+def _fill_record(order: SimOrder, fill: SimFill, rate: Decimal) -> JsonDict:
     """``GET /trade/fills`` row (``feeRate`` negative = charged, as OKX signs it)."""
     return {
         "instType": "SWAP",

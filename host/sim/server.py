@@ -24,11 +24,11 @@ from host.exchange.signing import HEADER_KEY
 from host.sim.algos import AlgoDesk
 from host.sim.auth import Verifier
 from host.sim.config import SimConfig
-from host.sim.engine import Engine
+from host.sim.engine import SimEngine
 from host.sim.faults import AFTER_EXECUTION, HTML_503, REST_FAILURES, Faults
 from host.sim.generator import SeededGenerator
 from host.sim.ledger import Ledger
-from host.sim.limits import RateLimiter
+from host.sim.limits import SimRateLimiter
 from host.sim.params import Params
 from host.sim.push import Hub
 from host.sim.rest import Call, Handler, RestApi, Route
@@ -37,7 +37,7 @@ from host.sim.wire import (
     RATE_LIMITED,
     SERVICE_UNAVAILABLE,
     JsonDict,
-    OkxError,
+    SimOkxError,
     failure,
     micros,
     param_error,
@@ -47,7 +47,7 @@ from host.sim.ws import WsGateway
 DEFAULT_START = datetime(2025, 1, 6, 8, 0, tzinfo=UTC)
 """Where a simulator's clock starts unless told otherwise (fixed, so runs replay)."""
 
-INVALID_JSON = OkxError("50002", "JSON syntax error", 400)
+INVALID_JSON = SimOkxError("50002", "JSON syntax error", 400)
 LOOPBACK = frozenset({"127.0.0.1", "::1"})
 
 
@@ -77,7 +77,7 @@ class Simulator:
         self.config = config or SimConfig()
         self.clock = ManualClock(start or DEFAULT_START)
         self.skew = timedelta(0)
-        self.engine = Engine(self.config, self.clock.now())
+        self.engine = SimEngine(self.config, self.clock.now())
         self.ledger: Ledger = self.engine.ledger
         self.source: MarketSource = source or SeededGenerator(
             self.config.instruments, self.config.seed, self.clock.now(), self.config.step
@@ -101,7 +101,7 @@ class Simulator:
         self.faults = Faults(self)
         self._routes: dict[tuple[str, str], Route] = self.api.routes()
         self._conn_counter = itertools.count(1)
-        self._limiter = RateLimiter(dict(self.config.rate_limits))
+        self._limiter = SimRateLimiter(dict(self.config.rate_limits))
         self._runner: web.AppRunner | None = None
         self.port = 0
 
@@ -217,7 +217,7 @@ class Simulator:
         try:
             payload = self._handle(request, route, body_text)
             status = 200
-        except OkxError as error:
+        except SimOkxError as error:
             payload, status = failure(error), error.http_status
         self.faults.run_due(self.clock.now())
         self.hub.flush()
@@ -266,7 +266,7 @@ class Simulator:
         try:
             params = await request.json() if request.can_read_body else {}
             result = self.faults.apply(request.match_info["name"], params)
-        except (ValueError, TypeError, OkxError) as error:
+        except (ValueError, TypeError, SimOkxError) as error:
             return _json({"ok": False, "error": str(error)}, 400)
         return _json({"ok": True, "result": result}, 200)
 

@@ -18,14 +18,14 @@ from aiohttp import web
 
 
 @dataclass(frozen=True, slots=True)
-class Close:
+class CloseConnection:
     """Ask the writer to close the connection with an OKX close frame."""
 
     code: int
     message: str
 
 
-ABORT = Close(1006, "")
+ABORT = CloseConnection(1006, "")
 """Ask the writer to cut the connection (no close frame) after what is queued before it."""
 
 
@@ -42,7 +42,7 @@ class Session:
     subscriptions: list[dict[str, Any]] = field(default_factory=list)
     silenced: bool = False
     close_at: datetime | None = None
-    outbox: asyncio.Queue[str | Close] = field(default_factory=asyncio.Queue)
+    outbox: asyncio.Queue[str | CloseConnection] = field(default_factory=asyncio.Queue)
 
     def abort_after_queued(self) -> None:
         """Cut the connection once what is already queued (e.g. a notice) has been written."""
@@ -58,7 +58,7 @@ class Session:
 
     def close(self, code: int, message: str) -> None:
         """Close after what is queued, with ``code`` (e.g. 4004) and ``message``."""
-        self.outbox.put_nowait(Close(code, message))
+        self.outbox.put_nowait(CloseConnection(code, message))
 
     def abort(self) -> None:
         """Cut the TCP connection without a close frame (the client sees 1006)."""
@@ -72,14 +72,14 @@ class Session:
             await self.outbox.join()
 
     async def write_loop(self) -> None:
-        """Write queued messages in order until a :class:`Close` or the connection ends."""
+        """Write queued messages in order, until a :class:`CloseConnection` or the end."""
         while True:
             item = await self.outbox.get()
             try:
                 if item is ABORT:
                     self.abort()
                     return
-                if isinstance(item, Close):
+                if isinstance(item, CloseConnection):
                     await self.ws.close(code=item.code, message=item.message.encode())
                     return
                 if not self.ws.closed:

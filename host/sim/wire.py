@@ -44,7 +44,7 @@ def flag(value: bool) -> str:
 
 
 @dataclass(frozen=True, slots=True)
-class OkxError(Exception):
+class SimOkxError(Exception):
     """A request- or item-level OKX error: code, message and the HTTP status OKX answers with."""
 
     code: str
@@ -55,54 +55,56 @@ class OkxError(Exception):
         return f"{self.code} {self.msg}"
 
 
-def param_error(name: str) -> OkxError:
+def param_error(name: str) -> SimOkxError:
     """``51000 Parameter {name} error``: OKX's answer to a missing or malformed field."""
-    return OkxError("51000", f"Parameter {name} error", 400)
+    return SimOkxError("51000", f"Parameter {name} error", 400)
 
 
-# Request-level codes (NOTES §5, D1 error_code.md).
-SERVICE_UNAVAILABLE = OkxError("50001", "Service temporarily unavailable. Try again later", 503)
-SYSTEM_ERROR = OkxError("50026", "System error. Try again later", 500)
-SYSTEMS_BUSY = OkxError("50013", "Systems are busy. Please try again later.", 429)
-REQUEST_TIMEOUT = OkxError(
+# Request-level codes (OKX's error code list).
+SERVICE_UNAVAILABLE = SimOkxError("50001", "Service temporarily unavailable. Try again later", 503)
+SYSTEM_ERROR = SimOkxError("50026", "System error. Try again later", 500)
+SYSTEMS_BUSY = SimOkxError("50013", "Systems are busy. Please try again later.", 429)
+REQUEST_TIMEOUT = SimOkxError(
     "50004",
     "API endpoint request timeout (does not mean that the request was successful or failed, "
     "please check the request result).",
     400,
 )
-RATE_LIMITED = OkxError(
+RATE_LIMITED = SimOkxError(
     "50011",
     "Rate limit reached. Please refer to API documentation and throttle requests accordingly.",
     429,
 )
-TIMESTAMP_EXPIRED = OkxError("50102", "Timestamp request expired", 401)
-MISSING_KEY = OkxError("50103", 'Request header "OK-ACCESS-KEY" cannot be empty.', 401)
-MISSING_PASSPHRASE = OkxError(
+TIMESTAMP_EXPIRED = SimOkxError("50102", "Timestamp request expired", 401)
+MISSING_KEY = SimOkxError("50103", 'Request header "OK-ACCESS-KEY" cannot be empty.', 401)
+MISSING_PASSPHRASE = SimOkxError(
     "50104", 'Request header "OK-ACCESS-PASSPHRASE" cannot be empty.', 401
 )
-WRONG_PASSPHRASE = OkxError("50105", 'Request header "OK-ACCESS-PASSPHRASE" incorrect.', 401)
-MISSING_SIGN = OkxError("50106", 'Request header "OK-ACCESS-SIGN" cannot be empty.', 401)
-MISSING_TIMESTAMP = OkxError("50107", 'Request header "OK-ACCESS-TIMESTAMP" cannot be empty.', 401)
-INVALID_KEY = OkxError("50111", "Invalid OK-ACCESS-KEY.", 401)
-INVALID_TIMESTAMP = OkxError("50112", "Invalid OK-ACCESS-TIMESTAMP.", 401)
-INVALID_SIGN = OkxError("50113", "Invalid Sign.", 401)
+WRONG_PASSPHRASE = SimOkxError("50105", 'Request header "OK-ACCESS-PASSPHRASE" incorrect.', 401)
+MISSING_SIGN = SimOkxError("50106", 'Request header "OK-ACCESS-SIGN" cannot be empty.', 401)
+MISSING_TIMESTAMP = SimOkxError(
+    "50107", 'Request header "OK-ACCESS-TIMESTAMP" cannot be empty.', 401
+)
+INVALID_KEY = SimOkxError("50111", "Invalid OK-ACCESS-KEY.", 401)
+INVALID_TIMESTAMP = SimOkxError("50112", "Invalid OK-ACCESS-TIMESTAMP.", 401)
+INVALID_SIGN = SimOkxError("50113", "Invalid Sign.", 401)
 
 # Item-level codes (sCode) and request-level trading codes.
-INSTRUMENT_MISSING = OkxError("51001", "Instrument ID doesn't exist.")
-INSUFFICIENT_MARGIN = OkxError("51008", "Order failed. Insufficient USDT margin in account")
-DUPLICATE_CLORDID = OkxError("51016", "Duplicated client order ID")
-BELOW_MIN_SIZE = OkxError("51020", "Your order should meet or exceed the minimum order amount.")
-POSITION_MISSING = OkxError("51023", "Position does not exist.")
-NOT_LOT_MULTIPLE = OkxError("51121", "Order quantity must be a multiple of the lot size.")
-REDUCE_ONLY_NO_POSITION = OkxError(
+INSTRUMENT_MISSING = SimOkxError("51001", "Instrument ID doesn't exist.")
+INSUFFICIENT_MARGIN = SimOkxError("51008", "Order failed. Insufficient USDT margin in account")
+DUPLICATE_CLORDID = SimOkxError("51016", "Duplicated client order ID")
+BELOW_MIN_SIZE = SimOkxError("51020", "Your order should meet or exceed the minimum order amount.")
+POSITION_MISSING = SimOkxError("51023", "Position does not exist.")
+NOT_LOT_MULTIPLE = SimOkxError("51121", "Order quantity must be a multiple of the lot size.")
+REDUCE_ONLY_NO_POSITION = SimOkxError(
     "51169",
     "Order failed because you don't have any positions in this direction for this contract.",
 )
-CANCEL_FAILED = OkxError(
+CANCEL_FAILED = SimOkxError(
     "51400", "Order cancellation failed as the order has been filled, canceled or does not exist."
 )
-ORDER_MISSING = OkxError("51603", "Order does not exist")
-AMEND_FINISHED = OkxError(
+ORDER_MISSING = SimOkxError("51603", "Order does not exist")
+AMEND_FINISHED = SimOkxError(
     "51503", "Order modification failed as the order has been filled or canceled"
 )
 ALGO_MISSING = ORDER_MISSING
@@ -114,7 +116,7 @@ def ok(data: list[JsonDict] | list[Any]) -> JsonDict:
     return {"code": "0", "msg": "", "data": data}
 
 
-def failure(error: OkxError) -> JsonDict:
+def failure(error: SimOkxError) -> JsonDict:
     """A request-level failure: no item data, OKX's code and message."""
     return {"code": error.code, "msg": error.msg, "data": []}
 
@@ -129,6 +131,6 @@ def items(results: list[JsonDict]) -> JsonDict:
     return {"code": "2", "msg": "Bulk operation partially succeeded", "data": results}
 
 
-def item_status(error: OkxError | None) -> JsonDict:
+def item_status(error: SimOkxError | None) -> JsonDict:
     """The ``sCode``/``sMsg`` pair of one item: ``"0"``/``""`` on success."""
     return {"sCode": "0", "sMsg": ""} if error is None else {"sCode": error.code, "sMsg": error.msg}

@@ -19,17 +19,17 @@ import orjson
 from aiohttp import WSMsgType, web
 
 from host.sim.auth import WS_LOGIN_FAILED, WS_REPEATED_LOGIN, Verifier
-from host.sim.limits import RateLimiter
+from host.sim.limits import SimRateLimiter
 from host.sim.params import Params
 from host.sim.push import CHANNELS_BY_PATH, LOGIN_CHANNELS, Hub
 from host.sim.rest import Call
 from host.sim.session import Session
-from host.sim.wire import JsonDict, OkxError, item_status, items, micros, ms
+from host.sim.wire import JsonDict, SimOkxError, item_status, items, micros, ms
 
-PLEASE_LOG_IN = OkxError("60011", "Please log in")
-TOO_FREQUENT = OkxError("60014", "Requests too frequent.")
+PLEASE_LOG_IN = SimOkxError("60011", "Please log in")
+TOO_FREQUENT = SimOkxError("60014", "Requests too frequent.")
 WS_OP_LIMIT = (480, 3600.0)
-"""OKX: login + subscribe + unsubscribe, 480 per connection per hour (NOTES §2.6)."""
+"""OKX: login + subscribe + unsubscribe, 480 per connection per hour."""
 INVALID_REQUEST = "60012"
 WRONG_CHANNEL = "60018"
 
@@ -64,7 +64,7 @@ class WsGateway:
         """WebSocket trading ops (``order``, ``cancel-order``), served by the REST handlers."""
         self.faults = WsFaults()
         self._late_logins: list[tuple[datetime, Session, str]] = []
-        self._op_budget = RateLimiter({"ops": op_limit})
+        self._op_budget = SimRateLimiter({"ops": op_limit})
 
     async def handle(self, request: web.Request) -> web.StreamResponse:
         """Serve one connection on the path kind named in the route (query string ignored)."""
@@ -112,7 +112,7 @@ class WsGateway:
             or not isinstance(args, list)
             or not args
         ):
-            self._error(session, OkxError(INVALID_REQUEST, f"Invalid request: {text}"))
+            self._error(session, SimOkxError(INVALID_REQUEST, f"Invalid request: {text}"))
             return
         assert isinstance(request, dict)  # noqa: S101 -- checked above
         if not self._op_budget.allow("ops", session.conn_id, self.now()):
@@ -132,7 +132,7 @@ class WsGateway:
                 self.faults.fail_logins -= 1
                 raise WS_LOGIN_FAILED
             key = self.verifier.ws_login(arg, self.now())
-        except OkxError as error:
+        except SimOkxError as error:
             self._error(session, error)
             return
         if self.faults.login_delay > timedelta(0):
@@ -157,7 +157,7 @@ class WsGateway:
         self, session: Session, op: str, arg: Any, request_id: Any, text: str
     ) -> None:
         if not isinstance(arg, dict) or not isinstance(arg.get("channel"), str):
-            self._error(session, OkxError(INVALID_REQUEST, f"Invalid request: {text}"))
+            self._error(session, SimOkxError(INVALID_REQUEST, f"Invalid request: {text}"))
             return
         channel = arg["channel"]
         inst_id = arg.get("instId", "")
@@ -170,7 +170,7 @@ class WsGateway:
         if not exists:
             self._error(
                 session,
-                OkxError(
+                SimOkxError(
                     WRONG_CHANNEL,
                     f"Wrong URL or channel:{channel},instId:{inst_id} doesn't exist. "
                     "Please use the correct URL, channel and parameters referring to API document.",
@@ -202,7 +202,7 @@ class WsGateway:
         params = Params(arg if isinstance(arg, dict) else {})
         try:
             result = self.operations[op](Call(params, arg, account))
-        except OkxError as error:
+        except SimOkxError as error:
             result = items(
                 [{"clOrdId": "", "ordId": "", "tag": "", "ts": ms(received), **item_status(error)}]
             )
@@ -217,7 +217,7 @@ class WsGateway:
         )
         session.send(reply, self.now())
 
-    def _error(self, session: Session, error: OkxError) -> None:
+    def _error(self, session: Session, error: SimOkxError) -> None:
         session.send(
             {"event": "error", "code": error.code, "msg": error.msg, "connId": session.conn_id},
             self.now(),

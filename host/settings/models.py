@@ -1,25 +1,17 @@
-"""The host's configuration: one frozen model, from defaults, a YAML file and the environment.
+"""The host's configuration as frozen models: one section per concern, validated on creation.
 
-Priority, highest first: the environment (``SCALPHOST_<FIELD>``, nested with ``__`` as in
-``SCALPHOST_DEDUP__PRIVATE_TTL_SECONDS``), the secrets directory (credentials only), the YAML file,
-the defaults. Credentials never come from the YAML file, because YAML files get committed.
-
-:func:`load_settings` turns every problem (an unreadable file, bad YAML, a wrong type, an unknown
-key) into one :class:`~host.errors.ConfigProblem` per pydantic error, so the CLI can print them
-all at once instead of a traceback. A problem never quotes the offending value: it might be a
-secret.
+Where the values come from (environment, secrets directory, YAML file) is
+:mod:`host.settings.sources` and :mod:`host.settings.loading`.
 """
 
 from __future__ import annotations
 
 import os
-from collections.abc import Mapping
 from datetime import timedelta
 from decimal import Decimal
 from pathlib import Path
 from typing import Annotated, Any, Literal, Self
 
-import yaml
 from pydantic import (
     BaseModel,
     ConfigDict,
@@ -30,30 +22,20 @@ from pydantic import (
     field_validator,
     model_validator,
 )
-from pydantic.fields import FieldInfo
 from pydantic_core import InitErrorDetails, PydanticCustomError
-from pydantic_settings import (
-    BaseSettings,
-    EnvSettingsSource,
-    NestedSecretsSettingsSource,
-    PydanticBaseSettingsSource,
-    SettingsConfigDict,
-    SettingsError,
-)
+from pydantic_settings import BaseSettings, PydanticBaseSettingsSource, SettingsConfigDict
 
 from host.domain import Regime
-from host.errors import ConfigError, ConfigProblem
-
-ENV_PREFIX = "SCALPHOST_"
-NESTED_DELIMITER = "__"
-SECRETS_DIR_VARIABLE = ENV_PREFIX + "SECRETS_DIR"
-"""Names the directory holding credential files such as ``credentials__api_key``."""
+from host.settings.sources import (
+    ENV_PREFIX,
+    NESTED_DELIMITER,
+    CredentialSecretsSource,
+    EnvironSource,
+    secrets_dir,
+)
 
 _SECTION = ConfigDict(extra="forbid", frozen=True)
 """Every section refuses unknown keys, so a misspelt setting is an error, not a silent default."""
-
-_EXTRA_KEY = "Extra inputs are not permitted"
-"""pydantic's message for a key that names no setting."""
 
 
 class ExchangeSettings(BaseModel):
@@ -406,10 +388,10 @@ class Settings(BaseSettings):
         ``Settings(...)`` call likewise yields to ``SCALPHOST_*`` variables. pydantic-settings
         appends the defaults itself. The dotenv source is left out: the host reads no ``.env``.
         """
-        sources: list[PydanticBaseSettingsSource] = [_EnvironSource(settings_cls)]
-        secrets_dir = _secrets_dir(os.environ)
-        if secrets_dir is not None:
-            sources.append(_CredentialSecretsSource(file_secret_settings, secrets_dir))
+        sources: list[PydanticBaseSettingsSource] = [EnvironSource(settings_cls)]
+        directory = secrets_dir(os.environ)
+        if directory is not None:
+            sources.append(CredentialSecretsSource(file_secret_settings, directory))
         sources.append(init_settings)
         return tuple(sources)
 
@@ -439,171 +421,3 @@ def _missing_url(name: str, mode: str) -> InitErrorDetails:
         loc=("exchange", name),
         input=None,
     )
-
-
-# --- sources ----------------------------------------------------------------------------------
-
-
-class _EnvironSource(EnvSettingsSource):
-    """The environment source, naming the variable when a list or section is not valid JSON.
-
-    Overrides only the public, documented :meth:`EnvSettingsSource.prepare_field_value`.
-    """
-
-    def prepare_field_value(
-        self, field_name: str, field: FieldInfo, value: Any, value_is_complex: bool
-    ) -> Any:
-        """Decode a list or section given as JSON; name the variable when that fails."""
-        try:
-            return super().prepare_field_value(field_name, field, value, value_is_complex)
-        except ValueError as error:
-            variable = ENV_PREFIX + field_name.upper()
-            raise ConfigError.single(
-                field_name,
-                f"{variable} is not valid JSON ({error}); a list or a whole section set in the "
-                "environment must be JSON",
-            ) from None
-
-
-class _CredentialSecretsSource(NestedSecretsSettingsSource):
-    """Credential files such as ``credentials__api_key``; other files in the directory are ignored.
-
-    Only credentials are secrets: a stray ``mode`` file in a mounted secrets volume must not
-    switch the host to live trading.
-    """
-
-    def __init__(self, file_secret_settings: PydanticBaseSettingsSource, directory: Path) -> None:
-        super().__init__(
-            file_secret_settings,
-            secrets_dir=directory,
-            secrets_dir_missing="error",
-            secrets_prefix="",
-            secrets_nested_delimiter=NESTED_DELIMITER,
-        )
-
-    def __call__(self) -> dict[str, Any]:
-        return {key: value for key, value in super().__call__().items() if key == "credentials"}
-
-
-def _secrets_dir(environ: Mapping[str, str]) -> Path | None:
-    raw = environ.get(SECRETS_DIR_VARIABLE)
-    if not raw:
-        return None
-    directory = Path(raw)
-    if not directory.is_dir():
-        raise ConfigError.single(SECRETS_DIR_VARIABLE, f"{raw} is not a directory")
-    return directory
-
-
-# --- loading ----------------------------------------------------------------------------------
-
-
-def load_settings(config_path: Path | None) -> Settings:
-    """Load the settings from ``config_path`` (``None``: defaults) and ``os.environ``.
-
-    The YAML document becomes ``Settings(**document)``; see
-    :meth:`Settings.settings_customise_sources` for how it ranks against the environment.
-    Raises :class:`ConfigError` listing every problem found.
-    """
-    document = _read_document(config_path) if config_path is not None else {}
-    problems: list[ConfigProblem] = []
-    if "credentials" in document:
-        problems.append(
-            ConfigProblem(
-                "credentials",
-                "not allowed in a config file (config files get committed); set "
-                f"{ENV_PREFIX}CREDENTIALS{NESTED_DELIMITER}<FIELD> in the environment or put "
-                f"credentials__<field> files in the directory named by {SECRETS_DIR_VARIABLE}",
-            )
-        )
-    # No setting's name starts with "_" (pydantic forbids it), and such keyword arguments would
-    # reach BaseSettings' own options (``_secrets_dir``, ``_env_prefix``, ...), so they and
-    # non-string keys are reported here as the unknown keys they are.
-    unknown = [key for key in document if not isinstance(key, str) or key.startswith("_")]
-    problems.extend(ConfigProblem(str(key), _EXTRA_KEY) for key in unknown)
-    arguments: dict[str, Any] = {
-        key: value for key, value in document.items() if key != "credentials" and key not in unknown
-    }
-    try:
-        settings = Settings(**arguments)
-    except ValidationError as error:
-        problems.extend(validation_problems(error))
-    except SettingsError as error:
-        problems.append(ConfigProblem("", str(error)))
-    except ConfigError as error:
-        problems.extend(error.problems)
-    else:
-        if not problems:
-            return settings
-    raise ConfigError(problems)
-
-
-def validated_update(settings: Settings, **changes: Any) -> Settings:
-    """``settings`` with ``changes`` applied and validated again, e.g. ``--mode live``.
-
-    Raises :class:`ConfigError` like :func:`load_settings`: live mode without credentials is
-    refused here too, at the path of the missing credential.
-    """
-    try:
-        return Settings.model_validate(settings.model_dump() | changes)
-    except ValidationError as error:
-        raise ConfigError(validation_problems(error)) from None
-
-
-def _read_document(path: Path) -> dict[Any, Any]:
-    """Parse a YAML config file into a mapping; an empty file is an empty mapping.
-
-    Raises :class:`ConfigError` at the file's path for a missing or unreadable file, invalid
-    YAML (with its line and column) or a top level that is not a mapping.
-    """
-    where = str(path)
-    try:
-        text = path.read_text(encoding="utf-8")
-    except FileNotFoundError:
-        raise ConfigError.single(where, "config file not found") from None
-    except UnicodeDecodeError:
-        raise ConfigError.single(where, "config file is not UTF-8 text") from None
-    except OSError as error:
-        raise ConfigError.single(where, f"cannot read config file: {error.strerror}") from None
-    try:
-        document = yaml.safe_load(text)
-    except yaml.YAMLError as error:
-        raise ConfigError.single(where, _yaml_message(error)) from None
-    if document is None:
-        return {}
-    if not isinstance(document, dict):
-        raise ConfigError.single(
-            where, f"the top level must be a mapping of settings, not a {type(document).__name__}"
-        )
-    return document
-
-
-def _yaml_message(error: yaml.YAMLError) -> str:
-    if isinstance(error, yaml.MarkedYAMLError) and error.problem_mark is not None:
-        mark = error.problem_mark
-        return f"invalid YAML at line {mark.line + 1}, column {mark.column + 1}: {error.problem}"
-    return f"invalid YAML: {error}"
-
-
-def validation_problems(error: ValidationError) -> list[ConfigProblem]:
-    """One problem per pydantic error, at its dotted path; the rejected value is never shown."""
-    return [
-        ConfigProblem(".".join(str(part) for part in detail["loc"]), detail["msg"])
-        for detail in error.errors(include_url=False, include_input=False)
-    ]
-
-
-# --- output -----------------------------------------------------------------------------------
-
-
-def redacted_dump(settings: Settings) -> dict[str, Any]:
-    """The effective settings as plain data (YAML/JSON-ready); every secret is ``**********``.
-
-    pydantic serialises a set :class:`SecretStr` as ``**********`` and an unset one as ``None``.
-    """
-    return settings.model_dump(mode="json")
-
-
-def secret_values(settings: Settings) -> tuple[str, ...]:
-    """The plain values of the credentials that are set, for the log filter to redact."""
-    return tuple(value.get_secret_value() for _, value in settings.credentials if value is not None)

@@ -1,0 +1,16 @@
+"""The trading engine and the runs built around it.
+
+* :mod:`host.engine.engine` routes exchange events and ticks to the engine's parts — entries,
+  exits, fills and positions — which ask the plugins (through :mod:`host.dispatch`) and decide;
+  the calling sequence a plugin can rely on is in its docstring and in the README.
+* :mod:`host.engine.execution` sends what the engine decides: journaled before it goes out.
+* :mod:`host.engine.market` keeps each instrument's tick, quote, mark and bars;
+  :mod:`host.engine.load` and :mod:`host.engine.stats` measure the host and the session;
+  :mod:`host.engine.tasks` makes sure no background task fails unnoticed.
+* :mod:`host.engine.startup` rebuilds the state from the journal and the exchange;
+  :mod:`host.engine.runner` assembles a run, which :mod:`host.engine.paper` points at the
+  built-in simulator and :mod:`host.engine.live` at OKX.
+
+Data flows one way: exchange events in, orders out through the executor; nothing here imports
+the command line, and the plugins see the engine only through the hooks.
+"""
