@@ -166,8 +166,13 @@ def test_the_wall_clock_bug_shows_only_in_the_reason_and_is_still_caught() -> No
 
 
 def answering(suite: type, prop: str, examples: int) -> tuple[int, int]:
-    """Run one property of ``suite`` for ``examples`` examples: (examples run, answered in)."""
-    settings(max_examples=examples, phases=[Phase.generate])(getattr(suite, prop))(suite())
+    """Run one property of ``suite`` for ``examples`` examples: (examples run, answered in).
+
+    Derandomized: how many examples reach a warm-up is a matter of chance, and a test that
+    counts them must give the same count on every run (it failed 4 times in 25 when random).
+    """
+    run = settings(max_examples=examples, phases=[Phase.generate], derandomize=True)
+    run(getattr(suite, prop))(suite())
     tally = suite.coverage.tally(prop)
     return tally.examples, tally.answered
 
