@@ -193,12 +193,17 @@ def golive(
             raise ConfigError.single("--profile", f"choose one of {', '.join(PROFILES)}")
     configure_logging("ERROR", secret_values(settings))
     from host.clock import LiveClock
-    from host.golive.checklist import Checklist
+    from host.golive.checklist import Checklist, ItemResult
     from host.golive.items import run_checklist
     from host.golive.render import render_item
 
     typer.echo(f"scalphost golive: {config or 'the defaults'}, profile {profile}")
-    checklist = Checklist(lambda result: typer.echo(render_item(result)))
+
+    def show(result: ItemResult) -> None:
+        typer.echo(render_item(result))
+        sys.stdout.flush()  # item by item, also when stdout is a pipe
+
+    checklist = Checklist(show)
     checklist.passed("config", f"{config or 'defaults'} loads and validates")
     with _config_errors():
         run_checklist(settings, profile, tuple(plugin or ()), checklist, LiveClock())

@@ -20,6 +20,7 @@ from broken_exits import (
     SaysHowLongByTheWallClock,
     SecretlyPatientTrail,
 )
+from broken_policies import ForgetsOnStartup, IgnoresReplayedCloses, WaitsTwoMinutesWhenRanging
 from hypothesis import Phase, find, settings
 from hypothesis import strategies as st
 
@@ -42,7 +43,6 @@ from host.conformance.exits import ExitPluginSuite
 from host.conformance.limit_orders import LimitOrderPolicySuite
 from host.conformance.regimes import RegimeDetectorSuite, bar_counts
 from host.settings import HookSettings, LimitOrderMaxWait
-from plugins.circuit_breaker import CircuitBreaker
 from plugins.regime import RegimeDetector
 
 
@@ -217,14 +217,6 @@ class WaitsTooLong:
         return timedelta(hours=1)
 
 
-class WaitsTwoMinutesWhenRanging:
-    """The original bot's bug: 120 s in a ranging market, within the old 300 s ceiling."""
-
-    @hookimpl
-    def limit_order_ttl(self, ctx: HookContext) -> timedelta:
-        return timedelta(seconds=120 if ctx.regime is Regime.RANGING else 30)
-
-
 @pytest.mark.parametrize(
     ("plugin", "prop"),
     [
@@ -271,23 +263,6 @@ class RemembersSignals:
     def on_signal(self) -> Veto | None:
         self.signals += 1
         return Veto("every other") if self.losses and self.signals % 2 else None
-
-
-class ForgetsOnStartup(CircuitBreaker):
-    """The built-in, but it starts "afresh" in on_startup, dropping the history replayed before."""
-
-    @hookimpl
-    def on_startup(self) -> None:
-        self.__init__(self.settings)  # type: ignore[misc]
-
-
-class IgnoresReplayedCloses(CircuitBreaker):
-    """The built-in, but it skips closes whose ctx.load is missing, which is every replayed one."""
-
-    @hookimpl
-    def on_position_closed(self, closed: ClosedPosition, ctx: HookContext) -> None:
-        if ctx.load is not None:
-            super().on_position_closed(closed)
 
 
 class LossLimitWithTheWrongSign:

@@ -2,7 +2,8 @@
 
 ``examples/scalphost-chandelier`` is what a plugin author copies, so it is checked the way they
 use it: copied out of the repository, ``pip install``-ed into a fresh virtual environment, found
-by ``scalphost plugins`` through its entry point, and tested there with plain ``pytest``.
+by ``scalphost plugins`` through its entry point, tested there with plain ``pytest``, and
+passed by ``scalphost golive`` once a config enables it.
 
 The environment is built on top of the running interpreter's, so scalphost and its dependencies
 are there without a download: a ``.pth`` file calls ``site.addsitedir`` on this interpreter's
@@ -144,6 +145,23 @@ def test_the_package_own_tests_pass_where_it_is_installed(plugin_env: PluginEnv)
     assert re.search(r"\b\d+ passed\b", tests.stdout), tests.stdout
     imported = plugin_env.run("-c", "import scalphost_chandelier as p; print(p.__file__)")
     assert imported.stdout.startswith(str(plugin_env.python.parent.parent)), imported.stdout
+
+
+def test_golive_passes_for_a_config_enabling_the_installed_plugin(
+    plugin_env: PluginEnv, tmp_path: Path
+) -> None:
+    """What the README promises a plugin author: copy, install, enable, ``scalphost golive``."""
+    enabling = config(
+        tmp_path,
+        "instruments: [BTC-USDT-SWAP]\n"
+        "golive:\n  session_minutes: 1\n"
+        "plugins:\n  chandelier:\n    enabled: true\n",
+    )
+    command = ("golive", "--config", str(enabling), "--profile", "dev", "--plugin", "chandelier")
+    checked = plugin_env.run("-m", "host.cli", *command, cwd=tmp_path)
+    assert checked.returncode == 0, checked.stdout + checked.stderr
+    assert re.search(r"^PASS  chandelier: coverage: answered in [1-9]", checked.stdout, re.M)
+    assert "PASS  go-live stamp: written to " in checked.stdout
 
 
 def test_nothing_was_installed_into_the_running_environment(plugin_env: PluginEnv) -> None:

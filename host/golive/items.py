@@ -133,10 +133,12 @@ def bar_history_item(settings: Settings, checklist: Checklist) -> None:
 
 
 def call_time_item(report: SuiteReport, checklist: Checklist) -> None:
-    """Each plugin's median call time per hook, against the hook's budget (host/hookspecs.py).
+    """Each plugin's call time per hook during the suites, against the hook's budget.
 
-    The median, not the tail: the suites run on whatever machine golive runs on, where garbage
-    collection and other processes put outliers in every plugin's tail; p99 and max are shown.
+    Judged on the fastest tenth of the calls (p10): golive runs on whatever machine the user
+    has, where load, garbage collection and other processes inflate the median and the tail of
+    every plugin alike, while a plugin that is too slow is slow on nearly every call. The
+    median, p99 and max are shown beside it.
     """
     for timing in report.call_times:
         budget = HOOK_BUDGETS.get(timing.hook)
@@ -144,10 +146,10 @@ def call_time_item(report: SuiteReport, checklist: Checklist) -> None:
             continue
         item = f"{timing.plugin}: {timing.hook} time"
         figures = (
-            f"median {_us(timing.p50)}, p99 {_us(timing.p99)}, max {_us(timing.max)} "
-            f"over {timing.count} calls; budget {_us(budget)}"
+            f"p10 {_us(timing.p10)} (budget {_us(budget)}), median {_us(timing.p50)}, "
+            f"p99 {_us(timing.p99)}, max {_us(timing.max)} over {timing.count} calls"
         )
-        if timing.p50 > budget:
+        if timing.p10 > budget:
             checklist.failed(item, "over budget: " + figures)
         else:
             checklist.passed(item, figures)

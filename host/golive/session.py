@@ -32,7 +32,7 @@ from host.exchange.connection import OkxConnection
 from host.exchange.health import ExchangeHealth
 from host.exchange.rest import OkxRest
 from host.journal import Journal, journal_path
-from host.settings import ExchangeSettings, JournalSettings, Settings, validated_update
+from host.settings import ExchangeSettings, JournalSettings, Settings
 from host.sim.config import SimConfig
 from host.sim.server import DEFAULT_START, Simulator
 from host.sim.standalone import sim_account_credentials
@@ -69,11 +69,15 @@ async def fault_session(settings: Settings, minutes: float, seed: int = 7) -> Se
         broken = (f"the simulator offers none of {', '.join(skipped)}",)
         return SessionVerdict(minutes, 0, 0, 0, broken, skipped)
     with tempfile.TemporaryDirectory(prefix="scalphost-golive-") as directory:
-        session_settings = validated_update(
-            settings,
-            mode="paper",
-            instruments=traded,
-            journal=settings.journal.model_copy(update={"directory": Path(directory)}),
+        # model_copy, not validated_update: validating again would let SCALPHOST_* variables
+        # win over these (a user's SCALPHOST_JOURNAL__DIRECTORY would receive this session's
+        # journal, and the next golive run would find it there).
+        session_settings = settings.model_copy(
+            update={
+                "mode": "paper",
+                "instruments": traded,
+                "journal": settings.journal.model_copy(update={"directory": Path(directory)}),
+            }
         )
         await sim.start()
         try:
