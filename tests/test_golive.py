@@ -20,9 +20,10 @@ from host.clock import LiveClock
 from host.golive.checklist import Checklist, ItemResult, Status
 from host.golive.gate import stamp_problem
 from host.golive.items import bar_history_item
+from host.golive.session import fault_session
 from host.golive.stamp import config_digest, identity_for, write_stamp
 from host.pluginmanager import build_plugin_host
-from host.settings import Settings, validated_update
+from host.settings import Settings, load_settings, validated_update
 
 LIVE_CONFIG = """
 mode: live
@@ -171,3 +172,15 @@ def test_a_regime_window_longer_than_the_kept_bars_is_red(tmp_path: Path) -> Non
     assert results[1].summary == (
         "needs 30 bars; the host keeps 20 (engine.bar_history): it would never answer in a run"
     )
+
+
+async def test_the_fault_session_journals_apart_from_the_users_journal(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    users = tmp_path / "users-journal"
+    monkeypatch.setenv("SCALPHOST_JOURNAL__DIRECTORY", str(users))
+    settings = load_settings(None)
+    assert settings.journal.directory == users
+    verdicts = [await fault_session(settings, minutes=1) for _ in range(2)]
+    assert [verdict.broken for verdict in verdicts] == [(), ()]  # the second found no leftovers
+    assert not users.exists()
