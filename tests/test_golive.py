@@ -184,3 +184,23 @@ async def test_the_fault_session_journals_apart_from_the_users_journal(
     verdicts = [await fault_session(settings, minutes=1) for _ in range(2)]
     assert [verdict.broken for verdict in verdicts] == [(), ()]  # the second found no leftovers
     assert not users.exists()
+
+
+def test_a_stamp_of_some_plugins_suites_only_does_not_allow_live(tmp_path: Path) -> None:
+    settings = settings_with(tmp_path, golive={"required_profile": "dev"})
+    plugin_host = build_plugin_host(settings, discover_entry_points=False)
+    identity = identity_for(settings, plugin_host)
+    write_stamp(settings, identity, "golive", LiveClock(), only=("trailing_stop",))
+    assert stamp_problem(settings, plugin_host) == (
+        "the go-live stamp covers only the suites of trailing_stop (golive --plugin); "
+        "run `scalphost golive` without --plugin"
+    )
+    write_stamp(settings, identity, "golive", LiveClock())
+    assert stamp_problem(settings, plugin_host) is None
+
+
+def test_a_stamp_with_an_unknown_profile_counts_as_none(tmp_path: Path) -> None:
+    settings = settings_with(tmp_path, golive={"required_profile": "dev"})
+    plugin_host = build_plugin_host(settings, discover_entry_points=False)
+    write_stamp(settings, identity_for(settings, plugin_host), "thorough-ish", LiveClock())
+    assert (stamp_problem(settings, plugin_host) or "").startswith("no go-live stamp")

@@ -25,8 +25,13 @@ def stamp_problem(settings: Settings, plugin_host: PluginHost) -> str | None:
     identity = identity_for(settings, plugin_host)
     stamp = read_stamp(settings, identity)
     advice = "run `scalphost golive` with this config first (or pass --skip-golive)"
-    if stamp is None:
+    if stamp is None or stamp.profile not in THOROUGHNESS:
         return f"no go-live stamp for this config ({stamp_path(settings, identity)}); {advice}"
+    if stamp.only:
+        return (
+            f"the go-live stamp covers only the suites of {', '.join(stamp.only)} "
+            "(golive --plugin); run `scalphost golive` without --plugin"
+        )
     if stamp.identity.host != identity.host:
         return (
             f"the go-live stamp was made with another scalphost ({stamp.identity.host}); {advice}"

@@ -48,7 +48,7 @@ def run_checklist(
     call_time_item(report, checklist)
     session_item(settings, checklist)
     exchange_item(settings, checklist, clock)
-    stamp_item(settings, plugin_host, profile, checklist, clock)
+    stamp_item(settings, plugin_host, profile, only, checklist, clock)
 
 
 def plugins_item(settings: Settings, checklist: Checklist) -> PluginHost | None:
@@ -204,13 +204,26 @@ def exchange_item(settings: Settings, checklist: Checklist, clock: Clock) -> Non
 
 
 def stamp_item(
-    settings: Settings, plugin_host: PluginHost, profile: str, checklist: Checklist, clock: Clock
+    settings: Settings,
+    plugin_host: PluginHost,
+    profile: str,
+    only: Sequence[str],
+    checklist: Checklist,
+    clock: Clock,
 ) -> None:
-    """On success only: the stamp that lets ``scalphost run --mode live`` start."""
+    """On success only: the stamp that lets ``scalphost run --mode live`` start.
+
+    After ``--plugin`` runs (some plugins' suites only) the stamp says so, and live trading
+    refuses it: the quick loop of a plugin author must not stand in for the whole check.
+    """
     item = "go-live stamp"
     if not checklist.all_passed:
         failures = sum(result.status is Status.FAILED for result in checklist.results)
         checklist.failed(item, f"not written: {failures} item(s) failed")
         return
-    path = write_stamp(settings, identity_for(settings, plugin_host), profile, clock)
-    checklist.passed(item, f"written to {path} (profile {profile})")
+    identity = identity_for(settings, plugin_host)
+    path = write_stamp(settings, identity, profile, clock, only)
+    scope = (
+        f"; only {', '.join(only)}'s suites ran, so live trading will not take it" if only else ""
+    )
+    checklist.passed(item, f"written to {path} (profile {profile}{scope})")

@@ -15,7 +15,7 @@ import hashlib
 import importlib.metadata
 import json
 import sys
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from dataclasses import asdict, dataclass
 from datetime import datetime
 from pathlib import Path
@@ -50,6 +50,8 @@ class Stamp:
     identity: Identity
     profile: str
     passed_at: datetime
+    only: tuple[str, ...] = ()
+    """The plugins whose suites alone ran (``golive --plugin``); empty: every plugin's did."""
 
 
 def config_digest(settings: Settings) -> str:
@@ -75,14 +77,25 @@ def stamp_path(settings: Settings, identity: Identity) -> Path:
     return settings.journal.directory / "golive" / f"{identity.config[:16]}.json"
 
 
-def write_stamp(settings: Settings, identity: Identity, profile: str, clock: Clock) -> Path:
-    """Record that golive passed for ``identity`` under ``profile``; return the file."""
+def write_stamp(
+    settings: Settings,
+    identity: Identity,
+    profile: str,
+    clock: Clock,
+    only: Sequence[str] = (),
+) -> Path:
+    """Record that golive passed for ``identity`` under ``profile``; return the file.
+
+    ``only``: the plugins whose suites alone ran. Such a stamp is written (it says what was
+    checked) but does not let live trading start.
+    """
     path = stamp_path(settings, identity)
     path.parent.mkdir(parents=True, exist_ok=True)
     document = {
         "identity": asdict(identity),
         "profile": profile,
         "passed_at": clock.now().isoformat(),
+        "only": list(only),
     }
     path.write_text(json.dumps(document, indent=2, sort_keys=True) + "\n", encoding="utf-8")
     return path
@@ -98,6 +111,7 @@ def read_stamp(settings: Settings, identity: Identity) -> Stamp | None:
             Identity(recorded["config"], recorded["host"], dict(recorded["plugins"])),
             str(document["profile"]),
             ensure_utc(datetime.fromisoformat(document["passed_at"])),
+            tuple(map(str, document.get("only", ()))),
         )
     except (OSError, ValueError, KeyError, TypeError):
         return None
