@@ -14,6 +14,7 @@ from host.conformance.profiles import (
     PROFILES,
     UnknownProfileError,
     choose_profile,
+    profile_without_database,
 )
 
 
@@ -97,3 +98,11 @@ def test_a_suite_subclass_loads_a_scalphost_profile_by_itself(
 def test_a_profile_chosen_before_the_subclass_is_kept(tmp_path) -> None:
     mine = 'settings.register_profile("mine", max_examples=7)\nsettings.load_profile("mine")'
     run_plain_pytest(tmp_path, {"EXPECTED_PROFILE": "mine"}, before=mine)
+
+
+def test_a_golive_run_in_process_leaves_the_callers_profile_in_force() -> None:
+    before = settings.get_current_profile_name()
+    with profile_without_database("golive"):
+        assert settings().max_examples == PROFILES["golive"].max_examples
+        assert settings().database is None
+    assert settings.get_current_profile_name() == before

@@ -17,7 +17,8 @@ shared CI machine was slow would teach people to ignore red builds.
 from __future__ import annotations
 
 import os
-from collections.abc import Mapping
+from collections.abc import Iterator, Mapping
+from contextlib import contextmanager
 
 from hypothesis import HealthCheck, settings
 
@@ -70,17 +71,25 @@ def load_profile(name: str) -> None:
     settings.load_profile(f"scalphost-{name}")
 
 
-def load_profile_without_database(name: str) -> None:
-    """Load ``name`` with hypothesis' example database off (``scalphost golive``).
+@contextmanager
+def profile_without_database(name: str) -> Iterator[None]:
+    """Run the block under ``name`` with hypothesis' example database off (``scalphost golive``).
 
     The database is a developer's convenience: it replays failures from earlier runs out of a
     ``.hypothesis`` folder in the working directory. A go-live check must neither leave that
-    folder in the user's directory nor depend on what an earlier run left there.
+    folder in the user's directory nor depend on what an earlier run left there. The profile in
+    force before is restored afterwards: hypothesis' profile is process-wide, and a caller's own
+    tests (pytest's chosen profile, say) must not run on under ours.
     """
     register_profiles()
+    before = settings.get_current_profile_name()
     run = f"scalphost-{name}-no-database"
     settings.register_profile(run, settings(PROFILES[name], database=None))
     settings.load_profile(run)
+    try:
+        yield
+    finally:
+        settings.load_profile(before)
 
 
 def ensure_profile(environ: Mapping[str, str] = os.environ) -> str:

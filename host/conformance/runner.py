@@ -23,7 +23,7 @@ from datetime import timedelta
 
 from host.conformance.configured import suites_by_plugin
 from host.conformance.coverage import CallTimes, SuiteRecord
-from host.conformance.profiles import PROFILES, UnknownProfileError, load_profile_without_database
+from host.conformance.profiles import PROFILES, UnknownProfileError, profile_without_database
 from host.conformance.suite import ConformanceSuite
 from host.settings import Settings
 
@@ -117,7 +117,6 @@ def run_configured_suites(
     if profile not in PROFILES:
         known = ", ".join(PROFILES)
         raise UnknownProfileError(f"unknown hypothesis profile {profile!r}; choose one of {known}")
-    load_profile_without_database(profile)
     by_plugin = suites_by_plugin(settings)
     if plugins is not None:
         missing = [name for name in plugins if name not in by_plugin]
@@ -127,7 +126,8 @@ def run_configured_suites(
                 f"enabled: {', '.join(sorted(by_plugin))}"
             )
         by_plugin = {name: by_plugin[name] for name in plugins}
-    return run_suites(by_plugin, profile, progress)
+    with profile_without_database(profile):
+        return run_suites(by_plugin, profile, progress)
 
 
 def run_suites(
