@@ -22,6 +22,7 @@ from host.dedup import MarketDataWatermark, PrivateEventDedup
 from host.domain import InstrumentSpec, Position, PositionSide
 from host.engine.engine import Engine
 from host.engine.execution import Executor
+from host.exchange.credibility import PriceCredibility
 from host.exchange.decode import FrameDecoder
 from host.exchange.feed import ExchangeFeed
 from host.exchange.orders import ClientOrderIds
@@ -38,12 +39,15 @@ START_MS = 1736150400000
 
 
 def ticker_frames() -> list[bytes]:
-    """Quiet ticks: the price wobbles one tick, so no signal fires and no stop moves."""
-    frames = []
+    """A mark, then quiet ticks a millisecond apart: the price wobbles one tick, so no signal
+    fires and no stop moves, and every tick is credible (within the clock's future bound)."""
+    mark = {"instId": BTC.inst_id, "markPx": "65000.1", "ts": str(START_MS)}
+    frames = [orjson.dumps({"arg": {"channel": "mark-price", "instId": BTC.inst_id},
+                            "data": [mark]})]  # fmt: skip
     for n in range(FRAMES):
         last = "65000.1" if n % 2 else "65000.2"
         item = {"instId": BTC.inst_id, "last": last, "bidPx": "65000.1", "askPx": "65000.2",
-                "ts": str(START_MS + 100 * n)}  # fmt: skip
+                "ts": str(START_MS + n + 1)}  # fmt: skip
         frames.append(orjson.dumps({"arg": {"channel": "tickers", "instId": BTC.inst_id},
                                     "data": [item]}))  # fmt: skip
     return frames
@@ -87,7 +91,8 @@ async def measure(open_positions: int) -> float:
         engine.accepting_entries = open_positions == 0
         decoder = FrameDecoder()
         dedup = PrivateEventDedup.from_settings(settings.dedup, clock)
-        feed = ExchangeFeed(engine.on_event, dedup, MarketDataWatermark())
+        credibility = PriceCredibility(settings.credibility, clock)
+        feed = ExchangeFeed(engine.on_event, dedup, MarketDataWatermark(), credibility)
         frames = ticker_frames()
         start = time.perf_counter_ns()
         for frame in frames:

@@ -87,15 +87,23 @@ def is_aware_utc(moment: object) -> bool:
     return isinstance(moment, datetime) and moment.utcoffset() == timedelta(0)
 
 
+MAX_OKX_MS_DIGITS = 15
+"""Digits of the largest millisecond time a datetime can hold (year 9999 is 2.5e14 ms)."""
+
+
 def from_okx_ms(text: str) -> datetime:
     """Turn an OKX millisecond timestamp string (``ts``, ``cTime``, ``uTime``) into aware UTC.
 
-    Integer arithmetic keeps the milliseconds exact (no float round-trip).
+    Integer arithmetic keeps the milliseconds exact (no float round-trip). A time past the year
+    9999 (``"300000000000000"``, thirty 9s) is a :class:`ValueError` like any other malformed
+    field, so the decoder drops its frame instead of dying of an ``OverflowError``.
     """
-    if not text.isdigit():
-        raise ValueError(f"not an OKX millisecond timestamp: {text!r}")
-    millis = int(text)
-    return EPOCH + timedelta(milliseconds=millis)
+    if not text.isdigit() or len(text) > MAX_OKX_MS_DIGITS:
+        raise ValueError(f"not an OKX millisecond timestamp: {text[:40]!r}")
+    try:
+        return EPOCH + timedelta(milliseconds=int(text))
+    except OverflowError as error:
+        raise ValueError(f"OKX timestamp out of range: {text!r}") from error
 
 
 def to_okx_ms(moment: datetime) -> str:

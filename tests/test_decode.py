@@ -356,3 +356,28 @@ def test_a_malformed_frame_is_counted_and_logged_with_its_text(
         assert decoder.decode('{"arg":{"channel":"tickers"},"data":[{"last":1.5}]}') == ()
     assert decoder.malformed == 1
     assert '"last":1.5' in caplog.text
+
+
+@pytest.mark.parametrize(
+    ("name", "field", "value"),
+    [
+        ("ws_tickers_push_docs.json", "ts", "300000000000000"),
+        ("ws_orders_push_swap_market_filled_nautilus.json", "uTime", "9" * 30),
+        ("ws_orders_push_swap_market_filled_nautilus.json", "fillSz", "-0.3"),
+        ("ws_orders_push_swap_market_filled_nautilus.json", "fillPx", "1e400"),
+        ("ws_orders_push_swap_market_filled_nautilus.json", "fillPx", "0"),
+    ],
+)
+def test_an_impossible_time_or_fill_is_a_malformed_item(name: str, field: str, value: str) -> None:
+    push = sample(name)
+    push["data"][0][field] = value
+    decoder = FrameDecoder()
+    assert decoder.decode(orjson.dumps(push)) == ()
+    assert decoder.malformed == 1
+
+
+def test_a_time_past_the_year_9999_is_a_value_error() -> None:
+    with pytest.raises(ValueError, match="out of range"):
+        from_okx_ms("300000000000000")
+    with pytest.raises(ValueError, match="not an OKX millisecond timestamp"):
+        from_okx_ms("9" * 5000)

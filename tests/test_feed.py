@@ -10,15 +10,18 @@ from samples import sample
 
 from host.clock import ManualClock
 from host.dedup import MarketDataWatermark, PrivateEventDedup
+from host.exchange.credibility import PriceCredibility
 from host.exchange.decode import position_report
 from host.exchange.events import (
     ExchangeEvent,
+    MarkPricePush,
     PositionReport,
     PositionsEventType,
     PositionsPush,
     QuotePush,
 )
 from host.exchange.feed import ExchangeFeed
+from host.settings import CredibilitySettings
 
 ITEM = sample("ws_positions_push_swap_net_real_ccxt.json")["data"][0]
 
@@ -29,8 +32,10 @@ def report(pos_id: str, pos: str = "1") -> PositionReport:
 
 def feed() -> tuple[ExchangeFeed, list[ExchangeEvent]]:
     out: list[ExchangeEvent] = []
-    dedup = PrivateEventDedup(100, 60, ManualClock(NOW))
-    return ExchangeFeed(out.append, dedup, MarketDataWatermark()), out
+    clock = ManualClock(NOW)
+    dedup = PrivateEventDedup(100, 60, clock)
+    credibility = PriceCredibility(CredibilitySettings(), clock)
+    return ExchangeFeed(out.append, dedup, MarketDataWatermark(), credibility), out
 
 
 def snapshot(*reports: PositionReport, page: int = 1, last: bool = True) -> PositionsPush:
@@ -61,10 +66,11 @@ def test_a_repeated_snapshot_is_never_filtered_but_a_resent_update_is() -> None:
 
 def test_a_book_sequence_reset_lets_the_new_sequence_through() -> None:
     pipeline, out = feed()
+    mark = MarkPricePush("BTC-USDT-SWAP", NOW, Decimal("1.5"), 1)
     quote = QuotePush(
         "bbo-tbt", "BTC-USDT-SWAP", NOW, Decimal(1), Decimal(1), Decimal(2), Decimal(1), 100
     )
-    pipeline((quote, replace(quote, stamp=90)))
-    assert len(out) == 1  # an older sequence number without a reset is stale
+    pipeline((mark, quote, replace(quote, stamp=90)))
+    assert out == [mark, quote]  # an older sequence number without a reset is stale
     pipeline((replace(quote, stamp=5, prev_stamp=120),))
-    assert len(out) == 2
+    assert len(out) == 3

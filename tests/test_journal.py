@@ -268,6 +268,16 @@ async def test_every_fill_must_come_from_an_intent_or_a_journaled_position(
     )
 
 
+async def test_integrity_flags_a_fill_no_execution_can_have_made(journal: Journal) -> None:
+    await journal.commit(entry_intent("ours"))
+    await journal.commit(replace(fill("t1", "ours"), size=Decimal("-0.3")))
+    await journal.commit(replace(fill("t2", "ours"), price=Decimal(0)))
+    assert (await journal.integrity()).problems == (
+        "fill BTC-USDT-SWAP/t1: impossible size -0.3",
+        "fill BTC-USDT-SWAP/t2: impossible price 0",
+    )
+
+
 # --- the writer thread ---------------------------------------------------------------------------
 
 

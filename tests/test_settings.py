@@ -244,6 +244,55 @@ def test_top_level_must_be_a_mapping(write_config) -> None:
     }
 
 
+HOSTILE_DOCUMENTS = {
+    "billion laughs": (
+        'plugins:\n  x: &a ["lol", "lol", "lol", "lol", "lol", "lol", "lol", "lol", "lol"]\n'
+        + "".join(f"  x{n}: &a{n} [{', '.join(['*a' if n == 0 else f'*a{n - 1}'] * 9)}]\n"
+                  for n in range(9))
+    ),
+    "deep nesting": "plugins:\n  x: " + "[" * 5000 + "]" * 5000 + "\n",
+    "a 5000-digit integer": "engine:\n  max_open_positions: " + "9" * 5000 + "\n",
+}  # fmt: skip
+
+
+@pytest.mark.parametrize("case", sorted(HOSTILE_DOCUMENTS))
+def test_a_hostile_document_is_one_problem_at_the_files_path(write_config, case: str) -> None:
+    path = write_config(HOSTILE_DOCUMENTS[case])
+    with pytest.raises(ConfigError) as error:
+        load_settings(path)
+    assert list(problems_of(error)) == [str(path)]
+
+
+def test_an_endless_file_is_refused_without_reading_it_all() -> None:
+    with pytest.raises(ConfigError) as error:
+        load_settings(Path("/dev/zero"))
+    assert problems_of(error) == {"/dev/zero": "config file is larger than 1000000 bytes"}
+
+
+@pytest.mark.parametrize(
+    ("text", "path"),
+    [
+        ("exchange:\n  request_timeout_seconds: .inf\n", "exchange.request_timeout_seconds"),
+        ("exchange:\n  stream_stale_seconds: .nan\n", "exchange.stream_stale_seconds"),
+        ("engine:\n  reconcile_interval_seconds: 1e308\n", "engine.reconcile_interval_seconds"),
+        ("golive:\n  session_minutes: 1e9\n", "golive.session_minutes"),
+    ],
+)
+def test_a_duration_that_switches_its_guard_off_is_refused(
+    write_config, text: str, path: str
+) -> None:
+    with pytest.raises(ConfigError) as error:
+        load_settings(write_config(text))
+    assert list(problems_of(error)) == [path]
+
+
+def test_a_long_instrument_list_is_refused_quickly(write_config) -> None:
+    listed = "".join(f"  - A{n}-USDT-SWAP\n" for n in range(40_000))
+    with pytest.raises(ConfigError) as error:
+        load_settings(write_config("instruments:\n" + listed))
+    assert "at most 500" in problems_of(error)["instruments"]
+
+
 def test_empty_file_means_defaults(write_config) -> None:
     assert load_settings(write_config("")) == load_settings(None)
 

@@ -18,12 +18,13 @@ from test_rest import credentials
 
 from host.clock import LiveClock
 from host.dedup import MarketDataWatermark, PrivateEventDedup
+from host.exchange.credibility import PriceCredibility
 from host.exchange.errors import OkxAuthError, OkxRejected, OkxUnavailable
 from host.exchange.events import ExchangeEvent, OrderPush, PositionsPush, TickerPush
 from host.exchange.feed import ExchangeFeed
 from host.exchange.health import ExchangeHealth
 from host.exchange.ws import OkxSocket, Subscription
-from host.settings import ExchangeSettings
+from host.settings import CredibilitySettings, ExchangeSettings
 
 FAST = ExchangeSettings(
     ping_interval_seconds=0.2,
@@ -75,7 +76,10 @@ async def running(
     sink: Callable[[tuple[ExchangeEvent, ...]], None] = received.extend
     if filtered:
         sink = ExchangeFeed(
-            received.append, PrivateEventDedup(100, 60, clock), MarketDataWatermark()
+            received.append,
+            PrivateEventDedup(100, 60, clock),
+            MarketDataWatermark(),
+            PriceCredibility(CredibilitySettings(), clock),
         )
     socket = OkxSocket(
         url,
@@ -344,10 +348,12 @@ async def test_duplicated_and_reordered_pushes_reach_the_engine_once(
     older = sample("ws_tickers_push_swap_real_cryptofeed.json")
     older["data"][0]["ts"] = str(int(newer["data"][0]["ts"]) - 100)
     older["data"][0]["last"] = "5.000"
-    for message in (order, resent, order, position, position, newer, older, newer):
+    mark = {"arg": {"channel": "mark-price", "instId": "UNI-USD-SWAP"},
+            "data": [{"instId": "UNI-USD-SWAP", "markPx": "5.13", "ts": "1652459223000"}]}  # fmt: skip
+    for message in (mark, order, resent, order, position, position, newer, older, newer):
         await server.push(message)
     await server.push(sample("ws_mark_price_push_docs.json"))  # a marker: all above arrived
-    await eventually(lambda: len(client.received) >= 4)
+    await eventually(lambda: len(client.received) >= 5)
     await asyncio.sleep(0.05)
     assert len(client.of(OrderPush)) == 1
     assert len(client.of(PositionsPush)) == 1

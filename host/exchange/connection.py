@@ -23,6 +23,7 @@ from host.clock import Clock
 from host.dedup import MarketDataWatermark, PrivateEventDedup
 from host.domain import Fill
 from host.exchange.api import OkxApi
+from host.exchange.credibility import PriceCredibility
 from host.exchange.events import AlgoOrderPush, OrderPush, PositionReport
 from host.exchange.feed import EngineSink, ExchangeFeed
 from host.exchange.health import ExchangeHealth
@@ -96,7 +97,10 @@ class OkxConnection:
             request_timeout_seconds=exchange.request_timeout_seconds,
         )
         self.feed = ExchangeFeed(
-            sink, PrivateEventDedup.from_settings(settings.dedup, clock), MarketDataWatermark()
+            sink,
+            PrivateEventDedup.from_settings(settings.dedup, clock),
+            MarketDataWatermark(),
+            PriceCredibility(settings.credibility, clock),
         )
         base = ws_url.rstrip("/")
         self.sockets = [

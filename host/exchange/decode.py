@@ -65,6 +65,9 @@ _DECODE_ERRORS = (KeyError, IndexError, TypeError, ValueError, AttributeError)
 
 PONG = Pong()
 
+IMPOSSIBLE_AMOUNT = Decimal("1e15")
+"""No fill's price (USDT per coin) or size (contracts) comes near this: it is a garbled number."""
+
 _ORDER_STATES = {
     "live": OrderState.LIVE,
     "partially_filled": OrderState.PARTIALLY_FILLED,
@@ -131,8 +134,8 @@ def fill_record(item: Item) -> Fill:
         ord_id=_text(item, "ordId"),
         cl_ord_id=_text(item, "clOrdId", ""),
         side=Side(item["side"]),
-        price=parse_decimal(item["fillPx"]),
-        size=parse_decimal(item["fillSz"]),
+        price=_execution_amount(parse_decimal(item["fillPx"]), "fillPx"),
+        size=_execution_amount(parse_decimal(item["fillSz"]), "fillSz"),
         fee=parse_decimal(item["fee"]),
         ts=from_okx_ms(item.get("fillTime") or item["ts"]),
         maker=item.get("execType") == "M",
@@ -411,12 +414,24 @@ def _fill_of(item: Item, order: Order) -> Fill | None:
         ord_id=order.ord_id or "",
         cl_ord_id=order.cl_ord_id,
         side=order.side,
-        price=parse_decimal(item["fillPx"]),
-        size=fill_size,
+        price=_execution_amount(parse_decimal(item["fillPx"]), "fillPx"),
+        size=_execution_amount(fill_size, "fillSz"),
         fee=parse_optional_decimal(item.get("fillFee", "")) or Decimal(0),
         ts=from_okx_ms(item["fillTime"]),
         maker=item.get("execType") == "M",
     )
+
+
+def _execution_amount(value: Decimal, field: str) -> Decimal:
+    """A fill's price or size, refused when no execution can have it.
+
+    An execution has a positive price and size, and neither reaches
+    :data:`IMPOSSIBLE_AMOUNT`. Such a record is malformed: journaling it would book a trade that
+    never happened, and the fills endpoint still holds the true record for reconciliation.
+    """
+    if not 0 < value < IMPOSSIBLE_AMOUNT:
+        raise ValueError(f"{field} {value} cannot be an execution's")
+    return value
 
 
 def _quoted(frame: str | bytes) -> str:

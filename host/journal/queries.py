@@ -182,6 +182,8 @@ def integrity(connection: sqlite3.Connection) -> IntegrityReport:
       exchange-side stop, a liquidation). A fill that is neither means an order went out without
       its intent, or a position was never journaled.
     * At most one open position per ``posId`` (OKX holds one position per ``posId``).
+    * Every fill has a positive price and size (the decoder refuses others; an older journal,
+      or one edited by hand, may still hold one).
     * Stop levels never loosen within a position's side: a restart must not hand back a stop
       looser than one the host already had.
     """
@@ -213,8 +215,21 @@ def integrity(connection: sqlite3.Connection) -> IntegrityReport:
             " GROUP BY pos_id HAVING count(*) > 1"
         )
     ]
+    problems += _impossible_fills(connection)
     problems += _loosened_stops(connection)
     return IntegrityReport(tuple(problems))
+
+
+def _impossible_fills(connection: sqlite3.Connection) -> list[str]:
+    """Fills no execution can have made: a price or size that is not positive."""
+    return [
+        f"fill {row['inst_id']}/{row['trade_id']}: impossible {field} {row[field]}"
+        for row in connection.execute(
+            "SELECT inst_id, trade_id, price, size FROM fills ORDER BY id"
+        )
+        for field in ("price", "size")
+        if money(row[field]) <= 0
+    ]
 
 
 def _loosened_stops(connection: sqlite3.Connection) -> list[str]:

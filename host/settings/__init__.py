@@ -19,6 +19,7 @@ from host.settings.loading import (
 )
 from host.settings.models import (
     Credentials,
+    CredibilitySettings,
     DedupSettings,
     EngineSettings,
     ExchangeSettings,
@@ -36,6 +37,7 @@ __all__ = [
     "NESTED_DELIMITER",
     "SECRETS_DIR_VARIABLE",
     "Credentials",
+    "CredibilitySettings",
     "DedupSettings",
     "EngineSettings",
     "ExchangeSettings",

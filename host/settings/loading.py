@@ -83,17 +83,23 @@ def _read_document(path: Path) -> dict[Any, Any]:
     """
     where = str(path)
     try:
-        text = path.read_text(encoding="utf-8")
+        with path.open("rb") as file:
+            raw = file.read(MAX_CONFIG_BYTES + 1)
+        text = raw.decode("utf-8")
     except FileNotFoundError:
         raise ConfigError.single(where, "config file not found") from None
     except UnicodeDecodeError:
         raise ConfigError.single(where, "config file is not UTF-8 text") from None
     except OSError as error:
         raise ConfigError.single(where, f"cannot read config file: {error.strerror}") from None
+    if len(raw) > MAX_CONFIG_BYTES:
+        raise ConfigError.single(where, f"config file is larger than {MAX_CONFIG_BYTES} bytes")
     try:
-        document = yaml.safe_load(text)
+        document = yaml.load(text, Loader=_ConfigLoader)  # noqa: S506 - a SafeLoader, bounded
     except yaml.YAMLError as error:
         raise ConfigError.single(where, _yaml_message(error)) from None
+    except ValueError as error:  # e.g. an integer longer than Python converts (4300 digits)
+        raise ConfigError.single(where, f"invalid YAML value: {error}") from None
     if document is None:
         return {}
     if not isinstance(document, dict):
@@ -101,6 +107,43 @@ def _read_document(path: Path) -> dict[Any, Any]:
             where, f"the top level must be a mapping of settings, not a {type(document).__name__}"
         )
     return document
+
+
+MAX_CONFIG_BYTES = 1_000_000
+"""A config is a few kilobytes; reading more (``/dev/zero``, a wrong file) only costs memory."""
+
+MAX_CONFIG_DEPTH = 32
+"""Deeper nesting is no configuration, and PyYAML's recursive composer would overflow on it."""
+
+
+class _ConfigLoader(yaml.SafeLoader):
+    """PyYAML's safe loader, refusing aliases and deep nesting.
+
+    An alias repeats an anchored node by reference, and nested aliases multiply: a few hundred
+    bytes expand to billions of nodes ("billion laughs"). A config needs neither, so both are
+    refused with the line they start on.
+    """
+
+    def __init__(self, stream: str) -> None:
+        super().__init__(stream)
+        self._depth = 0
+
+    def compose_node(self, parent: yaml.Node | None, index: int) -> yaml.Node | None:
+        """Compose one node, refusing an alias and counting the depth."""
+        mark = self.peek_event().start_mark  # type: ignore[no-untyped-call]
+        if self.check_event(yaml.AliasEvent):
+            raise yaml.MarkedYAMLError(
+                problem="aliases (*name) are not allowed in a config file", problem_mark=mark
+            )
+        self._depth += 1
+        try:
+            if self._depth > MAX_CONFIG_DEPTH:
+                raise yaml.MarkedYAMLError(
+                    problem=f"nested deeper than {MAX_CONFIG_DEPTH} levels", problem_mark=mark
+                )
+            return super().compose_node(parent, index)
+        finally:
+            self._depth -= 1
 
 
 def _yaml_message(error: yaml.YAMLError) -> str:

@@ -7,6 +7,7 @@ Where the values come from (environment, secrets directory, YAML file) is
 from __future__ import annotations
 
 import os
+from collections import Counter
 from datetime import timedelta
 from decimal import Decimal
 from pathlib import Path
@@ -19,6 +20,7 @@ from pydantic import (
     SecretStr,
     StringConstraints,
     ValidationError,
+    ValidationInfo,
     field_validator,
     model_validator,
 )
@@ -34,14 +36,35 @@ from host.settings.sources import (
     secrets_dir,
 )
 
-_SECTION = ConfigDict(extra="forbid", frozen=True)
-"""Every section refuses unknown keys, so a misspelt setting is an error, not a silent default."""
+MAX_DURATION_SECONDS = 86_400
+"""No duration the host is configured with (``*_seconds``, ``*_minutes``) exceeds a day: a
+timeout of ``1e308`` switches its guard off as surely as ``.inf`` would, and overflows a
+``timedelta``."""
 
 
-class ExchangeSettings(BaseModel):
+class Section(BaseModel):
+    """One section of the settings: strict about keys, numbers and durations.
+
+    Unknown keys are refused, so a misspelt setting is an error, not a silent default; so are
+    infinite and NaN numbers, and durations longer than :data:`MAX_DURATION_SECONDS`.
+    """
+
+    model_config = ConfigDict(extra="forbid", frozen=True, allow_inf_nan=False)
+
+    @field_validator("*")
+    @classmethod
+    def _durations_are_bounded(cls, value: Any, info: ValidationInfo) -> Any:
+        name = info.field_name or ""
+        seconds = (
+            value * 60 if name.endswith("_minutes") else value if name.endswith("_seconds") else 0
+        )
+        if isinstance(seconds, int | float) and seconds > MAX_DURATION_SECONDS:
+            raise ValueError(f"a duration of at most a day ({MAX_DURATION_SECONDS} s)")
+        return value
+
+
+class ExchangeSettings(Section):
     """Where the exchange is; empty URLs select the built-in simulator."""
-
-    model_config = _SECTION
 
     rest_url: str = Field(
         default="", description='OKX REST base URL; "" means the built-in simulator.'
@@ -103,20 +126,16 @@ class ExchangeSettings(BaseModel):
     )
 
 
-class Credentials(BaseModel):
+class Credentials(Section):
     """OKX API credentials: only from the environment or the secrets directory, never YAML."""
-
-    model_config = _SECTION
 
     api_key: SecretStr | None = Field(default=None, description="OKX API key.")
     secret_key: SecretStr | None = Field(default=None, description="OKX API secret key.")
     passphrase: SecretStr | None = Field(default=None, description="OKX API passphrase.")
 
 
-class DedupSettings(BaseModel):
+class DedupSettings(Section):
     """How long the host remembers private-channel events, to drop the exchange's re-sends."""
-
-    model_config = _SECTION
 
     private_cache_size: int = Field(
         default=10_000, gt=0, description="Most private events remembered at once."
@@ -126,15 +145,46 @@ class DedupSettings(BaseModel):
     )
 
 
-class LimitOrderMaxWait(BaseModel):
+class CredibilitySettings(Section):
+    """What market data the host believes (see :mod:`host.exchange.credibility`).
+
+    Bands are fractions of a price. A price outside them is dropped and counted, never acted on;
+    a real gap is believed once ``gap_confirmations`` pushes in a row agree on the new level.
+    """
+
+    mark_band: Decimal = Field(
+        default=Decimal("0.03"),
+        gt=0,
+        lt=1,
+        description="Furthest a tick, quote or trade may be from the mark price (fraction).",
+    )
+    jump_band: Decimal = Field(
+        default=Decimal("0.02"),
+        gt=0,
+        lt=1,
+        description="Largest move from the last credible price believed at once (fraction).",
+    )
+    gap_confirmations: int = Field(
+        default=3,
+        ge=2,
+        le=100,
+        description="Pushes in a row that must agree before a jump beyond jump_band is believed.",
+    )
+    max_future_seconds: float = Field(
+        default=30.0,
+        gt=0,
+        le=3600,
+        description="Market data stamped further ahead of the host's clock is dropped.",
+    )
+
+
+class LimitOrderMaxWait(Section):
     """The longest a limit entry may rest in each regime, whatever a plugin answers.
 
     The bot scalphost replaces let entries wait 120 s in a ranging market and paid for it in
     slippage; its fix (45 s trending, 45 s ranging, 30 s choppy) is a bound the host enforces at
     run time, so no plugin can bring the bug back. One field per :class:`~host.domain.Regime`.
     """
-
-    model_config = _SECTION
 
     trending: float = Field(default=45.0, gt=0, description="Seconds, in a trending market.")
     ranging: float = Field(default=45.0, gt=0, description="Seconds, in a ranging market.")
@@ -146,10 +196,8 @@ class LimitOrderMaxWait(BaseModel):
         return timedelta(seconds=seconds)
 
 
-class HookSettings(BaseModel):
+class HookSettings(Section):
     """The host's answers when no plugin gives one, and the bounds it holds plugins to."""
-
-    model_config = _SECTION
 
     plugin_failure_limit: int = Field(
         default=20,
@@ -179,10 +227,8 @@ class HookSettings(BaseModel):
         return min(requested, self.limit_order_max_wait_seconds.of(regime))
 
 
-class JournalSettings(BaseModel):
+class JournalSettings(Section):
     """Where the journal files live and how hard each commit insists on reaching the disk."""
-
-    model_config = _SECTION
 
     directory: Path = Field(
         default=Path("journal"),
@@ -197,10 +243,8 @@ class JournalSettings(BaseModel):
     )
 
 
-class EngineSettings(BaseModel):
+class EngineSettings(Section):
     """How the engine trades: entry size, first stop, safety limits, timing, protection."""
-
-    model_config = _SECTION
 
     entry_notional_usdt: Decimal = Field(
         default=Decimal(200), gt=0, description="Value of one entry in USDT (floored to the lot)."
@@ -269,10 +313,8 @@ class EngineSettings(BaseModel):
         return seconds
 
 
-class GoliveSettings(BaseModel):
+class GoliveSettings(Section):
     """How ``scalphost golive`` checks this configuration, and what live trading asks of it."""
-
-    model_config = _SECTION
 
     required_profile: Literal["dev", "ci", "golive"] = Field(
         default="golive",
@@ -298,6 +340,7 @@ class Settings(BaseSettings):
         env_nested_delimiter=NESTED_DELIMITER,
         extra="forbid",
         frozen=True,
+        allow_inf_nan=False,
     )
 
     mode: Literal["paper", "demo", "live"] = Field(
@@ -306,7 +349,8 @@ class Settings(BaseSettings):
     )
     instruments: tuple[SwapId, ...] = Field(
         default=("BTC-USDT-SWAP", "ETH-USDT-SWAP", "SOL-USDT-SWAP", "DOGE-USDT-SWAP"),
-        description="OKX perpetual swaps to trade (at least one, each once).",
+        max_length=500,
+        description="OKX perpetual swaps to trade (at least one, each once; OKX lists ~300).",
     )
     exchange: ExchangeSettings = Field(
         default_factory=ExchangeSettings, description="Exchange endpoints."
@@ -317,6 +361,9 @@ class Settings(BaseSettings):
     )
     dedup: DedupSettings = Field(
         default_factory=DedupSettings, description="Duplicate private-event filter."
+    )
+    credibility: CredibilitySettings = Field(
+        default_factory=CredibilitySettings, description="Which market prices are believed."
     )
     hooks: HookSettings = Field(
         default_factory=HookSettings, description="Host defaults and bounds for plugin hooks."
@@ -343,7 +390,7 @@ class Settings(BaseSettings):
     def _some_instruments_each_once(cls, instruments: tuple[str, ...]) -> tuple[str, ...]:
         if not instruments:
             raise ValueError("at least one instrument is needed")
-        repeated = sorted({inst for inst in instruments if instruments.count(inst) > 1})
+        repeated = sorted(inst for inst, count in Counter(instruments).items() if count > 1)
         if repeated:
             raise ValueError(f"listed more than once: {', '.join(repeated)}")
         return instruments

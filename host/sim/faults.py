@@ -23,6 +23,7 @@ from host.sim.wire import (
     SYSTEM_ERROR,
     SYSTEMS_BUSY,
     SimOkxError,
+    ms,
 )
 
 if TYPE_CHECKING:
@@ -220,6 +221,17 @@ class Faults:
     def freeze_market_data(self, frozen: bool = True) -> None:
         """Stop (or resume) public pushes while the market keeps trading (stale data)."""
         self._sim.hub.public_frozen = frozen
+
+    def bogus_ticker(self, inst_id: str, **fields: str) -> None:
+        """Push one ``tickers`` record with ``fields`` overridden: well-formed nonsense (F17).
+
+        E.g. ``bidPx="1", askPx="1.1"`` on BTC, a ``last`` of ``"0"``, or a ``ts`` a century
+        ahead. It is stamped a millisecond after now unless ``fields`` say otherwise, so it is the
+        newest push of its stream. The market itself does not move.
+        """
+        record = self._sim.engine.market(inst_id).ticker_record()
+        record.update({"ts": ms(self._sim.hub.now() + timedelta(milliseconds=1)), **fields})
+        self._sim.hub.publish_record("tickers", inst_id, record)
 
     # -- outside the bot ---------------------------------------------------------------------
 

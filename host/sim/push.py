@@ -322,6 +322,10 @@ class Hub:
         """Sessions on a path kind (``public``/``private``/``business``), or all."""
         return [s for s in self.sessions if kind is None or s.kind == kind]
 
+    def publish_record(self, channel: str, inst_id: str, record: dict[str, Any]) -> None:
+        """Push ``record`` to the channel's subscribers as it is (fault injection)."""
+        self._public(channel, inst_id, record, self.now())
+
     # -- internals ---------------------------------------------------------------------------
 
     def _public(
