@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import math
 import sys
 from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
@@ -49,6 +50,20 @@ ConfigOption = Annotated[
 ]
 
 _log = logging.getLogger(__name__)
+
+
+MAX_PAPER_MINUTES = 7 * 24 * 60
+"""A week of simulated market: longer sessions belong to a replay of real data, in pieces."""
+
+MAX_SIM_SPEED = 10_000.0
+"""Faster than this the simulator's clock outruns any client, which then only sees gaps."""
+
+
+def _finite(value: float) -> float:
+    """Refuse NaN and infinities, which slip past ``min``/``max`` (NaN compares false to all)."""
+    if not math.isfinite(value):
+        raise typer.BadParameter("must be a finite number")
+    return value
 
 
 @contextmanager
@@ -118,7 +133,13 @@ def run(
         typer.Option(help="paper (the built-in simulator), demo or live; overrides the config."),
     ] = None,
     minutes: Annotated[
-        float, typer.Option(min=0.1, help="Paper mode: minutes of simulated market to trade.")
+        float,
+        typer.Option(
+            min=0.1,
+            max=MAX_PAPER_MINUTES,
+            callback=_finite,
+            help="Paper mode: minutes of simulated market to trade.",
+        ),
     ] = 60.0,
     seed: Annotated[int, typer.Option(help="Paper mode: the generated market's seed.")] = 1,
     data: Annotated[
@@ -150,6 +171,8 @@ def run(
         # Every plugin problem is a config error before anything runs.
         plugin_host = build_plugin_host(settings)
     from host.engine.startup import StartupRefused
+    from host.journal import JournalOpenError
+    from host.sim.replay import ReplayError
 
     try:
         if settings.mode == "paper":
@@ -161,6 +184,12 @@ def run(
     except StartupRefused as refused:
         typer.echo(f"refused to start: {refused}", err=True)
         raise typer.Exit(CONFIG_ERROR_EXIT) from None
+    except ReplayError as error:
+        typer.echo(f"data error: {error}", err=True)
+        raise typer.Exit(CONFIG_ERROR_EXIT) from None
+    except JournalOpenError as error:
+        typer.echo(f"journal error: {error}", err=True)
+        raise typer.Exit(CHECK_FAILED_EXIT) from None
 
 
 @app.command("golive")
@@ -300,13 +329,23 @@ def plugin_table(infos: Sequence[PluginInfo]) -> str:
 
 @app.command("sim")
 def sim(
-    port: Annotated[int, typer.Option(help="TCP port on 127.0.0.1; 0 picks a free one.")] = 0,
+    port: Annotated[
+        int, typer.Option(min=0, max=65535, help="TCP port on 127.0.0.1; 0 picks a free one.")
+    ] = 0,
     data: Annotated[
         Path | None,
         typer.Option(help="OKX historical trades or candles CSV to replay instead of generating."),
     ] = None,
     seed: Annotated[int, typer.Option(help="Seed of the generated market and the ids.")] = 1,
-    speed: Annotated[float, typer.Option(help="Simulated seconds per wall-clock second.")] = 1.0,
+    speed: Annotated[
+        float,
+        typer.Option(
+            min=0.01,
+            max=MAX_SIM_SPEED,
+            callback=_finite,
+            help="Simulated seconds per wall-clock second.",
+        ),
+    ] = 1.0,
 ) -> None:
     """Run the simulated OKX v5 exchange alone and print its URLs and a test account."""
     from host.sim.replay import ReplayError

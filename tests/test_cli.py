@@ -111,6 +111,7 @@ def test_live_without_credentials_exits_2_from_run(write_config) -> None:
         ("- just\n- a list\n", "the top level must be a mapping"),
         ("credentials:\n  api_key: x\n", "credentials: not allowed in a config file"),
         ("mode: live\n", "credentials.api_key"),
+        ("journal:\n  directory: /dev/null\n", "journal.directory"),
     ],
 )
 @pytest.mark.parametrize("command", [("config", "show"), ("run",)])
@@ -298,3 +299,49 @@ def test_plugins_command_lists_every_builtin_with_its_effective_settings(write_c
     refused = invoke("plugins", "--settings", "--config", str(bad))
     assert refused.exit_code == 2
     assert "plugins.trailing_stop.by_regime.trending" in refused.stderr
+
+
+# --- hostile input: one line naming the cause, exit 2 (bad input) or 1 (a fault) ---------------
+
+
+BAD_DATA = {
+    "a directory": (None, "not a regular file"),
+    "a missing file": ("missing", "no such file"),
+    "an empty file": ("", "empty file"),
+    "binary data": ("\x00\x01\x02garbage", "not an OKX trades or candles file"),
+    "a CSV of something else": ("a,b,c\n1,2,3\n", "not an OKX trades or candles file"),
+    "a header and no rows": ("side,price,size,created_time\n", "no trades"),
+}
+
+
+@pytest.mark.parametrize("case", sorted(BAD_DATA))
+def test_bad_data_for_a_paper_run_is_one_line_and_exit_2(tmp_path: Path, case: str) -> None:
+    text, cause = BAD_DATA[case]
+    data = tmp_path
+    if text is not None:
+        data = tmp_path / "tape.csv"
+        if text != "missing":
+            data.write_text(text, encoding="utf-8")
+    result = invoke("run", "--data", str(data), "--minutes", "1")
+    assert result.exit_code == 2, result.output
+    assert "Traceback" not in result.output
+    (line,) = [line for line in result.output.splitlines() if line.startswith("data error:")]
+    assert cause in line
+
+
+@pytest.mark.parametrize(
+    "arguments",
+    [
+        ("run", "--minutes", "inf"),
+        ("run", "--minutes", "nan"),
+        ("run", "--minutes", "1e308"),
+        ("sim", "--speed", "nan"),
+        ("sim", "--speed", "0"),
+        ("sim", "--speed", "-1"),
+        ("sim", "--port", "70000"),
+    ],
+)
+def test_an_impossible_number_on_the_command_line_exits_2(arguments: tuple[str, ...]) -> None:
+    result = invoke(*arguments)
+    assert result.exit_code == 2
+    assert "Invalid value" in result.output

@@ -11,7 +11,7 @@ import pytest
 from okx_stub import API_KEY, PASSPHRASE, SECRET_KEY, OkxStub, serve
 from okx_ws_stub import SocketStub, serve_sockets
 from pydantic import SecretStr
-from samples import sample
+from samples import UNI_MARK, sample
 from test_ws import FAST, eventually
 
 from host.clock import LiveClock
@@ -80,9 +80,10 @@ async def test_three_sockets_with_their_subscriptions(link: Link) -> None:
 async def test_a_push_seen_on_two_connections_reaches_the_engine_once(link: Link) -> None:
     ticker = sample("ws_tickers_push_swap_real_cryptofeed.json")
     for number in link.ws.open_connections():
+        await link.ws.push(UNI_MARK, connection=number)
         await link.ws.push(ticker, connection=number)
     await link.ws.push(sample("ws_mark_price_push_docs.json"))
-    await eventually(lambda: len(link.events) == 2)
+    await eventually(lambda: len(link.events) == 3)
     assert [type(event) for event in link.events].count(TickerPush) == 1
 
 

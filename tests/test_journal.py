@@ -6,6 +6,7 @@ Every test drives a real journal file through its writer thread.
 from __future__ import annotations
 
 import asyncio
+import re
 import sqlite3
 from collections.abc import AsyncIterator
 from contextlib import closing
@@ -44,6 +45,7 @@ from host.journal import (
     IntentOutcome,
     Journal,
     JournalClosedError,
+    JournalOpenError,
     Outcome,
     PositionChanged,
     PositionOpened,
@@ -276,6 +278,20 @@ async def test_integrity_flags_a_fill_no_execution_can_have_made(journal: Journa
         "fill BTC-USDT-SWAP/t1: impossible size -0.3",
         "fill BTC-USDT-SWAP/t2: impossible price 0",
     )
+
+
+@pytest.mark.parametrize(
+    ("contents", "cause"),
+    [(b"", "is empty (0 bytes)"), (b"not a database " * 300, "not a usable journal")],
+)
+async def test_an_unusable_journal_file_is_one_clear_error(
+    tmp_path: Path, contents: bytes, cause: str
+) -> None:
+    path = tmp_path / "account.sqlite3"
+    path.write_bytes(contents)
+    with pytest.raises(JournalOpenError, match=re.escape(cause)):
+        await Journal.open(path, ManualClock(T0), JournalSettings())
+    assert path.read_bytes() == contents  # nothing was overwritten
 
 
 # --- the writer thread ---------------------------------------------------------------------------

@@ -13,7 +13,7 @@ from decimal import Decimal
 
 import pytest
 from okx_ws_stub import SocketStub, serve_sockets
-from samples import sample
+from samples import UNI_MARK, sample
 from test_rest import credentials
 
 from host.clock import LiveClock
@@ -348,9 +348,7 @@ async def test_duplicated_and_reordered_pushes_reach_the_engine_once(
     older = sample("ws_tickers_push_swap_real_cryptofeed.json")
     older["data"][0]["ts"] = str(int(newer["data"][0]["ts"]) - 100)
     older["data"][0]["last"] = "5.000"
-    mark = {"arg": {"channel": "mark-price", "instId": "UNI-USD-SWAP"},
-            "data": [{"instId": "UNI-USD-SWAP", "markPx": "5.13", "ts": "1652459223000"}]}  # fmt: skip
-    for message in (mark, order, resent, order, position, position, newer, older, newer):
+    for message in (UNI_MARK, order, resent, order, position, position, newer, older, newer):
         await server.push(message)
     await server.push(sample("ws_mark_price_push_docs.json"))  # a marker: all above arrived
     await eventually(lambda: len(client.received) >= 5)

@@ -3,6 +3,7 @@
 See the README section "The journal" for the schema, table by table.
 """
 
+from host.journal.errors import JournalOpenError
 from host.journal.journal import Journal, JournalClosedError, journal_path
 from host.journal.records import (
     BalanceSnapshot,
@@ -34,6 +35,7 @@ __all__ = [
     "Journal",
     "JournalClosedError",
     "JournalInUseError",
+    "JournalOpenError",
     "JournalVersionError",
     "OpenPosition",
     "OrderIntent",

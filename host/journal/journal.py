@@ -28,6 +28,7 @@ from typing import Any, TypeVar
 from host.clock import Clock
 from host.domain import ClosedPosition, OrderRejection
 from host.journal import queries
+from host.journal.errors import JournalOpenError
 from host.journal.records import IntegrityReport, OpenPosition, OrderIntent, Record
 from host.journal.store import writer_for
 from host.journal.writer import Done, WriterThread
@@ -65,8 +66,12 @@ class Journal:
     async def open(cls, path: Path, clock: Clock, settings: JournalSettings) -> Journal:
         """Open (creating and migrating as needed) the journal at ``path``.
 
-        Raises :class:`~host.journal.JournalVersionError` for a file from a newer scalphost and
-        :class:`~host.journal.JournalInUseError` when another process holds it.
+        Raises a :class:`~host.journal.JournalOpenError`: a
+        :class:`~host.journal.JournalVersionError` for a file from a newer scalphost, a
+        :class:`~host.journal.JournalInUseError` when another process holds it, and the base
+        class for a file that is empty, corrupt or cannot be created. An existing empty file is
+        refused rather than taken for a new journal: the journal of an account that traded does
+        not lose its contents by itself, and starting afresh would forget its positions' stops.
         """
         writer = WriterThread(
             path,
@@ -74,7 +79,12 @@ class Journal:
             max_batch=settings.max_batch,
             now=clock.now,
         )
-        await asyncio.to_thread(writer.start)
+        try:
+            await asyncio.to_thread(writer.start)
+        except sqlite3.DatabaseError as error:
+            raise JournalOpenError(f"{path}: not a usable journal: {error}") from None
+        except OSError as error:
+            raise JournalOpenError(f"{path}: cannot open the journal: {error}") from None
         return cls(writer, path)
 
     @property

@@ -19,9 +19,10 @@ from collections.abc import Sequence
 from datetime import datetime
 
 from host.journal.codec import time_text
+from host.journal.errors import JournalOpenError
 
 
-class JournalVersionError(RuntimeError):
+class JournalVersionError(JournalOpenError):
     """The journal file was written by a newer scalphost, whose schema this one cannot read."""
 
 

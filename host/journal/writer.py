@@ -28,6 +28,7 @@ from datetime import datetime
 from pathlib import Path
 from typing import Any, Literal
 
+from host.journal.errors import JournalOpenError
 from host.journal.schema import migrate
 from host.journal.store import store
 
@@ -37,7 +38,7 @@ Done = Callable[[Any, BaseException | None], None]
 """Completion callback: ``(result, None)`` after the commit, or ``(None, error)``."""
 
 
-class JournalInUseError(RuntimeError):
+class JournalInUseError(JournalOpenError):
     """Another process holds the journal: two hosts must never trade one account."""
 
 
@@ -129,6 +130,10 @@ class WriterThread:
             connection.close()
 
     def _connect(self) -> sqlite3.Connection:
+        if self._path.is_file() and self._path.stat().st_size == 0:
+            raise JournalOpenError(
+                f"{self._path}: the journal file is empty (0 bytes); move it away to start anew"
+            )
         self._path.parent.mkdir(parents=True, exist_ok=True)
         connection = sqlite3.connect(self._path, isolation_level=None, timeout=0)
         try:

@@ -242,6 +242,14 @@ class JournalSettings(Section):
         default=1000, gt=0, description="Most records the writer thread commits in one transaction."
     )
 
+    @field_validator("directory")
+    @classmethod
+    def _a_directory_or_nothing_yet(cls, directory: Path) -> Path:
+        """Refuse a path that exists and is no directory (``/dev/null``) before anything runs."""
+        if directory.exists() and not directory.is_dir():
+            raise ValueError("exists and is not a directory")
+        return directory
+
 
 class EngineSettings(Section):
     """How the engine trades: entry size, first stop, safety limits, timing, protection."""

@@ -33,12 +33,14 @@ class FileReplay:
     """Trades from one file, shifted so the first one happens at ``start``."""
 
     def __init__(self, path: Path, start: datetime, default_inst_id: str = "BTC-USDT-SWAP") -> None:
-        with path.open(newline="", encoding="utf-8-sig") as handle:
-            rows = list(csv.reader(handle))
+        rows = _read_rows(path)
         if not rows:
             raise ReplayError(f"{path}: empty file")
         header = [cell.split("/")[0].strip().lower() for cell in rows[0]]
+        _check_columns(path, header)
         raw = list(_parse(path, header, rows[1:], default_inst_id))
+        if not raw:
+            raise ReplayError(f"{path}: a header but no trades or candles")
         raw.sort(key=lambda trade: trade.ts)
         shift = start - raw[0].ts if raw else timedelta(0)
         self._trades: Iterator[RawTrade] = iter(
@@ -81,6 +83,37 @@ class FileReplay:
             out.append(self._pending)
             self._pending = next(self._trades, None)
         return out
+
+
+TRADE_COLUMNS = ("side", "price", "size", "created_time")
+CANDLE_COLUMNS = ("open", "high", "low", "close", "open_time")
+
+
+def _read_rows(path: Path) -> list[list[str]]:
+    """The file's CSV rows; a directory, a device, binary or unreadable data is a ReplayError."""
+    try:
+        if not path.exists():
+            raise ReplayError(f"{path}: no such file")
+        if not path.is_file():
+            raise ReplayError(f"{path}: not a regular file (a directory or a device?)")
+        with path.open(newline="", encoding="utf-8-sig") as handle:
+            return list(csv.reader(handle))
+    except UnicodeDecodeError:
+        raise ReplayError(f"{path}: not UTF-8 text (an OKX CSV file is)") from None
+    except csv.Error as error:
+        raise ReplayError(f"{path}: not a CSV file ({error})") from None
+    except OSError as error:
+        raise ReplayError(f"{path}: cannot read: {error.strerror}") from None
+
+
+def _check_columns(path: Path, header: list[str]) -> None:
+    """Refuse a header that is neither OKX's trades nor its candles layout, naming both."""
+    if all(c in header for c in TRADE_COLUMNS) or all(c in header for c in CANDLE_COLUMNS):
+        return
+    raise ReplayError(
+        f"{path}: not an OKX trades or candles file; its header needs the columns "
+        f"{', '.join(TRADE_COLUMNS)} (trades) or {', '.join(CANDLE_COLUMNS)} (candles)"
+    )
 
 
 def _parse(
