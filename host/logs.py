@@ -13,7 +13,10 @@ import logging
 import sys
 import time
 from collections.abc import Iterable
+from dataclasses import dataclass
 from typing import TextIO
+
+from host.clock import Clock, LiveClock
 
 REDACTED = "**********"
 
@@ -54,10 +57,60 @@ class SecretRedactingFilter(logging.Filter):
         return True
 
 
+class RepeatLimitingFilter(logging.Filter):
+    """Lets ``burst`` records of one kind through per ``window_seconds``, then counts the rest.
+
+    A kind is the logger, the level and the message *template* (``record.msg`` before its
+    arguments): 5,000 malformed frames are one kind, logged ten times and then summed up in the
+    next record of that kind once the window has passed ("… 4,990 more like this suppressed").
+    A flood of one warning must not fill the disk or bury the line that matters. Critical
+    records always pass. Time is the injected clock's monotonic time.
+    """
+
+    MAX_KINDS = 1000
+    """Kinds tracked at once; past it the table starts afresh (templates are few in practice)."""
+
+    def __init__(self, clock: Clock, burst: int = 10, window_seconds: float = 60.0) -> None:
+        super().__init__()
+        self._clock = clock
+        self._burst = burst
+        self._window = window_seconds
+        self._kinds: dict[tuple[str, int, object], _Window] = {}
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        """Pass or count ``record``; a passing record reports what was suppressed before it."""
+        if record.levelno >= logging.CRITICAL:
+            return True
+        now = self._clock.monotonic()
+        key = (record.name, record.levelno, record.msg)
+        window = self._kinds.get(key)
+        if window is None or now - window.started >= self._window:
+            if len(self._kinds) >= self.MAX_KINDS:
+                self._kinds.clear()
+            self._kinds[key] = _Window(now)
+            if window is not None and window.suppressed:
+                record.msg = f"{_message(record)} ({window.suppressed} more like this suppressed)"
+                record.args = None
+            return True
+        window.passed += 1
+        if window.passed <= self._burst:
+            return True
+        window.suppressed += 1
+        return False
+
+
+@dataclass(slots=True)
+class _Window:
+    started: float
+    passed: int = 1
+    suppressed: int = 0
+
+
 def configure_logging(level: str, secrets: Iterable[str]) -> logging.Handler:
     """Send log records at ``level`` and above to stderr, with ``secrets`` redacted.
 
     Replaces the handler installed by an earlier call, so reconfiguring never duplicates lines.
+    Repeated records are rate-limited (:class:`RepeatLimitingFilter`).
     Timestamps are UTC, like every other time in the host. Returns the installed handler.
     """
     root = logging.getLogger()
@@ -69,6 +122,7 @@ def configure_logging(level: str, secrets: Iterable[str]) -> logging.Handler:
     formatter.default_time_format = "%Y-%m-%dT%H:%M:%S"
     formatter.default_msec_format = "%s.%03dZ"
     handler.setFormatter(formatter)
+    handler.addFilter(RepeatLimitingFilter(LiveClock()))
     handler.addFilter(SecretRedactingFilter(secrets))
     root.addHandler(handler)
     root.setLevel(level)

@@ -15,9 +15,10 @@ import pytest
 import yaml
 from pydantic import ValidationError
 
+from host.clock import ManualClock
 from host.domain import Regime
 from host.errors import ConfigError
-from host.logs import REDACTED, SecretRedactingFilter, configure_logging
+from host.logs import REDACTED, RepeatLimitingFilter, SecretRedactingFilter, configure_logging
 from host.settings import (
     HookSettings,
     LimitOrderMaxWait,
@@ -590,3 +591,22 @@ def test_log_timestamps_are_utc(
     stamp = capsys.readouterr().err.split(" ", 1)[0]
     logged = datetime.strptime(stamp, "%Y-%m-%dT%H:%M:%S.%fZ").replace(tzinfo=UTC)
     assert abs(datetime.now(UTC) - logged) < timedelta(minutes=5)
+
+
+def test_a_flood_of_one_warning_is_cut_to_a_burst_and_a_count() -> None:
+    clock = ManualClock(datetime(2026, 1, 1, tzinfo=UTC))
+    limiter = RepeatLimitingFilter(clock, burst=10, window_seconds=60)
+
+    def record(message: str, *args: object) -> logging.LogRecord:
+        return logging.LogRecord("host.exchange", logging.WARNING, "", 0, message, args, None)
+
+    template = "malformed exchange frame dropped: %s"
+    passed = [r for r in (record(template, n) for n in range(5000)) if limiter.filter(r)]
+    assert len(passed) == 10
+    assert limiter.filter(record("another warning"))  # a different kind has its own burst
+    clock.advance(timedelta(seconds=61))
+    summary = record(template, "later")
+    assert limiter.filter(summary)
+    assert summary.getMessage().endswith("(4990 more like this suppressed)")
+    critical = logging.LogRecord("host", logging.CRITICAL, "", 0, template, ("x",), None)
+    assert all(limiter.filter(critical) for _ in range(100))
