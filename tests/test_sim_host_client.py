@@ -1,6 +1,5 @@
 """The host's own OKX client (issue 4, ``host.exchange``) against the simulator, end to end.
 
-Skipped where the client is not installed yet (the simulator's branch); runs once both are merged.
 The client runs on the live clock, so the simulator starts at the live time and time is moved
 only by a second at a time, well inside OKX's 30 s signing window.
 """
@@ -13,18 +12,13 @@ from datetime import timedelta
 from decimal import Decimal
 from typing import Any
 
-import pytest
 from okx_test_client import running
+from pydantic import SecretStr
 
-connection = pytest.importorskip("host.exchange.connection")
-orders = pytest.importorskip("host.exchange.orders")
-events_module = pytest.importorskip("host.exchange.events")
-
-from pydantic import SecretStr  # noqa: E402
-
-from host.clock import LiveClock  # noqa: E402
-from host.domain.sides import Side  # noqa: E402
-from host.settings import Credentials, Settings  # noqa: E402
+from host.clock import LiveClock
+from host.domain.sides import Side
+from host.exchange import connection, orders
+from host.settings import Credentials, Settings
 
 BTC = "BTC-USDT-SWAP"
 
