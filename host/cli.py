@@ -14,7 +14,7 @@ import sys
 from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
 from pathlib import Path
-from typing import TYPE_CHECKING, Annotated
+from typing import TYPE_CHECKING, Annotated, Any
 
 import typer
 import yaml
@@ -79,10 +79,26 @@ def _config_errors() -> Iterator[None]:
 
 @config_app.command("show")
 def config_show(config: ConfigOption = None) -> None:
-    """Print the effective configuration as YAML, with every secret redacted."""
+    """Print the effective configuration as YAML, with every secret redacted.
+
+    Each enabled plugin's section shows its effective settings, defaults filled in; a plugin
+    whose settings are refused shows what the config gives it (``scalphost plugins`` says why).
+    """
     with _config_errors():
         settings = load_settings(config)
-    typer.echo(yaml.safe_dump(redacted_dump(settings), sort_keys=False), nl=False)
+    dump = redacted_dump(settings)
+    dump["plugins"] = _effective_plugin_sections(settings)
+    typer.echo(yaml.safe_dump(dump, sort_keys=False), nl=False)
+
+
+def _effective_plugin_sections(settings: Settings) -> dict[str, Any]:
+    from host.pluginmanager import list_plugins
+
+    sections: dict[str, Any] = dict(settings.plugins)
+    for info in list_plugins(settings).plugins:
+        if info.settings is not None:
+            sections[info.name] = {"enabled": True, **info.settings}
+    return sections
 
 
 @app.command("plugins")

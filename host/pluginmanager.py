@@ -368,13 +368,36 @@ def _validated_settings(
         problems.append(ConfigProblem(f"plugins.{name}", "Settings must be a pydantic model"))
         return None
     try:
-        return settings_model.model_validate(section)
+        return settings_model.model_validate(_merged_onto_defaults(settings_model, section))
     except ValidationError as error:
         problems.extend(
             ConfigProblem(".".join(["plugins", name, *map(str, item["loc"])]), item["msg"])
             for item in error.errors()
         )
         return None
+
+
+def _merged_onto_defaults(settings_model: type[BaseModel], section: dict[str, Any]) -> Any:
+    """``section`` deep-merged onto the model's defaults, when it has defaults for everything.
+
+    A user overrides one nested value (``by_regime.trending.trail_distance``) from the YAML file
+    or the environment and keeps the rest: the host's own sections merge that way, and a plugin's
+    must too, instead of demanding every sibling of the one value changed.
+    """
+    try:
+        defaults = settings_model().model_dump(by_alias=True)
+    except ValidationError:  # a required setting: nothing to merge onto
+        return section
+    return _deep_merge(defaults, section)
+
+
+def _deep_merge(base: dict[str, Any], override: dict[str, Any]) -> dict[str, Any]:
+    merged = dict(base)
+    for key, value in override.items():
+        below = merged.get(key)
+        both_mappings = isinstance(below, dict) and isinstance(value, dict)
+        merged[key] = _deep_merge(below, value) if both_mappings else value
+    return merged
 
 
 # --- hooks ------------------------------------------------------------------------------------

@@ -115,6 +115,32 @@ def test_plugin_settings_are_validated_and_given_to_the_constructor() -> None:
     assert instance.settings.window == 50
 
 
+def test_one_nested_plugin_setting_overrides_and_its_siblings_keep_their_defaults(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    from plugins.trailing_stop import TrailingStop
+
+    monkeypatch.setenv(
+        "SCALPHOST_PLUGINS__TRAILINGSTOP__BY_REGIME__TRENDING__TRAIL_DISTANCE", "0.003"
+    )
+    host = make_host(TrailingStop)
+    instance = host.instances["trailingstop"]
+    assert isinstance(instance, TrailingStop)
+    defaults = TrailingStop.Settings().by_regime
+    changed = instance.settings.by_regime
+    assert changed.trending.trail_distance == Decimal("0.003")
+    assert changed.trending.activation_offset == defaults.trending.activation_offset
+    assert (changed.ranging, changed.choppy) == (defaults.ranging, defaults.choppy)
+
+
+def test_config_show_prints_the_effective_plugin_settings() -> None:
+    result = CliRunner().invoke(app, ["config", "show"])
+    assert result.exit_code == 0, result.output
+    shown = yaml.safe_load(result.output)["plugins"]
+    assert shown["trailing_stop"]["enabled"] is True
+    assert shown["trailing_stop"]["by_regime"]["ranging"]["trail_distance"] == "0.0012"
+
+
 def test_bad_plugin_settings_name_the_field_path() -> None:
     with pytest.raises(ConfigError) as error:
         make_host(Tunable, sections={"tunable": {"window": "many", "colour": "red"}})
