@@ -395,8 +395,9 @@ def _deep_merge(base: dict[str, Any], override: dict[str, Any]) -> dict[str, Any
     merged = dict(base)
     for key, value in override.items():
         below = merged.get(key)
-        both_mappings = isinstance(below, dict) and isinstance(value, dict)
-        merged[key] = _deep_merge(below, value) if both_mappings else value
+        if isinstance(below, dict) and isinstance(value, dict):
+            value = _deep_merge(below, value)
+        merged[key] = value
     return merged
 
 
