@@ -293,6 +293,10 @@ def check(config: ConfigOption = None) -> None:
     from host.simulator_check import check_builtin_simulator
 
     if not exchange.rest_url or not exchange.ws_url:  # paper mode: the built-in simulator
+        typer.echo(
+            "no exchange.rest_url / ws_url configured: checking the built-in simulator "
+            "(paper mode); give --config with OKX's URLs to check OKX"
+        )
         lines = asyncio.run(check_builtin_simulator(exchange, LiveClock()))
     else:
         lines = asyncio.run(

@@ -139,5 +139,6 @@ async def test_without_an_exchange_configured_check_runs_the_builtin_simulator()
     code, output = await run_check({})
     assert code == 0, output
     lines = output.splitlines()
-    assert lines[0].startswith("ok    exchange: built-in simulator at http://127.0.0.1:")
-    assert [line[6:].split(":")[0] for line in lines[1:]] == EXPECTED_ITEMS
+    assert lines[0].startswith("no exchange.rest_url / ws_url configured: checking the built-in")
+    assert lines[1].startswith("ok    exchange: built-in simulator at http://127.0.0.1:")
+    assert [line[6:].split(":")[0] for line in lines[2:]] == EXPECTED_ITEMS
