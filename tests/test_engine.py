@@ -142,9 +142,10 @@ async def test_a_forced_reconnect_loses_no_fill(tmp_path: Path) -> None:
 
     async def script(session: Session) -> None:
         engine = session.engine
-        await session.until(lambda: bool(engine.orders), 5)
+        session.sim.faults.drop_pushes(count=2, channel="orders")  # the entry's pushes are lost
+        await session.until(lambda: engine.stats.entries_sent > 0, 5)
         before = session.connection.health.reconnects
-        session.sim.faults.drop_sockets("private")  # cut before the entry's fill is pushed
+        session.sim.faults.drop_sockets("private")  # and the socket cut: only a resync finds it
         await session.reconnected(before)
         await session.until(lambda: bool(engine.registry.positions()), 15)
         await session.until(lambda: not engine.registry.positions(), 40)
