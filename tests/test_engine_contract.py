@@ -7,14 +7,17 @@ and journal, with the simulator's fault injection making the awkward orderings h
 from __future__ import annotations
 
 import asyncio
+import logging
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from decimal import Decimal
 from pathlib import Path
 from typing import ClassVar
 
+import pytest
 from engine_harness import (
     BTC,
+    START,
     BuyOnce,
     CloseAfterTen,
     RestFarBelow,
@@ -188,3 +191,25 @@ def test_position_after_skips_fills_the_registry_already_counts() -> None:
     reported = held_long("0.5", at=T0 + timedelta(seconds=5))  # the push after the fill came
     assert position_after(reported, [counted]) == reported
     assert position_after(None, [counted]) is None  # flat, or not known yet
+
+
+async def test_a_stop_for_a_position_already_closed_is_no_error(
+    tmp_path: Path, caplog: pytest.LogCaptureFixture
+) -> None:
+    """OKX 51023 (no such position) on a stop placement is the close winning a race: logged
+    as what it is, not as an ERROR a user cannot explain."""
+    placed: list[str | None] = []
+
+    async def script(session: Session) -> None:
+        gone = Position(
+            "no-such-position", BTC, PositionSide.LONG, Decimal(1), Decimal(60000),
+            START, START,
+        )  # fmt: skip
+        placed.append(await session.engine.executor.place_stop(gone, Decimal(59000)))
+
+    with caplog.at_level(logging.INFO, logger="host.engine.execution"):
+        await run_session(tmp_path, script)
+    assert placed == [None]
+    (record,) = [r for r in caplog.records if "no-such-position" in r.getMessage()]
+    assert record.levelno == logging.INFO
+    assert "closed before its exchange-side stop was placed" in record.getMessage()

@@ -20,7 +20,7 @@ from enum import Enum
 from host.clock import Clock
 from host.domain import Fill, Order, OrderRejection, Position, Regime, Signal
 from host.exchange.api import OkxApi, OrderNotPlaced
-from host.exchange.errors import AmbiguousOutcome, OkxError
+from host.exchange.errors import POSITION_GONE_CODE, AmbiguousOutcome, OkxError
 from host.exchange.orders import (
     ClientOrderIds,
     OrderRequest,
@@ -144,7 +144,10 @@ class Executor:
         try:
             ack = await self._api.place_stop(request)
         except OkxError as failed:
-            _log.error("%s: exchange-side stop refused: %s", position.pos_id, failed)
+            if failed.code == POSITION_GONE_CODE:  # closed while its stop was on the way
+                _log.info("%s: closed before its exchange-side stop was placed", position.pos_id)
+            else:
+                _log.error("%s: exchange-side stop refused: %s", position.pos_id, failed)
             return None
         return ack.algo_id
 

@@ -39,6 +39,10 @@ TRANSIENT_CODES = frozenset({"50001", "50004", "50013", "50026"})
 
 CLOCK_SKEW_CODE = "50102"
 
+POSITION_GONE_CODE = "51023"
+"""``Position does not exist``: the position closed (our close, a stop, the app) before this
+request about it arrived — a race the exchange settles, not a failure to report as one."""
+
 
 class OkxError(Exception):
     """An OKX request failed; ``code`` is OKX's (``"0"`` never appears here)."""
