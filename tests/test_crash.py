@@ -160,7 +160,7 @@ def after_an_outside_order(sim: Simulator, host: Host) -> None:
 
     It is larger than one entry of the host's: an entry the unaware host sends meanwhile may
     shrink it, not close it (a position that opens and closes unseen leaves fills no journaled
-    position explains, which ``integrity()`` reports — see the README's crash section).
+    position explains, which ``integrity()`` reports — see docs/development.md, "Crash tests").
     """
     sim.fault("silence_sockets", kind="private")
     sim.fault("external_order", inst_id="BTC-USDT-SWAP", side="sell", sz="0.8")

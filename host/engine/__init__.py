@@ -2,7 +2,7 @@
 
 * :mod:`host.engine.engine` routes exchange events and ticks to the engine's parts — entries,
   exits, fills and positions — which ask the plugins (through :mod:`host.dispatch`) and decide;
-  the calling sequence a plugin can rely on is in its docstring and in the README.
+  the calling sequence a plugin can rely on is in its docstring and in docs/engine.md.
 * :mod:`host.engine.execution` sends what the engine decides: journaled before it goes out.
 * :mod:`host.engine.market` keeps each instrument's tick, quote, mark and bars;
   :mod:`host.engine.load` and :mod:`host.engine.stats` measure the host and the session;

@@ -1,6 +1,6 @@
 """The engine: market data in, protected positions out.
 
-The calling sequence a plugin author can rely on (README, "The engine's calling sequence"):
+The calling sequence a plugin author can rely on (docs/engine.md, "The calling sequence"):
 
 1. Each ``trades`` push feeds the instrument's bars; a closed bar calls ``detect_regime``.
 2. Each ``tickers`` push is a *tick*. For the instrument's open positions, **one**

@@ -1,6 +1,6 @@
 """The SQLite journal: one file per account, written off the event loop, read back at restart.
 
-See the README section "The journal" for the schema, table by table.
+See docs/journal.md for the schema, table by table.
 """
 
 from host.journal.errors import JournalOpenError
