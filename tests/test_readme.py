@@ -74,9 +74,8 @@ def test_every_link_resolves(page: Path) -> None:
             continue
         path, _, anchor = target.partition("#")
         linked = (page.parent / path).resolve() if path else page
-        if not linked.exists():
-            broken.append(target)
-        elif anchor and linked.suffix == ".md" and anchor not in headings(linked):
+        missing_anchor = anchor and linked.suffix == ".md" and anchor not in headings(linked)
+        if not linked.exists() or missing_anchor:
             broken.append(target)
     assert not broken, f"{page.name}: broken links {broken}"
 
