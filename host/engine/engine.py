@@ -96,13 +96,13 @@ class Engine(PositionFlow):
         self.stats.ticks += 1
         ctx = self.context(inst_id)
         positions = self.registry.for_instrument(inst_id)
-        if positions and inst_id not in self._drifting:  # a drift is resolved before all else
+        if positions and not self.gate.drifting(inst_id):  # a drift is resolved before all else
             self._exits(tick, positions, ctx)
         self._expire_entries(inst_id, tick, ctx)
         if self._may_enter(inst_id, tick):
             for signal in self.dispatch.generate_signals(tick, ctx):
                 self._consider(signal, tick, ctx)
-                if inst_id in self._entering:
+                if self.gate.entering(inst_id):
                     break
         self._housekeeping()
 

@@ -37,16 +37,12 @@ class EntryFlow(ExitFlow):
     # --- entries ------------------------------------------------------------------------------
 
     def _may_enter(self, inst_id: str, tick: Tick) -> bool:
-        if (
-            not self.accepting_entries
-            or inst_id in self._entering
-            or inst_id in self._drifting
-            or inst_id in self._settling
-        ):
+        if not self.accepting_entries or not self.gate.may_enter(inst_id):
             return False
         if self.registry.for_instrument(inst_id):
             return False
-        if len(self.registry.positions()) + len(self._entering) >= self.settings.max_open_positions:
+        held = len(self.registry.positions()) + self.gate.entries_in_flight()
+        if held >= self.settings.max_open_positions:
             return False
         age = self.clock.now() - tick.ts
         return age <= timedelta(seconds=self.settings.stale_market_seconds)
@@ -89,7 +85,7 @@ class EntryFlow(ExitFlow):
             regime=ctx.regime,
         )
         self.orders[order.cl_ord_id] = tracked
-        self._entering.add(spec.inst_id)
+        self.gate.begin_entry(spec.inst_id)
         self.stats.entries_sent += 1
         _log.info("%s: entry %s %s @ %s (%s)", spec.inst_id, side, size, price, tracked.reason)
         self.spawn(self._send_entry(tracked))
@@ -149,7 +145,7 @@ class EntryFlow(ExitFlow):
             other.purpose is IntentPurpose.ENTRY and other.order.inst_id == inst_id
             for other in self.orders.values()
         ):
-            self._entering.discard(inst_id)
+            self.gate.end_entry(inst_id)
             self._position_waiters.pop(inst_id, None)
 
     def _expire_entries(self, inst_id: str, tick: Tick, ctx: HookContext) -> None:
@@ -233,5 +229,5 @@ class EntryFlow(ExitFlow):
             market=True,
         )
         self.orders[crossing.order.cl_ord_id] = crossing
-        self._entering.add(order.inst_id)
+        self.gate.begin_entry(order.inst_id)
         await self._send_entry(crossing)

@@ -92,7 +92,7 @@ class FillFlow(EntryFlow):
 
     async def _stop_fill(self, fill: Fill) -> None:
         inst_id = fill.inst_id
-        async with self._lock(inst_id):
+        async with self.gate.serial(inst_id):
             await self.journal.commit(fill)
             self.dispatch.on_fill(fill, self._position_after(fill), self.context(inst_id))
 
@@ -145,7 +145,7 @@ class FillFlow(EntryFlow):
 
     async def _own_fill(self, tracked: TrackedOrder, fill: Fill) -> None:
         inst_id = fill.inst_id
-        async with self._lock(inst_id):
+        async with self.gate.serial(inst_id):
             await self.journal.commit(fill)
             position = self._position_after(fill)
             if tracked.purpose is IntentPurpose.ENTRY and position is None:
@@ -154,7 +154,7 @@ class FillFlow(EntryFlow):
                 finally:
                     # Found or not, the instrument is no longer hidden from reconciliation:
                     # a position not found here is adopted and protected as a drift.
-                    self._entering.discard(inst_id)
+                    self.gate.end_entry(inst_id)
                     self._position_waiters.pop(inst_id, None)
                 if position is None:
                     self._next_reconcile = 0.0  # reconcile at the next chore, not in 30 s
@@ -237,7 +237,7 @@ class FillFlow(EntryFlow):
         the entry's fill (which protects and journals it) instead of to ``on_position_drift``.
         """
         position = report.position
-        if position.size <= 0 or position.inst_id not in self._entering:
+        if position.size <= 0 or not self.gate.entering(position.inst_id):
             return False
         if self.registry.get(position.pos_id) is not None:
             return False

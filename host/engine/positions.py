@@ -86,7 +86,7 @@ class PositionFlow(FillFlow):
             return
         known = self.registry.get(position.pos_id)
         if known is None and (
-            self._claim_own(report) or position.size == 0 or position.inst_id in self._drifting
+            self._claim_own(report) or position.size == 0 or self.gate.drifting(position.inst_id)
         ):
             return
         drift = self.registry.apply(position)
@@ -110,10 +110,10 @@ class PositionFlow(FillFlow):
         claimed = {r.position.inst_id for r in reports if self._claim_own(r)}
         snapshot = [r.position for r in reports if r.position.inst_id not in claimed]
         for drift in self.registry.drift(snapshot, marks):
-            if drift.inst_id in self._drifting or drift.inst_id in self._entering:
+            if not self.gate.may_reconcile(drift.inst_id):
                 continue
             if drift.kind is DriftKind.REMOVE:
-                self._drifting.add(drift.inst_id)
+                self.gate.begin_drift(drift.inst_id)
                 self.spawn(self._confirm_gone(drift))
                 continue
             self._start_drift(drift)
@@ -134,7 +134,7 @@ class PositionFlow(FillFlow):
                 self.registry.resolve(replace(drift, known=known), Accept("gone from the exchange"))
                 self.settle_close(known, "closed on the exchange")
         finally:
-            self._drifting.discard(drift.inst_id)
+            self.gate.end_drift(drift.inst_id)
 
     async def check_protection(self, stops: tuple[AlgoOrderPush, ...] | None = None) -> None:
         """Make sure every open position has its own stop resting on the exchange.
@@ -252,13 +252,13 @@ class PositionFlow(FillFlow):
             self._last_fill[fill.inst_id] = fill
 
     def _start_drift(self, drift: Drift) -> None:
-        self._drifting.add(drift.inst_id)
+        self.gate.begin_drift(drift.inst_id)
         self.spawn(self._resolve_drift(drift, WALL_CLOCK.monotonic()))
 
     async def _resolve_drift(self, drift: Drift, detected: float) -> None:
         """Let the plugins decide; protect an adopted position before anything else happens."""
         try:
-            async with self._lock(drift.inst_id):
+            async with self.gate.serial(drift.inst_id):
                 ctx = self.context(drift.inst_id)
                 decision = self.dispatch.on_position_drift(drift, ctx)
                 position = self.registry.resolve(drift, decision.resolution)
@@ -289,21 +289,21 @@ class PositionFlow(FillFlow):
                 if self.registry.is_flattening(position.pos_id):
                     self.close(position, f"{decision.plugin}: flatten drifted position")
         finally:
-            self._drifting.discard(drift.inst_id)
+            self.gate.end_drift(drift.inst_id)
 
     def settle_close(self, position: Position, fallback_reason: str) -> None:
         """Journal a flat position in the background; its instrument waits until that is done.
 
         Also how a restart closes a journaled position the exchange no longer shows.
         """
-        self._settling.add(position.inst_id)
+        self.gate.begin_settle(position.inst_id)
         self.spawn(self._closed_then_free(position, fallback_reason))
 
     async def _closed_then_free(self, position: Position, fallback_reason: str) -> None:
         try:
             await self._closed(position, fallback_reason)
         finally:
-            self._settling.discard(position.inst_id)
+            self.gate.end_settle(position.inst_id)
 
     async def _closed(self, position: Position, fallback_reason: str) -> None:
         """Journal a position the exchange reports flat, with its PnL; tell the plugins.

@@ -25,6 +25,7 @@ from host.domain import (
     Regime,
 )
 from host.engine.execution import Executor, TrackedOrder
+from host.engine.gate import InstrumentGate
 from host.engine.market import BarBuilder, MarketBook
 from host.engine.stats import SessionStats
 from host.engine.tasks import EngineTasks
@@ -75,12 +76,10 @@ class EngineState:
         self.exchange_stops: dict[str, str] = {}
         self.seen_trades: set[tuple[str, str]] = set()
         self.accepting_entries = True
-        self._entering: set[str] = set()
-        self._drifting: set[str] = set()
+        self.gate = InstrumentGate()
         self._position_waiters: dict[str, asyncio.Future[PositionReport]] = {}
         self._stop_dirty: set[str] = set()
         self._last_stop_move: dict[str, float] = {}
-        self._locks: dict[str, asyncio.Lock] = {}
         self._tasks = EngineTasks(self._task_failed)
         self._next_reconcile = 0.0
         self._close_orders: dict[str, TrackedOrder] = {}
@@ -95,7 +94,6 @@ class EngineState:
         self._booked_fills: dict[str, list[Fill]] = {}
         """Per instrument, the fills the registry's position may not count yet, in arrival order."""
         """Per instrument, the tasks announcing own exchange-side stops' fills (``on_fill``)."""
-        self._settling: set[str] = set()
         self._last_fill: dict[str, Fill] = {}
         self._fill_events: dict[str, asyncio.Event] = {}
         self._ignored_instruments: set[str] = set()
@@ -126,9 +124,6 @@ class EngineState:
     def _fill_arrived(self, inst_id: str) -> asyncio.Event:
         """Set whenever a fill of the instrument is booked (a close waits for its exit fill)."""
         return self._fill_events.setdefault(inst_id, asyncio.Event())
-
-    def _lock(self, inst_id: str) -> asyncio.Lock:
-        return self._locks.setdefault(inst_id, asyncio.Lock())
 
     def on_refused(self, rejection: OrderRejection) -> None:
         """An order was refused: journal it and tell the plugins (the circuit breaker counts)."""
