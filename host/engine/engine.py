@@ -27,7 +27,7 @@ position per instrument (OKX net mode) and one entry at a time per instrument.
 its collaborators in its constructor, and routes each event to the part it concerns. The data
 flows one way through them — market view → exit desk / entry desk → order tracker → fill desk →
 position keeper → close recorder — with the instrument gate, the fill ledger and the
-exchange-side stops beside them (README, "The engine's parts").
+exchange-side stops beside them (README, "The engine").
 """
 
 from __future__ import annotations
