@@ -74,7 +74,7 @@ async def measure(open_positions: int) -> float:
             executor,
             {BTC.inst_id: BTC},
         )
-        engine._next_reconcile = float("inf")
+        engine.positions.reconcile_at(float("inf"))
         for n in range(open_positions):
             engine.registry.track(
                 Position(
@@ -88,7 +88,8 @@ async def measure(open_positions: int) -> float:
                     stop=Decimal("64000"),
                 )
             )
-        engine.accepting_entries = open_positions == 0
+        if open_positions:
+            engine.entries.stop()
         decoder = FrameDecoder()
         dedup = PrivateEventDedup.from_settings(settings.dedup, clock)
         credibility = PriceCredibility(settings.credibility, clock)

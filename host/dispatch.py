@@ -56,7 +56,7 @@ if TYPE_CHECKING:
 T = TypeVar("T")
 
 HOST = "host"
-"""The name decisions carry when no plugin answered and the host's default applied."""
+"""Who decided when no plugin did: the host's default, or the initial stop it sets itself."""
 
 
 class PluginStartupError(RuntimeError):

@@ -40,7 +40,7 @@ async def test_entry_fill_protection_and_exit(tmp_path: Path) -> None:
         assert position.origin is PositionOrigin.OWN
         assert position.stop is not None
         assert position.stop < position.entry_price
-        protected.append(position.pos_id in engine.exchange_stops)
+        protected.append(position.pos_id in engine.protection.protected())
         await session.until(lambda: not engine.registry.positions(), 30)
 
     engine = await run_session(tmp_path, script, BuyOnce, CloseAfterTen)
@@ -76,8 +76,8 @@ async def test_a_resting_entry_is_canceled_when_its_regime_limit_runs_out(
 
     async def script(session: Session) -> None:
         engine = session.engine
-        await session.until(lambda: bool(engine.orders), 5)
-        waited.append(await session.until(lambda: not engine.orders, 120))
+        await session.until(lambda: bool(engine.orders.open()), 5)
+        waited.append(await session.until(lambda: not engine.orders.open(), 120))
 
     # The limit-order policy's default and the host's maximum for the fallback regime (choppy)
     # are both 30 s.
@@ -103,7 +103,7 @@ async def test_a_position_opened_outside_the_host_is_adopted_and_protected(
         # No positions push reaches the host: only the periodic REST reconciliation can find it.
         session.sim.faults.drop_pushes(count=10_000, channel="positions")
         session.sim.faults.external_order(BTC, "buy", "0.5")
-        seconds = await session.until(lambda: bool(session.engine.exchange_stops), 31)
+        seconds = await session.until(lambda: bool(session.engine.protection.protected()), 31)
         assert seconds <= 31  # within one reconciliation interval (30 s)
 
     engine = await run_session(tmp_path, script, reconcile_interval_seconds=30)
@@ -193,7 +193,7 @@ async def test_a_restart_restores_positions_with_their_stops_never_looser(tmp_pa
     assert restored.origin is PositionOrigin.OWN  # not taken for a stranger and adopted
     assert restored.stop == original.stop  # the journaled stop, never a looser one
     assert second.stats.adopted == 0
-    assert restored.pos_id in second.exchange_stops  # the resting exchange stop was reused
+    assert restored.pos_id in second.protection.protected()  # the resting exchange stop was reused
     (backstop,) = sim.engine.all_live_algos(BTC)  # reused, not doubled
     assert backstop.sl_trigger_px == restored.stop
 
@@ -201,7 +201,7 @@ async def test_a_restart_restores_positions_with_their_stops_never_looser(tmp_pa
 async def test_a_cancel_that_loses_the_race_to_a_fill_keeps_the_fill(tmp_path: Path) -> None:
     async def script(session: Session) -> None:
         engine = session.engine
-        await session.until(lambda: bool(engine.orders), 5)
+        await session.until(lambda: bool(engine.orders.open()), 5)
         session.sim.faults.race_cancel_with_fill()  # the time-out's cancel finds it filled
         # ... and its fill is never pushed: only asking OKX by clOrdId can reveal it.
         session.sim.faults.drop_pushes(count=10_000, channel="orders")

@@ -27,7 +27,7 @@ from engine_harness import (
 )
 
 from host import Fill, Order, Position, PositionSide, Side, hookimpl
-from host.engine.fills import position_after
+from host.engine.ledger import position_after
 from host.journal.records import Record
 
 
@@ -106,7 +106,7 @@ async def test_the_exchange_side_stop_fill_reaches_on_fill_before_the_close(
 
     async def script(session: Session) -> None:
         engine = session.engine
-        await session.until(lambda: bool(engine.exchange_stops), 10)
+        await session.until(lambda: bool(engine.protection.protected()), 10)
         journal = engine.journal
         commit = journal.commit
 

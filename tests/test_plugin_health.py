@@ -262,7 +262,7 @@ async def test_exits_fall_back_to_the_others_and_the_exchange_stop_after_a_switc
         await session.until(lambda: bool(engine.registry.positions()), 10)
         await session.until(lambda: "brokenexit" in engine.stats.faults.switched_off, 10)
         (position,) = engine.registry.positions()
-        protected.append(position.pos_id in engine.exchange_stops)
+        protected.append(position.pos_id in engine.protection.protected())
         await session.until(lambda: not engine.registry.positions(), 30)
 
     engine = await run_session(

@@ -54,7 +54,7 @@ class CallTimes:
         for part in parts:
             total.count += part.count
             total.longest = max(total.longest, part.longest)
-            for bucket, count in part._buckets.items():
+            for bucket, count in part._buckets.items():  # noqa: SLF001 -- its own class's
                 total._buckets[bucket] = total._buckets.get(bucket, 0) + count
         return total
 

@@ -93,7 +93,7 @@ class ExitScenario:
             for t in self.ticks
         )
         turned = replace(self, mark=flip(self.mark), ticks=ticks)
-        return turned._each(
+        return turned._each(  # noqa: SLF001 -- a copy of this scenario, inside its own class
             lambda p: replace(
                 p, side=p.side.opposite, entry_price=pivot - p.entry_price, stop=flip(p.stop)
             )
@@ -111,7 +111,9 @@ class ExitScenario:
         )
         spec = replace(self.spec, tick_sz=self.spec.tick_sz * k)
         moved = replace(self, spec=spec, mark=scale(self.mark), ticks=ticks)
-        return moved._each(lambda p: replace(p, entry_price=p.entry_price * k, stop=scale(p.stop)))
+        return moved._each(  # noqa: SLF001 -- a copy of this scenario, inside its own class
+            lambda p: replace(p, entry_price=p.entry_price * k, stop=scale(p.stop))
+        )
 
     def with_repeats(self, repeats: tuple[int, ...]) -> ExitScenario:
         """Each tick delivered ``repeats[i] + 1`` times (missing counts mean once)."""
@@ -129,7 +131,7 @@ class ExitScenario:
     def shifted(self, delta: timedelta) -> ExitScenario:
         """Every entry and tick ``delta`` later."""
         ticks = tuple(replace(t, ts=t.ts + delta) for t in self.ticks)
-        return replace(self, ticks=ticks)._each(
+        return replace(self, ticks=ticks)._each(  # noqa: SLF001 -- a copy, inside its own class
             lambda p: replace(p, entry_time=p.entry_time + delta, updated_at=p.updated_at + delta)
         )
 

@@ -1,8 +1,15 @@
 """The trading engine and the runs built around it.
 
-* :mod:`host.engine.engine` routes exchange events and ticks to the engine's parts — entries,
-  exits, fills and positions — which ask the plugins (through :mod:`host.dispatch`) and decide;
-  the calling sequence a plugin can rely on is in its docstring and in docs/engine.md.
+* :mod:`host.engine.engine` builds the engine's parts and routes exchange events and ticks to
+  them; the calling sequence a plugin can rely on is in its docstring and in docs/engine.md. The
+  parts own their state and ask the plugins (through :mod:`host.dispatch`):
+  :mod:`~host.engine.view` (market data, regimes, the hook context),
+  :mod:`~host.engine.exits` and :mod:`~host.engine.entries` (the desks that decide),
+  :mod:`~host.engine.orders` (own orders until settled), :mod:`~host.engine.fills` and
+  :mod:`~host.engine.ledger` (fills), :mod:`~host.engine.positions` and
+  :mod:`~host.engine.closes` (the registry against the exchange, closes journaled),
+  :mod:`~host.engine.protection` (stops on the exchange) and :mod:`~host.engine.gate`
+  (per-instrument exclusivity).
 * :mod:`host.engine.execution` sends what the engine decides: journaled before it goes out.
 * :mod:`host.engine.market` keeps each instrument's tick, quote, mark and bars;
   :mod:`host.engine.load` and :mod:`host.engine.stats` measure the host and the session;

@@ -22,14 +22,40 @@ The calling sequence a plugin author can rely on (docs/engine.md, "The calling s
 Hook calls are synchronous and happen on the event loop in the order above; everything that
 waits on the network or the disk runs as a task, so a tick never waits for I/O. Only one
 position per instrument (OKX net mode) and one entry at a time per instrument.
+
+:class:`Engine` owns no trading state: it builds the parts, each of which owns its own and gets
+its collaborators in its constructor, and routes each event to the part it concerns. The data
+flows one way through them — market view → exit desk / entry desk → order tracker → fill desk →
+position keeper → close recorder — with the instrument gate, the fill ledger and the
+exchange-side stops beside them (README, "The engine").
 """
 
 from __future__ import annotations
 
-from host.domain import (
-    Tick,
-)
-from host.engine.positions import PositionFlow
+import asyncio
+import logging
+from collections.abc import Coroutine, Mapping
+from typing import Any
+
+from host.clock import Clock
+from host.context import HookContext
+from host.dispatch import HookDispatch
+from host.domain import Fill, InstrumentSpec, OrderRejection, Regime, Tick
+from host.engine.closes import CloseRecorder
+from host.engine.entries import EntryDesk
+from host.engine.execution import Executor, TrackedOrder
+from host.engine.exits import ExitDesk
+from host.engine.fills import FillDesk
+from host.engine.gate import InstrumentGate
+from host.engine.ledger import FillLedger
+from host.engine.orders import OrderTracker
+from host.engine.positions import PositionKeeper
+from host.engine.protection import ExchangeStops
+from host.engine.stats import SessionStats
+from host.engine.tasks import EngineTasks
+from host.engine.view import MarketView
+from host.exchange.api import OkxApi
+from host.exchange.connection import ExchangeSnapshot
 from host.exchange.events import (
     AccountPush,
     AlgoOrderPush,
@@ -41,14 +67,78 @@ from host.exchange.events import (
     TickerPush,
     TradePush,
 )
-from host.journal.records import BalanceSnapshot
+from host.journal import Journal
+from host.journal.records import BalanceSnapshot, ErrorEvent, IntentPurpose
+from host.registry import PositionRegistry
+from host.settings import EngineSettings
+
+_log = logging.getLogger(__name__)
 
 SETTLEMENT_CURRENCY = "USDT"
 """The currency every traded swap settles in: the balance worth journaling."""
 
 
-class Engine(PositionFlow):
-    """One account's trading: decisions through the plugins, orders through the executor."""
+class Engine:
+    """One account's trading: the parts wired together, and exchange events routed to them."""
+
+    def __init__(
+        self,
+        settings: EngineSettings,
+        regime_fallback: Regime,
+        clock: Clock,
+        dispatch: HookDispatch,
+        api: OkxApi,
+        journal: Journal,
+        executor: Executor,
+        specs: Mapping[str, InstrumentSpec],
+    ) -> None:
+        self.clock = clock
+        self.dispatch = dispatch
+        self.api = api
+        self.journal = journal
+        self.executor = executor
+        self.tasks = EngineTasks(self._task_failed)
+        self.registry = PositionRegistry()
+        self.stats = SessionStats()
+        self.gate = InstrumentGate()
+        self.ledger = FillLedger(self.registry)
+        self.market = MarketView(settings, specs, regime_fallback, clock, dispatch)
+        self.specs = self.market.specs
+        tasks, registry, stats = self.tasks, self.registry, self.stats
+        self.orders = OrderTracker(
+            api,
+            journal,
+            clock,
+            tasks,
+            on_order=self._on_order,
+            on_fill=self._on_rest_fill,
+            on_gone=self._on_order_gone,
+        )
+        self.protection = ExchangeStops(settings, registry, executor, api, clock, tasks)
+        self.exits = ExitDesk(
+            self.specs, registry, self.orders, self.protection, executor, dispatch, journal,
+            clock, tasks,
+        )  # fmt: skip
+        self.closes = CloseRecorder(
+            settings, self.specs, self.gate, self.exits, self.ledger, self.protection,
+            self.market, dispatch, journal, stats, clock, tasks,
+        )  # fmt: skip
+        self.positions = PositionKeeper(
+            settings, registry, self.gate, self.market, self.exits, self.closes,
+            self.protection, dispatch, api, journal, stats, clock, tasks,
+        )  # fmt: skip
+        self.entries = EntryDesk(
+            settings, registry, self.gate, self.orders, self.positions, self.market, dispatch,
+            executor, api, journal, clock, stats, tasks,
+        )  # fmt: skip
+        self.fills = FillDesk(
+            settings, registry, self.gate, self.ledger, self.positions, self.protection,
+            self.market, dispatch, journal, stats, clock, tasks,
+        )  # fmt: skip
+
+    def context(self, inst_id: str) -> HookContext:
+        """What a plugin may know about ``inst_id`` now."""
+        return self.market.context(inst_id)
 
     # --- the feed's sink ----------------------------------------------------------------------
 
@@ -61,13 +151,13 @@ class Engine(PositionFlow):
         elif isinstance(event, MarkPricePush):
             self.market.on_mark(event.inst_id, event.mark)
         elif isinstance(event, TradePush):
-            self._on_trade(event)
+            self.market.on_trade(event.trade)
         elif isinstance(event, OrderPush):
             self._on_order(event)
         elif isinstance(event, PositionsPush):
-            self._on_positions(event)
+            self.positions.on_positions(event)
         elif isinstance(event, AlgoOrderPush):
-            self._on_algo(event)
+            self.protection.on_algo(event)
         elif isinstance(event, AccountPush):
             self._on_account(event)
 
@@ -79,70 +169,90 @@ class Engine(PositionFlow):
                     BalanceSnapshot(balance.ccy, balance.equity, balance.available, push.updated_at)
                 )
 
-    def _on_trade(self, push: TradePush) -> None:
-        inst_id = push.trade.inst_id
-        if inst_id not in self.specs:
-            return
-        closed = self.bars.add(push.trade)
-        if closed is not None:
-            self.regimes[inst_id] = self.dispatch.detect_regime(
-                self.bars.bars(inst_id), self.context(inst_id)
-            )
-
     def _on_tick(self, tick: Tick) -> None:
         inst_id = tick.inst_id
         if inst_id not in self.specs:
             return
         self.stats.ticks += 1
-        ctx = self.context(inst_id)
+        ctx = self.market.context(inst_id)
         positions = self.registry.for_instrument(inst_id)
-        if positions and inst_id not in self._drifting:  # a drift is resolved before all else
-            self._exits(tick, positions, ctx)
-        self._expire_entries(inst_id, tick, ctx)
-        if self._may_enter(inst_id, tick):
-            for signal in self.dispatch.generate_signals(tick, ctx):
-                self._consider(signal, tick, ctx)
-                if inst_id in self._entering:
-                    break
-        self._housekeeping()
-
-    def _housekeeping(self) -> None:
-        """Per-tick chores: the timed ones, and re-arming the dead man's switch.
-
-        The switch is re-armed only while ticks flow: if the host or its market data stops,
-        OKX cancels the resting entries by itself.
-        """
+        if positions and not self.gate.drifting(inst_id):  # a drift is resolved before all else
+            self.exits.on_tick(tick, positions, ctx)
+        self.entries.on_tick(tick, ctx)
         self.chores()
-        now = self.clock.monotonic()
-        dead_man = self.settings.dead_man_seconds
-        if dead_man and now >= self._next_dead_man:
-            self._next_dead_man = now + dead_man / 3
-            self.spawn(self.api.cancel_all_after(dead_man))
+        self.entries.keep_alive()
+
+    def _on_order(self, push: OrderPush) -> None:
+        """An order push (or what a lookup found): its fill applied once, its end routed."""
+        tracked = self.orders.update(push.order)
+        fill = (
+            push.fill if push.fill is not None and self.ledger.first_sighting(push.fill) else None
+        )
+        if tracked is None:
+            if fill is not None:  # an exchange-side stop, a liquidation, or an order not ours
+                if self.protection.is_own(push.algo_cl_ord_id):
+                    self.fills.apply_stop_fill(fill)
+                else:
+                    self.fills.apply(fill, None)
+            return
+        if fill is not None:
+            self.fills.apply(fill, tracked)
+        if push.order.state.is_terminal:
+            self.orders.finish(tracked)
+            if tracked.purpose is IntentPurpose.ENTRY and not tracked.fills:
+                self.entries.entry_done(tracked)
+            if tracked.purpose is IntentPurpose.CLOSE:
+                self.exits.close_ended(tracked)
+
+    def _on_rest_fill(self, fill: Fill) -> None:
+        """A fill learnt over REST (a lookup, a reconnect's snapshot), applied once."""
+        if self.ledger.first_sighting(fill):
+            self.fills.apply(fill, self.orders.get(fill.cl_ord_id))
+
+    def _on_order_gone(self, tracked: TrackedOrder) -> None:
+        """An order OKX never placed: an entry frees its instrument, a close its claim."""
+        if tracked.purpose is IntentPurpose.ENTRY:
+            self.entries.entry_done(tracked)
+        else:
+            self.exits.close_ended(tracked)
+
+    def on_refused(self, rejection: OrderRejection) -> None:
+        """An order was refused: journal it and tell the plugins (the circuit breaker counts)."""
+        self.journal.write(rejection)
+        if rejection.inst_id in self.specs:
+            self.dispatch.on_order_rejected(rejection, self.context(rejection.inst_id))
+
+    # --- the clock and the connection ---------------------------------------------------------
 
     def chores(self) -> None:
         """What is due on the clock, ticks or not (the runner also calls this every second).
 
         Exchange-side stops to move, orders no push settled, the periodic reconciliation.
         """
-        now = self.clock.monotonic()
-        for pos_id in list(self._stop_dirty):
-            if now - self._last_stop_move.get(pos_id, 0.0) < self.settings.stop_amend_min_seconds:
-                continue
-            self._stop_dirty.discard(pos_id)
-            position = self.registry.get(pos_id)
-            algo_id = self.exchange_stops.get(pos_id)
-            if position is None or position.stop is None or algo_id is None:
-                continue
-            self._last_stop_move[pos_id] = now
-            self.spawn(self.executor.move_stop(position.inst_id, algo_id, position.stop))
-        for tracked in list(self.orders.values()):
-            if tracked.settle_at is not None and now >= tracked.settle_at:
-                self.settle(tracked)
-        if now >= self._next_reconcile:
-            self._next_reconcile = now + self.settings.reconcile_interval_seconds
-            self.spawn(self.reconcile_now())
+        self.protection.move_due()
+        self.orders.settle_due()
+        self.positions.reconcile_due()
 
-    async def reconcile_now(self) -> None:
-        """Reconcile positions with the exchange's, then check every exchange-side stop."""
-        self.reconcile(await self.api.positions())
-        await self.check_protection()
+    async def on_resync(self, snapshot: ExchangeSnapshot) -> None:
+        """After a reconnect: reconcile positions and stops, settle the orders in flight."""
+        self.positions.reconcile(snapshot.positions)
+        await self.protection.check(snapshot.stops)
+        for fill in reversed(snapshot.fills):  # OKX lists them newest first
+            self._on_rest_fill(fill)
+        self.orders.settle_unlisted(
+            (push.order.cl_ord_id for push in snapshot.orders), snapshot.taken_at
+        )
+
+    # --- tasks --------------------------------------------------------------------------------
+
+    def spawn(self, work: Coroutine[Any, Any, object]) -> asyncio.Task[object]:
+        """Run ``work`` as a task; a failure is logged and journaled, never lost silently."""
+        return self.tasks.spawn(work)
+
+    async def idle(self) -> None:
+        """Return once no engine task is running (used to pace replays)."""
+        await self.tasks.idle()
+
+    def _task_failed(self, error: BaseException) -> None:
+        _log.error("engine task failed: %r", error, exc_info=error)
+        self.journal.write(ErrorEvent(self.clock.now(), "engine", repr(error)))

@@ -1,4 +1,11 @@
-"""Entries: signal → veto → plan → size → resting limit order under its time-to-live."""
+"""The entry desk: signal → veto → plan → size → resting limit order under its time-to-live.
+
+It owns what only entries need: whether entries are accepted at all (a shutdown stops them), which
+plugins are blocking them (a trip is journaled where a run of vetoes starts) and the dead man's
+switch that has OKX cancel the resting entries if the host stops. Whether an instrument is free
+for an entry is the :class:`~host.engine.gate.InstrumentGate`'s to say; the entry's orders are
+followed by the :class:`~host.engine.orders.OrderTracker`.
+"""
 
 from __future__ import annotations
 
@@ -7,8 +14,10 @@ from dataclasses import replace
 from datetime import timedelta
 from decimal import Decimal
 
+from host.clock import Clock
 from host.context import HookContext
 from host.decisions import CancelOrder, CrossSpread, RepriceOrder
+from host.dispatch import HookDispatch
 from host.domain import (
     InstrumentSpec,
     Order,
@@ -17,51 +26,110 @@ from host.domain import (
     Signal,
     Tick,
 )
-from host.engine.execution import Sent, TrackedOrder
-from host.engine.exits import ExitFlow
+from host.engine.execution import Executor, Sent, TrackedOrder
+from host.engine.gate import InstrumentGate
+from host.engine.orders import SETTLE_GRACE_SECONDS, OrderTracker
+from host.engine.positions import PositionKeeper
+from host.engine.stats import SessionStats
+from host.engine.tasks import EngineTasks
+from host.engine.view import MarketView
+from host.exchange.api import OkxApi
+from host.journal import Journal
 from host.journal.records import (
     BreakerTrip,
     IntentPurpose,
     SignalRecord,
 )
+from host.registry import PositionRegistry
+from host.settings import EngineSettings
 
 _log = logging.getLogger(__name__)
 
-SETTLE_AFTER_SECONDS = 5.0
-"""Grace after which an order no push has settled is looked up by its ``clOrdId``."""
 
-
-class EntryFlow(ExitFlow):
+class EntryDesk:
     """Decides and sends entries; carries out the limit-order policy at time-out."""
 
-    # --- entries ------------------------------------------------------------------------------
+    def __init__(
+        self,
+        settings: EngineSettings,
+        registry: PositionRegistry,
+        gate: InstrumentGate,
+        orders: OrderTracker,
+        positions: PositionKeeper,
+        market: MarketView,
+        dispatch: HookDispatch,
+        executor: Executor,
+        api: OkxApi,
+        journal: Journal,
+        clock: Clock,
+        stats: SessionStats,
+        tasks: EngineTasks,
+    ) -> None:
+        self._settings = settings
+        self._registry = registry
+        self._gate = gate
+        self._orders = orders
+        self._positions = positions
+        self._market = market
+        self._dispatch = dispatch
+        self._executor = executor
+        self._api = api
+        self._journal = journal
+        self._clock = clock
+        self._stats = stats
+        self._tasks = tasks
+        self._accepting = True
+        self._blocking: set[str] = set()
+        """Plugins whose vetoes blocked the last signal (a trip is journaled when one starts)."""
+        self._next_dead_man = 0.0
+
+    def on_tick(self, tick: Tick, ctx: HookContext) -> None:
+        """Time out the instrument's resting entries; if it is free, ask for signals."""
+        inst_id = tick.inst_id
+        self._expire_entries(inst_id, tick, ctx)
+        if self._may_enter(inst_id, tick):
+            for signal in self._dispatch.generate_signals(tick, ctx):
+                self._consider(signal, tick, ctx)
+                if self._gate.entering(inst_id):
+                    break
+
+    def stop(self) -> None:
+        """Take no new entry from now on (a shutdown); a time-out no longer crosses."""
+        self._accepting = False
+
+    def keep_alive(self) -> None:
+        """Re-arm the dead man's switch (called while ticks flow).
+
+        If the host or its market data stops, OKX cancels the resting entries by itself.
+        """
+        now = self._clock.monotonic()
+        dead_man = self._settings.dead_man_seconds
+        if dead_man and now >= self._next_dead_man:
+            self._next_dead_man = now + dead_man / 3
+            self._tasks.spawn(self._api.cancel_all_after(dead_man))
 
     def _may_enter(self, inst_id: str, tick: Tick) -> bool:
-        if (
-            not self.accepting_entries
-            or inst_id in self._entering
-            or inst_id in self._drifting
-            or inst_id in self._settling
-        ):
+        if not self._accepting or not self._gate.may_enter(inst_id):
             return False
-        if self.registry.for_instrument(inst_id):
+        if self._registry.for_instrument(inst_id):
             return False
-        if len(self.registry.positions()) + len(self._entering) >= self.settings.max_open_positions:
+        held = len(self._registry.positions()) + self._gate.entries_in_flight()
+        if held >= self._settings.max_open_positions:
             return False
-        age = self.clock.now() - tick.ts
-        return age <= timedelta(seconds=self.settings.stale_market_seconds)
+        age = self._clock.now() - tick.ts
+        return age <= timedelta(seconds=self._settings.stale_market_seconds)
 
     def _consider(self, signal: Signal, tick: Tick, ctx: HookContext) -> None:
-        self.stats.signals += 1
-        verdict = self.dispatch.on_signal(signal, ctx)
+        self._stats.signals += 1
+        verdict = self._dispatch.on_signal(signal, ctx)
         vetoed_by = ", ".join(plugin for plugin, _ in verdict.vetoes) or None
         reasons = "; ".join(reason for _, reason in verdict.vetoes) or None
-        self.journal.write(SignalRecord(signal, ctx.regime, vetoed_by, reasons))
+        self._journal.write(SignalRecord(signal, ctx.regime, vetoed_by, reasons))
         self._note_blocking(verdict.vetoes, ctx)
         if not verdict.allowed:
-            self.stats.vetoed += 1
+            self._stats.vetoed += 1
             return
-        plan = self.dispatch.plan_entry(signal, tick, ctx)
+        plan = self._dispatch.plan_entry(signal, tick, ctx)
         if plan is None:
             return
         spec = ctx.instrument
@@ -73,7 +141,7 @@ class EntryFlow(ExitFlow):
             _log.info("%s: entry skipped: %s", spec.inst_id, refused)
             return
         order = Order(
-            cl_ord_id=self.executor.ids.next("e", signal.source),
+            cl_ord_id=self._executor.ids.next("e", signal.source),
             inst_id=spec.inst_id,
             side=side,
             size=size,
@@ -88,11 +156,11 @@ class EntryFlow(ExitFlow):
             signal=signal,
             regime=ctx.regime,
         )
-        self.orders[order.cl_ord_id] = tracked
-        self._entering.add(spec.inst_id)
-        self.stats.entries_sent += 1
+        self._orders.track(tracked)
+        self._gate.begin_entry(spec.inst_id)
+        self._stats.entries_sent += 1
         _log.info("%s: entry %s %s @ %s (%s)", spec.inst_id, side, size, price, tracked.reason)
-        self.spawn(self._send_entry(tracked))
+        self._tasks.spawn(self._send_entry(tracked))
 
     def _note_blocking(self, vetoes: tuple[tuple[str, str], ...], ctx: HookContext) -> None:
         """Journal a trip when a plugin starts blocking entries (a circuit breaker opening).
@@ -104,15 +172,15 @@ class EntryFlow(ExitFlow):
         blocking = dict(vetoes)
         for plugin, reason in blocking.items():
             if plugin not in self._blocking:
-                self.journal.write(BreakerTrip(ctx.now, plugin, reason))
+                self._journal.write(BreakerTrip(ctx.now, plugin, reason))
         self._blocking = set(blocking)
 
     def _entry_size(self, spec: InstrumentSpec, price: Decimal) -> Decimal:
         """Contracts worth ``entry_notional_usdt``, capped by the notional limits."""
         budget = min(
-            self.settings.entry_notional_usdt,
-            self.settings.max_order_notional_usdt,
-            self.settings.max_instrument_notional_usdt,
+            self._settings.entry_notional_usdt,
+            self._settings.max_order_notional_usdt,
+            self._settings.max_instrument_notional_usdt,
         )
         return spec.order_size(budget / (spec.contract_size * price))
 
@@ -122,52 +190,49 @@ class EntryFlow(ExitFlow):
         An entry whose outcome stayed unknown is looked up by ``clOrdId`` shortly after; one
         that rests is also looked up if no push settled it by its expiry (pushes can be lost).
         """
-        sent = await self.executor.send(tracked)
+        sent = await self._executor.send(tracked)
         if sent is Sent.REFUSED:
-            self._entry_done(tracked)
+            self.entry_done(tracked)
             return
         if sent is Sent.UNKNOWN or tracked.market:  # nothing rests: only settle if no push comes
-            tracked.settle_at = self.clock.monotonic() + SETTLE_AFTER_SECONDS
+            self._orders.settle_after(tracked)
             return
         self._start_wait(tracked)
 
     def _start_wait(self, tracked: TrackedOrder) -> None:
-        """Ask the policy how long the resting entry may wait, and start counting."""
-        ttl = self.dispatch.limit_order_ttl(tracked.order, self.context(tracked.order.inst_id))
-        tracked.expires_at = self.clock.now() + ttl
-        tracked.settle_at = self.clock.monotonic() + ttl.total_seconds() + SETTLE_AFTER_SECONDS
+        """Ask the policy how long the resting entry may wait, and start counting.
 
-    def _entry_done(self, tracked: TrackedOrder) -> None:
+        Once it is acknowledged, and again after each reprice. If no push has settled the order
+        by its expiry (pushes can be lost), it is looked up shortly after.
+        """
+        order = tracked.order
+        ttl = self._dispatch.limit_order_ttl(order, self._market.context(order.inst_id))
+        tracked.expires_at = self._clock.now() + ttl
+        self._orders.settle_after(tracked, ttl.total_seconds() + SETTLE_GRACE_SECONDS)
+
+    def entry_done(self, tracked: TrackedOrder) -> None:
         """An entry ended without a fill: free its instrument, unless a follow-up is in flight.
 
         A time-out that reprices or crosses sends a new order before the old one's cancel is
         confirmed; the instrument stays taken until the last of them is done.
         """
-        self.orders.pop(tracked.order.cl_ord_id, None)
+        self._orders.forget(tracked)
         inst_id = tracked.order.inst_id
-        if not any(
-            other.purpose is IntentPurpose.ENTRY and other.order.inst_id == inst_id
-            for other in self.orders.values()
-        ):
-            self._entering.discard(inst_id)
-            self._position_waiters.pop(inst_id, None)
+        if not self._orders.entries(inst_id):
+            self._positions.entry_over(inst_id)
 
     def _expire_entries(self, inst_id: str, tick: Tick, ctx: HookContext) -> None:
         """Time-outs of the instrument's resting entries, partly filled ones included."""
-        if not self.orders:
-            return
-        for tracked in list(self.orders.values()):
+        for tracked in self._orders.entries(inst_id):
             if (
-                tracked.purpose is IntentPurpose.ENTRY
-                and tracked.order.inst_id == inst_id
-                and tracked.expires_at is not None
+                tracked.expires_at is not None
                 and ctx.now >= tracked.expires_at
                 and not tracked.expiring
                 and tracked.order.ord_id is not None
             ):
                 tracked.expiring = True
-                action = self.dispatch.on_limit_expired(tracked.order, tick, ctx)
-                self.spawn(self._expire(tracked, action, ctx))
+                action = self._dispatch.on_limit_expired(tracked.order, tick, ctx)
+                self._tasks.spawn(self._expire(tracked, action, ctx))
 
     async def _expire(
         self,
@@ -193,33 +258,29 @@ class EntryFlow(ExitFlow):
         ctx: HookContext,
     ) -> None:
         order = tracked.order
-        self.stats.entries_expired += 1
+        self._stats.entries_expired += 1
         if isinstance(action, RepriceOrder) and order.ord_id is not None:
             price = ctx.instrument.entry_limit_price(order.side, action.price)
-            if await self.api.amend_order(order.inst_id, order.ord_id, price):
+            if await self._api.amend_order(order.inst_id, order.ord_id, price):
                 tracked.order = replace(order, price=price)
-                ttl = self.dispatch.limit_order_ttl(tracked.order, self.context(order.inst_id))
-                tracked.expires_at = self.clock.now() + ttl
-                tracked.settle_at = (
-                    self.clock.monotonic() + ttl.total_seconds() + SETTLE_AFTER_SECONDS
-                )
+                self._start_wait(tracked)
                 tracked.reprices += 1
             return
         tracked.expires_at = None  # no second time-out for an order being canceled
-        found = await self.executor.cancel(order)
+        found = await self._executor.cancel(order)
         if found is not None and found.state.is_terminal:
-            tracked.settle_at = self.clock.monotonic()  # it filled first: settle it from OKX
+            self._orders.settle_after(tracked, 0.0)  # it filled first: settle it from OKX
             return
         remaining = tracked.order.size - tracked.order.filled_size  # after the await: current
-        if isinstance(action, CancelOrder) or remaining <= 0 or not self.accepting_entries:
+        if isinstance(action, CancelOrder) or remaining <= 0 or not self._accepting:
             return  # the canceled push frees the instrument
         crossing = TrackedOrder(
             replace(
                 order,
-                cl_ord_id=self.executor.ids.next("e", "cross"),
+                cl_ord_id=self._executor.ids.next("e", "cross"),
                 size=remaining,
                 price=None,
-                created_at=self.clock.now(),
+                created_at=self._clock.now(),
                 state=OrderState.LIVE,
                 filled_size=Decimal(0),
                 average_price=None,
@@ -232,6 +293,6 @@ class EntryFlow(ExitFlow):
             regime=tracked.regime,
             market=True,
         )
-        self.orders[crossing.order.cl_ord_id] = crossing
-        self._entering.add(order.inst_id)
+        self._orders.track(crossing)
+        self._gate.begin_entry(order.inst_id)
         await self._send_entry(crossing)

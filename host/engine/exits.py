@@ -1,43 +1,59 @@
-"""Exits: one ``on_tick_exit`` call per tick per instrument, stops that only tighten, one close.
+"""The exit desk: one ``on_tick_exit`` call per tick and instrument, stops that tighten, one close.
 
 A plugin's close beats any stop; a stop is rounded toward the market and may only tighten; a
 tick through the current stop closes the position even when no plugin says so (the client-side
-half of the protection; the exchange-side stop is the other). A close is claimed in the registry
-first, so racing callers can never send two.
+half of the protection; :mod:`host.engine.protection` keeps the exchange-side half). A close is
+claimed in the registry first, so racing callers can never send two. The desk owns the close
+order of each position until its close is journaled (its average price is the exit price).
 """
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from decimal import Decimal
 
+from host.clock import Clock
 from host.context import HookContext
-from host.dispatch import Close, MoveStop
-from host.domain import (
-    Order,
-    OrderState,
-    Position,
-    PositionSide,
-    Tick,
-)
-from host.engine.execution import Sent, TrackedOrder
-from host.engine.state import EngineState
-from host.journal.records import (
-    IntentPurpose,
-    StopMove,
-)
-from host.registry import RegistryError
-
-CLOSE_SETTLE_SECONDS = 5.0
-"""Grace after which a close no push has settled is looked up by its ``clOrdId``."""
+from host.dispatch import Close, HookDispatch, MoveStop
+from host.domain import InstrumentSpec, Order, OrderState, Position, PositionSide, Tick
+from host.engine.execution import Executor, Sent, TrackedOrder
+from host.engine.orders import OrderTracker
+from host.engine.protection import ExchangeStops
+from host.engine.tasks import EngineTasks
+from host.journal import Journal
+from host.journal.records import IntentPurpose, StopMove
+from host.registry import PositionRegistry, RegistryError
 
 
-class ExitFlow(EngineState):
-    """Turns exit decisions into stop moves and closes."""
+class ExitDesk:
+    """Turns exit decisions into stop moves and closes; owns each position's close order."""
 
-    # --- exits --------------------------------------------------------------------------------
+    def __init__(
+        self,
+        specs: Mapping[str, InstrumentSpec],
+        registry: PositionRegistry,
+        orders: OrderTracker,
+        protection: ExchangeStops,
+        executor: Executor,
+        dispatch: HookDispatch,
+        journal: Journal,
+        clock: Clock,
+        tasks: EngineTasks,
+    ) -> None:
+        self._specs = specs
+        self._registry = registry
+        self._orders = orders
+        self._protection = protection
+        self._executor = executor
+        self._dispatch = dispatch
+        self._journal = journal
+        self._clock = clock
+        self._tasks = tasks
+        self._close_orders: dict[str, TrackedOrder] = {}
 
-    def _exits(self, tick: Tick, positions: tuple[Position, ...], ctx: HookContext) -> None:
-        decisions = self.dispatch.on_tick_exit(tick, positions, ctx)
+    def on_tick(self, tick: Tick, positions: tuple[Position, ...], ctx: HookContext) -> None:
+        """Ask the exit plugins once about the instrument's positions; act on their answers."""
+        decisions = self._dispatch.on_tick_exit(tick, positions, ctx)
         for position in positions:
             decision = decisions.get(position.pos_id)
             if isinstance(decision, Close):
@@ -49,60 +65,60 @@ class ExitFlow(EngineState):
                 self.close(position, f"stop: {position.stop} crossed")
 
     def _move_stop(self, position: Position, decision: MoveStop) -> Position:
-        spec = self.specs[position.inst_id]
+        spec = self._specs[position.inst_id]
         level = spec.protective_stop(position.side, decision.price)
         try:
-            moved = self.registry.set_stop(position.pos_id, level)
+            moved = self._registry.set_stop(position.pos_id, level)
         except RegistryError:
             return position  # rounding toward the market never loosens; a racing update might
-        self.journal.write(
-            StopMove(position.pos_id, level, decision.plugin, decision.reason, self.clock.now())
+        self._journal.write(
+            StopMove(position.pos_id, level, decision.plugin, decision.reason, self._clock.now())
         )
-        self._stop_dirty.add(position.pos_id)
+        self._protection.mark_to_move(position.pos_id)
         return moved
 
     def close(self, position: Position, reason: str) -> None:
         """Close ``position`` at the market, once: a second caller is refused by the registry."""
-        if not self.registry.claim_close(position.pos_id):
+        if not self._registry.claim_close(position.pos_id):
             return
         order = Order(
-            cl_ord_id=self.executor.ids.next("x", position.pos_id),
+            cl_ord_id=self._executor.ids.next("x", position.pos_id),
             inst_id=position.inst_id,
             side=position.side.entry_side.opposite,
             size=position.size,
             price=None,
-            created_at=self.clock.now(),
+            created_at=self._clock.now(),
             reduce_only=True,
         )
         tracked = TrackedOrder(
             order, IntentPurpose.CLOSE, reason, pos_id=position.pos_id, market=True
         )
-        self.orders[order.cl_ord_id] = tracked
+        self._orders.track(tracked)
         self._close_orders[position.pos_id] = tracked
-        self.spawn(self._send_close(tracked))
+        self._tasks.spawn(self._send_close(tracked))
 
     async def _send_close(self, tracked: TrackedOrder) -> None:
         """Send a close; if no push settles it soon, it is looked up by its ``clOrdId``."""
-        sent = await self.executor.send(tracked)
+        sent = await self._executor.send(tracked)
         if sent is Sent.REFUSED:
             self.close_ended(tracked)
         else:
-            tracked.settle_at = self.clock.monotonic() + CLOSE_SETTLE_SECONDS
+            self._orders.settle_after(tracked)
 
     def close_ended(self, tracked: TrackedOrder) -> None:
         """A close order is over (refused, canceled, filled or not found): forget it.
 
         One that did not fill completely leaves its position open: the claim is released so a
         later decision may close the rest. A filled one keeps the claim until the exchange
-        reports the position flat, or smaller (see :meth:`_close_fell_short`).
+        reports the position flat, or smaller (see :meth:`close_fell_short`).
         """
-        self.orders.pop(tracked.order.cl_ord_id, None)
+        self._orders.forget(tracked)
         order = tracked.order
         if order.state is OrderState.FILLED and order.filled_size >= order.size:
             return
         self._release_close(tracked)
 
-    def _close_fell_short(self, pos_id: str) -> None:
+    def close_fell_short(self, pos_id: str) -> None:
         """Release the claim of a position still open after its close filled.
 
         Its size was stale (the exchange added to it): the rest must be closable.
@@ -111,25 +127,16 @@ class ExitFlow(EngineState):
         if tracked is not None and tracked.finished.is_set():
             self._release_close(tracked)
 
+    def take_close_order(self, pos_id: str) -> TrackedOrder | None:
+        """The close order of a position the exchange reports flat, if the host sent one."""
+        return self._close_orders.pop(pos_id, None)
+
     def _release_close(self, tracked: TrackedOrder) -> None:
         pos_id = tracked.pos_id
-        if pos_id is not None and self.registry.get(pos_id) is not None:
+        if pos_id is not None and self._registry.get(pos_id) is not None:
             if self._close_orders.get(pos_id) is tracked:
                 del self._close_orders[pos_id]
-            self.registry.release_close(pos_id)
-
-    async def protect_on_exchange(self, position: Position) -> None:
-        """Back ``position`` with a stop order on the exchange at its stop (if configured)."""
-        if not self.settings.exchange_stops or position.stop is None:
-            return
-        algo_id = await self.executor.place_stop(position, position.stop)
-        if algo_id is not None:
-            self.exchange_stops[position.pos_id] = algo_id
-            self._last_stop_move[position.pos_id] = self.clock.monotonic()
-
-    def mark_stop_dirty(self, pos_id: str) -> None:
-        """Have the position's exchange-side stop moved to its stop at the next chance."""
-        self._stop_dirty.add(pos_id)
+            self._registry.release_close(pos_id)
 
 
 def _crossed(side: PositionSide, stop: Decimal, tick: Tick) -> bool:

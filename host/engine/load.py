@@ -13,20 +13,20 @@ from datetime import timedelta
 
 from host.clock import LiveClock
 from host.context import HostLoad
-from host.engine.state import EngineState
+from host.engine.view import MarketView
 from host.exchange.health import ExchangeHealth
 
 INTERVAL_SECONDS = 1.0
 
 
-async def monitor_load(engine: EngineState, health: ExchangeHealth) -> None:
-    """Update ``engine.load`` every second until cancelled."""
+async def monitor_load(market: MarketView, health: ExchangeHealth) -> None:
+    """Update ``market.load`` (the plugins' ``ctx.load``) every second until cancelled."""
     wall = LiveClock()
     while True:
         expected = wall.monotonic() + INTERVAL_SECONDS
         await asyncio.sleep(INTERVAL_SECONDS)
         lag = max(0.0, wall.monotonic() - expected)
         latency = health.snapshot().latency_median or 0.0
-        engine.load = HostLoad(
+        market.load = HostLoad(
             loop_lag=timedelta(seconds=lag), exchange_latency=timedelta(seconds=latency)
         )

@@ -1,45 +1,37 @@
-"""Positions: exchange pushes and snapshots applied, drifts resolved, closes journaled.
+"""The position keeper: the registry kept in step with the exchange, drifts resolved.
 
 The exchange is the source of truth: a position it shows that the host does not know is a drift
 for ``on_position_drift`` (adopted positions are protected before anything else happens on the
-instrument); a position it reports flat is journaled with its PnL and announced through
-``on_position_closed``. Every open position is also backed by a stop order on the exchange.
+instrument); a position it reports flat goes to :class:`~host.engine.closes.CloseRecorder`. One
+exception: a position that appears where an own entry is in flight is that entry's, not a drift —
+OKX may push the position before the entry's fill — and is handed to the entry's fill, which
+waits for it here (:meth:`PositionKeeper.await_entry_position`). The keeper also owns the periodic
+reconciliation against a full snapshot and the instruments it leaves alone (not configured).
 """
 
 from __future__ import annotations
 
 import asyncio
 import logging
-from contextlib import suppress
 from dataclasses import replace
-from decimal import Decimal
 
-from host.clock import LiveClock
+from host.clock import Clock, LiveClock
 from host.decisions import Accept
-from host.domain import (
-    ClosedPosition,
-    Drift,
-    DriftKind,
-    Fill,
-    Position,
-)
-from host.domain.pnl import PnL, gross_pnl
-from host.engine.execution import TrackedOrder
-from host.engine.fills import FillFlow
-from host.exchange.connection import ExchangeSnapshot
-from host.exchange.events import (
-    AlgoOrderPush,
-    PositionReport,
-    PositionsEventType,
-    PositionsPush,
-)
-from host.journal.records import (
-    IntentOutcome,
-    IntentPurpose,
-    Outcome,
-    PositionChanged,
-    PositionOpened,
-)
+from host.dispatch import HookDispatch
+from host.domain import Drift, DriftKind
+from host.engine.closes import CloseRecorder
+from host.engine.exits import ExitDesk
+from host.engine.gate import InstrumentGate
+from host.engine.protection import ExchangeStops
+from host.engine.stats import SessionStats
+from host.engine.tasks import EngineTasks
+from host.engine.view import MarketView
+from host.exchange.api import OkxApi
+from host.exchange.events import PositionReport, PositionsEventType, PositionsPush
+from host.journal import Journal
+from host.journal.records import PositionChanged, PositionOpened
+from host.registry import PositionRegistry
+from host.settings import EngineSettings
 
 _log = logging.getLogger(__name__)
 
@@ -47,24 +39,69 @@ WALL_CLOCK = LiveClock()
 """Real elapsed time for the detection-to-protection figure: a measurement, never a decision
 (on a simulated clock that time would read zero while the host works)."""
 
-SETTLE_RETRY_SECONDS = 10.0
-"""Between two lookups of an order that is still open on the exchange."""
 
-STOP_FIRED_STATES = frozenset({"effective", "order_placed", "filled", "partially_effective"})
-"""``orders-algo`` states of a stop whose trigger was reached and that placed its close order."""
+class PositionKeeper:
+    """Keeps the registry in step with the exchange: pushes, snapshots, drifts, own entries."""
 
+    def __init__(
+        self,
+        settings: EngineSettings,
+        registry: PositionRegistry,
+        gate: InstrumentGate,
+        market: MarketView,
+        exits: ExitDesk,
+        closes: CloseRecorder,
+        protection: ExchangeStops,
+        dispatch: HookDispatch,
+        api: OkxApi,
+        journal: Journal,
+        stats: SessionStats,
+        clock: Clock,
+        tasks: EngineTasks,
+    ) -> None:
+        self._settings = settings
+        self._registry = registry
+        self._gate = gate
+        self._market = market
+        self._exits = exits
+        self._closes = closes
+        self._protection = protection
+        self._dispatch = dispatch
+        self._api = api
+        self._journal = journal
+        self._stats = stats
+        self._clock = clock
+        self._tasks = tasks
+        self._waiters: dict[str, asyncio.Future[PositionReport]] = {}
+        """Per instrument, the position its entry in flight waits for (pushed or looked up)."""
+        self._ignored: set[str] = set()
+        self._next_reconcile = 0.0
 
-class PositionFlow(FillFlow):
-    """Keeps the registry in step with the exchange and every position protected."""
-
-    # --- positions ----------------------------------------------------------------------------
-
-    def _on_positions(self, push: PositionsPush) -> None:
+    def on_positions(self, push: PositionsPush) -> None:
+        """Take a positions push: a snapshot is reconciled, an update applied report by report."""
         if push.event_type is PositionsEventType.SNAPSHOT:
             self.reconcile(tuple(push.reports))
             return
         for report in push.reports:
             self._apply_report(report)
+
+    # --- reconciliation -----------------------------------------------------------------------
+
+    def reconcile_due(self) -> None:
+        """Reconcile with the exchange when the periodic reconciliation is due (a chore)."""
+        now = self._clock.monotonic()
+        if now >= self._next_reconcile:
+            self._next_reconcile = now + self._settings.reconcile_interval_seconds
+            self._tasks.spawn(self.reconcile_now())
+
+    def reconcile_at(self, monotonic: float) -> None:
+        """Move the next periodic reconciliation to ``monotonic`` (0: at the next chore)."""
+        self._next_reconcile = monotonic
+
+    async def reconcile_now(self) -> None:
+        """Reconcile positions with the exchange's, then check every exchange-side stop."""
+        self.reconcile(await self._api.positions())
+        await self._protection.check()
 
     def _configured(self, report: PositionReport) -> bool:
         """Whether the host trades this position's instrument; others are left alone, logged once.
@@ -73,10 +110,10 @@ class PositionFlow(FillFlow):
         neither adopts nor closes them (it has no instrument spec, no market data for them).
         """
         inst_id = report.position.inst_id
-        if inst_id in self.specs:
+        if inst_id in self._market.specs:
             return True
-        if inst_id not in self._ignored_instruments:
-            self._ignored_instruments.add(inst_id)
+        if inst_id not in self._ignored:
+            self._ignored.add(inst_id)
             _log.warning("%s: a position on an instrument not configured; left alone", inst_id)
         return False
 
@@ -84,37 +121,37 @@ class PositionFlow(FillFlow):
         position = report.position
         if not self._configured(report):
             return
-        known = self.registry.get(position.pos_id)
+        known = self._registry.get(position.pos_id)
         if known is None and (
-            self._claim_own(report) or position.size == 0 or position.inst_id in self._drifting
+            self._claim_own(report) or position.size == 0 or self._gate.drifting(position.inst_id)
         ):
             return
-        drift = self.registry.apply(position)
+        drift = self._registry.apply(position)
         if drift is not None:
             self._start_drift(
-                replace(drift, mark_price=report.mark or self.market.mark(drift.inst_id))
+                replace(drift, mark_price=report.mark or self._market.mark(drift.inst_id))
             )
-        elif known is not None and self.registry.get(position.pos_id) is None:
-            self.settle_close(known, "closed on the exchange")
+        elif known is not None and self._registry.get(position.pos_id) is None:
+            self._closes.settle(known, "closed on the exchange")
         elif known is not None and known.exchange_state != position.exchange_state:
-            self.journal.write(PositionChanged(self.registry.get(position.pos_id) or position))
-            if self.registry.is_closing(position.pos_id):
-                self._close_fell_short(position.pos_id)
+            self._journal.write(PositionChanged(self._registry.get(position.pos_id) or position))
+            if self._registry.is_closing(position.pos_id):
+                self._exits.close_fell_short(position.pos_id)
 
     def reconcile(self, reports: tuple[PositionReport, ...]) -> None:
         """Compare the registry with a complete list of the exchange's open positions."""
-        marks = self.market.marks() | {
+        marks = self._market.marks() | {
             r.position.inst_id: r.mark for r in reports if r.mark is not None
         }
         reports = tuple(r for r in reports if self._configured(r))
         claimed = {r.position.inst_id for r in reports if self._claim_own(r)}
         snapshot = [r.position for r in reports if r.position.inst_id not in claimed]
-        for drift in self.registry.drift(snapshot, marks):
-            if drift.inst_id in self._drifting or drift.inst_id in self._entering:
+        for drift in self._registry.drift(snapshot, marks):
+            if not self._gate.may_reconcile(drift.inst_id):
                 continue
             if drift.kind is DriftKind.REMOVE:
-                self._drifting.add(drift.inst_id)
-                self.spawn(self._confirm_gone(drift))
+                self._gate.begin_drift(drift.inst_id)
+                self._tasks.spawn(self._confirm_gone(drift))
                 continue
             self._start_drift(drift)
 
@@ -126,151 +163,37 @@ class PositionFlow(FillFlow):
         happened and cancel the position's exchange-side stop.
         """
         try:
-            now = await self.api.positions(drift.inst_id)
+            now = await self._api.positions(drift.inst_id)
             if any(r.position.pos_id == drift.pos_id and r.position.size > 0 for r in now):
                 return
-            known = self.registry.get(drift.pos_id)
+            known = self._registry.get(drift.pos_id)
             if known is not None:
-                self.registry.resolve(replace(drift, known=known), Accept("gone from the exchange"))
-                self.settle_close(known, "closed on the exchange")
+                gone = Accept("gone from the exchange")
+                self._registry.resolve(replace(drift, known=known), gone)
+                self._closes.settle(known, "closed on the exchange")
         finally:
-            self._drifting.discard(drift.inst_id)
-
-    async def check_protection(self, stops: tuple[AlgoOrderPush, ...] | None = None) -> None:
-        """Make sure every open position has its own stop resting on the exchange.
-
-        On the right side: one that failed to be placed, was canceled outside the host, or
-        belongs to the side before a flip is placed anew; one left behind a tightened stop is
-        moved.
-        """
-        if not self.settings.exchange_stops:
-            return
-        if stops is None:
-            stops = await self.api.pending_stops("conditional")
-        ours = {
-            stop.algo_id: stop
-            for stop in stops
-            if stop.algo_cl_ord_id.startswith(self.executor.ids.prefix)
-        }
-        for position in self.registry.positions():
-            if position.stop is None or self.registry.is_closing(position.pos_id):
-                continue
-            algo_id = self.exchange_stops.get(position.pos_id)
-            resting = ours.get(algo_id) if algo_id is not None else None
-            closing_side = position.side.entry_side.opposite.value
-            if resting is not None and resting.side == closing_side:
-                if resting.trigger_price != position.stop:
-                    self.mark_stop_dirty(position.pos_id)
-                continue
-            if resting is not None:  # the stop of the side before a flip: it would add, not cut
-                self.spawn(self.executor.cancel_stop(position.inst_id, resting.algo_id))
-            self.exchange_stops.pop(position.pos_id, None)
-            self.spawn(self.protect_on_exchange(position))
-
-    async def on_resync(self, snapshot: ExchangeSnapshot) -> None:
-        """After a reconnect: reconcile positions and stops, settle the orders in flight."""
-        self.reconcile(snapshot.positions)
-        await self.check_protection(snapshot.stops)
-        for fill in reversed(snapshot.fills):  # OKX lists them newest first
-            self._on_order_fill_from_rest(fill)
-        pending = {push.order.cl_ord_id for push in snapshot.orders}
-        for cl_ord_id, tracked in list(self.orders.items()):
-            if tracked.order.created_at < snapshot.taken_at and cl_ord_id not in pending:
-                self.settle(tracked)
-
-    def _on_order_fill_from_rest(self, fill: Fill) -> None:
-        if self._first_sighting(fill):
-            self._apply_fill(fill, self.orders.get(fill.cl_ord_id))
-
-    def settle(self, tracked: TrackedOrder) -> None:
-        """Look the order up by its ``clOrdId`` (once at a time) to learn what no push said."""
-        if not tracked.settling:
-            tracked.settling = True
-            self.spawn(self._settle(tracked))
-
-    async def _settle(self, tracked: TrackedOrder) -> None:
-        """Apply what OKX says of an order: its fills, its state, or that it never existed.
-
-        The fallback for every lost message: an order of unknown outcome, a close or entry
-        whose pushes never came. Not found means never placed: an entry frees its instrument,
-        a close its claim (the position can be closed again).
-        """
-        order = tracked.order
-        try:
-            found = await self.api.get_order(order.inst_id, cl_ord_id=order.cl_ord_id)
-            if found is None:
-                self.journal.write(
-                    IntentOutcome(
-                        order.cl_ord_id,
-                        Outcome.RESOLVED,
-                        self.clock.now(),
-                        detail="not found on the exchange",
-                    )
-                )
-                self.orders.pop(order.cl_ord_id, None)
-                if tracked.purpose is IntentPurpose.ENTRY:
-                    self._entry_done(tracked)
-                else:
-                    self.close_ended(tracked)
-                return
-            if found.order.filled_size > 0:
-                for fill in reversed(await self.api.fills(order.inst_id)):
-                    if fill.cl_ord_id == order.cl_ord_id:
-                        self._on_order_fill_from_rest(fill)
-            self._on_order(replace(found, fill=None))
-        finally:
-            tracked.settling = False
-            if tracked.settle_at is not None:  # still open: ask again later if nothing comes
-                tracked.settle_at = self.clock.monotonic() + SETTLE_RETRY_SECONDS
-
-    async def _await_exit_fill(self, position: Position) -> None:
-        """Give the fill that closed ``position`` (a stop's, or one outside the host) a moment.
-
-        The positions channel may say flat before the orders channel brings the fill; the exit
-        price and the last fee come from that fill.
-        """
-        closing_side = position.side.entry_side.opposite
-        event = self._fill_arrived(position.inst_id)
-        for _ in range(2):
-            last = self._last_fill.get(position.inst_id)
-            if last is not None and last.side is closing_side and last.ts >= position.updated_at:
-                return
-            event.clear()
-            with suppress(TimeoutError):
-                await asyncio.wait_for(event.wait(), self.settings.position_visible_delay_seconds)
-
-    async def catch_up_fill(self, fill: Fill) -> None:
-        """A fill from OKX's recent fills at start-up: journaled if the journal lacks it.
-
-        A fill made while no host ran (or that a killed host never journaled) reaches no socket
-        again (found by tests/test_crash.py); the last one of an instrument is also the exit of
-        a position that closed meanwhile.
-        """
-        if self._first_sighting(fill):
-            await self.journal.commit(fill)
-        else:
-            self._last_fill[fill.inst_id] = fill
+            self._gate.end_drift(drift.inst_id)
 
     def _start_drift(self, drift: Drift) -> None:
-        self._drifting.add(drift.inst_id)
-        self.spawn(self._resolve_drift(drift, WALL_CLOCK.monotonic()))
+        self._gate.begin_drift(drift.inst_id)
+        self._tasks.spawn(self._resolve_drift(drift, WALL_CLOCK.monotonic()))
 
     async def _resolve_drift(self, drift: Drift, detected: float) -> None:
         """Let the plugins decide; protect an adopted position before anything else happens."""
         try:
-            async with self._lock(drift.inst_id):
-                ctx = self.context(drift.inst_id)
-                decision = self.dispatch.on_position_drift(drift, ctx)
-                position = self.registry.resolve(drift, decision.resolution)
+            async with self._gate.serial(drift.inst_id):
+                ctx = self._market.context(drift.inst_id)
+                decision = self._dispatch.on_position_drift(drift, ctx)
+                position = self._registry.resolve(drift, decision.resolution)
                 reason = f"{decision.plugin}: {type(decision.resolution).__name__}"
                 if position is None:
                     if drift.known is not None:
-                        self.settle_close(drift.known, "closed on the exchange")
+                        self._closes.settle(drift.known, "closed on the exchange")
                     return
                 if drift.kind is DriftKind.ADD:
-                    self.stats.adopted += 1
-                    self.entry_regimes[position.pos_id] = ctx.regime
-                    await self.journal.commit(
+                    self._stats.adopted += 1
+                    self._stats.entered(position.pos_id, ctx.regime)
+                    await self._journal.commit(
                         PositionOpened(
                             position,
                             ctx.regime,
@@ -279,104 +202,67 @@ class PositionFlow(FillFlow):
                         )
                     )
                     if position.stop is not None:
-                        await self.protect_on_exchange(position)
-                        self.stats.protect_seconds.append(WALL_CLOCK.monotonic() - detected)
+                        await self._protection.protect(position)
+                        self._stats.protect_seconds.append(WALL_CLOCK.monotonic() - detected)
                 else:
-                    self.journal.write(PositionChanged(position))
+                    self._journal.write(PositionChanged(position))
                     if drift.known is not None and drift.known.side is not position.side:
                         # Flipped: the resting exchange-side stop is on the old side.
-                        self.spawn(self.check_protection())
-                if self.registry.is_flattening(position.pos_id):
-                    self.close(position, f"{decision.plugin}: flatten drifted position")
+                        self._tasks.spawn(self._protection.check())
+                if self._registry.is_flattening(position.pos_id):
+                    self._exits.close(position, f"{decision.plugin}: flatten drifted position")
         finally:
-            self._drifting.discard(drift.inst_id)
+            self._gate.end_drift(drift.inst_id)
 
-    def settle_close(self, position: Position, fallback_reason: str) -> None:
-        """Journal a flat position in the background; its instrument waits until that is done.
+    # --- own entries --------------------------------------------------------------------------
 
-        Also how a restart closes a journaled position the exchange no longer shows.
+    def entry_over(self, inst_id: str) -> None:
+        """The instrument's entry is done: it is free, and no position there is awaited any more.
+
+        A position found from now on is no longer hidden from reconciliation: one the entry did
+        not find in time is adopted and protected as a drift.
         """
-        self._settling.add(position.inst_id)
-        self.spawn(self._closed_then_free(position, fallback_reason))
+        self._gate.end_entry(inst_id)
+        self._waiters.pop(inst_id, None)
 
-    async def _closed_then_free(self, position: Position, fallback_reason: str) -> None:
+    async def await_entry_position(self, inst_id: str) -> PositionReport | None:
+        """The instrument's position as soon as a push or a REST lookup shows it."""
+        waiter = self._waiter(inst_id)
         try:
-            await self._closed(position, fallback_reason)
+            for _ in range(self._settings.position_visible_retries + 1):
+                if not waiter.done():
+                    for report in await self._api.positions(inst_id):
+                        self._claim_own(report)
+                try:
+                    return await asyncio.wait_for(
+                        asyncio.shield(waiter), self._settings.position_visible_delay_seconds
+                    )
+                except TimeoutError:
+                    continue
+            return None
         finally:
-            self._settling.discard(position.inst_id)
+            self._waiters.pop(inst_id, None)
 
-    async def _closed(self, position: Position, fallback_reason: str) -> None:
-        """Journal a position the exchange reports flat, with its PnL; tell the plugins.
+    def _waiter(self, inst_id: str) -> asyncio.Future[PositionReport]:
+        waiter = self._waiters.get(inst_id)
+        if waiter is None:
+            waiter = asyncio.get_running_loop().create_future()
+            self._waiters[inst_id] = waiter
+        return waiter
 
-        The positions channel may report the position flat before the orders channel reports
-        the close order filled (OKX does not order the two), so the close order is given a
-        moment to finish: its average price is the exit price. A position closed by the
-        exchange-side stop or outside the host exits at its last fill, else at the mark.
+    def _claim_own(self, report: PositionReport) -> bool:
+        """Take an unknown position on an instrument with an own entry in flight as ours.
+
+        OKX does not order its channels: the positions push of an entry can arrive before the
+        orders push with its fill. Such a position is the entry's, not a drift: it is handed to
+        the entry's fill (which protects and journals it) instead of to ``on_position_drift``.
         """
-        inst_id = position.inst_id
-        close_order = self._close_orders.pop(position.pos_id, None)
-        if close_order is not None:
-            wait = self.settings.position_visible_delay_seconds
-            with suppress(TimeoutError):
-                await asyncio.wait_for(close_order.finished.wait(), wait)
-            if close_order.applying:  # its fills reach on_fill before on_position_closed
-                await asyncio.wait(close_order.applying, timeout=wait)
-        else:
-            await self._await_exit_fill(position)
-            stop_fills = self._stop_fills.pop(inst_id, None)
-            if stop_fills:  # a stop's fills reach on_fill before on_position_closed
-                await asyncio.wait(stop_fills, timeout=self.settings.position_visible_delay_seconds)
-        last_fill = self._last_fill.get(inst_id)
-        exit_price = (
-            (close_order.order.average_price if close_order is not None else None)
-            or (last_fill.price if last_fill is not None else None)
-            or self.market.mark(inst_id)
-            or position.entry_price
-        )
-        if close_order is not None:
-            reason = close_order.reason
-        elif position.inst_id in self._stops_fired:
-            reason = "exchange stop: triggered at the mark"
-        else:
-            reason = fallback_reason
-        self._stops_fired.discard(position.inst_id)
-        spec = self.specs.get(inst_id)
-        gross = (
-            gross_pnl(spec, position.side, position.size, position.entry_price, exit_price)
-            if spec is not None
-            else Decimal(0)
-        )
-        fees = self.fees.pop(inst_id, Decimal(0))
-        self._booked_fills.pop(inst_id, None)
-        closed = ClosedPosition(
-            position=position,
-            exit_price=exit_price,
-            closed_at=self.clock.now(),
-            pnl=PnL(gross=gross, fees=fees),
-            reason=reason,
-        )
-        await self.journal.commit(closed)
-        regime = self.entry_regimes.pop(position.pos_id, None)
-        self.stats.record_close(closed, regime)
-        algo_id = self.exchange_stops.pop(position.pos_id, None)
-        if algo_id is not None:
-            self.spawn(self.executor.cancel_stop(inst_id, algo_id))
-        if spec is not None:
-            self.dispatch.on_position_closed(closed, self.context(inst_id))
-
-    def _on_algo(self, push: AlgoOrderPush) -> None:
-        """Note what became of an exchange-side stop.
-
-        One that fired gets its position's close credited to it; one canceled while its
-        position is still open (e.g. canceled in OKX's app) is put back.
-        """
-        for pos_id, algo_id in list(self.exchange_stops.items()):
-            if algo_id != push.algo_id:
-                continue
-            if push.state in STOP_FIRED_STATES:
-                self._stops_fired.add(push.inst_id)
-            elif push.state == "canceled":
-                del self.exchange_stops[pos_id]
-                position = self.registry.get(pos_id)
-                if position is not None and not self.registry.is_closing(pos_id):
-                    self.spawn(self.protect_on_exchange(position))
+        position = report.position
+        if position.size <= 0 or not self._gate.entering(position.inst_id):
+            return False
+        if self._registry.get(position.pos_id) is not None:
+            return False
+        waiter = self._waiter(position.inst_id)
+        if not waiter.done():
+            waiter.set_result(report)
+        return True

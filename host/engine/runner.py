@@ -26,7 +26,7 @@ from host.exchange.connection import ExchangeSnapshot, OkxConnection
 from host.exchange.events import ExchangeEvent
 from host.exchange.orders import ClientOrderIds
 from host.journal import Journal, journal_path
-from host.journal.records import ErrorEvent, IntentPurpose
+from host.journal.records import ErrorEvent
 from host.plugin_guard import FaultLog
 from host.pluginmanager import PluginHost, build_plugin_host
 from host.settings import Credentials, Settings
@@ -124,7 +124,7 @@ async def trade(
             )
             _watch_plugins(engine, plugins.faults)
             link = asyncio.create_task(connection.run())
-            load = asyncio.create_task(monitor_load(engine, connection.health))
+            load = asyncio.create_task(monitor_load(engine.market, connection.health))
             chores: asyncio.Task[None] | None = None
             try:
                 await _ready(connection, link)
@@ -195,14 +195,13 @@ async def _ready(connection: OkxConnection, link: asyncio.Task[None]) -> None:
 
 async def shutdown(engine: Engine, settings: Settings) -> None:
     """Stop entries, cancel resting entries, keep or close positions, tell the plugins, flush."""
-    engine.accepting_entries = False
-    for tracked in list(engine.orders.values()):
-        if tracked.purpose is IntentPurpose.ENTRY:  # by ordId, or clOrdId before the ack
-            with suppress(Exception):
-                await engine.executor.cancel(tracked.order)
+    engine.entries.stop()
+    for tracked in engine.orders.entries():  # by ordId, or clOrdId before the ack
+        with suppress(Exception):
+            await engine.executor.cancel(tracked.order)
     if settings.engine.close_on_shutdown:
         for position in engine.registry.positions():
-            engine.close(position, "shutdown: close_on_shutdown")
+            engine.exits.close(position, "shutdown: close_on_shutdown")
         with suppress(TimeoutError):
             async with asyncio.timeout(SHUTDOWN_CLOSE_SECONDS):
                 await engine.registry.wait_flat()

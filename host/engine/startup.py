@@ -89,9 +89,9 @@ async def replay_history(engine: Engine, since: datetime) -> None:
 async def restore(engine: Engine, settings: Settings) -> None:
     """Bring the engine back to where the journal and the exchange say it is (steps 2-6)."""
     journal, api, now = engine.journal, engine.api, engine.clock.now()
-    engine.seen_trades.update(await journal.seen_trade_ids())
+    engine.ledger.remember(await journal.seen_trade_ids())
     for fill in reversed(await api.fills()):  # oldest first
-        await engine.catch_up_fill(fill)
+        await engine.fills.catch_up(fill)
     for intent in await journal.unresolved_intents():
         order = intent.order
         found = await api.get_order(order.inst_id, cl_ord_id=order.cl_ord_id)
@@ -123,21 +123,21 @@ async def restore(engine: Engine, settings: Settings) -> None:
         position = replace(there, origin=before.origin, stop=before.stop)
         engine.registry.track(position)
         if known is not None and known.regime is not None:
-            engine.entry_regimes[there.pos_id] = known.regime
+            engine.stats.entered(there.pos_id, known.regime)
         closing_side = there.side.entry_side.opposite.value
         resting = next(
             (s for s in ours if s.inst_id == there.inst_id and s.side == closing_side), None
         )
         if resting is not None:
-            engine.exchange_stops[there.pos_id] = resting.algo_id
-            engine.mark_stop_dirty(there.pos_id)
+            engine.protection.reuse(there.pos_id, resting.algo_id)
         else:
-            engine.spawn(engine.protect_on_exchange(position))
+            engine.spawn(engine.protection.protect(position))
         _log.info("%s: restored with stop %s", there.pos_id, position.stop)
     for gone in journaled.values():  # closed while no host was running
         if gone.position.inst_id in engine.specs:
-            engine.settle_close(gone.position, "closed while the host was not running")
-    engine.reconcile(await api.positions())  # anything else open is a drift for the plugins
+            engine.closes.settle(gone.position, "closed while the host was not running")
+    # Anything else open is a drift for the plugins.
+    engine.positions.reconcile(await api.positions())
     for pending in await api.pending_orders():
         order = pending.order
         if order.cl_ord_id.startswith(engine.executor.ids.prefix) and not order.reduce_only:

@@ -1,10 +1,10 @@
 """The session's figures, and the summary ``scalphost run`` ends with.
 
-Kept by the engine as it goes (closes with their regime at entry and exit reason, entries, drift
-adoptions and how long each took to protect), so the summary needs no second pass over the
-journal. The plugins' health (errors, switched-off plugins, budget overruns) is the plugin guard's
-:class:`~host.plugin_guard.FaultLog`, which the runner hands over. PnL stays Decimal to the end;
-only the printed summary formats it.
+Kept by the engine's parts as they go (closes with their regime at entry and exit reason,
+entries, drift adoptions and how long each took to protect), so the summary needs no second
+pass over the journal. The plugins' health (errors, switched-off plugins, budget overruns) is the
+plugin guard's :class:`~host.plugin_guard.FaultLog`, which the runner hands over. PnL stays
+Decimal to the end; only the printed summary formats it.
 """
 
 from __future__ import annotations
@@ -44,9 +44,16 @@ class SessionStats:
     trades: list[ClosedTrade] = field(default_factory=list)
     faults: FaultLog = field(default_factory=FaultLog)
     """The plugins' failures and overruns (the plugin host's log, set by the runner)."""
+    _entry_regimes: dict[str, Regime] = field(default_factory=dict, init=False, repr=False)
+    """The regime each open position was entered (or adopted, or restored) in, by ``posId``."""
 
-    def record_close(self, closed: ClosedPosition, regime: Regime | None) -> None:
-        """Count one closed position."""
+    def entered(self, pos_id: str, regime: Regime) -> None:
+        """Note the regime a position was opened in (its close is counted under it)."""
+        self._entry_regimes[pos_id] = regime
+
+    def record_close(self, closed: ClosedPosition) -> None:
+        """Count one closed position, under the regime it was entered in (if known)."""
+        regime = self._entry_regimes.pop(closed.position.pos_id, None)
         self.trades.append(ClosedTrade(closed, regime))
 
     @property

@@ -1,0 +1,153 @@
+"""Exchange-side protection: every open position backed by its own stop order on OKX.
+
+The client-side stop (the registry's, checked on each tick by the exit desk) protects a position
+only while the host runs; the stop resting on the exchange protects it when the host or its
+connection is gone. This part owns the ``algoId`` of each position's stop, moves it after the
+client-side stop (no more often than ``stop_amend_min_seconds``), puts back one that failed, was
+canceled outside the host or sits on the wrong side after a flip, and remembers which
+instruments' stops fired, so their closes are credited to them.
+"""
+
+from __future__ import annotations
+
+from host.clock import Clock
+from host.domain import Position
+from host.engine.execution import Executor
+from host.engine.tasks import EngineTasks
+from host.exchange.api import OkxApi
+from host.exchange.events import AlgoOrderPush
+from host.registry import PositionRegistry
+from host.settings import EngineSettings
+
+STOP_FIRED_STATES = frozenset({"effective", "order_placed", "filled", "partially_effective"})
+"""``orders-algo`` states of a stop whose trigger was reached and that placed its close order."""
+
+
+class ExchangeStops:
+    """The host's stop orders on the exchange, one per open position."""
+
+    def __init__(
+        self,
+        settings: EngineSettings,
+        registry: PositionRegistry,
+        executor: Executor,
+        api: OkxApi,
+        clock: Clock,
+        tasks: EngineTasks,
+    ) -> None:
+        self._settings = settings
+        self._registry = registry
+        self._executor = executor
+        self._api = api
+        self._clock = clock
+        self._tasks = tasks
+        self._algo_ids: dict[str, str] = {}
+        """Each protected position's stop on the exchange, by ``posId``."""
+        self._to_move: set[str] = set()
+        self._last_move: dict[str, float] = {}
+        self._fired: set[str] = set()
+        """Instruments whose exchange-side stop traded: their next close is credited to it."""
+
+    def protected(self) -> frozenset[str]:
+        """The ``posId``s with a stop resting on the exchange."""
+        return frozenset(self._algo_ids)
+
+    def is_own(self, algo_cl_ord_id: str) -> bool:
+        """Whether an algo order's client id is one of the host's (its stops)."""
+        return algo_cl_ord_id.startswith(self._executor.ids.prefix)
+
+    async def protect(self, position: Position) -> None:
+        """Back ``position`` with a stop order on the exchange at its stop (if configured)."""
+        if not self._settings.exchange_stops or position.stop is None:
+            return
+        algo_id = await self._executor.place_stop(position, position.stop)
+        if algo_id is not None:
+            self._algo_ids[position.pos_id] = algo_id
+            self._last_move[position.pos_id] = self._clock.monotonic()
+
+    def reuse(self, pos_id: str, algo_id: str) -> None:
+        """At a restart: an own stop already rests for the position; move it to its stop."""
+        self._algo_ids[pos_id] = algo_id
+        self.mark_to_move(pos_id)
+
+    def mark_to_move(self, pos_id: str) -> None:
+        """Have the position's exchange-side stop moved to its stop at the next chance."""
+        self._to_move.add(pos_id)
+
+    def move_due(self) -> None:
+        """Move the stops marked to move whose last move is old enough (a chore)."""
+        now = self._clock.monotonic()
+        for pos_id in list(self._to_move):
+            if now - self._last_move.get(pos_id, 0.0) < self._settings.stop_amend_min_seconds:
+                continue
+            self._to_move.discard(pos_id)
+            position = self._registry.get(pos_id)
+            algo_id = self._algo_ids.get(pos_id)
+            if position is None or position.stop is None or algo_id is None:
+                continue
+            self._last_move[pos_id] = now
+            self._tasks.spawn(self._executor.move_stop(position.inst_id, algo_id, position.stop))
+
+    async def check(self, stops: tuple[AlgoOrderPush, ...] | None = None) -> None:
+        """Make sure every open position has its own stop resting on the exchange.
+
+        On the right side: one that failed to be placed, was canceled outside the host, or
+        belongs to the side before a flip is placed anew; one left behind a tightened stop is
+        moved.
+        """
+        if not self._settings.exchange_stops:
+            return
+        if stops is None:
+            stops = await self._api.pending_stops("conditional")
+        ours = {stop.algo_id: stop for stop in stops if self.is_own(stop.algo_cl_ord_id)}
+        for position in self._registry.positions():
+            if position.stop is None or self._registry.is_closing(position.pos_id):
+                continue
+            algo_id = self._algo_ids.get(position.pos_id)
+            resting = ours.get(algo_id) if algo_id is not None else None
+            closing_side = position.side.entry_side.opposite.value
+            if resting is not None and resting.side == closing_side:
+                if resting.trigger_price != position.stop:
+                    self.mark_to_move(position.pos_id)
+                continue
+            if resting is not None:  # the stop of the side before a flip: it would add, not cut
+                self._tasks.spawn(self._executor.cancel_stop(position.inst_id, resting.algo_id))
+            self._algo_ids.pop(position.pos_id, None)
+            self._tasks.spawn(self.protect(position))
+
+    def on_algo(self, push: AlgoOrderPush) -> None:
+        """Note what became of an exchange-side stop.
+
+        One that fired gets its position's close credited to it; one canceled while its
+        position is still open (e.g. canceled in OKX's app) is put back.
+        """
+        for pos_id, algo_id in list(self._algo_ids.items()):
+            if algo_id != push.algo_id:
+                continue
+            if push.state in STOP_FIRED_STATES:
+                self._fired.add(push.inst_id)
+            elif push.state == "canceled":
+                del self._algo_ids[pos_id]
+                position = self._registry.get(pos_id)
+                if position is not None and not self._registry.is_closing(pos_id):
+                    self._tasks.spawn(self.protect(position))
+
+    def fired_on(self, inst_id: str) -> None:
+        """One of the host's stops traded: credit the instrument's close to it.
+
+        By instrument (one position each in net mode): the positions channel may already have
+        reported the position flat and the registry dropped it.
+        """
+        self._fired.add(inst_id)
+
+    def take_fired(self, inst_id: str) -> bool:
+        """Whether the instrument's stop fired since its last close; forgotten once asked."""
+        fired = inst_id in self._fired
+        self._fired.discard(inst_id)
+        return fired
+
+    def release(self, position: Position) -> None:
+        """A closed position's stop has nothing left to protect: cancel it."""
+        algo_id = self._algo_ids.pop(position.pos_id, None)
+        if algo_id is not None:
+            self._tasks.spawn(self._executor.cancel_stop(position.inst_id, algo_id))
