@@ -24,7 +24,7 @@ from host.logs import configure_logging
 from host.settings import Settings, load_settings, redacted_dump, secret_values, validated_update
 
 if TYPE_CHECKING:
-    from host.pluginmanager import PluginInfo
+    from host.pluginmanager import PluginHost, PluginInfo
 
 CONFIG_ERROR_EXIT = 2
 CHECK_FAILED_EXIT = 1
@@ -194,9 +194,7 @@ def run(
         if settings.mode == "paper":
             _run_paper(settings, minutes, seed, data)
         else:
-            from host.engine.live import run_live
-
-            asyncio.run(run_live(settings, plugin_host, skip_golive=skip_golive))
+            asyncio.run(_trade_live(settings, plugin_host, skip_golive=skip_golive))
     except StartupRefused as refused:
         typer.echo(f"refused to start: {refused}", err=True)
         raise typer.Exit(CONFIG_ERROR_EXIT) from None
@@ -257,11 +255,21 @@ def golive(
     raise typer.Exit(0 if checklist.all_passed else CHECK_FAILED_EXIT)
 
 
+async def _trade_live(settings: Settings, plugin_host: PluginHost, *, skip_golive: bool) -> None:
+    """Demo or live trading; live only once :func:`~host.golive.gate.admit_live` lets it."""
+    from host.golive.gate import admit_live
+    from host.sessions.live import account_name, run_live
+
+    if settings.mode == "live":
+        await admit_live(settings, plugin_host, account_name(settings), skip_golive=skip_golive)
+    await run_live(settings, plugin_host)
+
+
 def _run_paper(settings: Settings, minutes: float, seed: int, data: Path | None) -> None:
     from datetime import timedelta
 
-    from host.engine.live import stop_on_signals
-    from host.engine.paper import run_paper
+    from host.sessions.live import stop_on_signals
+    from host.sessions.paper import run_paper
 
     async def paper() -> str:
         result = await run_paper(

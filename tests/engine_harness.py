@@ -2,7 +2,7 @@
 
 A test gives the plugins it wants (scripted ones below, or built-ins) and a script that moves the
 simulator's clock and injects faults; the harness wires everything exactly as ``scalphost run``
-does (``host.engine.runner.trade``) and hands back the engine and the journal's path.
+does (``host.sessions.runner.trade``) and hands back the engine and the journal's path.
 """
 
 from __future__ import annotations
@@ -30,10 +30,10 @@ from host import (
     hookimpl,
 )
 from host.engine.engine import Engine
-from host.engine.runner import Venue, trade
 from host.exchange.connection import OkxConnection
 from host.journal import journal_path
 from host.pluginmanager import BUILTIN_PLUGINS, BuiltinPlugin, build_plugin_host
+from host.sessions.runner import Venue, trade
 from host.settings import EngineSettings, HookSettings, JournalSettings, Settings
 from host.sim.config import SimConfig
 from host.sim.server import Simulator

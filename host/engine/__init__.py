@@ -1,4 +1,4 @@
-"""The trading engine and the runs built around it.
+"""The trading engine: exchange events in, decisions through the plugins, orders out.
 
 * :mod:`host.engine.engine` builds the engine's parts and routes exchange events and ticks to
   them; the calling sequence a plugin can rely on is in its docstring and in docs/engine.md. The
@@ -14,9 +14,9 @@
 * :mod:`host.engine.market` keeps each instrument's tick, quote, mark and bars;
   :mod:`host.engine.load` and :mod:`host.engine.stats` measure the host and the session;
   :mod:`host.engine.tasks` makes sure no background task fails unnoticed.
-* :mod:`host.engine.startup` rebuilds the state from the journal and the exchange;
-  :mod:`host.engine.runner` assembles a run, which :mod:`host.engine.paper` points at the
-  built-in simulator and :mod:`host.engine.live` at OKX.
+* :mod:`host.engine.startup` rebuilds the state from the journal and the exchange.
+
+The runs built around the engine (paper, live) are :mod:`host.sessions`.
 
 Data flows one way: exchange events in, orders out through the executor; nothing here imports
 the command line, and the plugins see the engine only through the hooks.

@@ -8,13 +8,18 @@ a post-mortem can tell a gated run from an ungated one.
 
 from __future__ import annotations
 
-from host.clock import Clock
+import logging
+
+from host.clock import Clock, LiveClock
 from host.conformance.profiles import PROFILES
+from host.engine.startup import StartupRefused
 from host.golive.stamp import identity_for, read_stamp, stamp_path
 from host.journal import Journal, journal_path
 from host.journal.records import ErrorEvent
 from host.pluginmanager import PluginHost
 from host.settings import Settings
+
+_log = logging.getLogger(__name__)
 
 THOROUGHNESS = tuple(PROFILES)
 """Profiles from the least to the most thorough (dev, ci, golive)."""
@@ -61,3 +66,19 @@ async def journal_skip(settings: Settings, account: str, clock: Clock, problem: 
         )
     finally:
         await journal.close()
+
+
+async def admit_live(
+    settings: Settings, plugin_host: PluginHost, account: str, *, skip_golive: bool
+) -> None:
+    """Let live trading start only with a passing stamp, or with ``skip_golive`` (journaled).
+
+    Raises :class:`~host.engine.startup.StartupRefused` naming what the stamp lacks.
+    """
+    problem = stamp_problem(settings, plugin_host)
+    if problem is None:
+        return
+    if not skip_golive:
+        raise StartupRefused(problem)
+    _log.warning("trading live without a go-live stamp (--skip-golive): %s", problem)
+    await journal_skip(settings, account, LiveClock(), problem)

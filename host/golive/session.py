@@ -27,13 +27,13 @@ from pathlib import Path
 import aiohttp
 
 from host.engine.engine import Engine
-from host.engine.paper import step_simulator
-from host.engine.runner import Venue, trade
 from host.exchange.api import OkxApi
 from host.exchange.connection import OkxConnection
 from host.exchange.health import ExchangeHealth
 from host.exchange.rest import OkxRest
 from host.journal import Journal, journal_path
+from host.sessions.paper import step_simulator
+from host.sessions.runner import Venue, trade
 from host.settings import ExchangeSettings, JournalSettings, Settings
 from host.sim.config import SimConfig
 from host.sim.server import DEFAULT_START, Simulator

@@ -17,10 +17,10 @@ from datetime import datetime, timedelta
 from pathlib import Path
 
 from host.engine.engine import Engine
-from host.engine.runner import Venue, trade
 from host.engine.stats import SessionStats
 from host.exchange.connection import OkxConnection
 from host.journal import journal_path
+from host.sessions.runner import Venue, trade
 from host.settings import Settings
 from host.sim.config import SimConfig
 from host.sim.replay import FileReplay

@@ -9,19 +9,14 @@ from __future__ import annotations
 
 import asyncio
 import hashlib
-import logging
 import signal
 
 from host.clock import LiveClock
 from host.engine.engine import Engine
-from host.engine.runner import Venue, trade
-from host.engine.startup import StartupRefused
 from host.exchange.connection import OkxConnection
-from host.golive.gate import journal_skip, stamp_problem
 from host.pluginmanager import PluginHost
+from host.sessions.runner import Venue, trade
 from host.settings import Settings
-
-_log = logging.getLogger(__name__)
 
 
 def account_name(settings: Settings) -> str:
@@ -40,22 +35,13 @@ def stop_on_signals() -> asyncio.Event:
     return stop
 
 
-async def run_live(
-    settings: Settings, plugin_host: PluginHost, *, skip_golive: bool = False
-) -> Engine:
+async def run_live(settings: Settings, plugin_host: PluginHost) -> Engine:
     """Trade the configured OKX account until a signal asks to stop; return the engine.
 
-    Live mode (real money) needs a passing go-live stamp for exactly this configuration and
-    code, unless ``skip_golive``, which is journaled; demo mode trades OKX's simulated money.
+    Demo mode trades OKX's simulated money. Live mode trades real money: the caller has checked
+    the go-live stamp first (:func:`host.golive.gate.admit_live`), as ``scalphost run`` does.
     """
     clock = LiveClock()
-    if settings.mode == "live":
-        problem = stamp_problem(settings, plugin_host)
-        if problem is not None and not skip_golive:
-            raise StartupRefused(problem)
-        if problem is not None:
-            _log.warning("trading live without a go-live stamp (--skip-golive): %s", problem)
-            await journal_skip(settings, account_name(settings), clock, problem)
     stop = stop_on_signals()
     if settings.mode == "demo":  # OKX demo trading: the same hosts, with the demo header
         demo = settings.exchange.model_copy(update={"demo": True})
