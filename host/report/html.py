@@ -104,13 +104,17 @@ def _per_trade(figures: Figures) -> go.Figure:
     nets = _floats(closed.pnl.net for closed in trades)
     figure = go.Figure(
         go.Bar(
-            x=[closed.closed_at for closed in trades],
+            x=list(range(1, len(trades) + 1)),
             y=nets,
             marker_color=["seagreen" if net > 0 else "firebrick" for net in nets],
-            hovertext=[f"{c.position.inst_id} {c.position.side}: {c.reason}" for c in trades],
+            hovertext=[
+                f"{c.closed_at:%H:%M:%S} {c.position.inst_id} {c.position.side}: {c.reason}"
+                for c in trades
+            ],
             name="net PnL (USDT)",
         )
     )
+    figure.update_xaxes(title_text="trade, in the order closed")
     return _empty(figure, trades, "closed trades")
 
 
@@ -164,9 +168,10 @@ def _fills(figures: Figures) -> go.Figure:
 
 def _slippage(figures: Figures) -> go.Figure:
     figure = go.Figure(
-        go.Bar(
+        go.Scatter(
             x=[s.order.created_at for s in figures.slippage],
             y=_floats(s.bps for s in figures.slippage),
+            mode="markers",
             hovertext=[f"{s.order.inst_id} {s.order.side}" for s in figures.slippage],
             name="bps (positive: worse)",
         )
