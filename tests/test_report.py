@@ -22,9 +22,28 @@ from pathlib import Path
 import pytest
 
 from host.clock import ManualClock
-from host.domain import OrderRejection
+from host.domain import (
+    ClosedPosition,
+    Order,
+    OrderRejection,
+    OrderState,
+    PnL,
+    Position,
+    PositionOrigin,
+    PositionSide,
+    Side,
+)
 from host.engine.paper import run_paper
-from host.journal import BreakerTrip, ErrorEvent, Journal, journal_path
+from host.journal import (
+    BreakerTrip,
+    ErrorEvent,
+    IntentOutcome,
+    IntentPurpose,
+    Journal,
+    OrderIntent,
+    Outcome,
+    journal_path,
+)
 from host.report.command import load, parse_instant
 from host.report.source import Period, ReportInputError
 from host.report.terminal import render_text
@@ -46,6 +65,10 @@ async def _add_what_a_calm_session_lacks(path: Path, settings: Settings) -> None
     try:
         await journal.commit(BreakerTrip(T_EXTRA, "circuit_breaker", "3 losses in a row"))
         await journal.commit(ErrorEvent(T_EXTRA, "plugin:bracket", "switched off: 20 errors"))
+        refused = Order("xrefused", "BTC-USDT-SWAP", Side.BUY, Decimal(1), Decimal(65000), T_EXTRA,
+                        OrderState.LIVE, post_only=True)  # fmt: skip
+        await journal.commit(OrderIntent(refused, IntentPurpose.ENTRY, "momentum_demo: test"))
+        await journal.commit(IntentOutcome("xrefused", Outcome.REJECTED, T_EXTRA, detail="51008"))
         for n, code in enumerate(("51008", "51008", "50011")):
             moment = T_EXTRA + timedelta(seconds=n)
             await journal.commit(
@@ -87,7 +110,7 @@ def _in(column: str, period: Period) -> tuple[str, list[str]]:
 
 
 def _cents(value: Decimal) -> str:
-    return f"{value.quantize(CENT, ROUND_HALF_UP):+} USDT"
+    return f"{value.quantize(CENT, ROUND_HALF_UP) + 0:+} USDT"  # + 0: no "-0.00"
 
 
 def _seconds(value: Decimal) -> str:
@@ -352,6 +375,33 @@ def test_csv_files_hold_the_exact_figures(session, tmp_path: Path) -> None:
     with (tmp_path / "csv" / "events.csv").open(encoding="utf-8") as file:
         kinds = Counter(row["kind"] for row in csv.DictReader(file))
     assert kinds == {"breaker_trip": 1, "error": 1, "rejection": 3}
+
+
+def _closed(n: int, gross: str, fees: str) -> ClosedPosition:
+    entry = T_EXTRA + timedelta(minutes=n)
+    position = Position(f"p{n}", "BTC-USDT-SWAP", PositionSide.LONG, Decimal(1), Decimal(65000),
+                        entry, entry, PositionOrigin.OWN)  # fmt: skip
+    pnl = PnL(Decimal(gross), Decimal(fees))
+    return ClosedPosition(position, Decimal(65000), entry + timedelta(seconds=30), pnl, "test")
+
+
+async def test_gross_plus_fees_is_the_net_as_shown_also_when_rounding_would_split_them(
+    tmp_path: Path,
+) -> None:
+    settings = _settings(tmp_path)
+    path = journal_path(settings.journal, "paper")
+    journal = await Journal.open(path, ManualClock(T_EXTRA), settings.journal)
+    try:  # exact: gross +0.016, fees -0.004, net +0.012; each rounded alone: +0.02 - 0.00 != +0.01
+        await journal.commit(_closed(1, "0.016", "-0.004"))
+    finally:
+        await journal.close()
+    shown = shown_figures(render_text(load(path, Period(), settings.hooks), "report"))
+    assert (shown["gross PnL"], shown["fees of closed trades"], shown["net PnL"]) == (
+        "+0.01 USDT",
+        "+0.00 USDT",
+        "+0.01 USDT",
+    )
+    assert shown == expected_figures(path, Period(), settings)
 
 
 # --- a journal still being written -------------------------------------------------------------

@@ -125,7 +125,9 @@ def read_only(path: Path) -> Iterator[sqlite3.Connection]:
         try:
             version = stored_version(connection)
         except sqlite3.DatabaseError as error:
-            raise ReportInputError(f"{path} is not a scalphost journal ({error})") from None
+            if "not a database" in str(error):
+                raise ReportInputError(f"{path} is not a scalphost journal") from None
+            raise ReportInputError(f"{path}: cannot read: {error}") from None
         if version == 0 or version > len(MIGRATIONS):
             raise ReportInputError(
                 f"{path} is not a journal this scalphost can read (schema version {version})"

@@ -29,8 +29,8 @@ T = TypeVar("T", Decimal, timedelta)
 
 
 def usdt(value: Decimal) -> str:
-    """Money as the tables show it: signed, to the cent."""
-    return f"{value.quantize(CENT, ROUND_HALF_UP):+} USDT"
+    """Money as the tables show it: signed, to the cent (a rounded-away loss is +0.00)."""
+    return f"{value.quantize(CENT, ROUND_HALF_UP) + 0:+} USDT"
 
 
 def shown_pnl(figures: Figures) -> tuple[Decimal, Decimal, Decimal]:
