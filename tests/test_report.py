@@ -186,6 +186,7 @@ def expected_figures(path: Path, period: Period, settings: Settings) -> dict[str
     )
     figures["plugins switched off"] = ", ".join(f"{k} ({n}x)" for k, n in switched_off.items()) or "none"
     balances = _rows(path, f"SELECT equity, currency, at FROM balances WHERE {where} ORDER BY at, id", *args)
+    figures["balance"] = "none journaled"
     if balances:
         change = Decimal(balances[-1][0]) - Decimal(balances[0][0])
         start = datetime.fromisoformat(balances[0][2]).strftime("%Y-%m-%d %H:%M:%S UTC")
