@@ -11,6 +11,8 @@ from __future__ import annotations
 
 import asyncio
 import csv
+import io
+import os
 import re
 import subprocess
 import sys
@@ -20,6 +22,8 @@ from decimal import ROUND_HALF_UP, Decimal
 from pathlib import Path
 
 import pytest
+from browser import CHROMIUM, PageView, view_page
+from PIL import Image, ImageStat
 
 from host.clock import ManualClock
 from host.domain import (
@@ -45,6 +49,7 @@ from host.journal import (
     journal_path,
 )
 from host.report.command import load, parse_instant
+from host.report.html import plots, render_html
 from host.report.source import Period, ReportInputError
 from host.report.terminal import render_text
 from host.settings import JournalSettings, Settings, load_settings
@@ -131,7 +136,7 @@ def expected_figures(path: Path, period: Period, settings: Settings) -> dict[str
     where, args = _in("c.closed_at", period)
     closes = _rows(
         path,
-        "SELECT c.closed_at, c.gross, c.fees, c.net, c.reason, p.regime, p.inst_id,"
+        "SELECT c.closed_at, c.gross, c.fees, c.net, c.reason, p.regime, p.inst_id,"  # noqa: S608
         f" p.entry_time FROM closes c JOIN positions p ON p.id = c.position WHERE {where}"
         " ORDER BY c.closed_at, p.id",
         *args,
@@ -171,21 +176,27 @@ def expected_figures(path: Path, period: Period, settings: Settings) -> dict[str
         )[0][0]
     )
     where, args = _in("created_at", period)
-    signals = _rows(path, f"SELECT vetoed_by FROM signals WHERE {where}", *args)
+    signals = _rows(path, f"SELECT vetoed_by FROM signals WHERE {where}", *args)  # noqa: S608
     vetoed = sum(1 for (by,) in signals if by is not None)
     figures["signals"] = f"{len(signals)} ({vetoed} vetoed)"
     figures.update(_entry_figures(path, period))
     where, args = _in("ts", period)
-    fill_fees = sum((Decimal(f) for (f,) in _rows(path, f"SELECT fee FROM fills WHERE {where}", *args)), Decimal(0))
+    fill_fees = sum(
+        (Decimal(f) for (f,) in _rows(path, f"SELECT fee FROM fills WHERE {where}", *args)),  # noqa: S608
+        Decimal(0),
+    )
     figures["fees of all fills"] = _cents(fill_fees)
     where, args = _in("at", period)
     switched_off = Counter(
         source.removeprefix("plugin:")
-        for (source,) in _rows(path, f"SELECT source FROM errors WHERE {where}", *args)
+        for (source,) in _rows(path, f"SELECT source FROM errors WHERE {where}", *args)  # noqa: S608
         if source.startswith("plugin:")
     )
-    figures["plugins switched off"] = ", ".join(f"{k} ({n}x)" for k, n in switched_off.items()) or "none"
-    balances = _rows(path, f"SELECT equity, currency, at FROM balances WHERE {where} ORDER BY at, id", *args)
+    figures["plugins switched off"] = (
+        ", ".join(f"{k} ({n}x)" for k, n in switched_off.items()) or "none"
+    )
+    balance_rows = f"SELECT equity, currency, at FROM balances WHERE {where} ORDER BY at, id"  # noqa: S608
+    balances = _rows(path, balance_rows, *args)
     figures["balance"] = "none journaled"
     if balances:
         change = Decimal(balances[-1][0]) - Decimal(balances[0][0])
@@ -204,7 +215,7 @@ def _entry_figures(path: Path, period: Period) -> dict[str, str]:
     where, args = _in("i.created_at", period)
     entries = _rows(
         path,
-        "SELECT i.cl_ord_id, i.price,"
+        "SELECT i.cl_ord_id, i.price,"  # noqa: S608
         " (SELECT min(at) FROM intent_outcomes o WHERE o.cl_ord_id = i.cl_ord_id"
         "  AND o.outcome = 'acked'),"
         " (SELECT min(ts) FROM fills f WHERE f.cl_ord_id = i.cl_ord_id)"
@@ -486,3 +497,61 @@ def test_bad_input_is_one_line_and_exit_2(
 def test_a_bad_time_is_refused_before_anything_is_read() -> None:
     with pytest.raises(ReportInputError, match="--until: '8 am' is not an ISO 8601 time"):
         parse_instant("8 am", "--until")
+
+
+# --- the HTML page, in a real browser ----------------------------------------------------------
+
+
+def _require_chromium() -> None:
+    """CI installs Chromium (.ci/run) and must run these; elsewhere they need it installed."""
+    if not Path(CHROMIUM).exists():
+        if os.environ.get("CI") == "true":
+            pytest.fail(f"no Chromium at {CHROMIUM}: .ci/run installs it")
+        pytest.skip(f"no Chromium at {CHROMIUM} (apt-get install chromium)")
+
+
+def page_problems(view: PageView, plots: int) -> list[str]:
+    """What a user would see wrong: console errors, plots not drawn, a blank page."""
+    problems = list(view.errors)
+    if len(view.rendered) != plots:
+        problems.append(f"{len(view.rendered)} plot divs, expected {plots}")
+    problems += [f"{div} did not render" for div, layers in view.rendered.items() if not layers]
+    image = Image.open(io.BytesIO(view.screenshot)).convert("L")
+    variance = ImageStat.Stat(image).var[0]
+    if variance < 100:
+        problems.append(f"the screenshot is blank (pixel variance {variance:.1f})")
+    return problems
+
+
+async def test_the_html_report_loads_in_chromium_without_errors_and_draws_every_plot(
+    session, tmp_path: Path
+) -> None:
+    _require_chromium()
+    path, settings = session
+    figures = load(path, Period(), settings.hooks)
+    page = tmp_path / "report.html"
+    page.write_text(render_html(figures, "report"), encoding="utf-8")
+    view = await view_page(page, tmp_path / "profile")
+    assert page_problems(view, len(plots(figures))) == []
+
+
+async def test_the_browser_check_sees_a_page_without_plotly_js_and_a_blank_page(
+    session, tmp_path: Path
+) -> None:
+    """The check's teeth: plotly.js left out (as a CDN link would be offline), and no content."""
+    _require_chromium()
+    path, settings = session
+    figures = load(path, Period(), settings.hooks)
+    html = render_html(figures, "report")
+    start = html.index("<script>")
+    without_plotly = html[:start] + html[html.index("</script>", start) + len("</script>") :]
+    page = tmp_path / "broken.html"
+    page.write_text(without_plotly, encoding="utf-8")
+    problems = page_problems(await view_page(page, tmp_path / "p1"), len(plots(figures)))
+    assert any("Plotly is not defined" in problem for problem in problems)
+    assert any("did not render" in problem for problem in problems)
+    blank = tmp_path / "blank.html"
+    blank.write_text("<!DOCTYPE html><html><body></body></html>", encoding="utf-8")
+    problems = page_problems(await view_page(blank, tmp_path / "p2"), 0)
+    assert problems == [problems[0]]
+    assert problems[0].startswith("the screenshot is blank")
