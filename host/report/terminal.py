@@ -59,11 +59,9 @@ def median(values: Sequence[T]) -> T:
 
 def render_text(figures: Figures, title: str, width: int = 120) -> str:
     """The report as plain text (what the terminal shows, without colour)."""
-    console = Console(file=StringIO(), width=width, no_color=True, highlight=False)
+    console = Console(file=StringIO(), width=width, no_color=True, highlight=False, record=True)
     console.print(report(figures, title))
-    output = console.file
-    assert isinstance(output, StringIO)  # noqa: S101 - the console writes where it was told
-    return output.getvalue()
+    return console.export_text()
 
 
 def report(figures: Figures, title: str) -> RenderableType:
