@@ -285,6 +285,53 @@ def _run_paper(settings: Settings, minutes: float, seed: int, data: Path | None)
     typer.echo(asyncio.run(paper()))
 
 
+@app.command("report")
+def report(
+    journal: Annotated[
+        Path | None,
+        typer.Argument(help="Journal file. Default: the paper journal of the config."),
+    ] = None,
+    config: ConfigOption = None,
+    since: Annotated[
+        str | None,
+        typer.Option(help="Only from this UTC time on (ISO 8601, e.g. 2025-01-06T08:00)."),
+    ] = None,
+    until: Annotated[str | None, typer.Option(help="Only before this UTC time (ISO 8601).")] = None,
+    html: Annotated[
+        Path | None, typer.Option(help="Also write one self-contained HTML page of plots here.")
+    ] = None,
+    csv: Annotated[
+        Path | None, typer.Option(help="Also write the tables as CSV files into this directory.")
+    ] = None,
+) -> None:
+    """What a session did, from its journal: tables here, plots in --html, tables in --csv.
+
+    Reads the journal read-only, so it also works while a session is still writing it. Bad
+    input (no journal, a time that does not parse) exits 2 with one line.
+    """
+    from rich.console import Console
+
+    from host.journal import journal_path
+    from host.report.command import parse_instant, run_report
+    from host.report.source import Period, ReportInputError
+
+    with _config_errors():
+        settings = load_settings(config)
+    try:
+        period = Period(parse_instant(since, "--since"), parse_instant(until, "--until"))
+        run_report(
+            journal or journal_path(settings.journal, "paper"),
+            period,
+            settings.hooks,
+            html=html,
+            csv=csv,
+            console=Console(),
+        )
+    except ReportInputError as error:
+        typer.echo(f"report: {error}", err=True)
+        raise typer.Exit(CONFIG_ERROR_EXIT) from None
+
+
 @app.command("check")
 def check(config: ConfigOption = None) -> None:
     """Check, read-only, the exchange the config points at: one line per item, exit 0 if all pass.

@@ -136,22 +136,42 @@ def seen_trade_ids(
 
 def closed_since(connection: sqlite3.Connection, since: datetime) -> tuple[ClosedPosition, ...]:
     """Positions closed at or after ``since``, oldest first: the circuit breaker's history."""
+    return tuple(closed for closed, _ in closed_between(connection, since, None))
+
+
+def closed_between(
+    connection: sqlite3.Connection, since: datetime | None, until: datetime | None
+) -> tuple[tuple[ClosedPosition, Regime | None], ...]:
+    """Positions closed in ``[since, until)``, oldest first, each with its regime at entry.
+
+    ``None`` leaves that end open. The history a report reads.
+    """
     rows = connection.execute(
         f"SELECT {_POSITION_COLUMNS}, c.exit_price, c.closed_at, c.gross, c.fees, c.stop,"  # noqa: S608
         " c.reason FROM closes c JOIN positions p ON p.id = c.position"
-        " WHERE c.closed_at >= ? ORDER BY c.closed_at, p.id",
-        (time_text(since),),
+        " WHERE (? IS NULL OR c.closed_at >= ?) AND (? IS NULL OR c.closed_at < ?)"
+        " ORDER BY c.closed_at, p.id",
+        (*_bound(since), *_bound(until)),
     ).fetchall()
     return tuple(
-        ClosedPosition(
-            position=_position(row, optional_money(row["stop"])),
-            exit_price=money(row["exit_price"]),
-            closed_at=instant(row["closed_at"]),
-            pnl=PnL(gross=money(row["gross"]), fees=money(row["fees"])),
-            reason=row["reason"],
+        (
+            ClosedPosition(
+                position=_position(row, optional_money(row["stop"])),
+                exit_price=money(row["exit_price"]),
+                closed_at=instant(row["closed_at"]),
+                pnl=PnL(gross=money(row["gross"]), fees=money(row["fees"])),
+                reason=row["reason"],
+            ),
+            None if row["regime"] is None else Regime(row["regime"]),
         )
         for row in rows
     )
+
+
+def _bound(moment: datetime | None) -> tuple[str | None, str | None]:
+    """A bound of a time range as the two parameters ``(? IS NULL OR column >= ?)`` takes."""
+    text = None if moment is None else time_text(moment)
+    return text, text
 
 
 def rejections_since(connection: sqlite3.Connection, since: datetime) -> tuple[OrderRejection, ...]:

@@ -14,11 +14,18 @@ error), the batch is retried record by record, so again only what cannot be writ
 
 Reads run on the same thread, after the writes queued before them have committed, so a reader
 always sees everything written before it asked.
+
+One writer per file, any number of readers: the thread holds an exclusive ``flock`` on
+``<journal>.lock`` for as long as it lives, so a second host on the same account is refused at
+once, while SQLite itself runs in WAL mode with normal locking, so ``scalphost report`` (or any
+read-only connection) can read a journal that a running session is still writing.
 """
 
 from __future__ import annotations
 
+import fcntl
 import logging
+import os
 import queue
 import sqlite3
 import threading
@@ -117,8 +124,15 @@ class WriterThread:
 
     def _run(self) -> None:
         try:
-            connection = self._connect()
+            lock = self._lock()
         except BaseException as error:  # reported to start(), which re-raises it
+            self._open_error = error
+            self._opened.set()
+            return
+        try:
+            connection = self._connect()
+        except BaseException as error:
+            os.close(lock)
             self._open_error = error
             self._opened.set()
             return
@@ -128,34 +142,40 @@ class WriterThread:
                 pass
         finally:
             connection.close()
+            os.close(lock)  # closing the descriptor releases the flock
+
+    def _lock(self) -> int:
+        """Take ``<journal>.lock`` for this writer; :class:`JournalInUseError` if held elsewhere.
+
+        A separate file rather than the journal itself: SQLite's own POSIX locks on the journal
+        are dropped by the process when *any* descriptor of that file is closed.
+        """
+        self._path.parent.mkdir(parents=True, exist_ok=True)
+        lock = os.open(self._path.with_name(self._path.name + ".lock"), os.O_RDWR | os.O_CREAT)
+        try:
+            fcntl.flock(lock, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except BlockingIOError:
+            os.close(lock)
+            raise JournalInUseError(
+                f"{self._path} is in use by another process (another host on this account?)"
+            ) from None
+        return lock
 
     def _connect(self) -> sqlite3.Connection:
         if self._path.is_file() and self._path.stat().st_size == 0:
             raise JournalOpenError(
                 f"{self._path}: the journal file is empty (0 bytes); move it away to start anew"
             )
-        self._path.parent.mkdir(parents=True, exist_ok=True)
-        connection = sqlite3.connect(self._path, isolation_level=None, timeout=0)
+        # A read-only reader may briefly hold the file while it recovers the WAL: wait a little.
+        connection = sqlite3.connect(self._path, isolation_level=None, timeout=5)
         try:
             connection.row_factory = sqlite3.Row
-            # EXCLUSIVE locking: the first transaction below takes the file for this process
-            # until it closes, so a second host started on the same account fails at once.
-            connection.execute("PRAGMA locking_mode = EXCLUSIVE")
             mode = connection.execute("PRAGMA journal_mode = WAL").fetchone()[0]
             if mode != "wal":
                 raise sqlite3.OperationalError(f"{self._path}: WAL mode refused (got {mode})")
             connection.execute(f"PRAGMA synchronous = {self._synchronous.upper()}")
             connection.execute("PRAGMA foreign_keys = ON")
-            connection.execute("BEGIN EXCLUSIVE")
-            connection.execute("COMMIT")
             migrate(connection, self._now())
-        except sqlite3.OperationalError as error:
-            connection.close()
-            if "locked" in str(error):
-                raise JournalInUseError(
-                    f"{self._path} is in use by another process (another host on this account?)"
-                ) from error
-            raise
         except BaseException:
             connection.close()
             raise
