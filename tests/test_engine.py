@@ -24,6 +24,7 @@ from engine_harness import (
 )
 
 from host.clock import LiveClock
+from host.context import HostLoad
 from host.domain import Position, PositionOrigin
 from host.engine.load import monitor_load
 from host.exchange.health import ExchangeHealth
@@ -291,18 +292,27 @@ async def test_the_dead_man_switch_is_armed_while_ticks_flow(tmp_path: Path) -> 
 
 async def test_the_load_monitor_measures_loop_lag_and_exchange_latency() -> None:
     class Holder:
-        load = None
+        load: HostLoad | None = None
 
-    clock = LiveClock()
-    health = ExchangeHealth(clock)
+    class LateWall(LiveClock):
+        """Every second reading is 0.25 s later than the one before: the loop woke late."""
+
+        def __init__(self) -> None:
+            self.readings = iter(float(n) * 0.25 for n in range(1000))
+
+        def monotonic(self) -> float:
+            return next(self.readings)
+
+    health = ExchangeHealth(LiveClock())
     health.record_request(0.025)
     holder = Holder()
-    task = asyncio.create_task(monitor_load(holder, health))  # type: ignore[arg-type]
-    await asyncio.sleep(1.3)
+    monitor = monitor_load(holder, health, interval_seconds=0, wall=LateWall())  # type: ignore[arg-type]
+    task = asyncio.create_task(monitor)
+    while holder.load is None:  # noqa: ASYNC110 -- the monitor yields once per interval
+        await asyncio.sleep(0)
     task.cancel()
-    assert holder.load is not None
     assert holder.load.exchange_latency == timedelta(seconds=0.025)
-    assert holder.load.loop_lag >= timedelta(0)
+    assert holder.load.loop_lag == timedelta(seconds=0.25)
 
 
 async def test_the_trailing_stop_arms_on_the_fill_tightens_and_the_position_exits(
