@@ -299,10 +299,12 @@ def test_plugins_command_lists_every_builtin_with_its_effective_settings(write_c
         "choppy": 30.0,
     }
     assert "bracket" not in effective  # disabled in the paper config
-    bad = write_config("plugins:\n  trailing_stop:\n    by_regime: {trending: {}}\n")
+    bad = write_config(
+        "plugins:\n  trailing_stop:\n    by_regime: {trending: {trail_distance: x}}\n"
+    )
     refused = invoke("plugins", "--settings", "--config", str(bad))
     assert refused.exit_code == 2
-    assert "plugins.trailing_stop.by_regime.trending" in refused.stderr
+    assert "plugins.trailing_stop.by_regime.trending.trail_distance" in refused.stderr
 
 
 # --- hostile input: one line naming the cause, exit 2 (bad input) or 1 (a fault) ---------------
