@@ -212,4 +212,26 @@ async def test_a_stop_for_a_position_already_closed_is_no_error(
     assert placed == [None]
     (record,) = [r for r in caplog.records if "no-such-position" in r.getMessage()]
     assert record.levelno == logging.INFO
-    assert "closed before its exchange-side stop was placed" in record.getMessage()
+    assert "no position on the exchange for its stop (51023)" in record.getMessage()
+
+
+async def test_a_close_refused_for_want_of_a_position_is_sent_once_and_settled(
+    tmp_path: Path,
+) -> None:
+    """The position was closed "from the app" and the host did not hear of it: its own close is
+    refused (51169), once — not on every tick until the next reconciliation — and the host asks
+    the exchange, finds the position gone and journals it closed."""
+
+    async def script(session: Session) -> None:
+        engine = session.engine
+        await session.until(lambda: bool(engine.registry.positions()), 10)
+        await session.advance(2)
+        for kind in ("private", "business"):  # the host hears nothing of what follows
+            session.sim.faults.silence_sockets(kind)
+        session.sim.faults.external_close(BTC)
+        await session.until(lambda: not engine.registry.positions(), 25)
+
+    await run_session(tmp_path, script, BuyOnce, CloseAfterTen, reconcile_interval_seconds=600)
+    refusals = journal_rows(tmp_path, "SELECT code FROM rejections")
+    assert refusals == [("51169",)]
+    assert journal_rows(tmp_path, "SELECT COUNT(*) FROM closes") == [(1,)]

@@ -117,7 +117,7 @@ class Engine:
         self.protection = ExchangeStops(settings, registry, executor, api, clock, tasks)
         self.exits = ExitDesk(
             self.specs, registry, self.orders, self.protection, executor, dispatch, journal,
-            clock, tasks,
+            clock, tasks, confirm_positions=lambda: self.positions.reconcile_now(),
         )  # fmt: skip
         self.closes = CloseRecorder(
             settings, self.specs, self.gate, self.exits, self.ledger, self.protection,

@@ -69,6 +69,8 @@ class TrackedOrder:
     settle_at: float | None = None
     """When (clock's monotonic seconds) to ask OKX for the order if no push has settled it."""
     settling: bool = False
+    refusal: str | None = None
+    """OKX's code when the order was refused (``not-placed`` when it never reached OKX)."""
 
 
 class Executor:
@@ -110,6 +112,7 @@ class Executor:
             ack = await self._api.place_order(request)
         except OrderNotPlaced:
             self._outcome(order, Outcome.RESOLVED, detail="never placed (reply lost, not found)")
+            tracked.refusal = "not-placed"
             self._refused(order, "not-placed", "reply lost and the order was not found")
             return Sent.REFUSED
         except AmbiguousOutcome as unknown:
@@ -117,6 +120,7 @@ class Executor:
             return Sent.UNKNOWN
         except OkxError as refused:
             self._outcome(order, Outcome.REJECTED, detail=f"{refused.code} {refused.message}")
+            tracked.refusal = refused.code
             self._refused(order, refused.code, refused.message)
             return Sent.REFUSED
         self._outcome(order, Outcome.ACKED, ord_id=ack.ord_id)
@@ -144,8 +148,12 @@ class Executor:
         try:
             ack = await self._api.place_stop(request)
         except OkxError as failed:
-            if failed.code == POSITION_GONE_CODE:  # closed while its stop was on the way
-                _log.info("%s: closed before its exchange-side stop was placed", position.pos_id)
+            if failed.code == POSITION_GONE_CODE:  # gone, or not yet updated after a fill
+                _log.info(
+                    "%s: no position on the exchange for its stop (51023): closed meanwhile, or "
+                    "not updated yet after its fill; the positions update protects it if open",
+                    position.pos_id,
+                )
             else:
                 _log.error("%s: exchange-side stop refused: %s", position.pos_id, failed)
             return None

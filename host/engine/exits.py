@@ -9,7 +9,7 @@ order of each position until its close is journaled (its average price is the ex
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Awaitable, Callable, Mapping
 from decimal import Decimal
 
 from host.clock import Clock
@@ -20,6 +20,7 @@ from host.engine.execution import Executor, Sent, TrackedOrder
 from host.engine.orders import OrderTracker
 from host.engine.protection import ExchangeStops
 from host.engine.tasks import EngineTasks
+from host.exchange.errors import NO_POSITION_CODES
 from host.journal import Journal
 from host.journal.records import IntentPurpose, StopMove
 from host.registry import PositionRegistry, RegistryError
@@ -39,6 +40,7 @@ class ExitDesk:
         journal: Journal,
         clock: Clock,
         tasks: EngineTasks,
+        confirm_positions: Callable[[], Awaitable[None]],
     ) -> None:
         self._specs = specs
         self._registry = registry
@@ -49,6 +51,7 @@ class ExitDesk:
         self._journal = journal
         self._clock = clock
         self._tasks = tasks
+        self._confirm_positions = confirm_positions
         self._close_orders: dict[str, TrackedOrder] = {}
 
     def on_tick(self, tick: Tick, positions: tuple[Position, ...], ctx: HookContext) -> None:
@@ -100,10 +103,25 @@ class ExitDesk:
     async def _send_close(self, tracked: TrackedOrder) -> None:
         """Send a close; if no push settles it soon, it is looked up by its ``clOrdId``."""
         sent = await self._executor.send(tracked)
-        if sent is Sent.REFUSED:
+        if sent is Sent.REFUSED and tracked.refusal in NO_POSITION_CODES:
+            self._tasks.spawn(self._close_refused_for_no_position(tracked))
+        elif sent is Sent.REFUSED:
             self.close_ended(tracked)
         else:
             self._orders.settle_after(tracked)
+
+    async def _close_refused_for_no_position(self, tracked: TrackedOrder) -> None:
+        """OKX has no position to close: ask it what it holds before any other close is sent.
+
+        Releasing the claim at once would have every following tick send another close of a
+        position that is gone (nine refusals in 1.2 s were seen); the claim is kept until the
+        exchange's positions are read, which settles a position that is gone and leaves one
+        that is really open closable again.
+        """
+        try:
+            await self._confirm_positions()
+        finally:
+            self.close_ended(tracked)
 
     def close_ended(self, tracked: TrackedOrder) -> None:
         """A close order is over (refused, canceled, filled or not found): forget it.

@@ -14,6 +14,7 @@ from __future__ import annotations
 import asyncio
 import logging
 from dataclasses import replace
+from decimal import Decimal
 
 from host.clock import Clock, LiveClock
 from host.decisions import Accept
@@ -128,9 +129,7 @@ class PositionKeeper:
             return
         drift = self._registry.apply(position)
         if drift is not None:
-            self._start_drift(
-                replace(drift, mark_price=report.mark or self._market.mark(drift.inst_id))
-            )
+            self._start_drift(replace(drift, mark_price=self._trusted_mark(report)))
         elif known is not None and self._registry.get(position.pos_id) is None:
             self._closes.settle(known, "closed on the exchange")
         elif known is not None and known.exchange_state != position.exchange_state:
@@ -138,11 +137,19 @@ class PositionKeeper:
             if self._registry.is_closing(position.pos_id):
                 self._exits.close_fell_short(position.pos_id)
 
+    def _trusted_mark(self, report: PositionReport) -> Decimal | None:
+        """The instrument's credible mark from the feed; the report's own only without one.
+
+        A drift's mark places an adopted position's stop, and a report's ``markPx`` is the
+        exchange's word about one position, which a garbled push can make another instrument's
+        price (a stop placed from it would trigger at once and close a real position).
+        """
+        return self._market.mark(report.position.inst_id) or report.mark
+
     def reconcile(self, reports: tuple[PositionReport, ...]) -> None:
         """Compare the registry with a complete list of the exchange's open positions."""
-        marks = self._market.marks() | {
-            r.position.inst_id: r.mark for r in reports if r.mark is not None
-        }
+        marks = {r.position.inst_id: r.mark for r in reports if r.mark is not None}
+        marks |= self._market.marks()  # the feed's credible marks first
         reports = tuple(r for r in reports if self._configured(r))
         claimed = {r.position.inst_id for r in reports if self._claim_own(r)}
         snapshot = [r.position for r in reports if r.position.inst_id not in claimed]

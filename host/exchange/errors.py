@@ -43,6 +43,10 @@ POSITION_GONE_CODE = "51023"
 """``Position does not exist``: the position closed (our close, a stop, the app) before this
 request about it arrived — a race the exchange settles, not a failure to report as one."""
 
+NO_POSITION_CODES = frozenset({POSITION_GONE_CODE, "51169"})
+"""A reduce-only order or a stop refused because there is no position to reduce (``51169``: no
+position in this direction): the host's picture of the position is out of date."""
+
 
 class OkxError(Exception):
     """An OKX request failed; ``code`` is OKX's (``"0"`` never appears here)."""
