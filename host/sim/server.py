@@ -20,7 +20,7 @@ import orjson
 from aiohttp import web
 
 from host.clock import LiveClock, ManualClock, from_okx_ms
-from host.exchange.signing import HEADER_KEY
+from host.sim.accounts import Account
 from host.sim.algos import AlgoDesk
 from host.sim.auth import Verifier
 from host.sim.config import SimConfig
@@ -29,6 +29,7 @@ from host.sim.faults import AFTER_EXECUTION, HTML_503, REST_FAILURES, Faults
 from host.sim.generator import SeededGenerator
 from host.sim.ledger import Ledger
 from host.sim.limits import SimRateLimiter
+from host.sim.lookups import Lookups
 from host.sim.params import Params
 from host.sim.push import Hub
 from host.sim.rest import Call, Handler, RestApi, Route
@@ -99,7 +100,10 @@ class Simulator:
         }
         self.gateway = WsGateway(self.hub, self.verifier, self.clock.now, self._conn_id, operations)
         self.faults = Faults(self)
-        self._routes: dict[tuple[str, str], Route] = self.api.routes()
+        self._routes: dict[tuple[str, str], Route] = {
+            **self.api.routes(),
+            **Lookups(self.engine, self.now).routes(),
+        }
         self._conn_counter = itertools.count(1)
         self._limiter = SimRateLimiter(dict(self.config.rate_limits))
         self._runner: web.AppRunner | None = None
@@ -197,16 +201,14 @@ class Simulator:
         route = self._routes.get((request.method, request.path))
         if route is None:
             return _json({"code": "50000", "msg": "Not Found", "data": []}, 404)
-        if self.faults.in_maintenance:
-            return _json(failure(SERVICE_UNAVAILABLE), SERVICE_UNAVAILABLE.http_status)
-        if not self._limiter.allow(
-            request.path, self._scope(request, route, body_text), self.now()
-        ):
-            return _json(failure(RATE_LIMITED), RATE_LIMITED.http_status)
+        try:
+            account = self._admit(request, route, body_text)
+        except SimOkxError as refused:
+            return _json(failure(refused), refused.http_status)
         fault = self.faults.take_rest(request.path)
         if fault is not None and fault.kind in REST_FAILURES:
-            error = REST_FAILURES[fault.kind]
-            return _json(failure(error), error.http_status)
+            injected = REST_FAILURES[fault.kind]
+            return _json(failure(injected), injected.http_status)
         if fault is not None and fault.kind == HTML_503:
             return web.Response(
                 text="<html><body>503 Service Unavailable</body></html>",
@@ -215,7 +217,7 @@ class Simulator:
             )
         in_time = self.now()
         try:
-            payload = self._handle(request, route, body_text)
+            payload = self._handle(request, route, body_text, account)
             status = 200
         except SimOkxError as error:
             payload, status = failure(error), error.http_status
@@ -231,13 +233,32 @@ class Simulator:
             await asyncio.sleep(fault.seconds)
         return _json(payload, status)
 
-    def _handle(self, request: web.Request, route: Route, body_text: str) -> JsonDict:
-        account = None
-        if route.private:
-            key = self.verifier.rest(
-                request.headers, request.method, request.raw_path, body_text, self.now()
-            )
-            account = self.engine.accounts[key.uid]
+    def _admit(self, request: web.Request, route: Route, body_text: str) -> Account | None:
+        """Maintenance, authentication, then the rate limit; the caller's account if private.
+
+        A request refused for its credentials is answered before it counts against any rate
+        limit, so requests with a known key but a bad signature cannot use up its quota.
+        """
+        if self.faults.in_maintenance:
+            raise SERVICE_UNAVAILABLE
+        account = self._authenticate(request, route, body_text)
+        scope = self._scope(request, account, route.stamped, body_text)
+        if not self._limiter.allow(request.path, scope, self.now()):
+            raise RATE_LIMITED
+        return account
+
+    def _authenticate(self, request: web.Request, route: Route, body_text: str) -> Account | None:
+        """The signing account of a private request (:class:`SimOkxError` if refused)."""
+        if not route.private:
+            return None
+        key = self.verifier.rest(
+            request.headers, request.method, request.raw_path, body_text, self.now()
+        )
+        return self.engine.accounts[key.uid]
+
+    def _handle(
+        self, request: web.Request, route: Route, body_text: str, account: Account | None
+    ) -> JsonDict:
         if request.method == "GET":
             body: Any = dict(request.query)
         else:
@@ -270,12 +291,14 @@ class Simulator:
             return _json({"ok": False, "error": str(error)}, 400)
         return _json({"ok": True, "result": result}, 200)
 
-    def _scope(self, request: web.Request, route: Route, body_text: str) -> str:
-        """Who a request counts against: the IP (public), the API key, or key + instrument."""
-        if not route.private:
+    def _scope(
+        self, request: web.Request, account: Account | None, per_instrument: bool, body_text: str
+    ) -> str:
+        """Who a request counts against: the IP (public), the account, or account + instrument."""
+        if account is None:
             return request.remote or ""
-        key = request.headers.get(HEADER_KEY, "")
-        if not route.stamped:
+        key = account.uid
+        if not per_instrument:
             return key
         inst_id = request.query.get("instId", "")
         with contextlib.suppress(orjson.JSONDecodeError):
