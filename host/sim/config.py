@@ -59,6 +59,8 @@ class SimConfig:
     max_skew: timedelta = timedelta(seconds=30)
     login_window: timedelta = timedelta(seconds=30)
     idle_timeout: timedelta = timedelta(seconds=30)
+    http_idle_timeout: timedelta = timedelta(seconds=30)
+    """An HTTP connection without a complete request for this long (wall time) is closed."""
     snapshot_interval: timedelta = timedelta(seconds=5)
     step: timedelta = timedelta(milliseconds=100)
     book_levels: int = 20

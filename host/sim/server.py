@@ -12,6 +12,7 @@ import asyncio
 import contextlib
 import hashlib
 import itertools
+import logging
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from typing import Any
@@ -21,6 +22,7 @@ from aiohttp import web
 
 from host.clock import LiveClock, ManualClock, from_okx_ms
 from host.sim.accounts import Account
+from host.sim.admin import AdminApi, new_token
 from host.sim.algos import AlgoDesk
 from host.sim.auth import Verifier
 from host.sim.config import SimConfig
@@ -37,6 +39,7 @@ from host.sim.source import MarketSource
 from host.sim.wire import (
     RATE_LIMITED,
     SERVICE_UNAVAILABLE,
+    SYSTEM_ERROR,
     JsonDict,
     SimOkxError,
     failure,
@@ -48,8 +51,8 @@ from host.sim.ws import WsGateway
 DEFAULT_START = datetime(2025, 1, 6, 8, 0, tzinfo=UTC)
 """Where a simulator's clock starts unless told otherwise (fixed, so runs replay)."""
 
+_log = logging.getLogger(__name__)
 INVALID_JSON = SimOkxError("50002", "JSON syntax error", 400)
-LOOPBACK = frozenset({"127.0.0.1", "::1"})
 
 
 @dataclass(frozen=True, slots=True)
@@ -74,6 +77,7 @@ class Simulator:
         *,
         start: datetime | None = None,
         source: MarketSource | None = None,
+        admin_token: str | None = None,
     ) -> None:
         self.config = config or SimConfig()
         self.clock = ManualClock(start or DEFAULT_START)
@@ -107,6 +111,7 @@ class Simulator:
         self._conn_counter = itertools.count(1)
         self._limiter = SimRateLimiter(dict(self.config.rate_limits))
         self._runner: web.AppRunner | None = None
+        self.admin = AdminApi(self, admin_token or new_token())
         self.port = 0
 
     def now(self) -> datetime:
@@ -133,10 +138,15 @@ class Simulator:
         app = web.Application()
         app.router.add_route("*", "/api/v5/{tail:.*}", self._rest)
         app.router.add_get("/ws/v5/{kind}", self.gateway.handle)
-        app.router.add_get("/sim/admin/ledger", self._admin_ledger)
-        app.router.add_post("/sim/admin/advance", self._admin_advance)
-        app.router.add_post("/sim/admin/faults/{name}", self._admin_fault)
-        self._runner = web.AppRunner(app, handle_signals=False, access_log=None)
+        self.admin.install(app)
+        self._runner = web.AppRunner(
+            app,
+            handle_signals=False,
+            access_log=None,
+            # a connection that has not completed a request by then is closed: slow-header
+            # (slowloris) clients cannot hold sockets open; idle keep-alive ones reconnect
+            keepalive_timeout=self.config.http_idle_timeout.total_seconds(),
+        )
         await self._runner.setup()
         site = web.TCPSite(self._runner, "127.0.0.1", port)
         await site.start()
@@ -201,11 +211,9 @@ class Simulator:
         route = self._routes.get((request.method, request.path))
         if route is None:
             return _json({"code": "50000", "msg": "Not Found", "data": []}, 404)
-        try:
-            account = self._admit(request, route, body_text)
-        except SimOkxError as refused:
-            return _json(failure(refused), refused.http_status)
-        fault = self.faults.take_rest(request.path)
+        if self.faults.in_maintenance:
+            return _json(failure(SERVICE_UNAVAILABLE), SERVICE_UNAVAILABLE.http_status)
+        fault = self.faults.take_rest(request.path)  # an outage strikes before any check
         if fault is not None and fault.kind in REST_FAILURES:
             injected = REST_FAILURES[fault.kind]
             return _json(failure(injected), injected.http_status)
@@ -215,12 +223,19 @@ class Simulator:
                 status=503,
                 content_type="text/html",
             )
+        try:
+            account = self._admit(request, route, body_text)
+        except SimOkxError as refused:
+            return _json(failure(refused), refused.http_status)
         in_time = self.now()
         try:
             payload = self._handle(request, route, body_text, account)
             status = 200
         except SimOkxError as error:
             payload, status = failure(error), error.http_status
+        except Exception:  # a simulator bug: logged, and answered as OKX answers its own
+            _log.exception("REST %s %s failed", request.method, request.path)
+            payload, status = failure(SYSTEM_ERROR), SYSTEM_ERROR.http_status
         self.faults.run_due(self.clock.now())
         self.hub.flush()
         if route.stamped:
@@ -234,13 +249,11 @@ class Simulator:
         return _json(payload, status)
 
     def _admit(self, request: web.Request, route: Route, body_text: str) -> Account | None:
-        """Maintenance, authentication, then the rate limit; the caller's account if private.
+        """Authentication, then the rate limit; the caller's account if private.
 
         A request refused for its credentials is answered before it counts against any rate
         limit, so requests with a known key but a bad signature cannot use up its quota.
         """
-        if self.faults.in_maintenance:
-            raise SERVICE_UNAVAILABLE
         account = self._authenticate(request, route, body_text)
         scope = self._scope(request, account, route.stamped, body_text)
         if not self._limiter.allow(request.path, scope, self.now()):
@@ -268,28 +281,6 @@ class Simulator:
                 raise INVALID_JSON from None
         params = Params(body if isinstance(body, dict) else {})
         return route.handler(Call(params, body, account, _expiry(request)))
-
-    async def _admin_ledger(self, request: web.Request) -> web.StreamResponse:
-        _loopback_only(request)
-        return _json({"ledger": self.ledger.as_json(), "digest": self.ledger.digest()}, 200)
-
-    async def _admin_advance(self, request: web.Request) -> web.StreamResponse:
-        _loopback_only(request)
-        try:
-            seconds = float((await request.json()).get("seconds", 0))
-        except (ValueError, TypeError, AttributeError):
-            return _json({"ok": False, "error": 'body must be {"seconds": number}'}, 400)
-        await self.advance(timedelta(seconds=max(seconds, 0)))
-        return _json({"now": self.clock.now().isoformat()}, 200)
-
-    async def _admin_fault(self, request: web.Request) -> web.StreamResponse:
-        _loopback_only(request)
-        try:
-            params = await request.json() if request.can_read_body else {}
-            result = self.faults.apply(request.match_info["name"], params)
-        except (ValueError, TypeError, SimOkxError) as error:
-            return _json({"ok": False, "error": str(error)}, 400)
-        return _json({"ok": True, "result": result}, 200)
 
     def _scope(
         self, request: web.Request, account: Account | None, per_instrument: bool, body_text: str
@@ -325,9 +316,3 @@ def _expiry(request: web.Request) -> datetime | None:
 
 def _json(payload: Any, status: int) -> web.Response:
     return web.Response(body=orjson.dumps(payload), status=status, content_type="application/json")
-
-
-def _loopback_only(request: web.Request) -> None:
-    """The admin endpoint controls the exchange: refuse anyone not on this machine."""
-    if request.remote not in LOOPBACK:
-        raise web.HTTPForbidden(text="the simulator admin endpoint is loopback-only")
