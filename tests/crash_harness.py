@@ -22,6 +22,8 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import IO, Any
 
+from host.sim.admin import TOKEN_HEADER
+
 ROOT = Path(__file__).resolve().parent.parent
 WAIT = 15.0
 """Upper bound on waiting for something that must happen (a failure bound, never a sleep)."""
@@ -85,7 +87,12 @@ class Simulator:
     def admin(self, path: str, body: dict[str, Any] | None = None) -> Any:
         """GET (no body) or POST an admin endpoint; its JSON answer."""
         data = None if body is None else json.dumps(body).encode()
-        request = urllib.request.Request(f"{self.rest}/sim/admin/{path}", data=data)  # noqa: S310
+        headers = {TOKEN_HEADER: self.banner["admin token"].split()[0]}
+        if data is not None:
+            headers["Content-Type"] = "application/json"
+        request = urllib.request.Request(  # noqa: S310
+            f"{self.rest}/sim/admin/{path}", data=data, headers=headers
+        )
         with urllib.request.urlopen(request, timeout=WAIT) as answer:  # noqa: S310
             return json.loads(answer.read())
 
@@ -115,7 +122,7 @@ class Simulator:
         }
 
 
-BANNER_KEYS = ("REST", "WS base", "api key", "secret key", "passphrase")
+BANNER_KEYS = ("REST", "WS base", "api key", "secret key", "passphrase", "admin token")
 
 
 def _spawn(*arguments: str, env: dict[str, str] | None = None) -> subprocess.Popen[str]:

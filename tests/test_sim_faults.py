@@ -15,6 +15,7 @@ from okx_test_client import OkxClient, channel, pending, recv_json, recv_until
 from websockets.exceptions import ConnectionClosed, InvalidStatus
 
 from host.sim import Simulator
+from host.sim.admin import TOKEN_HEADER
 from host.sim.chaos import chaos
 
 BTC = "BTC-USDT-SWAP"
@@ -268,19 +269,22 @@ async def test_a_scheduled_fault_fires_at_its_simulated_time(okx: OkxClient) -> 
 
 async def test_the_admin_endpoint_injects_faults_and_serves_the_ledger(okx: OkxClient) -> None:
     admin = okx.sim.urls.admin
+    token = {TOKEN_HEADER: okx.sim.admin.token}
     async with okx.http.post(
-        f"{admin}/faults/fail_rest", json={"kind": "rate_limit", "path": "/api/v5/public/time"}
+        f"{admin}/faults/fail_rest",
+        json={"kind": "rate_limit", "path": "/api/v5/public/time"},
+        headers=token,
     ) as response:
         assert (response.status, (await response.json())["ok"]) == (200, True)
     assert (await okx.get("/api/v5/public/time"))[1]["code"] == "50011"
-    async with okx.http.post(f"{admin}/faults/rm_rf", json={}) as response:
+    async with okx.http.post(f"{admin}/faults/rm_rf", json={}, headers=token) as response:
         assert response.status == 400
-    async with okx.http.post(f"{admin}/advance", data="soon") as response:
-        assert response.status == 400
+    async with okx.http.post(f"{admin}/advance", data="soon", headers=token) as response:
+        assert response.status == 415
     await okx.order(instId=BTC, side="buy", ordType="market", sz="1")
-    async with okx.http.post(f"{admin}/advance", json={"seconds": 1}) as response:
+    async with okx.http.post(f"{admin}/advance", json={"seconds": 1}, headers=token) as response:
         assert response.status == 200
-    async with okx.http.get(f"{admin}/ledger") as response:
+    async with okx.http.get(f"{admin}/ledger", headers=token) as response:
         body = await response.json()
     assert body["digest"] == okx.sim.ledger.digest()
     assert {e["kind"] for e in body["ledger"]} >= {"order", "fill", "position", "balance"}

@@ -18,7 +18,7 @@ from host.sim.fields import (
     POSITION_PUSH_FIELDS,
 )
 from host.sim.instruments import SimInstrument
-from host.sim.wire import JsonDict, ms, num
+from host.sim.wire import JsonDict, ms, num, ratio
 
 ZERO = Decimal(0)
 
@@ -81,15 +81,27 @@ class SimPosition:
         """Estimated liquidation price: where the loss eats the margin backing the position.
 
         Isolated: that margin is the position's own; cross: the account's free equity plus the
-        position's margin. An approximation of OKX's tiered formula (no tiers, no fees).
+        position's margin. An approximation of OKX's tiered formula (no tiers, no fees). OKX
+        shows a positive price for every open position, cross ones included (ccxt reads ``0``
+        as "none"), so a long whose margin outlasts any fall shows one tick, the lowest price
+        the instrument can trade at; None only for a flat position.
         """
         if self.pos == 0:
             return None
         cushion = self.isolated_margin if self.mgn_mode == "isolated" else free_equity + self.imr
         per_price = self.inst.contracts_value(self.size, Decimal(1))
         loss_room = (cushion - self.mmr(rate)) / per_price
-        px = self.avg_px - loss_room * self.direction
-        return px if px > 0 else None
+        px = self.inst.to_tick(self.avg_px - loss_room * self.direction)
+        return max(px, self.inst.tick_sz)
+
+    def margin_ratio(self, rate: Decimal, cross_ratio: Decimal | None) -> Decimal | None:
+        """``mgnRatio``: margin over maintenance margin (cross: the account-wide cross ratio)."""
+        if self.pos == 0:
+            return None
+        if self.mgn_mode == "cross":
+            return cross_ratio
+        mmr = self.mmr(rate)
+        return (self.isolated_margin + self.upl(self.mark)) / mmr if mmr else None
 
     def record(
         self,
@@ -99,10 +111,12 @@ class SimPosition:
         push: bool,
         now: datetime,
         close_algos: list[JsonDict] | None = None,
+        cross_ratio: Decimal | None = None,
     ) -> JsonDict:
         """``GET /account/positions`` row, or ``positions`` channel item when ``push``.
 
-        ``close_algos`` are the whole-position TP/SL orders (``closeOrderAlgo``).
+        ``close_algos`` are the whole-position TP/SL orders (``closeOrderAlgo``);
+        ``cross_ratio`` is the account's cross margin ratio (``mgnRatio`` of cross positions).
         """
         record: JsonDict = dict.fromkeys(POSITION_PUSH_FIELDS if push else POSITION_FIELDS, "")
         flat = self.pos == 0
@@ -132,7 +146,7 @@ class SimPosition:
             margin=num(margin),
             markPx=num(self.mark),
             mgnMode=self.mgn_mode,
-            mgnRatio="",
+            mgnRatio=ratio(self.margin_ratio(rate, cross_ratio)),
             mmr=num(self.mmr(rate)),
             notionalUsd=num(self.inst.contracts_value(self.size, self.mark)),
             pendingCloseOrdLiabVal="0",
@@ -146,8 +160,8 @@ class SimPosition:
             uTime=ms(self.u_time),
             upl=num(upl),
             uplLastPx=num(upl_last),
-            uplRatio=num(upl / base) if base else "0",
-            uplRatioLastPx=num(upl_last / base) if base else "0",
+            uplRatio=ratio(upl / base) if base else "0",
+            uplRatioLastPx=ratio(upl_last / base) if base else "0",
         )
         if push:
             record["pTime"] = ms(now)
@@ -196,6 +210,11 @@ class Account:
         return sum(
             (p.isolated_margin for p in self.open_positions() if p.mgn_mode == "isolated"), ZERO
         )
+
+    def cross_margin_ratio(self, rate: Decimal) -> Decimal | None:
+        """Equity backing the cross positions over their maintenance margin (None: no cross)."""
+        mmr = sum((p.mmr(rate) for p in self.open_positions() if p.mgn_mode == "cross"), ZERO)
+        return (self.equity - self.isolated_margin) / mmr if mmr else None
 
     @property
     def available(self) -> Decimal:

@@ -12,7 +12,7 @@ from dataclasses import dataclass
 from decimal import Decimal
 
 from host.sim.engine import SimEngine, SimOrderRequest
-from host.sim.orders import SimAlgo
+from host.sim.orders import SimAlgo, SimOrder
 from host.sim.params import Params
 from host.sim.wire import ALGO_MISSING, POSITION_MISSING, SimOkxError, param_error
 
@@ -29,6 +29,17 @@ class AlgoDesk:
     """Places, amends, cancels and fires algo orders of an :class:`SimEngine`."""
 
     engine: SimEngine
+
+    def __post_init__(self) -> None:
+        self.engine.on_attached_due = self.place_attached
+
+    def place_attached(self, order: SimOrder) -> None:
+        """Place the TP/SL an order carried (``attachAlgoOrds``) for the size it filled."""
+        for item in order.attached:
+            try:
+                item.algo_id = self.place(order.uid, item.algo_params(order)).algo_id
+            except SimOkxError as error:
+                item.fail = error
 
     def place(self, uid: str, params: Params) -> SimAlgo:
         """Validate and register a ``POST /trade/order-algo`` request."""
@@ -66,6 +77,7 @@ class AlgoDesk:
             uid,
             cxl_on_close_pos=params.flag("cxlOnClosePos"),
             last_px=market.last,
+            ct_val=market.inst.ct_val,
         )
         if close_fraction and _closable(engine, algo) == 0:
             raise POSITION_MISSING

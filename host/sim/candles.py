@@ -96,12 +96,12 @@ class CandleSeries:
         bar.vol_ccy += base
         bar.vol_quote += base * px
 
-    def rows(self, *, confirmed_only: bool, limit: int) -> list[list[str]]:
+    def rows(self, *, confirmed_only: bool) -> list[list[str]]:
         """Newest first, as ``/market/candles`` (with the open bar) or ``history-candles``."""
         bars = list(self.closed)
         if not confirmed_only and self.current is not None:
             bars.append(self.current)
-        return [bar.row() for bar in reversed(bars)][:limit]
+        return [bar.row() for bar in reversed(bars)]
 
 
 def series_for_all_bars() -> dict[str, CandleSeries]:

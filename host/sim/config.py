@@ -53,10 +53,14 @@ class SimConfig:
     slippage_ticks: int = 0
     pos_mode: str = "net_mode"
     default_lever: Decimal = Decimal("10")
+    price_limit: Decimal = Decimal("0.05")
+    """Half-width of the accepted limit-price band around the mark (``51006`` outside it)."""
     maintenance_margin_rate: Decimal = Decimal("0.004")
     max_skew: timedelta = timedelta(seconds=30)
     login_window: timedelta = timedelta(seconds=30)
     idle_timeout: timedelta = timedelta(seconds=30)
+    http_idle_timeout: timedelta = timedelta(seconds=30)
+    """An HTTP connection without a complete request for this long (wall time) is closed."""
     snapshot_interval: timedelta = timedelta(seconds=5)
     step: timedelta = timedelta(milliseconds=100)
     book_levels: int = 20

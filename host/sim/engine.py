@@ -15,11 +15,12 @@ Rules (each one a property test):
 from __future__ import annotations
 
 import random
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from decimal import Decimal
 
+from host.sim import attached
 from host.sim.accounts import ZERO, Account, SimPosition
 from host.sim.bills import Bill
 from host.sim.config import SimConfig
@@ -31,6 +32,7 @@ from host.sim.listener import EngineListener, NoListener
 from host.sim.market import InstrumentMarket
 from host.sim.orders import SimAlgo, SimFill, SimOrder
 from host.sim.params import Params
+from host.sim.pricelimit import check as check_price_limit
 from host.sim.source import RawTrade
 from host.sim.wire import (
     AMEND_FINISHED,
@@ -84,6 +86,7 @@ class SimOrderRequest:
     cl_ord_id: str = ""
     tag: str = ""
     algo: SimAlgo | None = None
+    attached: tuple[attached.AttachedAlgo, ...] = ()
 
 
 @dataclass(slots=True)
@@ -102,6 +105,8 @@ class SimEngine:
     algos: dict[str, SimAlgo] = field(default_factory=dict)
     bills: list[Bill] = field(default_factory=list)
     cancel_deadlines: dict[str, datetime] = field(default_factory=dict)
+    on_attached_due: Callable[[SimOrder], None] | None = None
+    """Places an order's ``attachAlgoOrds`` once it has ended with a fill (the algo desk)."""
     ids: IdSource = field(init=False)
     funding: FundingSchedule = field(init=False)
 
@@ -175,7 +180,12 @@ class SimEngine:
         ]
         rate = self.config.maintenance_margin_rate
         return position.record(
-            rate, account.available, push=push, now=self.now, close_algos=close_algos
+            rate,
+            account.available,
+            push=push,
+            now=self.now,
+            close_algos=close_algos,
+            cross_ratio=account.cross_margin_ratio(rate),
         )
 
     # -- orders ------------------------------------------------------------------------------
@@ -207,6 +217,7 @@ class SimEngine:
             params.flag("reduceOnly"),
             cl_ord_id,
             params.tag(),
+            attached=attached.read(params),
         )
 
     def place(self, request: SimOrderRequest) -> SimOrder:
@@ -217,11 +228,12 @@ class SimEngine:
         if request.sz < inst.min_sz:
             raise BELOW_MIN_SIZE
         account = self.accounts[request.uid]
+        market = self.markets[inst.inst_id]
+        check_price_limit(market, self.config.price_limit, request.side, request.px)
         reducing = self._is_closing(account, request)
         if reducing and self._reducible(account, request) == 0:
             raise REDUCE_ONLY_NO_POSITION
         lever = account.lever(inst.inst_id, request.td_mode, request.pos_side)
-        market = self.markets[inst.inst_id]
         if not reducing:
             needed = inst.contracts_value(request.sz, request.px or market.mark) / lever
             if needed > account.available:
@@ -246,6 +258,7 @@ class SimEngine:
         )
         if request.algo is not None:
             order.algo_id, order.algo_cl_ord_id = request.algo.algo_id, request.algo.algo_cl_ord_id
+        order.attached = request.attached
         order.arrival_touch = (market.book.best_bid, market.book.best_ask)
         self.orders[order.ord_id] = order
         self._execute(order, market)
@@ -287,6 +300,7 @@ class SimEngine:
             raise param_error("newSz")
         if new_px is not None and (new_px <= 0 or new_px % market.inst.tick_sz != 0):
             raise param_error("newPx")
+        check_price_limit(market, self.config.price_limit, order.side, new_px)
         crosses = new_px is not None and market.book.crosses(order.side, new_px)
         if order.ord_type == "post_only" and crosses:
             order.amend = ("-1", req_id)
@@ -682,6 +696,10 @@ class SimEngine:
             self.live[order.ord_id] = order
         else:
             self.live.pop(order.ord_id, None)
+            if order.attached and order.acc_fill_sz > 0 and not order.attached_done:
+                order.attached_done = True
+                if self.on_attached_due is not None:
+                    self.on_attached_due(order)
         self.ledger.record(
             "order",
             ms(self.now),

@@ -7,12 +7,14 @@ so a seeded schedule replays the same failures at the same moments.
 
 from __future__ import annotations
 
+import math
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from decimal import Decimal
 from typing import TYPE_CHECKING, Any
 
 from host.sim.engine import SimOrderRequest
+from host.sim.params import Params
 from host.sim.push import CORRUPTIONS
 from host.sim.source import RawTrade
 from host.sim.wire import (
@@ -28,6 +30,14 @@ from host.sim.wire import (
 
 if TYPE_CHECKING:
     from host.sim.server import Simulator
+
+MAX_COUNT = 10_000
+"""The most requests, logins or pushes one fault may hit."""
+MAX_REPLY_DELAY = 60.0
+"""The longest ``delay_reply`` (wall seconds: the reply really is held)."""
+MAX_SHOCK_PERCENT = 90.0
+"""The largest price gap one shock may make (a fall of 100 % would price the swap at zero)."""
+DAY = 86_400.0
 
 REST_FAILURES: dict[str, SimOkxError] = {
     "unavailable": SERVICE_UNAVAILABLE,
@@ -127,6 +137,9 @@ class Faults:
         """
         if kind not in REST_FAILURES and kind not in AFTER_EXECUTION and kind != HTML_503:
             raise ValueError(f"unknown REST fault {kind!r}")
+        bounded("count", count, 1, MAX_COUNT)
+        bounded("after", after, 0, MAX_COUNT)
+        bounded("seconds", seconds, 0, MAX_REPLY_DELAY)
         self.rest.append(RestFault(kind, path, count, seconds, after))
 
     def take_rest(self, path: str) -> RestFault | None:
@@ -177,12 +190,14 @@ class Faults:
         self, kind: str | None = None, close_after_seconds: float | None = None
     ) -> int:
         """Send ``64008`` and, if asked, cut the connections that much simulated time later."""
-        delay = None if close_after_seconds is None else timedelta(seconds=close_after_seconds)
+        delay = None
+        if close_after_seconds is not None:
+            delay = timedelta(seconds=bounded("close_after_seconds", close_after_seconds, 0, DAY))
         return self._sim.hub.notice(kind, delay)
 
     def fail_logins(self, count: int = 1) -> None:
         """Answer the next ``count`` WebSocket logins with ``60009 Login failed.``."""
-        self._sim.gateway.faults.fail_logins += count
+        self._sim.gateway.faults.fail_logins += int(bounded("count", count, 1, MAX_COUNT))
 
     def reject_channel(self, channel: str) -> None:
         """Answer subscriptions to ``channel`` with ``60018`` (one rejected in a batch)."""
@@ -216,7 +231,9 @@ class Faults:
 
     def delay_logins(self, seconds: float) -> None:
         """Answer WebSocket logins only after ``seconds`` of simulated time (F4)."""
-        self._sim.gateway.faults.login_delay = timedelta(seconds=seconds)
+        self._sim.gateway.faults.login_delay = timedelta(
+            seconds=bounded("seconds", seconds, 0, DAY)
+        )
 
     def freeze_market_data(self, frozen: bool = True) -> None:
         """Stop (or resume) public pushes while the market keeps trading (stale data)."""
@@ -250,7 +267,7 @@ class Faults:
                 "cross",
                 "market",
                 None,
-                Decimal(sz),
+                Params({"sz": sz}).positive("sz"),
                 reduce_only=False,
             )
         )
@@ -290,6 +307,8 @@ class Faults:
 
         A generated market carries on from the new price; a replay returns to its data.
         """
+        bounded("percent", percent, -MAX_SHOCK_PERCENT, MAX_SHOCK_PERCENT)
+        size = Params({"sz": sz}).positive("sz")
         engine = self._sim.engine
         market = engine.market(inst_id)
         moved = market.inst.to_tick(market.last * (1 + Decimal(str(percent)) / 100))
@@ -297,14 +316,14 @@ class Faults:
         if jump is not None:
             jump(inst_id, moved)
         side = "buy" if percent > 0 else "sell"
-        engine.on_market_trade(RawTrade(inst_id, side, moved, Decimal(sz), engine.now))
+        engine.on_market_trade(RawTrade(inst_id, side, moved, size, engine.now))
         return str(moved)
 
     # -- time and availability ---------------------------------------------------------------
 
     def skew_clock(self, seconds: float) -> None:
         """Shift the exchange's clock by ``seconds`` against the client's (``50102``/``60006``)."""
-        self._sim.skew = timedelta(seconds=seconds)
+        self._sim.skew = timedelta(seconds=bounded("seconds", seconds, -DAY, DAY))
 
     def maintenance(self, on: bool = True) -> None:
         """Start or end maintenance: REST ``503 50001``, WS notice then cut, new sockets refused."""
@@ -349,3 +368,16 @@ class Faults:
         faults = self._sim.hub.faults
         faults.channel = channel
         return faults
+
+
+def bounded(name: str, value: float, low: float, high: float) -> float:
+    """``value`` if it is a finite number in ``[low, high]``; else ValueError naming ``name``.
+
+    Fault arguments come from the admin endpoint as JSON: NaN, infinity, a boolean or a huge
+    number must be refused there, not hang or crash the simulator.
+    """
+    if isinstance(value, bool) or not isinstance(value, int | float):
+        raise TypeError(f"{name} must be a number")
+    if not math.isfinite(value) or not low <= value <= high:
+        raise ValueError(f"{name} must be between {low:g} and {high:g}")
+    return value

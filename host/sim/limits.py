@@ -43,6 +43,17 @@ DEFAULT_LIMITS: dict[str, tuple[int, float]] = {
     "/api/v5/trade/orders-algo-pending": (20, 2),
     "/api/v5/trade/orders-algo-history": (20, 2),
     "/api/v5/trade/cancel-all-after": (1, 1),
+    "/api/v5/trade/orders-history-archive": (20, 2),
+    "/api/v5/trade/fills-history": (10, 2),
+    "/api/v5/market/trades": (100, 2),
+    "/api/v5/market/history-trades": (20, 2),
+    "/api/v5/public/mark-price": (10, 2),
+    "/api/v5/public/price-limit": (20, 2),
+    "/api/v5/public/funding-rate-history": (10, 2),
+    "/api/v5/system/status": (1, 5),
+    "/api/v5/asset/currencies": (6, 1),
+    "/api/v5/account/leverage-info": (20, 2),
+    "/api/v5/account/max-size": (20, 2),
 }
 """Requests per window (seconds) by path, from OKX's documentation."""
 

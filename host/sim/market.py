@@ -7,6 +7,7 @@ client sees always agree with the prices the matching engine fills at.
 from __future__ import annotations
 
 import random
+from collections import deque
 from dataclasses import dataclass, field
 from datetime import datetime
 from decimal import Decimal
@@ -17,6 +18,8 @@ from host.sim.fields import TICKER_FIELDS
 from host.sim.instruments import SimInstrument
 from host.sim.wire import JsonDict, ms, num
 
+RECENT_TRADES = 10_000
+"""Public trades kept for ``market/trades`` and ``market/history-trades`` (OKX keeps months)."""
 MARK_SMOOTHING = Decimal("0.2")
 """Weight of the newest mid in the mark price, so the mark lags the last price as OKX's does."""
 
@@ -61,6 +64,7 @@ class InstrumentMarket:
     vol24h: Decimal = Decimal(0)
     next_trade_id: int = 1
     trades: list[PublicTrade] = field(default_factory=list)
+    recent: deque[PublicTrade] = field(default_factory=lambda: deque(maxlen=RECENT_TRADES))
     candles: dict[str, CandleSeries] = field(default_factory=series_for_all_bars)
 
     @classmethod
@@ -89,6 +93,7 @@ class InstrumentMarket:
         self.low24h = min(self.low24h, px)
         self.vol24h += sz
         self.trades.append(trade)
+        self.recent.append(trade)
         for series in self.candles.values():
             series.add(px, sz, sz * self.inst.ct_val, ts)
         return trade

@@ -10,6 +10,7 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from decimal import Decimal
 
+from host.sim.attached import AttachedAlgo
 from host.sim.fields import ALGO_FIELDS, ALGO_PUSH_FIELDS, ORDER_FIELDS, ORDER_PUSH_FIELDS
 from host.sim.wire import JsonDict, flag, ms, num
 
@@ -66,6 +67,9 @@ class SimOrder:
     """Best bid and ask when the order arrived: what its taker fills are measured against."""
     amend: tuple[str, str] | None = None
     """``(amendResult, reqId)`` while the push answering an amend is built, else None."""
+    attached: tuple[AttachedAlgo, ...] = ()
+    """The TP/SL of ``attachAlgoOrds``, placed when the order ends with a fill."""
+    attached_done: bool = False
 
     @property
     def remaining(self) -> Decimal:
@@ -135,7 +139,7 @@ class SimOrder:
             "accFillSz": num(self.acc_fill_sz),
             "algoClOrdId": self.algo_cl_ord_id,
             "algoId": self.algo_id,
-            "attachAlgoOrds": [],
+            "attachAlgoOrds": [item.record() for item in self.attached],
             "avgPx": num(self.avg_px) if self.avg_px is not None else "",
             "cTime": ms(self.c_time),
             "cancelSource": self.cancel_source,
@@ -214,6 +218,8 @@ class SimAlgo:
     actual_side: str = ""
     trigger_time: datetime | None = None
     last_px: Decimal = Decimal(0)
+    ct_val: Decimal | None = None
+    """The instrument's contract value (``ctVal`` of the algo history rows)."""
 
     @property
     def is_live(self) -> bool:
@@ -226,11 +232,14 @@ class SimAlgo:
         record.update(self._common())
         record.update(
             activePx=num(self.active_px),
-            actualSide=self.actual_side,
+            # OKX: the leg that fired (sl/tp), or the order's side once it ended otherwise
+            actualSide=self.actual_side or ("" if self.is_live else self.side),
             callbackRatio=num(self.callback_ratio),
             callbackSpread=num(self.callback_spread),
             ccy="",
-            ctVal="",
+            closeFraction="1" if self.close_fraction else "",
+            ctVal=num(self.ct_val),
+            reduceOnly=flag(self.reduce_only),
             moveTriggerPx=num(self.move_trigger_px),
             slOrdPx=num(self.sl_ord_px),
             slTriggerPx=num(self.sl_trigger_px),

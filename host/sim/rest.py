@@ -18,9 +18,11 @@ from host.sim.algos import ALGO_TYPES, AlgoDesk
 from host.sim.engine import SimEngine
 from host.sim.instruments import instrument_record
 from host.sim.orders import SimFill, SimOrder
+from host.sim.paging import page
 from host.sim.params import Params
 from host.sim.wire import (
     CANCEL_FAILED,
+    ORDER_MISSING,
     JsonDict,
     SimOkxError,
     item_status,
@@ -32,6 +34,9 @@ from host.sim.wire import (
 )
 
 ORDER_EXPIRED = SimOkxError("50037", "Order expired.")
+INST_TYPES = ("SWAP", "SPOT", "MARGIN", "FUTURES", "OPTION")
+"""OKX's instrument types; the simulator lists swaps only, so the others answer with nothing."""
+FINISHED_ALGO_STATES = ("effective", "canceled", "order_failed")
 BATCH_LIMIT = 20
 """Orders per batch request (``batch-orders``, ``cancel-batch-orders``)."""
 POSITION_MODE_BLOCKED = SimOkxError(
@@ -118,7 +123,10 @@ class RestApi:
             (get, "/api/v5/trade/order"): Route(self.get_order, private=True),
             (get, "/api/v5/trade/orders-pending"): Route(self.orders_pending, private=True),
             (get, "/api/v5/trade/orders-history"): Route(self.orders_history, private=True),
+            (get, "/api/v5/trade/orders-history-archive"): Route(self.orders_history, private=True),
             (get, "/api/v5/trade/fills"): Route(self.fills, private=True),
+            (get, "/api/v5/trade/fills-history"): Route(self.fills, private=True),
+            (get, "/api/v5/trade/order-algo"): Route(self.get_algo, private=True),
             (post, "/api/v5/trade/close-position"): Route(self.close_position, private=True),
             (post, "/api/v5/trade/order-algo"): Route(self.place_algo, private=True),
             (post, "/api/v5/trade/cancel-algos"): Route(self.cancel_algos, private=True),
@@ -135,7 +143,7 @@ class RestApi:
 
     def instruments(self, call: Call) -> JsonDict:
         """``GET /public/instruments?instType=SWAP[&instId=][&instFamily=]``."""
-        call.params.choice("instType", ("SWAP", "SPOT", "MARGIN", "FUTURES", "OPTION"))
+        call.params.choice("instType", INST_TYPES)
         inst_type = call.params.text("instType")
         inst_id = call.params.text("instId", "")
         family = call.params.text("instFamily", "")
@@ -157,8 +165,9 @@ class RestApi:
         return ok([self.engine.market(call.params.text("instId")).ticker_record()])
 
     def tickers(self, call: Call) -> JsonDict:
-        """``GET /market/tickers?instType=SWAP``."""
-        call.params.choice("instType", ("SWAP",))
+        """``GET /market/tickers?instType=``: the swaps; other types list nothing (none exist)."""
+        if call.params.choice("instType", INST_TYPES) != "SWAP":
+            return ok([])
         return ok([m.ticker_record() for m in self.engine.markets.values()])
 
     def books(self, call: Call) -> JsonDict:
@@ -183,12 +192,11 @@ class RestApi:
         return ok(self._candle_rows(call.params, confirmed_only=True))
 
     def _candle_rows(self, params: Params, *, confirmed_only: bool) -> list[list[str]]:
+        """Newest first, paged by bar open time (``after`` = older, ``before`` = newer)."""
         market = self.engine.market(params.text("instId"))
         bar = params.choice("bar", market.candles, "1m")
-        raw = params.text("limit", "100")
-        if not raw.isdigit() or not 1 <= int(raw) <= 300:
-            raise param_error("limit")
-        return market.candles[bar].rows(confirmed_only=confirmed_only, limit=int(raw))
+        rows = market.candles[bar].rows(confirmed_only=confirmed_only)
+        return page(rows, params, lambda row: int(row[0]), most=300)
 
     # -- account -----------------------------------------------------------------------------
 
@@ -250,15 +258,14 @@ class RestApi:
         return ok(rows)
 
     def bills(self, call: Call) -> JsonDict:
-        """``GET /account/bills``: trade and funding bills, newest first."""
-        limit = _limit(call.params)
+        """``GET /account/bills``: trade and funding bills, newest first, paged by ``billId``."""
         inst_id = call.params.text("instId", "")
         rows = [
             bill.record()
             for bill in reversed(self.engine.bills)
             if inst_id in ("", bill.inst_id) and bill.uid == call.acct.uid
         ]
-        return ok(rows[:limit])
+        return ok(page(rows, call.params, lambda row: int(row["billId"])))
 
     def trade_fee(self, call: Call) -> JsonDict:
         """``GET /account/trade-fee?instType=SWAP``: the configured rates, negative = charged."""
@@ -419,20 +426,47 @@ class RestApi:
             for o in self.engine.live_orders(call.acct.uid, inst_id)
             if ord_type in ("", o.ord_type) and state in ("", o.state)
         ]
-        return ok(rows[: _limit(params)])
+        return ok(page(rows, params, lambda row: int(row["ordId"])))
 
     def orders_history(self, call: Call) -> JsonDict:
-        """``GET /trade/orders-history``: finished orders, newest first."""
-        inst_id = call.params.text("instId", "")
-        rows = [
-            o.record()
+        """``GET /trade/orders-history[-archive]``: finished orders, newest first.
+
+        Filters ``instId``, ``ordType`` (comma-separated), ``state`` (``filled``/``canceled``);
+        pages by ``ordId`` (``after``/``before``) and ``cTime`` (``begin``/``end``).
+        """
+        params = call.params
+        if not self._swaps_only(params):
+            return ok([])
+        inst_id = params.text("instId", "")
+        types = [t for t in params.text("ordType", "").split(",") if t]
+        state = params.choice("state", ("", "filled", "canceled", "mmp_canceled"), "")
+        orders = [
+            o
             for o in sorted(self.engine.orders.values(), key=lambda o: int(o.ord_id), reverse=True)
-            if o.uid == call.acct.uid and not o.is_live and inst_id in ("", o.inst_id)
+            if o.uid == call.acct.uid
+            and not o.is_live
+            and inst_id in ("", o.inst_id)
+            and (not types or o.ord_type in types)
+            and state in ("", o.state)
         ]
-        return ok(rows[: _limit(call.params)])
+        chosen = page(orders, params, lambda o: int(o.ord_id), time=lambda o: _epoch_ms(o.c_time))
+        return ok([o.record() for o in chosen])
+
+    def get_algo(self, call: Call) -> JsonDict:
+        """``GET /trade/order-algo?algoId=|algoClOrdId=``: one algo order, live or finished."""
+        params = call.params
+        algo_id, cl_id = params.text("algoId", ""), params.text("algoClOrdId", "")
+        if not algo_id and not cl_id:
+            raise param_error("algoId")
+        for algo in self.engine.algos.values():
+            if algo.uid == call.acct.uid and (
+                algo.algo_id == algo_id or (not algo_id and algo.algo_cl_ord_id == cl_id)
+            ):
+                return ok([algo.record()])
+        raise ORDER_MISSING
 
     def fills(self, call: Call) -> JsonDict:
-        """``GET /trade/fills[?instId=&ordId=]``, newest first."""
+        """``GET /trade/fills[-history][?instId=&ordId=]``, newest first, paged by ``billId``."""
         params = call.params
         if not self._swaps_only(params):
             return ok([])
@@ -453,7 +487,7 @@ class RestApi:
                 for fill in order.fills
             )
         rows.sort(key=lambda row: (int(row["ts"]), int(row["billId"])), reverse=True)
-        return ok(rows[: _limit(params)])
+        return ok(page(rows, params, lambda row: int(row["billId"]), time=lambda r: int(r["ts"])))
 
     def close_position(self, call: Call) -> JsonDict:
         """``POST /trade/close-position``: no ``ordId`` in the answer, as on OKX."""
@@ -550,7 +584,8 @@ class RestApi:
             raise param_error("ordType")
         inst_id = params.text("instId", "")
         algo_id = params.text("algoId", "")
-        return [
+        state = "" if live else params.choice("state", ("", *FINISHED_ALGO_STATES), "")
+        rows = [
             a.record()
             for a in sorted(self.engine.algos.values(), key=lambda a: int(a.algo_id), reverse=True)
             if a.uid == call.acct.uid
@@ -558,7 +593,9 @@ class RestApi:
             and a.ord_type in types
             and inst_id in ("", a.inst_id)
             and algo_id in ("", a.algo_id)
-        ][: _limit(params)]
+            and state in ("", a.state)
+        ]
+        return page(rows, params, lambda row: int(row["algoId"]))
 
     def cancel_all_after(self, call: Call) -> JsonDict:
         """``POST /trade/cancel-all-after`` — ``timeOut`` 0 (off) or 10..120 s."""
@@ -577,11 +614,8 @@ class RestApi:
         )
 
 
-def _limit(params: Params) -> int:
-    raw = params.text("limit", "100")
-    if not raw.isdigit() or not 1 <= int(raw) <= 100:
-        raise param_error("limit")
-    return int(raw)
+def _epoch_ms(moment: datetime) -> int:
+    return int(ms(moment))
 
 
 def _fill_record(order: SimOrder, fill: SimFill, rate: Decimal) -> JsonDict:

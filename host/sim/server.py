@@ -12,6 +12,7 @@ import asyncio
 import contextlib
 import hashlib
 import itertools
+import logging
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from typing import Any
@@ -20,7 +21,8 @@ import orjson
 from aiohttp import web
 
 from host.clock import LiveClock, ManualClock, from_okx_ms
-from host.exchange.signing import HEADER_KEY
+from host.sim.accounts import Account
+from host.sim.admin import AdminApi, new_token
 from host.sim.algos import AlgoDesk
 from host.sim.auth import Verifier
 from host.sim.config import SimConfig
@@ -29,6 +31,7 @@ from host.sim.faults import AFTER_EXECUTION, HTML_503, REST_FAILURES, Faults
 from host.sim.generator import SeededGenerator
 from host.sim.ledger import Ledger
 from host.sim.limits import SimRateLimiter
+from host.sim.lookups import Lookups
 from host.sim.params import Params
 from host.sim.push import Hub
 from host.sim.rest import Call, Handler, RestApi, Route
@@ -36,6 +39,7 @@ from host.sim.source import MarketSource
 from host.sim.wire import (
     RATE_LIMITED,
     SERVICE_UNAVAILABLE,
+    SYSTEM_ERROR,
     JsonDict,
     SimOkxError,
     failure,
@@ -47,8 +51,8 @@ from host.sim.ws import WsGateway
 DEFAULT_START = datetime(2025, 1, 6, 8, 0, tzinfo=UTC)
 """Where a simulator's clock starts unless told otherwise (fixed, so runs replay)."""
 
+_log = logging.getLogger(__name__)
 INVALID_JSON = SimOkxError("50002", "JSON syntax error", 400)
-LOOPBACK = frozenset({"127.0.0.1", "::1"})
 
 
 @dataclass(frozen=True, slots=True)
@@ -73,6 +77,7 @@ class Simulator:
         *,
         start: datetime | None = None,
         source: MarketSource | None = None,
+        admin_token: str | None = None,
     ) -> None:
         self.config = config or SimConfig()
         self.clock = ManualClock(start or DEFAULT_START)
@@ -99,10 +104,14 @@ class Simulator:
         }
         self.gateway = WsGateway(self.hub, self.verifier, self.clock.now, self._conn_id, operations)
         self.faults = Faults(self)
-        self._routes: dict[tuple[str, str], Route] = self.api.routes()
+        self._routes: dict[tuple[str, str], Route] = {
+            **self.api.routes(),
+            **Lookups(self.engine, self.now).routes(),
+        }
         self._conn_counter = itertools.count(1)
         self._limiter = SimRateLimiter(dict(self.config.rate_limits))
         self._runner: web.AppRunner | None = None
+        self.admin = AdminApi(self, admin_token or new_token())
         self.port = 0
 
     def now(self) -> datetime:
@@ -129,10 +138,15 @@ class Simulator:
         app = web.Application()
         app.router.add_route("*", "/api/v5/{tail:.*}", self._rest)
         app.router.add_get("/ws/v5/{kind}", self.gateway.handle)
-        app.router.add_get("/sim/admin/ledger", self._admin_ledger)
-        app.router.add_post("/sim/admin/advance", self._admin_advance)
-        app.router.add_post("/sim/admin/faults/{name}", self._admin_fault)
-        self._runner = web.AppRunner(app, handle_signals=False, access_log=None)
+        self.admin.install(app)
+        self._runner = web.AppRunner(
+            app,
+            handle_signals=False,
+            access_log=None,
+            # a connection that has not completed a request by then is closed: slow-header
+            # (slowloris) clients cannot hold sockets open; idle keep-alive ones reconnect
+            keepalive_timeout=self.config.http_idle_timeout.total_seconds(),
+        )
         await self._runner.setup()
         site = web.TCPSite(self._runner, "127.0.0.1", port)
         await site.start()
@@ -199,26 +213,29 @@ class Simulator:
             return _json({"code": "50000", "msg": "Not Found", "data": []}, 404)
         if self.faults.in_maintenance:
             return _json(failure(SERVICE_UNAVAILABLE), SERVICE_UNAVAILABLE.http_status)
-        if not self._limiter.allow(
-            request.path, self._scope(request, route, body_text), self.now()
-        ):
-            return _json(failure(RATE_LIMITED), RATE_LIMITED.http_status)
-        fault = self.faults.take_rest(request.path)
+        fault = self.faults.take_rest(request.path)  # an outage strikes before any check
         if fault is not None and fault.kind in REST_FAILURES:
-            error = REST_FAILURES[fault.kind]
-            return _json(failure(error), error.http_status)
+            injected = REST_FAILURES[fault.kind]
+            return _json(failure(injected), injected.http_status)
         if fault is not None and fault.kind == HTML_503:
             return web.Response(
                 text="<html><body>503 Service Unavailable</body></html>",
                 status=503,
                 content_type="text/html",
             )
+        try:
+            account = self._admit(request, route, body_text)
+        except SimOkxError as refused:
+            return _json(failure(refused), refused.http_status)
         in_time = self.now()
         try:
-            payload = self._handle(request, route, body_text)
+            payload = self._handle(request, route, body_text, account)
             status = 200
         except SimOkxError as error:
             payload, status = failure(error), error.http_status
+        except Exception:  # a simulator bug: logged, and answered as OKX answers its own
+            _log.exception("REST %s %s failed", request.method, request.path)
+            payload, status = failure(SYSTEM_ERROR), SYSTEM_ERROR.http_status
         self.faults.run_due(self.clock.now())
         self.hub.flush()
         if route.stamped:
@@ -231,13 +248,30 @@ class Simulator:
             await asyncio.sleep(fault.seconds)
         return _json(payload, status)
 
-    def _handle(self, request: web.Request, route: Route, body_text: str) -> JsonDict:
-        account = None
-        if route.private:
-            key = self.verifier.rest(
-                request.headers, request.method, request.raw_path, body_text, self.now()
-            )
-            account = self.engine.accounts[key.uid]
+    def _admit(self, request: web.Request, route: Route, body_text: str) -> Account | None:
+        """Authentication, then the rate limit; the caller's account if private.
+
+        A request refused for its credentials is answered before it counts against any rate
+        limit, so requests with a known key but a bad signature cannot use up its quota.
+        """
+        account = self._authenticate(request, route, body_text)
+        scope = self._scope(request, account, route.stamped, body_text)
+        if not self._limiter.allow(request.path, scope, self.now()):
+            raise RATE_LIMITED
+        return account
+
+    def _authenticate(self, request: web.Request, route: Route, body_text: str) -> Account | None:
+        """The signing account of a private request (:class:`SimOkxError` if refused)."""
+        if not route.private:
+            return None
+        key = self.verifier.rest(
+            request.headers, request.method, request.raw_path, body_text, self.now()
+        )
+        return self.engine.accounts[key.uid]
+
+    def _handle(
+        self, request: web.Request, route: Route, body_text: str, account: Account | None
+    ) -> JsonDict:
         if request.method == "GET":
             body: Any = dict(request.query)
         else:
@@ -248,34 +282,14 @@ class Simulator:
         params = Params(body if isinstance(body, dict) else {})
         return route.handler(Call(params, body, account, _expiry(request)))
 
-    async def _admin_ledger(self, request: web.Request) -> web.StreamResponse:
-        _loopback_only(request)
-        return _json({"ledger": self.ledger.as_json(), "digest": self.ledger.digest()}, 200)
-
-    async def _admin_advance(self, request: web.Request) -> web.StreamResponse:
-        _loopback_only(request)
-        try:
-            seconds = float((await request.json()).get("seconds", 0))
-        except (ValueError, TypeError, AttributeError):
-            return _json({"ok": False, "error": 'body must be {"seconds": number}'}, 400)
-        await self.advance(timedelta(seconds=max(seconds, 0)))
-        return _json({"now": self.clock.now().isoformat()}, 200)
-
-    async def _admin_fault(self, request: web.Request) -> web.StreamResponse:
-        _loopback_only(request)
-        try:
-            params = await request.json() if request.can_read_body else {}
-            result = self.faults.apply(request.match_info["name"], params)
-        except (ValueError, TypeError, SimOkxError) as error:
-            return _json({"ok": False, "error": str(error)}, 400)
-        return _json({"ok": True, "result": result}, 200)
-
-    def _scope(self, request: web.Request, route: Route, body_text: str) -> str:
-        """Who a request counts against: the IP (public), the API key, or key + instrument."""
-        if not route.private:
+    def _scope(
+        self, request: web.Request, account: Account | None, per_instrument: bool, body_text: str
+    ) -> str:
+        """Who a request counts against: the IP (public), the account, or account + instrument."""
+        if account is None:
             return request.remote or ""
-        key = request.headers.get(HEADER_KEY, "")
-        if not route.stamped:
+        key = account.uid
+        if not per_instrument:
             return key
         inst_id = request.query.get("instId", "")
         with contextlib.suppress(orjson.JSONDecodeError):
@@ -302,9 +316,3 @@ def _expiry(request: web.Request) -> datetime | None:
 
 def _json(payload: Any, status: int) -> web.Response:
     return web.Response(body=orjson.dumps(payload), status=status, content_type="application/json")
-
-
-def _loopback_only(request: web.Request) -> None:
-    """The admin endpoint controls the exchange: refuse anyone not on this machine."""
-    if request.remote not in LOOPBACK:
-        raise web.HTTPForbidden(text="the simulator admin endpoint is loopback-only")

@@ -16,6 +16,7 @@ from pydantic import SecretStr
 
 from host.clock import LiveClock
 from host.settings import Credentials
+from host.sim.admin import TOKEN_HEADER
 from host.sim.config import SimConfig
 from host.sim.replay import FileReplay
 from host.sim.server import Simulator
@@ -56,6 +57,7 @@ def banner(sim: Simulator, data: Path | None) -> str:
             f"private WS  {urls.private}",
             f"business WS {urls.business}",
             f"admin       {urls.admin} (loopback only)",
+            f"admin token {sim.admin.token} (header {TOKEN_HEADER})",
             f"instruments {', '.join(sim.engine.markets)}",
             f"api key     {key.api_key}",
             f"secret key  {key.secret_key}",

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import datetime, timedelta
-from decimal import Decimal
+from decimal import Context, Decimal
 from typing import Any
 
 from host.clock import EPOCH, ensure_utc, to_okx_ms
@@ -26,6 +26,15 @@ def num(value: Decimal | None) -> str:
         return "0"
     text = format(value.normalize(), "f")
     return text
+
+
+RATIO_DIGITS = Context(prec=16)
+"""OKX prints ratios (``uplRatio``, ``mgnRatio``) with about 16 significant digits."""
+
+
+def ratio(value: Decimal | None) -> str:
+    """A ratio as OKX prints it: :func:`num` of ``value`` rounded to 16 significant digits."""
+    return num(None if value is None else RATIO_DIGITS.plus(value))
 
 
 def ms(moment: datetime | None) -> str:
