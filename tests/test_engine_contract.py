@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import sqlite3
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from decimal import Decimal
@@ -234,4 +235,67 @@ async def test_a_close_refused_for_want_of_a_position_is_sent_once_and_settled(
     await run_session(tmp_path, script, BuyOnce, CloseAfterTen, reconcile_interval_seconds=600)
     refusals = journal_rows(tmp_path, "SELECT code FROM rejections")
     assert refusals == [("51169",)]
+    assert journal_rows(tmp_path, "SELECT COUNT(*) FROM closes") == [(1,)]
+
+
+async def test_a_close_in_flight_at_shutdown_is_settled_before_the_journal_closes(
+    tmp_path: Path,
+) -> None:
+    """The stop signal comes just after a close was sent, and its fill's push never comes: the
+    shutdown looks the close up by its clOrdId, so its fills are journaled and the journal does
+    not say open what the exchange has flat."""
+
+    async def script(session: Session) -> None:
+        engine = session.engine
+        await session.until(lambda: bool(engine.registry.positions()), 10)
+        session.sim.faults.drop_pushes(count=10_000, channel="orders")
+        closing = lambda: any(t.pos_id for t in engine.orders.open())  # noqa: E731
+        await session.until(closing, 20)  # CloseAfterTen sent the close: now the signal
+
+    await run_session(tmp_path, script, BuyOnce, CloseAfterTen, reconcile_interval_seconds=600)
+    sizes = {"buy": Decimal(0), "sell": Decimal(0)}
+    for side, size in journal_rows(tmp_path, "SELECT side, size FROM fills"):
+        sizes[side] += Decimal(size)
+    assert sizes["sell"] == sizes["buy"] > 0  # the close's fills are in the journal
+    assert journal_rows(tmp_path, "SELECT COUNT(*) FROM closes") == [(1,)]
+
+
+async def test_a_full_disk_sends_no_unjournaled_order_and_closing_resumes_once_freed(
+    tmp_path: Path,
+) -> None:
+    """While the journal cannot write, no order leaves without its intent journaled; once the
+    disk has room again, the close the exit plugin keeps asking for goes out."""
+    during: list[int] = []
+
+    def fill_disk(connection: sqlite3.Connection) -> None:
+        """Every write of the journal fails from now on, as on a full disk.
+
+        A real full disk fails the write-ahead log's growth, which a test cannot cause without
+        a filesystem of its own; a trigger on the writer's connection fails the same writes.
+        """
+        for table in ("order_intents", "fills", "stop_levels", "intent_outcomes"):
+            connection.execute(
+                f"CREATE TEMP TRIGGER full_{table} BEFORE INSERT ON main.{table} "
+                "BEGIN SELECT RAISE(ABORT, 'database or disk is full'); END"
+            )
+
+    def free_disk(connection: sqlite3.Connection) -> None:
+        for table in ("order_intents", "fills", "stop_levels", "intent_outcomes"):
+            connection.execute(f"DROP TRIGGER temp.full_{table}")
+
+    async def script(session: Session) -> None:
+        engine = session.engine
+        await session.until(lambda: bool(engine.registry.positions()), 10)
+        await engine.journal._read(fill_disk)
+        await session.advance(15)  # CloseAfterTen asks to close, tick after tick
+        during.append(len(session.sim.ledger.fills(BTC)))
+        assert engine.registry.positions(), "closed without a journaled intent"
+        await engine.journal._read(free_disk)
+        await session.until(lambda: not engine.registry.positions(), 10)
+
+    await run_session(tmp_path, script, BuyOnce, CloseAfterTen, reconcile_interval_seconds=600)
+    entry_fills = journal_rows(tmp_path, "SELECT COUNT(*) FROM fills WHERE side = 'buy'")[0][0]
+    assert during == [entry_fills]  # nothing but the entry reached the exchange while full
+    intents = journal_rows(tmp_path, "SELECT purpose FROM order_intents ORDER BY rowid")
+    assert intents == [("entry",), ("close",)]
     assert journal_rows(tmp_path, "SELECT COUNT(*) FROM closes") == [(1,)]

@@ -191,7 +191,7 @@ class EntryDesk:
         that rests is also looked up if no push settled it by its expiry (pushes can be lost).
         """
         sent = await self._executor.send(tracked)
-        if sent is Sent.REFUSED:
+        if sent in (Sent.REFUSED, Sent.UNJOURNALED):
             self.entry_done(tracked)
             return
         if sent is Sent.UNKNOWN or tracked.market:  # nothing rests: only settle if no push comes

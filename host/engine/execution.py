@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import sqlite3
 from collections.abc import Callable
 from dataclasses import dataclass, field, replace
 from datetime import datetime
@@ -40,6 +41,8 @@ class Sent(Enum):
     ACKED = "acked"
     REFUSED = "refused"
     UNKNOWN = "unknown"
+    UNJOURNALED = "unjournaled"
+    """Not sent: its intent could not be journaled (a full disk); no order goes out unrecorded."""
 
 
 @dataclass(slots=True)
@@ -95,9 +98,19 @@ class Executor:
     async def send(self, tracked: TrackedOrder) -> Sent:
         """Journal the intent durably, place the order, journal what came of it."""
         order = tracked.order
-        await self._journal.commit(
-            OrderIntent(order, tracked.purpose, tracked.reason, tracked.pos_id)
-        )
+        try:
+            await self._journal.commit(
+                OrderIntent(order, tracked.purpose, tracked.reason, tracked.pos_id)
+            )
+        except sqlite3.Error as failure:
+            _log.error(
+                "%s %s not sent: the journal cannot record its intent (%s); exchange-side "
+                "stops keep protecting open positions, and the host tries again",
+                tracked.purpose.value,
+                order.cl_ord_id,
+                failure,
+            )
+            return Sent.UNJOURNALED
         request = OrderRequest(
             inst_id=order.inst_id,
             cl_ord_id=order.cl_ord_id,

@@ -105,7 +105,7 @@ class ExitDesk:
         sent = await self._executor.send(tracked)
         if sent is Sent.REFUSED and tracked.refusal in NO_POSITION_CODES:
             self._tasks.spawn(self._close_refused_for_no_position(tracked))
-        elif sent is Sent.REFUSED:
+        elif sent in (Sent.REFUSED, Sent.UNJOURNALED):  # the next decision may close again
             self.close_ended(tracked)
         else:
             self._orders.settle_after(tracked)

@@ -9,6 +9,7 @@ closed as configured, the plugins are told and the journal is flushed and closed
 from __future__ import annotations
 
 import asyncio
+import logging
 from collections.abc import Callable, Coroutine
 from contextlib import suppress
 from dataclasses import dataclass
@@ -31,8 +32,16 @@ from host.plugin_guard import FaultLog
 from host.pluginmanager import PluginHost, build_plugin_host
 from host.settings import Credentials, Settings
 
+_log = logging.getLogger(__name__)
+
 SHUTDOWN_CLOSE_SECONDS = 10.0
 """How long a shutdown that closes positions waits for the exchange to report them flat."""
+
+SHUTDOWN_PUSH_GRACE_SECONDS = 1.0
+"""How long a shutdown waits for the push of an order in flight before looking it up."""
+
+SHUTDOWN_SETTLE_SECONDS = 10.0
+"""How long a shutdown spends settling the orders in flight, lookups included."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -193,8 +202,35 @@ async def _ready(connection: OkxConnection, link: asyncio.Task[None]) -> None:
         raise ConnectionError("the exchange connection ended before it was ready")
 
 
+async def settle_in_flight(engine: Engine) -> None:
+    """Learn what became of the orders still in flight before the journal closes (bounded).
+
+    A close sent just before a stop signal fills a moment later; if its push is not heard
+    before the connection goes, the journal would say open what the exchange has flat. Each
+    order still open gets :data:`SHUTDOWN_PUSH_GRACE_SECONDS` for its push, then is looked up by
+    its ``clOrdId``, and its fills are applied, all within :data:`SHUTDOWN_SETTLE_SECONDS`.
+    """
+    pending = [tracked for tracked in engine.orders.open() if not tracked.finished.is_set()]
+    if not pending:
+        return
+    waits = [asyncio.ensure_future(tracked.finished.wait()) for tracked in pending]
+    try:
+        async with asyncio.timeout(SHUTDOWN_SETTLE_SECONDS):
+            await asyncio.wait(waits, timeout=SHUTDOWN_PUSH_GRACE_SECONDS)
+            for tracked in pending:
+                if not tracked.finished.is_set():
+                    engine.orders.settle(tracked)
+            await engine.idle()
+    except TimeoutError:
+        unsettled = sum(not tracked.finished.is_set() for tracked in pending)
+        _log.warning("shutdown: %d order(s) unsettled; the restart settles them", unsettled)
+    finally:
+        for wait in waits:
+            wait.cancel()
+
+
 async def shutdown(engine: Engine, settings: Settings) -> None:
-    """Stop entries, cancel resting entries, keep or close positions, tell the plugins, flush."""
+    """Stop entries, cancel resting ones, keep or close positions, settle orders, flush."""
     engine.entries.stop()
     for tracked in engine.orders.entries():  # by ordId, or clOrdId before the ack
         with suppress(Exception):
@@ -206,6 +242,7 @@ async def shutdown(engine: Engine, settings: Settings) -> None:
             async with asyncio.timeout(SHUTDOWN_CLOSE_SECONDS):
                 await engine.registry.wait_flat()
     await engine.idle()
+    await settle_in_flight(engine)
     engine.dispatch.on_shutdown(
         HostInfo(now=engine.clock.now(), mode=settings.mode, instruments=engine.specs)
     )
