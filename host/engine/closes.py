@@ -15,19 +15,14 @@ from collections.abc import Mapping
 from contextlib import suppress
 from decimal import Decimal
 
-from host.clock import Clock
-from host.dispatch import HookDispatch
 from host.domain import ClosedPosition, InstrumentSpec, Position
 from host.domain.pnl import PnL, gross_pnl
 from host.engine.exits import ExitDesk
 from host.engine.gate import InstrumentGate
 from host.engine.ledger import FillLedger
 from host.engine.protection import ExchangeStops
-from host.engine.stats import SessionStats
-from host.engine.tasks import EngineTasks
+from host.engine.services import EngineServices
 from host.engine.view import MarketView
-from host.journal import Journal
-from host.settings import EngineSettings
 
 
 class CloseRecorder:
@@ -35,31 +30,21 @@ class CloseRecorder:
 
     def __init__(
         self,
-        settings: EngineSettings,
+        services: EngineServices,
         specs: Mapping[str, InstrumentSpec],
         gate: InstrumentGate,
         exits: ExitDesk,
         ledger: FillLedger,
         protection: ExchangeStops,
         market: MarketView,
-        dispatch: HookDispatch,
-        journal: Journal,
-        stats: SessionStats,
-        clock: Clock,
-        tasks: EngineTasks,
     ) -> None:
-        self._settings = settings
+        self._services = services
         self._specs = specs
         self._gate = gate
         self._exits = exits
         self._ledger = ledger
         self._protection = protection
         self._market = market
-        self._dispatch = dispatch
-        self._journal = journal
-        self._stats = stats
-        self._clock = clock
-        self._tasks = tasks
 
     def settle(self, position: Position, fallback_reason: str) -> None:
         """Journal a flat position in the background; its instrument waits until that is done.
@@ -67,7 +52,7 @@ class CloseRecorder:
         Also how a restart closes a journaled position the exchange no longer shows.
         """
         self._gate.begin_settle(position.inst_id)
-        self._tasks.spawn(self._closed_then_free(position, fallback_reason))
+        self._services.tasks.spawn(self._closed_then_free(position, fallback_reason))
 
     async def _closed_then_free(self, position: Position, fallback_reason: str) -> None:
         try:
@@ -83,7 +68,7 @@ class CloseRecorder:
         else at the mark.
         """
         inst_id = position.inst_id
-        wait = self._settings.position_visible_delay_seconds
+        wait = self._services.settings.position_visible_delay_seconds
         close_order = self._exits.take_close_order(position.pos_id)
         if close_order is not None:
             with suppress(TimeoutError):
@@ -118,12 +103,12 @@ class CloseRecorder:
         closed = ClosedPosition(
             position=position,
             exit_price=exit_price,
-            closed_at=self._clock.now(),
+            closed_at=self._services.clock.now(),
             pnl=PnL(gross=gross, fees=self._ledger.take_fees(inst_id)),
             reason=reason,
         )
-        await self._journal.commit(closed)
-        self._stats.record_close(closed)
+        await self._services.journal.commit(closed)
+        self._services.stats.record_close(closed)
         self._protection.release(position)
         if spec is not None:
-            self._dispatch.on_position_closed(closed, self._market.context(inst_id))
+            self._services.dispatch.on_position_closed(closed, self._market.context(inst_id))

@@ -51,6 +51,7 @@ from host.engine.ledger import FillLedger
 from host.engine.orders import OrderTracker
 from host.engine.positions import PositionKeeper
 from host.engine.protection import ExchangeStops
+from host.engine.services import EngineServices
 from host.engine.stats import SessionStats
 from host.engine.tasks import EngineTasks
 from host.engine.view import MarketView
@@ -104,7 +105,8 @@ class Engine:
         self.ledger = FillLedger(self.registry)
         self.market = MarketView(settings, specs, regime_fallback, clock, dispatch)
         self.specs = self.market.specs
-        tasks, registry, stats = self.tasks, self.registry, self.stats
+        tasks, registry = self.tasks, self.registry
+        services = EngineServices(settings, dispatch, journal, self.stats, clock, tasks)
         self.orders = OrderTracker(
             api,
             journal,
@@ -116,25 +118,22 @@ class Engine:
         )
         self.protection = ExchangeStops(settings, registry, executor, api, clock, tasks)
         self.exits = ExitDesk(
-            self.specs, registry, self.orders, self.protection, executor, dispatch, journal,
-            clock, tasks, confirm_positions=lambda: self.positions.reconcile_now(),
+            services, self.specs, registry, self.orders, self.protection, executor,
+            confirm_positions=lambda: self.positions.reconcile_now(),
         )  # fmt: skip
         self.closes = CloseRecorder(
-            settings, self.specs, self.gate, self.exits, self.ledger, self.protection,
-            self.market, dispatch, journal, stats, clock, tasks,
-        )  # fmt: skip
+            services, self.specs, self.gate, self.exits, self.ledger, self.protection, self.market
+        )
         self.positions = PositionKeeper(
-            settings, registry, self.gate, self.market, self.exits, self.closes,
-            self.protection, dispatch, api, journal, stats, clock, tasks,
+            services, registry, self.gate, self.market, self.exits, self.closes, self.protection,
+            api,
         )  # fmt: skip
         self.entries = EntryDesk(
-            settings, registry, self.gate, self.orders, self.positions, self.market, dispatch,
-            executor, api, journal, clock, stats, tasks,
-        )  # fmt: skip
+            services, registry, self.gate, self.orders, self.positions, self.market, executor, api
+        )
         self.fills = FillDesk(
-            settings, registry, self.gate, self.ledger, self.positions, self.protection,
-            self.market, dispatch, journal, stats, clock, tasks,
-        )  # fmt: skip
+            services, registry, self.gate, self.ledger, self.positions, self.protection, self.market
+        )
 
     def context(self, inst_id: str) -> HookContext:
         """What a plugin may know about ``inst_id`` now."""

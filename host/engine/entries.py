@@ -14,10 +14,8 @@ from dataclasses import replace
 from datetime import timedelta
 from decimal import Decimal
 
-from host.clock import Clock
 from host.context import HookContext
 from host.decisions import CancelOrder, CrossSpread, RepriceOrder
-from host.dispatch import HookDispatch
 from host.domain import (
     InstrumentSpec,
     Order,
@@ -30,18 +28,15 @@ from host.engine.execution import Executor, Sent, TrackedOrder
 from host.engine.gate import InstrumentGate
 from host.engine.orders import SETTLE_GRACE_SECONDS, OrderTracker
 from host.engine.positions import PositionKeeper
-from host.engine.stats import SessionStats
-from host.engine.tasks import EngineTasks
+from host.engine.services import EngineServices
 from host.engine.view import MarketView
 from host.exchange.api import OkxApi
-from host.journal import Journal
 from host.journal.records import (
     BreakerTrip,
     IntentPurpose,
     SignalRecord,
 )
 from host.registry import PositionRegistry
-from host.settings import EngineSettings
 
 _log = logging.getLogger(__name__)
 
@@ -51,33 +46,23 @@ class EntryDesk:
 
     def __init__(
         self,
-        settings: EngineSettings,
+        services: EngineServices,
         registry: PositionRegistry,
         gate: InstrumentGate,
         orders: OrderTracker,
         positions: PositionKeeper,
         market: MarketView,
-        dispatch: HookDispatch,
         executor: Executor,
         api: OkxApi,
-        journal: Journal,
-        clock: Clock,
-        stats: SessionStats,
-        tasks: EngineTasks,
     ) -> None:
-        self._settings = settings
+        self._services = services
         self._registry = registry
         self._gate = gate
         self._orders = orders
         self._positions = positions
         self._market = market
-        self._dispatch = dispatch
         self._executor = executor
         self._api = api
-        self._journal = journal
-        self._clock = clock
-        self._stats = stats
-        self._tasks = tasks
         self._accepting = True
         self._blocking: set[str] = set()
         """Plugins whose vetoes blocked the last signal (a trip is journaled when one starts)."""
@@ -88,7 +73,7 @@ class EntryDesk:
         inst_id = tick.inst_id
         self._expire_entries(inst_id, tick, ctx)
         if self._may_enter(inst_id, tick):
-            for signal in self._dispatch.generate_signals(tick, ctx):
+            for signal in self._services.dispatch.generate_signals(tick, ctx):
                 self._consider(signal, tick, ctx)
                 if self._gate.entering(inst_id):
                     break
@@ -102,11 +87,11 @@ class EntryDesk:
 
         If the host or its market data stops, OKX cancels the resting entries by itself.
         """
-        now = self._clock.monotonic()
-        dead_man = self._settings.dead_man_seconds
+        now = self._services.clock.monotonic()
+        dead_man = self._services.settings.dead_man_seconds
         if dead_man and now >= self._next_dead_man:
             self._next_dead_man = now + dead_man / 3
-            self._tasks.spawn(self._api.cancel_all_after(dead_man))
+            self._services.tasks.spawn(self._api.cancel_all_after(dead_man))
 
     def _may_enter(self, inst_id: str, tick: Tick) -> bool:
         if not self._accepting or not self._gate.may_enter(inst_id):
@@ -114,22 +99,22 @@ class EntryDesk:
         if self._registry.for_instrument(inst_id):
             return False
         held = len(self._registry.positions()) + self._gate.entries_in_flight()
-        if held >= self._settings.max_open_positions:
+        if held >= self._services.settings.max_open_positions:
             return False
-        age = self._clock.now() - tick.ts
-        return age <= timedelta(seconds=self._settings.stale_market_seconds)
+        age = self._services.clock.now() - tick.ts
+        return age <= timedelta(seconds=self._services.settings.stale_market_seconds)
 
     def _consider(self, signal: Signal, tick: Tick, ctx: HookContext) -> None:
-        self._stats.signals += 1
-        verdict = self._dispatch.on_signal(signal, ctx)
+        self._services.stats.signals += 1
+        verdict = self._services.dispatch.on_signal(signal, ctx)
         vetoed_by = ", ".join(plugin for plugin, _ in verdict.vetoes) or None
         reasons = "; ".join(reason for _, reason in verdict.vetoes) or None
-        self._journal.write(SignalRecord(signal, ctx.regime, vetoed_by, reasons))
+        self._services.journal.write(SignalRecord(signal, ctx.regime, vetoed_by, reasons))
         self._note_blocking(verdict.vetoes, ctx)
         if not verdict.allowed:
-            self._stats.vetoed += 1
+            self._services.stats.vetoed += 1
             return
-        plan = self._dispatch.plan_entry(signal, tick, ctx)
+        plan = self._services.dispatch.plan_entry(signal, tick, ctx)
         if plan is None:
             return
         spec = ctx.instrument
@@ -158,9 +143,9 @@ class EntryDesk:
         )
         self._orders.track(tracked)
         self._gate.begin_entry(spec.inst_id)
-        self._stats.entries_sent += 1
+        self._services.stats.entries_sent += 1
         _log.info("%s: entry %s %s @ %s (%s)", spec.inst_id, side, size, price, tracked.reason)
-        self._tasks.spawn(self._send_entry(tracked))
+        self._services.tasks.spawn(self._send_entry(tracked))
 
     def _note_blocking(self, vetoes: tuple[tuple[str, str], ...], ctx: HookContext) -> None:
         """Journal a trip when a plugin starts blocking entries (a circuit breaker opening).
@@ -172,15 +157,15 @@ class EntryDesk:
         blocking = dict(vetoes)
         for plugin, reason in blocking.items():
             if plugin not in self._blocking:
-                self._journal.write(BreakerTrip(ctx.now, plugin, reason))
+                self._services.journal.write(BreakerTrip(ctx.now, plugin, reason))
         self._blocking = set(blocking)
 
     def _entry_size(self, spec: InstrumentSpec, price: Decimal) -> Decimal:
         """Contracts worth ``entry_notional_usdt``, capped by the notional limits."""
         budget = min(
-            self._settings.entry_notional_usdt,
-            self._settings.max_order_notional_usdt,
-            self._settings.max_instrument_notional_usdt,
+            self._services.settings.entry_notional_usdt,
+            self._services.settings.max_order_notional_usdt,
+            self._services.settings.max_instrument_notional_usdt,
         )
         return spec.order_size(budget / (spec.contract_size * price))
 
@@ -206,8 +191,8 @@ class EntryDesk:
         by its expiry (pushes can be lost), it is looked up shortly after.
         """
         order = tracked.order
-        ttl = self._dispatch.limit_order_ttl(order, self._market.context(order.inst_id))
-        tracked.expires_at = self._clock.now() + ttl
+        ttl = self._services.dispatch.limit_order_ttl(order, self._market.context(order.inst_id))
+        tracked.expires_at = self._services.clock.now() + ttl
         self._orders.settle_after(tracked, ttl.total_seconds() + SETTLE_GRACE_SECONDS)
 
     def entry_done(self, tracked: TrackedOrder) -> None:
@@ -231,8 +216,8 @@ class EntryDesk:
                 and tracked.order.ord_id is not None
             ):
                 tracked.expiring = True
-                action = self._dispatch.on_limit_expired(tracked.order, tick, ctx)
-                self._tasks.spawn(self._expire(tracked, action, ctx))
+                action = self._services.dispatch.on_limit_expired(tracked.order, tick, ctx)
+                self._services.tasks.spawn(self._expire(tracked, action, ctx))
 
     async def _expire(
         self,
@@ -258,7 +243,7 @@ class EntryDesk:
         ctx: HookContext,
     ) -> None:
         order = tracked.order
-        self._stats.entries_expired += 1
+        self._services.stats.entries_expired += 1
         if isinstance(action, RepriceOrder) and order.ord_id is not None:
             price = ctx.instrument.entry_limit_price(order.side, action.price)
             if await self._api.amend_order(order.inst_id, order.ord_id, price):
@@ -280,7 +265,7 @@ class EntryDesk:
                 cl_ord_id=self._executor.ids.next("e", "cross"),
                 size=remaining,
                 price=None,
-                created_at=self._clock.now(),
+                created_at=self._services.clock.now(),
                 state=OrderState.LIVE,
                 filled_size=Decimal(0),
                 average_price=None,

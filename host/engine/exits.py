@@ -12,16 +12,14 @@ from __future__ import annotations
 from collections.abc import Awaitable, Callable, Mapping
 from decimal import Decimal
 
-from host.clock import Clock
 from host.context import HookContext
-from host.dispatch import Close, HookDispatch, MoveStop
+from host.dispatch import Close, MoveStop
 from host.domain import InstrumentSpec, Order, OrderState, Position, PositionSide, Tick
 from host.engine.execution import Executor, Sent, TrackedOrder
 from host.engine.orders import OrderTracker
 from host.engine.protection import ExchangeStops
-from host.engine.tasks import EngineTasks
+from host.engine.services import EngineServices
 from host.exchange.errors import NO_POSITION_CODES
-from host.journal import Journal
 from host.journal.records import IntentPurpose, StopMove
 from host.registry import PositionRegistry, RegistryError
 
@@ -31,15 +29,12 @@ class ExitDesk:
 
     def __init__(
         self,
+        services: EngineServices,
         specs: Mapping[str, InstrumentSpec],
         registry: PositionRegistry,
         orders: OrderTracker,
         protection: ExchangeStops,
         executor: Executor,
-        dispatch: HookDispatch,
-        journal: Journal,
-        clock: Clock,
-        tasks: EngineTasks,
         confirm_positions: Callable[[], Awaitable[None]],
     ) -> None:
         self._specs = specs
@@ -47,16 +42,13 @@ class ExitDesk:
         self._orders = orders
         self._protection = protection
         self._executor = executor
-        self._dispatch = dispatch
-        self._journal = journal
-        self._clock = clock
-        self._tasks = tasks
+        self._services = services
         self._confirm_positions = confirm_positions
         self._close_orders: dict[str, TrackedOrder] = {}
 
     def on_tick(self, tick: Tick, positions: tuple[Position, ...], ctx: HookContext) -> None:
         """Ask the exit plugins once about the instrument's positions; act on their answers."""
-        decisions = self._dispatch.on_tick_exit(tick, positions, ctx)
+        decisions = self._services.dispatch.on_tick_exit(tick, positions, ctx)
         for position in positions:
             decision = decisions.get(position.pos_id)
             if isinstance(decision, Close):
@@ -74,8 +66,10 @@ class ExitDesk:
             moved = self._registry.set_stop(position.pos_id, level)
         except RegistryError:
             return position  # rounding toward the market never loosens; a racing update might
-        self._journal.write(
-            StopMove(position.pos_id, level, decision.plugin, decision.reason, self._clock.now())
+        self._services.journal.write(
+            StopMove(
+                position.pos_id, level, decision.plugin, decision.reason, self._services.clock.now()
+            )
         )
         self._protection.mark_to_move(position.pos_id)
         return moved
@@ -90,7 +84,7 @@ class ExitDesk:
             side=position.side.entry_side.opposite,
             size=position.size,
             price=None,
-            created_at=self._clock.now(),
+            created_at=self._services.clock.now(),
             reduce_only=True,
         )
         tracked = TrackedOrder(
@@ -98,13 +92,13 @@ class ExitDesk:
         )
         self._orders.track(tracked)
         self._close_orders[position.pos_id] = tracked
-        self._tasks.spawn(self._send_close(tracked))
+        self._services.tasks.spawn(self._send_close(tracked))
 
     async def _send_close(self, tracked: TrackedOrder) -> None:
         """Send a close; if no push settles it soon, it is looked up by its ``clOrdId``."""
         sent = await self._executor.send(tracked)
         if sent is Sent.REFUSED and tracked.refusal in NO_POSITION_CODES:
-            self._tasks.spawn(self._close_refused_for_no_position(tracked))
+            self._services.tasks.spawn(self._close_refused_for_no_position(tracked))
         elif sent in (Sent.REFUSED, Sent.UNJOURNALED):  # the next decision may close again
             self.close_ended(tracked)
         else:

@@ -19,8 +19,7 @@ from __future__ import annotations
 import logging
 from dataclasses import replace
 
-from host.clock import Clock
-from host.dispatch import HOST, HookDispatch
+from host.dispatch import HOST
 from host.domain import (
     Fill,
     Position,
@@ -32,17 +31,14 @@ from host.engine.gate import InstrumentGate
 from host.engine.ledger import FillLedger
 from host.engine.positions import PositionKeeper
 from host.engine.protection import ExchangeStops
-from host.engine.stats import SessionStats
-from host.engine.tasks import EngineTasks
+from host.engine.services import EngineServices
 from host.engine.view import MarketView
-from host.journal import Journal
 from host.journal.records import (
     ErrorEvent,
     IntentPurpose,
     PositionOpened,
 )
 from host.registry import PositionRegistry
-from host.settings import EngineSettings
 
 _log = logging.getLogger(__name__)
 
@@ -52,39 +48,29 @@ class FillDesk:
 
     def __init__(
         self,
-        settings: EngineSettings,
+        services: EngineServices,
         registry: PositionRegistry,
         gate: InstrumentGate,
         ledger: FillLedger,
         positions: PositionKeeper,
         protection: ExchangeStops,
         market: MarketView,
-        dispatch: HookDispatch,
-        journal: Journal,
-        stats: SessionStats,
-        clock: Clock,
-        tasks: EngineTasks,
     ) -> None:
-        self._settings = settings
+        self._services = services
         self._registry = registry
         self._gate = gate
         self._ledger = ledger
         self._positions = positions
         self._protection = protection
         self._market = market
-        self._dispatch = dispatch
-        self._journal = journal
-        self._stats = stats
-        self._clock = clock
-        self._tasks = tasks
 
     def apply(self, fill: Fill, tracked: TrackedOrder | None) -> None:
         """A new fill of an own order goes through ``on_fill``; any other is only journaled."""
         if tracked is None:
-            self._tasks.spawn(self._journal.commit(fill))
+            self._services.tasks.spawn(self._services.journal.commit(fill))
             return
         tracked.fills[fill.trade_id] = fill
-        tracked.applying.append(self._tasks.spawn(self._own_fill(tracked, fill)))
+        tracked.applying.append(self._services.tasks.spawn(self._own_fill(tracked, fill)))
 
     def apply_stop_fill(self, fill: Fill) -> None:
         """A fill of an own exchange-side stop: journaled, then announced through ``on_fill``.
@@ -93,7 +79,7 @@ class FillDesk:
         plugins hear the fill before ``on_position_closed``.
         """
         self._protection.fired_on(fill.inst_id)
-        self._ledger.announcing(fill.inst_id, self._tasks.spawn(self._stop_fill(fill)))
+        self._ledger.announcing(fill.inst_id, self._services.tasks.spawn(self._stop_fill(fill)))
 
     async def catch_up(self, fill: Fill) -> None:
         """A fill from OKX's recent fills at start-up: journaled if the journal lacks it.
@@ -103,20 +89,20 @@ class FillDesk:
         a position that closed meanwhile.
         """
         if self._ledger.catch_up(fill):
-            await self._journal.commit(fill)
+            await self._services.journal.commit(fill)
 
     async def _stop_fill(self, fill: Fill) -> None:
         inst_id = fill.inst_id
         async with self._gate.serial(inst_id):
-            await self._journal.commit(fill)
-            self._dispatch.on_fill(
+            await self._services.journal.commit(fill)
+            self._services.dispatch.on_fill(
                 fill, self._ledger.position_after(fill), self._market.context(inst_id)
             )
 
     async def _own_fill(self, tracked: TrackedOrder, fill: Fill) -> None:
         inst_id = fill.inst_id
         async with self._gate.serial(inst_id):
-            await self._journal.commit(fill)
+            await self._services.journal.commit(fill)
             position = self._ledger.position_after(fill)
             if tracked.purpose is IntentPurpose.ENTRY and position is None:
                 try:
@@ -127,7 +113,7 @@ class FillDesk:
                     self._positions.entry_over(inst_id)
                 if position is None:
                     self._positions.reconcile_at(0.0)  # at the next chore, not in 30 s
-            self._dispatch.on_fill(fill, position, self._market.context(inst_id))
+            self._services.dispatch.on_fill(fill, position, self._market.context(inst_id))
 
     async def _open_own(self, tracked: TrackedOrder, inst_id: str) -> Position | None:
         """Find the position an entry fill opened, protect it, journal it.
@@ -137,17 +123,18 @@ class FillDesk:
         configured retries, the fallback is reconciliation: it will find it as a drift and
         ``drift_guard`` adopts it with a stop.
         """
-        self._stats.entries_filled += 1
+        self._services.stats.entries_filled += 1
         report = await self._positions.await_entry_position(inst_id)
         if report is None:
             _log.error("%s: entry filled but its position is not visible yet", inst_id)
-            self._journal.write(
-                ErrorEvent(self._clock.now(), "engine", f"{inst_id}: position not visible")
+            self._services.journal.write(
+                ErrorEvent(self._services.clock.now(), "engine", f"{inst_id}: position not visible")
             )
             return None
         there = report.position
         spec = self._market.specs[inst_id]
-        distance = there.entry_price * self._settings.initial_stop_fraction
+        fraction = self._services.settings.initial_stop_fraction
+        distance = there.entry_price * fraction
         raw_stop = (
             there.entry_price - distance
             if there.side is PositionSide.LONG
@@ -157,18 +144,18 @@ class FillDesk:
             there, origin=PositionOrigin.OWN, stop=spec.protective_stop(there.side, raw_stop)
         )
         regime = tracked.regime or self._market.regime_fallback
-        await self._journal.commit(
+        await self._services.journal.commit(
             PositionOpened(
                 position,
                 regime,
                 tracked.order.cl_ord_id,
                 stop_by=HOST,
-                stop_reason=f"initial stop {self._settings.initial_stop_fraction} from entry",
+                stop_reason=f"initial stop {fraction} from entry",
             )
         )
         # Journaled first, then tracked: from here to on_fill nothing awaits, so no tick can
         # reach the exit plugins before they heard of the fill.
         self._registry.track(position)
-        self._stats.entered(position.pos_id, regime)
-        self._tasks.spawn(self._protection.protect(position))
+        self._services.stats.entered(position.pos_id, regime)
+        self._services.tasks.spawn(self._protection.protect(position))
         return position

@@ -16,23 +16,19 @@ import logging
 from dataclasses import replace
 from decimal import Decimal
 
-from host.clock import Clock, LiveClock
+from host.clock import LiveClock
 from host.decisions import Accept
-from host.dispatch import HookDispatch
 from host.domain import Drift, DriftKind
 from host.engine.closes import CloseRecorder
 from host.engine.exits import ExitDesk
 from host.engine.gate import InstrumentGate
 from host.engine.protection import ExchangeStops
-from host.engine.stats import SessionStats
-from host.engine.tasks import EngineTasks
+from host.engine.services import EngineServices
 from host.engine.view import MarketView
 from host.exchange.api import OkxApi
 from host.exchange.events import PositionReport, PositionsEventType, PositionsPush
-from host.journal import Journal
 from host.journal.records import PositionChanged, PositionOpened
 from host.registry import PositionRegistry
-from host.settings import EngineSettings
 
 _log = logging.getLogger(__name__)
 
@@ -46,33 +42,23 @@ class PositionKeeper:
 
     def __init__(
         self,
-        settings: EngineSettings,
+        services: EngineServices,
         registry: PositionRegistry,
         gate: InstrumentGate,
         market: MarketView,
         exits: ExitDesk,
         closes: CloseRecorder,
         protection: ExchangeStops,
-        dispatch: HookDispatch,
         api: OkxApi,
-        journal: Journal,
-        stats: SessionStats,
-        clock: Clock,
-        tasks: EngineTasks,
     ) -> None:
-        self._settings = settings
+        self._services = services
         self._registry = registry
         self._gate = gate
         self._market = market
         self._exits = exits
         self._closes = closes
         self._protection = protection
-        self._dispatch = dispatch
         self._api = api
-        self._journal = journal
-        self._stats = stats
-        self._clock = clock
-        self._tasks = tasks
         self._waiters: dict[str, asyncio.Future[PositionReport]] = {}
         """Per instrument, the position its entry in flight waits for (pushed or looked up)."""
         self._ignored: set[str] = set()
@@ -90,10 +76,10 @@ class PositionKeeper:
 
     def reconcile_due(self) -> None:
         """Reconcile with the exchange when the periodic reconciliation is due (a chore)."""
-        now = self._clock.monotonic()
+        now = self._services.clock.monotonic()
         if now >= self._next_reconcile:
-            self._next_reconcile = now + self._settings.reconcile_interval_seconds
-            self._tasks.spawn(self.reconcile_now())
+            self._next_reconcile = now + self._services.settings.reconcile_interval_seconds
+            self._services.tasks.spawn(self.reconcile_now())
 
     def reconcile_at(self, monotonic: float) -> None:
         """Move the next periodic reconciliation to ``monotonic`` (0: at the next chore)."""
@@ -133,7 +119,9 @@ class PositionKeeper:
         elif known is not None and self._registry.get(position.pos_id) is None:
             self._closes.settle(known, "closed on the exchange")
         elif known is not None and known.exchange_state != position.exchange_state:
-            self._journal.write(PositionChanged(self._registry.get(position.pos_id) or position))
+            self._services.journal.write(
+                PositionChanged(self._registry.get(position.pos_id) or position)
+            )
             if self._registry.is_closing(position.pos_id):
                 self._exits.close_fell_short(position.pos_id)
 
@@ -158,7 +146,7 @@ class PositionKeeper:
                 continue
             if drift.kind is DriftKind.REMOVE:
                 self._gate.begin_drift(drift.inst_id)
-                self._tasks.spawn(self._confirm_gone(drift))
+                self._services.tasks.spawn(self._confirm_gone(drift))
                 continue
             self._start_drift(drift)
 
@@ -183,14 +171,14 @@ class PositionKeeper:
 
     def _start_drift(self, drift: Drift) -> None:
         self._gate.begin_drift(drift.inst_id)
-        self._tasks.spawn(self._resolve_drift(drift, WALL_CLOCK.monotonic()))
+        self._services.tasks.spawn(self._resolve_drift(drift, WALL_CLOCK.monotonic()))
 
     async def _resolve_drift(self, drift: Drift, detected: float) -> None:
         """Let the plugins decide; protect an adopted position before anything else happens."""
         try:
             async with self._gate.serial(drift.inst_id):
                 ctx = self._market.context(drift.inst_id)
-                decision = self._dispatch.on_position_drift(drift, ctx)
+                decision = self._services.dispatch.on_position_drift(drift, ctx)
                 position = self._registry.resolve(drift, decision.resolution)
                 reason = f"{decision.plugin}: {type(decision.resolution).__name__}"
                 if position is None:
@@ -198,9 +186,9 @@ class PositionKeeper:
                         self._closes.settle(drift.known, "closed on the exchange")
                     return
                 if drift.kind is DriftKind.ADD:
-                    self._stats.adopted += 1
-                    self._stats.entered(position.pos_id, ctx.regime)
-                    await self._journal.commit(
+                    self._services.stats.adopted += 1
+                    self._services.stats.entered(position.pos_id, ctx.regime)
+                    await self._services.journal.commit(
                         PositionOpened(
                             position,
                             ctx.regime,
@@ -210,12 +198,14 @@ class PositionKeeper:
                     )
                     if position.stop is not None:
                         await self._protection.protect(position)
-                        self._stats.protect_seconds.append(WALL_CLOCK.monotonic() - detected)
+                        self._services.stats.protect_seconds.append(
+                            WALL_CLOCK.monotonic() - detected
+                        )
                 else:
-                    self._journal.write(PositionChanged(position))
+                    self._services.journal.write(PositionChanged(position))
                     if drift.known is not None and drift.known.side is not position.side:
                         # Flipped: the resting exchange-side stop is on the old side.
-                        self._tasks.spawn(self._protection.check())
+                        self._services.tasks.spawn(self._protection.check())
                 if self._registry.is_flattening(position.pos_id):
                     self._exits.close(position, f"{decision.plugin}: flatten drifted position")
         finally:
@@ -236,13 +226,14 @@ class PositionKeeper:
         """The instrument's position as soon as a push or a REST lookup shows it."""
         waiter = self._waiter(inst_id)
         try:
-            for _ in range(self._settings.position_visible_retries + 1):
+            for _ in range(self._services.settings.position_visible_retries + 1):
                 if not waiter.done():
                     for report in await self._api.positions(inst_id):
                         self._claim_own(report)
                 try:
                     return await asyncio.wait_for(
-                        asyncio.shield(waiter), self._settings.position_visible_delay_seconds
+                        asyncio.shield(waiter),
+                        self._services.settings.position_visible_delay_seconds,
                     )
                 except TimeoutError:
                     continue
