@@ -26,6 +26,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+import pytest
 from crash_harness import WAIT, Host, Simulator, logged, simulator, start_host, wait_until
 from crash_views import AtKill, JournalView, Ledger, positions, read_journal
 
@@ -270,41 +271,41 @@ def check_against_the_ledger(sim: Simulator, journal: JournalView, cycle: str) -
 # --- the test ------------------------------------------------------------------------------------
 
 
-def test_sigkill_at_every_kill_point_loses_no_fill_and_leaves_nothing_unprotected(
-    tmp_path: Path,
+@pytest.mark.slow
+@pytest.mark.parametrize("kill_point", KILL_POINTS, ids=lambda point: point.reach.__name__)
+def test_sigkill_at_a_kill_point_loses_no_fill_and_leaves_nothing_unprotected(
+    tmp_path: Path, kill_point: KillPoint
 ) -> None:
+    """One kill point per test, on its own simulator and journal: a failure at one kill point
+    does not hide the others (they once ran as one loop that stopped at the first)."""
     trading, recovery = tmp_path / "trading.yaml", tmp_path / "recovery.yaml"
     trading.write_text(TRADING)
     recovery.write_text(RECOVERY)
     journal_dir = tmp_path / "journal"
-    jitter = random.Random(SEED)  # noqa: S311 -- a test schedule, not cryptography
+    number = KILL_POINTS.index(kill_point)
+    jitter = random.Random(SEED + number)  # noqa: S311 -- a test schedule, not cryptography
+    cycle = f"{kill_point.reach.__name__} (logs in {tmp_path})"
     with simulator(SEED) as sim:
         try:
-            for number, kill_point in enumerate(KILL_POINTS):
-                cycle = f"cycle {number} ({kill_point.reach.__name__}; logs in {tmp_path})"
-                with logged(
-                    start_host(sim, trading, journal_dir), tmp_path, f"{number}-killed"
-                ) as host:
-                    host.wait_ready()
-                    kill_point.reach(sim, host)
-                    time.sleep(jitter.uniform(*kill_point.jitter))
-                    assert host.alive(), f"{cycle}: the host died by itself"
-                    host.kill()
-                _heal(sim)
-                at_kill = AtKill.of(sim, journal_dir)
-                print(f"{cycle}: {at_kill}")  # what the restart had to repair (shown with -s)
-                assert kill_point.left(at_kill), f"{cycle}: kill point missed: {at_kill}"
-                kill_point.at_restart(sim)
-                with logged(
-                    start_host(sim, recovery, journal_dir), tmp_path, f"{number}-restarted"
-                ) as host:
-                    host.wait_ready()
-                    wait_until(
-                        lambda: not positions(sim).unprotected, f"{cycle}: protection", every=0.5
-                    )
-                    assert host.stop() == 0, f"{cycle}: graceful shutdown"
-                _heal(sim)
-                assert positions(sim).unprotected == set(), f"{cycle}: a stop went with the host"
-                check_against_the_ledger(sim, read_journal(journal_dir), cycle)
+            with logged(start_host(sim, trading, journal_dir), tmp_path, "killed") as host:
+                host.wait_ready()
+                kill_point.reach(sim, host)
+                time.sleep(jitter.uniform(*kill_point.jitter))
+                assert host.alive(), f"{cycle}: the host died by itself"
+                host.kill()
+            _heal(sim)
+            at_kill = AtKill.of(sim, journal_dir)
+            print(f"{cycle}: {at_kill}")  # what the restart had to repair (shown with -s)
+            assert kill_point.left(at_kill), f"{cycle}: kill point missed: {at_kill}"
+            kill_point.at_restart(sim)
+            with logged(start_host(sim, recovery, journal_dir), tmp_path, "restarted") as host:
+                host.wait_ready()
+                wait_until(
+                    lambda: not positions(sim).unprotected, f"{cycle}: protection", every=0.5
+                )
+                assert host.stop() == 0, f"{cycle}: graceful shutdown"
+            _heal(sim)
+            assert positions(sim).unprotected == set(), f"{cycle}: a stop went with the host"
+            check_against_the_ledger(sim, read_journal(journal_dir), cycle)
         finally:
             (tmp_path / "ledger.json").write_text(json.dumps(sim.ledger(), indent=1))
