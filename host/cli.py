@@ -187,6 +187,7 @@ def run(
         # Every plugin problem is a config error before anything runs.
         plugin_host = build_plugin_host(settings)
     from host.engine.startup import StartupRefused
+    from host.exchange.errors import OkxError
     from host.journal import JournalOpenError
     from host.sim.replay import ReplayError
 
@@ -203,6 +204,9 @@ def run(
         raise typer.Exit(CONFIG_ERROR_EXIT) from None
     except JournalOpenError as error:
         typer.echo(f"journal error: {error}", err=True)
+        raise typer.Exit(CHECK_FAILED_EXIT) from None
+    except (OkxError, ConnectionError) as error:  # credentials refused, the link gave up
+        typer.echo(f"exchange error: {error}", err=True)
         raise typer.Exit(CHECK_FAILED_EXIT) from None
 
 

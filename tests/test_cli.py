@@ -351,3 +351,19 @@ def test_an_impossible_number_on_the_command_line_exits_2(arguments: tuple[str, 
     result = invoke(*arguments)
     assert result.exit_code == 2
     assert "Invalid value" in result.output
+
+
+def test_an_exchange_that_refuses_or_is_not_there_is_one_line_and_exit_1(tmp_path: Path) -> None:
+    env = {
+        "SCALPHOST_EXCHANGE__REST_URL": "http://127.0.0.1:9",  # nothing listens on port 9
+        "SCALPHOST_EXCHANGE__WS_URL": "ws://127.0.0.1:9",
+        "SCALPHOST_EXCHANGE__MAX_RETRIES": "0",
+        "SCALPHOST_CREDENTIALS__API_KEY": "key",
+        "SCALPHOST_CREDENTIALS__SECRET_KEY": "secret",
+        "SCALPHOST_CREDENTIALS__PASSPHRASE": "passphrase",
+        "SCALPHOST_JOURNAL__DIRECTORY": str(tmp_path),
+    }
+    result = scalphost("run", "--mode", "demo", env=env)
+    assert result.returncode == 1, result.stderr
+    assert "Traceback" not in result.stderr
+    assert result.stderr.splitlines()[-1].startswith("exchange error: ")
