@@ -378,25 +378,27 @@ def _validated_settings(
 
 
 def _merged_onto_defaults(settings_model: type[BaseModel], section: dict[str, Any]) -> Any:
-    """``section`` deep-merged onto the model's defaults, when it has defaults for everything.
+    """``section`` merged onto the model's defaults, nested model by nested model.
 
     A user overrides one nested value (``by_regime.trending.trail_distance``) from the YAML file
     or the environment and keeps the rest: the host's own sections merge that way, and a plugin's
-    must too, instead of demanding every sibling of the one value changed.
+    must too, instead of demanding every sibling of the one value changed. Only nested *models*
+    merge; a plain mapping setting is replaced as given, since an empty or partial mapping can be
+    meant (``limit_order_policy.by_regime: {}``: no per-regime waits).
     """
     try:
-        defaults = settings_model().model_dump(by_alias=True)
+        defaults = settings_model()
     except ValidationError:  # a required setting: nothing to merge onto
         return section
-    return _deep_merge(defaults, section)
+    return _onto(defaults, section)
 
 
-def _deep_merge(base: dict[str, Any], override: dict[str, Any]) -> dict[str, Any]:
-    merged = dict(base)
+def _onto(default: BaseModel, override: Mapping[str, Any]) -> dict[str, Any]:
+    merged = default.model_dump(by_alias=True)
     for key, value in override.items():
-        below = merged.get(key)
-        if isinstance(below, dict) and isinstance(value, dict):
-            value = _deep_merge(below, value)
+        current = getattr(default, key, None)
+        if isinstance(current, BaseModel) and isinstance(value, Mapping):
+            value = _onto(current, value)
         merged[key] = value
     return merged
 

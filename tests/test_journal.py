@@ -6,7 +6,7 @@ Every test drives a real journal file through its writer thread.
 from __future__ import annotations
 
 import asyncio
-import re
+import logging
 import sqlite3
 from collections.abc import AsyncIterator
 from contextlib import closing
@@ -280,18 +280,27 @@ async def test_integrity_flags_a_fill_no_execution_can_have_made(journal: Journa
     )
 
 
-@pytest.mark.parametrize(
-    ("contents", "cause"),
-    [(b"", "is empty (0 bytes)"), (b"not a database " * 300, "not a usable journal")],
-)
-async def test_an_unusable_journal_file_is_one_clear_error(
-    tmp_path: Path, contents: bytes, cause: str
-) -> None:
+async def test_a_corrupt_journal_file_is_one_clear_error(tmp_path: Path) -> None:
     path = tmp_path / "account.sqlite3"
+    contents = b"not a database " * 300
     path.write_bytes(contents)
-    with pytest.raises(JournalOpenError, match=re.escape(cause)):
+    with pytest.raises(JournalOpenError, match="not a usable journal"):
         await Journal.open(path, ManualClock(T0), JournalSettings())
     assert path.read_bytes() == contents  # nothing was overwritten
+
+
+async def test_an_empty_journal_file_is_started_anew_and_said_so(
+    tmp_path: Path, caplog: pytest.LogCaptureFixture
+) -> None:
+    """A crash while the file was created leaves 0 bytes: a new journal, but never silently."""
+    path = tmp_path / "account.sqlite3"
+    path.write_bytes(b"")
+    with caplog.at_level(logging.WARNING, logger="host.journal"):
+        journal = await Journal.open(path, ManualClock(T0), JournalSettings())
+    await journal.close()
+    assert any(
+        "is empty (0 bytes): starting a new journal" in r.getMessage() for r in caplog.records
+    )
 
 
 # --- the writer thread ---------------------------------------------------------------------------

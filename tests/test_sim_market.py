@@ -130,7 +130,7 @@ async def server_time_status(rest: str) -> int:
 
 def test_scalphost_sim_refuses_a_bad_data_file(tmp_path: Path) -> None:
     path = tmp_path / "bad.csv"
-    path.write_text("nonsense\n1\n")
+    path.write_text("side,price,size,created_time\nbuy,nonsense,1,1\n")
     result = subprocess.run(
         [sys.executable, "-m", "host.cli", "sim", "--data", str(path)],
         capture_output=True,

@@ -162,9 +162,12 @@ class WriterThread:
         return lock
 
     def _connect(self) -> sqlite3.Connection:
-        if self._path.is_file() and self._path.stat().st_size == 0:
-            raise JournalOpenError(
-                f"{self._path}: the journal file is empty (0 bytes); move it away to start anew"
+        if _empty_without_log(self._path):
+            LOG.warning(
+                "%s is empty (0 bytes): starting a new journal. A crash while it was created "
+                "leaves it so; if this account traded before, its journal was lost, and the "
+                "positions found on the exchange will be adopted with new stops",
+                self._path,
             )
         # A read-only reader may briefly hold the file while it recovers the WAL: wait a little.
         connection = sqlite3.connect(self._path, isolation_level=None, timeout=5)
@@ -272,3 +275,10 @@ def _run_read(connection: sqlite3.Connection, job: _Read) -> None:
         job.done(None, error)
     else:
         job.done(result, None)
+
+
+def _empty_without_log(path: Path) -> bool:
+    """A journal file of 0 bytes with no write-ahead log to recover it from."""
+    wal = path.with_name(path.name + "-wal")
+    has_log = wal.is_file() and wal.stat().st_size > 0
+    return path.is_file() and path.stat().st_size == 0 and not has_log
