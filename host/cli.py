@@ -303,6 +303,14 @@ def report(
     csv: Annotated[
         Path | None, typer.Option(help="Also write the tables as CSV files into this directory.")
     ] = None,
+    against_exchange: Annotated[
+        bool,
+        typer.Option(
+            "--against-exchange",
+            help="Compare the journal with OKX's record of the period instead; exit 1 on a "
+            "difference. Default journal: the config's live or demo account.",
+        ),
+    ] = False,
 ) -> None:
     """What a session did, from its journal: tables here, plots in --html, tables in --csv.
 
@@ -312,13 +320,28 @@ def report(
     from rich.console import Console
 
     from host.journal import journal_path
-    from host.report.command import parse_instant, run_report
+    from host.report.command import parse_instant, run_against_exchange, run_report
     from host.report.source import Period, ReportInputError
 
     with _config_errors():
         settings = load_settings(config)
     try:
         period = Period(parse_instant(since, "--since"), parse_instant(until, "--until"))
+        if against_exchange:
+            from host.clock import LiveClock
+            from host.sessions.live import account_name
+
+            configure_logging("ERROR", secret_values(settings))
+            found = asyncio.run(
+                run_against_exchange(
+                    journal or journal_path(settings.journal, account_name(settings)),
+                    period,
+                    settings,
+                    LiveClock(),
+                    Console(),
+                )
+            )
+            raise typer.Exit(1 if found else 0)
         run_report(
             journal or journal_path(settings.journal, "paper"),
             period,
