@@ -22,9 +22,10 @@ from decimal import Decimal
 from rich.console import Group
 
 from host.domain import PositionSide, Side
+from host.money import usdt
 from host.report.journal_record import JournalFill, JournalRecord
 from host.report.okx_record import OkxRecord
-from host.report.terminal import table, usdt
+from host.report.terminal import table
 
 TRADE_BILL = "2"
 FUNDING_BILL = "8"

@@ -1,9 +1,8 @@
 """The report in the terminal: rich tables of the figures, money rounded to the cent.
 
-Rounding is done once, here, so that what the tables show adds up: the net PnL and the fees are
-each rounded from their exact sums and the gross is shown as their difference, so *gross + fees
-= net* holds on the screen (the gross shown is then within a cent of the exact one). A drawdown
-is shown as what it is, a loss: negative.
+Rounding is done only for the screen, so that what the tables show adds up: gross + fees = net
+as shown (:func:`host.money.shown_pnl`, which the end-of-run summary uses too). A drawdown is
+shown as what it is, a loss: negative.
 """
 
 from __future__ import annotations
@@ -19,25 +18,13 @@ from rich.console import Console, Group, RenderableType
 from rich.table import Table
 
 from host.domain import Regime
+from host.money import CENT, shown_pnl, usdt
 from host.report.figures import NOT_RECORDED, Figures, LimitEntry, exact_seconds
 from host.report.source import Event
 
-CENT = Decimal("0.01")
 TENTH = Decimal("0.1")
 
 T = TypeVar("T", Decimal, timedelta)
-
-
-def usdt(value: Decimal) -> str:
-    """Money as the tables show it: signed, to the cent (a rounded-away loss is +0.00)."""
-    return f"{value.quantize(CENT, ROUND_HALF_UP) + 0:+} USDT"
-
-
-def shown_pnl(figures: Figures) -> tuple[Decimal, Decimal, Decimal]:
-    """Gross, fees and net PnL rounded to the cent so that gross + fees = net as shown."""
-    net = figures.net.quantize(CENT, ROUND_HALF_UP)
-    fees = figures.fees.quantize(CENT, ROUND_HALF_UP)
-    return net - fees, fees, net
 
 
 def percent(part: int, whole: int) -> str:
@@ -89,7 +76,7 @@ def table(title: str, *columns: str) -> Table:
 
 
 def _session(figures: Figures) -> Table:
-    gross, fees, net = shown_pnl(figures)
+    gross, fees, net = shown_pnl(figures.net, figures.fees)
     count = len(figures.trades)
     shown = table("Session", "figure", "value")
     rows = [

@@ -20,6 +20,7 @@ from host.engine.engine import Engine
 from host.engine.stats import SessionStats
 from host.exchange.connection import OkxConnection
 from host.journal import journal_path
+from host.report.source import Period, read_only, read_rows
 from host.sessions.runner import Venue, trade
 from host.settings import Settings
 from host.sim.config import SimConfig
@@ -39,16 +40,37 @@ Progress = Callable[[str], None]
 
 @dataclass(frozen=True, slots=True)
 class PaperResult:
-    """What a paper session leaves: its figures and where its journal is."""
+    """What a paper session leaves: its figures and where its journal is.
+
+    ``unprotected_at_end`` counts the positions left open without an exchange-side stop, so the
+    summary says "with their exchange-side stops" only when it is true.
+    """
 
     stats: SessionStats
     journal: Path
     open_at_end: int
+    unprotected_at_end: int = 0
 
     def summary(self) -> str:
         """The summary printed at the end of ``scalphost run``."""
-        kept = f"  open at the end: {self.open_at_end} (kept, with their exchange-side stops)"
-        return self.stats.render(self.journal) + "\n" + kept
+        with read_only(self.journal) as connection:
+            trips = read_rows(connection, Period()).trips
+        lines = [
+            self.stats.render(
+                self.journal,
+                trips=[f"{trip.at:%H:%M:%S} {trip.source}: {trip.text}" for trip in trips],
+            )
+        ]
+        if self.unprotected_at_end:
+            lines.append(
+                f"  open at the end: {self.open_at_end}, {self.unprotected_at_end} of them "
+                "WITHOUT an exchange-side stop"
+            )
+        elif self.open_at_end:
+            lines.append(
+                f"  open at the end: {self.open_at_end} (kept, with their exchange-side stops)"
+            )
+        return "\n".join(lines)
 
 
 async def run_paper(
@@ -86,7 +108,14 @@ async def run_paper(
         engine = await trade(settings, venue, drive)
     finally:
         await sim.stop()
-    return PaperResult(engine.stats, journal, len(engine.registry.positions()))
+    open_at_end = engine.registry.positions()
+    protected = engine.protection.protected()
+    return PaperResult(
+        engine.stats,
+        journal,
+        len(open_at_end),
+        sum(1 for position in open_at_end if position.pos_id not in protected),
+    )
 
 
 async def step_simulator(
