@@ -39,9 +39,9 @@ from host.exchange.events import AccountPush, AlgoOrderPush, OrderPush, Position
 from host.exchange.orders import OrderRequest, StopRequest, wire_decimal
 from host.exchange.rest import Item, OkxRest
 from host.exchange.results import (
+    AccountBill,
     AccountConfig,
     AlgoAck,
-    Bill,
     CancelOutcome,
     OrderAck,
 )
@@ -283,7 +283,7 @@ class OkxApi:
 
     async def bills(
         self, *, begin: datetime | None = None, end: datetime | None = None
-    ) -> tuple[Bill, ...]:
+    ) -> tuple[AccountBill, ...]:
         """The swap account's bills (fees, realised PnL, funding) of the last seven days, paged."""
         params = _swaps(None, **_period(begin, end))
         return tuple(map(bill_record, await self._pages("/api/v5/account/bills", params, "billId")))

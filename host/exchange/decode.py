@@ -50,7 +50,7 @@ from host.exchange.events import (
     TickerPush,
     TradePush,
 )
-from host.exchange.results import Bill
+from host.exchange.results import AccountBill
 from host.money import parse_decimal, parse_optional_decimal
 
 _log = logging.getLogger(__name__)
@@ -143,9 +143,9 @@ def fill_record(item: Item) -> Fill:
     )
 
 
-def bill_record(item: Item) -> Bill:
+def bill_record(item: Item) -> AccountBill:
     """One record of ``account/bills``: a fee and realised PnL as OKX booked them."""
-    return Bill(
+    return AccountBill(
         bill_id=_text(item, "billId"),
         kind=_text(item, "type"),
         inst_id=_text(item, "instId", ""),

@@ -53,7 +53,7 @@ class AccountConfig:
 
 
 @dataclass(frozen=True, slots=True)
-class Bill:
+class AccountBill:
     """One change of the account's balance (``account/bills``): OKX's own record of money.
 
     ``kind`` is OKX's bill ``type`` (``2`` a trade, ``8`` funding); ``trade_id`` is set for a

@@ -17,7 +17,7 @@ from host.exchange.api import OkxApi
 from host.exchange.events import AlgoOrderPush, OrderPush, PositionReport
 from host.exchange.health import ExchangeHealth
 from host.exchange.rest import OkxRest
-from host.exchange.results import Bill
+from host.exchange.results import AccountBill
 from host.settings import Settings
 
 STOP_TYPES = ("conditional", "move_order_stop")
@@ -29,7 +29,7 @@ class OkxRecord:
     """The period's fills and bills, and the orders, stops and positions OKX holds now."""
 
     fills: tuple[Fill, ...]
-    bills: tuple[Bill, ...]
+    bills: tuple[AccountBill, ...]
     orders: tuple[OrderPush, ...]
     stops: tuple[AlgoOrderPush, ...]
     positions: tuple[PositionReport, ...]
