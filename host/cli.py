@@ -59,9 +59,9 @@ MAX_SIM_SPEED = 10_000.0
 """Faster than this the simulator's clock outruns any client, which then only sees gaps."""
 
 
-def _finite(value: float) -> float:
+def _finite(value: float | None) -> float | None:
     """Refuse NaN and infinities, which slip past ``min``/``max`` (NaN compares false to all)."""
-    if not math.isfinite(value):
+    if value is not None and not math.isfinite(value):
         raise typer.BadParameter("must be a finite number")
     return value
 
@@ -149,18 +149,22 @@ def run(
         typer.Option(help="paper (the built-in simulator), demo or live; overrides the config."),
     ] = None,
     minutes: Annotated[
-        float,
+        float | None,
         typer.Option(
             min=0.1,
             max=MAX_PAPER_MINUTES,
             callback=_finite,
-            help="Paper mode: minutes of simulated market to trade.",
+            help="Paper mode: minutes of simulated market to trade. Default: 60, or with --data "
+            "the file's length.",
         ),
-    ] = 60.0,
+    ] = None,
     seed: Annotated[int, typer.Option(help="Paper mode: the generated market's seed.")] = 1,
     data: Annotated[
         Path | None,
-        typer.Option(help="Paper mode: replay this OKX historical trades CSV instead."),
+        typer.Option(
+            help="Paper mode: replay this OKX historical trades CSV (from "
+            "https://www.okx.com/data-download) instead, to its end."
+        ),
     ] = None,
     skip_golive: Annotated[
         bool,
@@ -269,24 +273,34 @@ async def _trade_live(settings: Settings, plugin_host: PluginHost, *, skip_goliv
     await run_live(settings, plugin_host)
 
 
-def _run_paper(settings: Settings, minutes: float, seed: int, data: Path | None) -> None:
+def _run_paper(settings: Settings, minutes: float | None, seed: int, data: Path | None) -> None:
     from datetime import timedelta
+
+    from rich.console import Console
 
     from host.sessions.live import stop_on_signals
     from host.sessions.paper import run_paper
+    from host.sessions.progress import SessionProgress
 
-    async def paper() -> str:
+    console = Console(stderr=True)  # on a terminal, log records and the progress bar: one writer
+    configure_logging(
+        settings.log_level, secret_values(settings), console if console.is_terminal else None
+    )
+
+    async def paper(progress: SessionProgress) -> str:
         result = await run_paper(
             settings,
-            duration=timedelta(minutes=minutes),
+            duration=None if minutes is None else timedelta(minutes=minutes),
             seed=seed,
             data=data,
-            progress=lambda line: typer.echo(line, err=True),
+            progress=progress,
             stop=stop_on_signals(),
         )
         return result.summary()
 
-    typer.echo(asyncio.run(paper()))
+    with SessionProgress(console) as progress:
+        summary = asyncio.run(paper(progress))
+    typer.echo(summary)
 
 
 @app.command("report")
@@ -307,6 +321,14 @@ def report(
     csv: Annotated[
         Path | None, typer.Option(help="Also write the tables as CSV files into this directory.")
     ] = None,
+    against_exchange: Annotated[
+        bool,
+        typer.Option(
+            "--against-exchange",
+            help="Compare the journal with OKX's record of the period instead; exit 1 on a "
+            "difference. Default journal: the config's live or demo account.",
+        ),
+    ] = False,
 ) -> None:
     """What a session did, from its journal: tables here, plots in --html, tables in --csv.
 
@@ -316,13 +338,28 @@ def report(
     from rich.console import Console
 
     from host.journal import journal_path
-    from host.report.command import parse_instant, run_report
+    from host.report.command import parse_instant, run_against_exchange, run_report
     from host.report.source import Period, ReportInputError
 
     with _config_errors():
         settings = load_settings(config)
     try:
         period = Period(parse_instant(since, "--since"), parse_instant(until, "--until"))
+        if against_exchange:
+            from host.clock import LiveClock
+            from host.sessions.live import account_name
+
+            configure_logging("ERROR", secret_values(settings))
+            found = asyncio.run(
+                run_against_exchange(
+                    journal or journal_path(settings.journal, account_name(settings)),
+                    period,
+                    settings,
+                    LiveClock(),
+                    Console(),
+                )
+            )
+            raise typer.Exit(1 if found else 0)
         run_report(
             journal or journal_path(settings.journal, "paper"),
             period,

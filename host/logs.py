@@ -16,6 +16,10 @@ from collections.abc import Iterable
 from dataclasses import dataclass
 from typing import TextIO
 
+from rich.console import Console
+from rich.highlighter import NullHighlighter
+from rich.logging import RichHandler
+
 from host.clock import Clock, LiveClock
 
 REDACTED = "**********"
@@ -106,17 +110,23 @@ class _Window:
     suppressed: int = 0
 
 
-def configure_logging(level: str, secrets: Iterable[str]) -> logging.Handler:
+def configure_logging(
+    level: str, secrets: Iterable[str], console: Console | None = None
+) -> logging.Handler:
     """Send log records at ``level`` and above to stderr, with ``secrets`` redacted.
 
-    Replaces the handler installed by an earlier call, so reconfiguring never duplicates lines.
-    Repeated records are rate-limited (:class:`RepeatLimitingFilter`).
-    Timestamps are UTC, like every other time in the host. Returns the installed handler.
+    With ``console``, records go through that rich console instead, so a progress bar drawn on
+    it stays whole below them. Replaces the handler installed by an earlier call, so
+    reconfiguring never duplicates lines. Repeated records are rate-limited
+    (:class:`RepeatLimitingFilter`). Timestamps are UTC, like every other time in the host.
+    Returns the installed handler.
     """
     root = logging.getLogger()
-    for handler in [h for h in root.handlers if isinstance(h, _HostHandler)]:
-        root.removeHandler(handler)
-    handler = _HostHandler(sys.stderr)
+    for old in [h for h in root.handlers if isinstance(h, _HostHandler | _HostConsoleHandler)]:
+        root.removeHandler(old)
+    handler: logging.Handler = (
+        _HostHandler(sys.stderr) if console is None else _HostConsoleHandler(console)
+    )
     formatter = logging.Formatter(_FORMAT)
     formatter.converter = time.gmtime
     formatter.default_time_format = "%Y-%m-%dT%H:%M:%S"
@@ -131,6 +141,21 @@ def configure_logging(level: str, secrets: Iterable[str]) -> logging.Handler:
 
 class _HostHandler(logging.StreamHandler[TextIO]):
     """The handler :func:`configure_logging` owns, told apart from pytest's or a library's."""
+
+
+class _HostConsoleHandler(RichHandler):
+    """:class:`_HostHandler` on a rich console: the same line, printed around a live display."""
+
+    def __init__(self, console: Console) -> None:
+        super().__init__(
+            console=console,
+            show_time=False,
+            show_level=False,
+            show_path=False,
+            markup=False,
+            highlighter=NullHighlighter(),
+            rich_tracebacks=False,
+        )
 
 
 def _message(record: logging.LogRecord) -> str:

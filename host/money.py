@@ -3,12 +3,15 @@
 OKX sends numbers as strings, and ``""`` means "not applicable". Parsing straight to
 :class:`~decimal.Decimal` keeps the exchange's exact digits, so nothing is rounded before PnL is
 computed (the bug that hurt the bot scalphost replaces). Rounding happens only in
-:mod:`host.domain.instrument`, where an order is built.
+:mod:`host.domain.instrument`, where an order is built, and in :func:`usdt` and
+:func:`shown_pnl`, where a person reads it.
 """
 
 from __future__ import annotations
 
-from decimal import Decimal, InvalidOperation
+from decimal import ROUND_HALF_UP, Decimal, InvalidOperation
+
+CENT = Decimal("0.01")
 
 
 class MoneyError(ValueError):
@@ -35,3 +38,20 @@ def parse_decimal(text: str) -> Decimal:
 def parse_optional_decimal(text: str) -> Decimal | None:
     """Parse an OKX numeric string where ``""`` means "not applicable" (never zero)."""
     return None if text == "" else parse_decimal(text)
+
+
+def usdt(value: Decimal) -> str:
+    """Money as a person reads it: signed, to the cent (a rounded-away loss is +0.00, not -0.00)."""
+    return f"{value.quantize(CENT, ROUND_HALF_UP) + 0:+} USDT"
+
+
+def shown_pnl(net: Decimal, fees: Decimal) -> tuple[Decimal, Decimal, Decimal]:
+    """Gross, fees and net PnL to the cent, so that gross + fees = net *as shown*.
+
+    Net and fees are each rounded from their exact sums and the gross shown is their
+    difference (within a cent of the exact gross); rounding all three on their own can show a
+    sum that is a cent off, which a reader takes for a bug.
+    """
+    net_shown = net.quantize(CENT, ROUND_HALF_UP)
+    fees_shown = fees.quantize(CENT, ROUND_HALF_UP)
+    return net_shown - fees_shown, fees_shown, net_shown

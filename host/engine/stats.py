@@ -10,14 +10,14 @@ Decimal to the end; only the printed summary formats it.
 from __future__ import annotations
 
 from collections import defaultdict
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from decimal import Decimal
 from pathlib import Path
 
 from host.domain import ClosedPosition, Regime
+from host.money import shown_pnl, usdt
 from host.plugin_guard import FaultLog, format_ns
-
-CENT = Decimal("0.01")
 
 
 @dataclass(frozen=True, slots=True)
@@ -86,9 +86,15 @@ class SessionStats:
             drawdown = max(drawdown, peak - equity)
         return drawdown
 
-    def render(self, journal: Path | None = None) -> str:
-        """The human summary printed at the end of a run."""
-        gross, fees, net = self.totals()
+    def render(self, journal: Path | None = None, trips: Sequence[str] = ()) -> str:
+        """The human summary printed at the end of a run.
+
+        Gross, fees and net are rounded so that they add up as shown; the maximum drawdown is
+        shown as the loss it is. ``trips`` are the circuit-breaker trips of the run, one line
+        each (the journal has them; the counters here do not).
+        """
+        _, fees_exact, net_exact = self.totals()
+        gross, fees, net = shown_pnl(net_exact, fees_exact)
         count = len(self.trades)
         win_rate = f"{100 * self.wins / count:.1f} %" if count else "n/a"
         lines = [
@@ -96,8 +102,8 @@ class SessionStats:
             f"  ticks {self.ticks}, signals {self.signals} ({self.vetoed} vetoed), entries sent "
             f"{self.entries_sent}, filled {self.entries_filled}, expired {self.entries_expired}",
             f"  trades {count}, win rate {win_rate}",
-            f"  PnL gross {_usdt(gross)}, fees {_usdt(fees)}, net {_usdt(net)}",
-            f"  max drawdown {_usdt(self.max_drawdown())}",
+            f"  PnL gross {usdt(gross)}, fees {usdt(fees)}, net {usdt(net)}",
+            f"  max drawdown {usdt(-self.max_drawdown())}",
             "  net by regime: " + _groups(self.net_by("regime")),
             "  net by exit:   " + _groups(self.net_by("reason")),
         ]
@@ -107,7 +113,9 @@ class SessionStats:
                 f"  adopted positions {self.adopted}, detection to exchange-side stop: "
                 f"max {worst * 1000:.0f} ms"
             )
-        lines.extend(_plugin_health(self.faults))
+        lines.append(f"  circuit-breaker trips: {len(trips) or 'none'}")
+        lines.extend(f"    {trip}" for trip in trips)
+        lines.extend(_plugin_health(self.faults) or ["  plugin errors: none"])
         if journal is not None:
             lines.append(f"  journal {journal}")
         return "\n".join(lines)
@@ -137,9 +145,5 @@ def _reason(reason: str) -> str:
     return reason.split(":", 1)[0].strip() or "unknown"
 
 
-def _usdt(value: Decimal) -> str:
-    return f"{value.quantize(CENT):+} USDT"
-
-
 def _groups(groups: dict[str, Decimal]) -> str:
-    return ", ".join(f"{name} {_usdt(value)}" for name, value in groups.items()) or "none"
+    return ", ".join(f"{name} {usdt(value)}" for name, value in groups.items()) or "none"

@@ -23,6 +23,7 @@ from host.exchange.backoff import Backoff
 from host.exchange.decode import (
     account_push,
     algo_order_push,
+    bill_record,
     fill_record,
     instrument_spec,
     order_push,
@@ -36,8 +37,9 @@ from host.exchange.errors import (
 )
 from host.exchange.events import AccountPush, AlgoOrderPush, OrderPush, PositionReport
 from host.exchange.orders import OrderRequest, StopRequest, wire_decimal
-from host.exchange.rest import OkxRest
+from host.exchange.rest import Item, OkxRest
 from host.exchange.results import (
+    AccountBill,
     AccountConfig,
     AlgoAck,
     CancelOutcome,
@@ -56,6 +58,10 @@ EXPIRY_HEADER = "expTime"
 """OKX discards a request that reaches its matching engine after this time (ms, server time)."""
 BATCH_LIMIT = 10
 """Most items OKX takes in one batch request (cancel-algos)."""
+PAGE_SIZE = 100
+"""Most records OKX returns in one call of a history endpoint (fills, bills)."""
+RECENT_FILLS = timedelta(days=3)
+"""How far back ``trade/fills`` reaches; older fills are in ``trade/fills-history``."""
 
 
 class OrderNotPlaced(Exception):
@@ -255,13 +261,47 @@ class OkxApi:
         data = await self.rest.get("/api/v5/trade/orders-pending", _swaps(inst_id))
         return tuple(order_push(item, with_fill=False) for item in data)
 
-    async def fills(self, inst_id: str | None = None, limit: int = 100) -> tuple[Fill, ...]:
-        """Recent executions (3 days), newest first."""
-        params = {"instType": "SWAP", "limit": str(limit)} | (
-            {"instId": inst_id} if inst_id else {}
-        )
-        data = await self.rest.get("/api/v5/trade/fills", params)
-        return tuple(fill_record(item) for item in data)
+    async def fills(
+        self,
+        inst_id: str | None = None,
+        *,
+        begin: datetime | None = None,
+        end: datetime | None = None,
+    ) -> tuple[Fill, ...]:
+        """Every execution from ``begin`` to ``end``, newest first, fetched page by page.
+
+        Without ``begin``: all that ``trade/fills`` keeps (three days), which is what a restart
+        must see — the newest hundred alone lose the older fills of a long absence. A ``begin``
+        older than three days also reads ``trade/fills-history`` (three months).
+        """
+        params = _swaps(inst_id, **_period(begin, end))
+        rows = await self._pages("/api/v5/trade/fills", params, "billId")
+        if begin is not None and begin < self.rest.server_now() - RECENT_FILLS:
+            rows += await self._pages("/api/v5/trade/fills-history", params, "billId")
+        unique = {(fill.inst_id, fill.trade_id): fill for fill in map(fill_record, rows)}
+        return tuple(sorted(unique.values(), key=lambda fill: fill.ts, reverse=True))
+
+    async def bills(
+        self, *, begin: datetime | None = None, end: datetime | None = None
+    ) -> tuple[AccountBill, ...]:
+        """The swap account's bills (fees, realised PnL, funding) of the last seven days, paged."""
+        params = _swaps(None, **_period(begin, end))
+        return tuple(map(bill_record, await self._pages("/api/v5/account/bills", params, "billId")))
+
+    async def _pages(self, path: str, params: dict[str, str], cursor: str) -> list[Item]:
+        """Every record of a newest-first history endpoint, :data:`PAGE_SIZE` at a time.
+
+        OKX answers at most a hundred records a call; ``after`` (the last record's ``cursor``)
+        asks for the next, older page. A short page is the last.
+        """
+        query = params | {"limit": str(PAGE_SIZE)}
+        rows: list[Item] = []
+        while True:
+            page = await self.rest.get(path, query)
+            rows += page
+            if len(page) < PAGE_SIZE:
+                return rows
+            query["after"] = str(page[-1][cursor])
 
     async def cancel_all_after(self, timeout_seconds: int) -> None:
         """Arm OKX's dead-man's switch: cancel every order if not re-armed in time (0: disarm)."""
@@ -317,6 +357,12 @@ class OkxApi:
 def _swaps(inst_id: str | None, **extra: str) -> dict[str, str]:
     """Query parameters selecting swaps, of one instrument if ``inst_id`` is given."""
     return {"instType": "SWAP", **({"instId": inst_id} if inst_id else {}), **extra}
+
+
+def _period(begin: datetime | None, end: datetime | None) -> dict[str, str]:
+    """OKX's ``begin``/``end`` (milliseconds, both inclusive) for the bounds that are given."""
+    bounds = {"begin": begin, "end": end}
+    return {name: to_okx_ms(moment) for name, moment in bounds.items() if moment is not None}
 
 
 def _order_ids(ord_id: str | None, cl_ord_id: str | None) -> dict[str, str]:

@@ -6,8 +6,9 @@ This is what the engine holds. It wires the pieces so the rules hold together:
   on two connections (a reconnect replay, a ``64008`` hand-over) reaches the engine once;
 * the private and business sockets log in with the offset to OKX's clock measured over REST;
 * after a private or business socket reconnects, positions, resting orders, exchange-side stops
-  and recent fills are fetched over REST and handed to ``on_resync`` — the engine reconciles them
-  (drift), so nothing that happened during the gap is lost.
+  and the fills since the previous resync (all of them, page by page) are fetched over REST and
+  handed to ``on_resync`` — the engine reconciles them (drift), so nothing that happened during
+  the gap is lost.
 """
 
 from __future__ import annotations
@@ -15,7 +16,7 @@ from __future__ import annotations
 import asyncio
 from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import datetime, timedelta
 
 import aiohttp
 
@@ -38,6 +39,8 @@ PRIVATE_SUBSCRIPTIONS = (
     Subscription("account"),
 )
 BUSINESS_SUBSCRIPTIONS = (Subscription("orders-algo", inst_type="SWAP"),)
+RESYNC_OVERLAP = timedelta(minutes=1)
+"""A resync reads fills from this long before the previous one: clocks differ, fills are late."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -46,8 +49,8 @@ class ExchangeSnapshot:
 
     ``taken_at`` is stamped *before* the first request, so a push that arrived while the
     requests were in flight is never mistaken for older than the snapshot. ``fills`` are the
-    most recent executions: an order filled during a disconnect has left the resting orders,
-    and its fill must still be found.
+    executions since the previous snapshot (the first: all of OKX's last three days): an order
+    filled during a disconnect has left the resting orders, and its fill must still be found.
     """
 
     positions: tuple[PositionReport, ...]
@@ -86,6 +89,7 @@ class OkxConnection:
         exchange = settings.exchange
         self._clock = clock
         self._on_resync = on_resync
+        self._fills_since: datetime | None = None
         self.health = ExchangeHealth(clock)
         self.rest = OkxRest(
             session, exchange, settings.credentials, clock, self.health, base_url=rest_url
@@ -161,7 +165,8 @@ class OkxConnection:
             orders=await self.api.pending_orders(),
             stops=await self.api.pending_stops("conditional")
             + await self.api.pending_stops("move_order_stop"),
-            fills=await self.api.fills(),
+            fills=await self.api.fills(begin=self._fills_since),
             taken_at=taken_at,
         )
+        self._fills_since = taken_at - RESYNC_OVERLAP
         await self._on_resync(snapshot)

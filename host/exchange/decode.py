@@ -50,6 +50,7 @@ from host.exchange.events import (
     TickerPush,
     TradePush,
 )
+from host.exchange.results import AccountBill
 from host.money import parse_decimal, parse_optional_decimal
 
 _log = logging.getLogger(__name__)
@@ -139,6 +140,20 @@ def fill_record(item: Item) -> Fill:
         fee=parse_decimal(item["fee"]),
         ts=from_okx_ms(item.get("fillTime") or item["ts"]),
         maker=item.get("execType") == "M",
+    )
+
+
+def bill_record(item: Item) -> AccountBill:
+    """One record of ``account/bills``: a fee and realised PnL as OKX booked them."""
+    return AccountBill(
+        bill_id=_text(item, "billId"),
+        kind=_text(item, "type"),
+        inst_id=_text(item, "instId", ""),
+        trade_id=_text(item, "tradeId", ""),
+        fee=parse_decimal(item.get("fee") or "0"),
+        pnl=parse_decimal(item.get("pnl") or "0"),
+        balance_change=parse_decimal(item.get("balChg") or "0"),
+        ts=from_okx_ms(item["ts"]),
     )
 
 

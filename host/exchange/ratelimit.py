@@ -40,6 +40,8 @@ OKX_BUDGETS: Mapping[str, Budget] = {
     "/api/v5/trade/amend-order": Budget(60, per_instrument=True),
     "/api/v5/trade/orders-pending": Budget(60),
     "/api/v5/trade/fills": Budget(60),
+    "/api/v5/trade/fills-history": Budget(10),
+    "/api/v5/account/bills": Budget(5, 1.0),
     "/api/v5/trade/order-algo": Budget(20, per_instrument=True),
     "/api/v5/trade/cancel-algos": Budget(20),
     "/api/v5/trade/amend-algos": Budget(20, per_instrument=True),

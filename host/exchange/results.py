@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
+from datetime import datetime
+from decimal import Decimal
 
 from host.domain import Order
 
@@ -48,3 +50,22 @@ class AccountConfig:
     uid: str
     account_level: str
     position_mode: str
+
+
+@dataclass(frozen=True, slots=True)
+class AccountBill:
+    """One change of the account's balance (``account/bills``): OKX's own record of money.
+
+    ``kind`` is OKX's bill ``type`` (``2`` a trade, ``8`` funding); ``trade_id`` is set for a
+    trade. ``fee`` follows OKX's sign (negative is charged), ``pnl`` is the realised PnL it
+    booked, ``balance_change`` what it did to the balance (for funding: the funding paid).
+    """
+
+    bill_id: str
+    kind: str
+    inst_id: str
+    trade_id: str
+    fee: Decimal
+    pnl: Decimal
+    balance_change: Decimal
+    ts: datetime

@@ -7,18 +7,26 @@ command line prints as one line.
 
 from __future__ import annotations
 
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
+import aiohttp
 from rich.console import Console
 
-from host.clock import ensure_utc
+from host.clock import Clock, ensure_utc
+from host.exchange.errors import OkxError
+from host.report.against import differences, render_differences
 from host.report.csv_export import write_csv
 from host.report.figures import Figures, compute
 from host.report.html import render_html
+from host.report.journal_record import read_journal_record
+from host.report.okx_record import fetch_okx_record
 from host.report.source import Period, ReportInputError, read_only, read_rows
 from host.report.terminal import report
-from host.settings import HookSettings
+from host.settings import HookSettings, Settings
+
+LAST_MILLISECOND = timedelta(milliseconds=1)
+"""OKX's ``end`` is inclusive and in milliseconds; a report's ``until`` is exclusive."""
 
 
 def parse_instant(text: str | None, option: str) -> datetime | None:
@@ -71,3 +79,31 @@ def run_report(
     if csv is not None:
         written = write_csv(figures, csv)
         console.print(f"CSV files: {', '.join(str(path) for path in written)}")
+
+
+async def run_against_exchange(
+    journal: Path, period: Period, settings: Settings, clock: Clock, console: Console
+) -> int:
+    """Compare ``journal`` with OKX's record of the period; print it; the differences found.
+
+    OKX is asked from ``--since`` or, without it, from the journal's first fill, so fills made
+    before this journal existed are not taken for ones it lost.
+    """
+    if not settings.exchange.rest_url or settings.credentials.api_key is None:
+        raise ReportInputError(
+            "--against-exchange needs exchange.rest_url and the account's credentials "
+            "(SCALPHOST_CREDENTIALS__API_KEY, __SECRET_KEY, __PASSPHRASE); a paper session's "
+            "simulator is gone once it ends"
+        )
+    with read_only(journal) as connection:
+        ours = read_journal_record(connection, period)
+    begin = period.since or (ours.fills[0].ts if ours.fills else None)
+    end = None if period.until is None else period.until - LAST_MILLISECOND
+    try:
+        theirs = await fetch_okx_record(settings, clock, begin, end)
+    except (OkxError, aiohttp.ClientError) as error:
+        raise ReportInputError(f"{settings.exchange.rest_url}: {error}") from None
+    found = differences(ours, theirs)
+    console.print(f"[bold]{title(journal, period)}, against {settings.exchange.rest_url}[/bold]")
+    console.print(render_differences(ours, theirs, found))
+    return len(found)

@@ -1,9 +1,8 @@
 """The report in the terminal: rich tables of the figures, money rounded to the cent.
 
-Rounding is done once, here, so that what the tables show adds up: the net PnL and the fees are
-each rounded from their exact sums and the gross is shown as their difference, so *gross + fees
-= net* holds on the screen (the gross shown is then within a cent of the exact one). A drawdown
-is shown as what it is, a loss: negative.
+Rounding is done only for the screen, so that what the tables show adds up: gross + fees = net
+as shown (:func:`host.money.shown_pnl`, which the end-of-run summary uses too). A drawdown is
+shown as what it is, a loss: negative.
 """
 
 from __future__ import annotations
@@ -19,25 +18,13 @@ from rich.console import Console, Group, RenderableType
 from rich.table import Table
 
 from host.domain import Regime
+from host.money import CENT, shown_pnl, usdt
 from host.report.figures import NOT_RECORDED, Figures, LimitEntry, exact_seconds
 from host.report.source import Event
 
-CENT = Decimal("0.01")
 TENTH = Decimal("0.1")
 
 T = TypeVar("T", Decimal, timedelta)
-
-
-def usdt(value: Decimal) -> str:
-    """Money as the tables show it: signed, to the cent (a rounded-away loss is +0.00)."""
-    return f"{value.quantize(CENT, ROUND_HALF_UP) + 0:+} USDT"
-
-
-def shown_pnl(figures: Figures) -> tuple[Decimal, Decimal, Decimal]:
-    """Gross, fees and net PnL rounded to the cent so that gross + fees = net as shown."""
-    net = figures.net.quantize(CENT, ROUND_HALF_UP)
-    fees = figures.fees.quantize(CENT, ROUND_HALF_UP)
-    return net - fees, fees, net
 
 
 def percent(part: int, whole: int) -> str:
@@ -80,17 +67,18 @@ def report(figures: Figures, title: str) -> RenderableType:
     )
 
 
-def _table(title: str, *columns: str) -> Table:
-    table = Table(title=title, title_justify="left", box=box.SIMPLE_HEAD, show_edge=False)
+def table(title: str, *columns: str) -> Table:
+    """A report table: titled on the left, a rule under the header, no outer frame."""
+    made = Table(title=title, title_justify="left", box=box.SIMPLE_HEAD, show_edge=False)
     for column in columns:
-        table.add_column(column)
-    return table
+        made.add_column(column)
+    return made
 
 
 def _session(figures: Figures) -> Table:
-    gross, fees, net = shown_pnl(figures)
+    gross, fees, net = shown_pnl(figures.net, figures.fees)
     count = len(figures.trades)
-    table = _table("Session", "figure", "value")
+    shown = table("Session", "figure", "value")
     rows = [
         ("trades", str(count)),
         ("wins", f"{figures.wins} ({percent(figures.wins, count)})"),
@@ -119,8 +107,8 @@ def _session(figures: Figures) -> Table:
         ("balance", _balance(figures)),
     ]
     for row in rows:
-        table.add_row(*row)
-    return table
+        shown.add_row(*row)
+    return shown
 
 
 def _spread(values: Sequence[T], show: Callable[[T], str]) -> str:
@@ -140,19 +128,19 @@ def _balance(figures: Figures) -> str:
 
 
 def _groups(figures: Figures) -> Table:
-    table = _table("Net PnL by", "group", "name", "net")
+    shown = table("Net PnL by", "group", "name", "net")
     for group, values in (
         ("regime", figures.net_by_regime),
         ("exit", figures.net_by_exit),
         ("instrument", figures.net_by_instrument),
     ):
         for name, value in values.items():
-            table.add_row(group, name, usdt(value))
-    return table
+            shown.add_row(group, name, usdt(value))
+    return shown
 
 
 def _limit_entries(entries: Iterable[LimitEntry]) -> Table:
-    table = _table(
+    shown = table(
         "Limit entries by regime (time to fill from OKX's acknowledgement)",
         "regime",
         "longest wait",
@@ -172,7 +160,7 @@ def _limit_entries(entries: Iterable[LimitEntry]) -> Table:
         waits = [e.time_to_fill for e in group if e.time_to_fill is not None]
         limit = group[0].max_wait
         late = sum(1 for wait in waits if limit is not None and wait > limit)
-        table.add_row(
+        shown.add_row(
             name,
             "n/a" if limit is None else seconds(limit),
             str(len(group)),
@@ -180,18 +168,18 @@ def _limit_entries(entries: Iterable[LimitEntry]) -> Table:
             _spread(waits, seconds),
             str(late),
         )
-    return table
+    return shown
 
 
 def _slippage(figures: Figures) -> Table:
-    table = _table("Slippage from the signal price (bps; positive: worse)", "figure", "value")
+    shown = table("Slippage from the signal price (bps; positive: worse)", "figure", "value")
     values = [s.bps for s in figures.slippage]
-    table.add_row("filled entries measured", str(len(values)))
+    shown.add_row("filled entries measured", str(len(values)))
     if values:
-        table.add_row("mean", _bps(sum(values, Decimal(0)) / len(values)))
-        table.add_row("median", _bps(median(values)))
-        table.add_row("worst", _bps(max(values)))
-    return table
+        shown.add_row("mean", _bps(sum(values, Decimal(0)) / len(values)))
+        shown.add_row("median", _bps(median(values)))
+        shown.add_row("worst", _bps(max(values)))
+    return shown
 
 
 def _bps(value: Decimal) -> str:
@@ -201,21 +189,21 @@ def _bps(value: Decimal) -> str:
 def _events(title: str, source: str, events: Sequence[Event]) -> RenderableType:
     if not events:
         return f"{title}: none"
-    table = _table(f"{title}: {len(events)}", "at", source, "what")
+    shown = table(f"{title}: {len(events)}", "at", source, "what")
     for event in events:
-        table.add_row(_time(event.at), event.source, event.text)
-    return table
+        shown.add_row(_time(event.at), event.source, event.text)
+    return shown
 
 
 def _rejections(figures: Figures) -> RenderableType:
     by_code = figures.rejections_by_code
     if not by_code:
         return "Rejections: none"
-    table = _table(f"Rejections by OKX code: {len(figures.rejections)}", "code", "count", "last")
+    shown = table(f"Rejections by OKX code: {len(figures.rejections)}", "code", "count", "last")
     for code, count in by_code.items():
         last = next(e for e in reversed(figures.rejections) if e.source == code)
-        table.add_row(code, str(count), last.text)
-    return table
+        shown.add_row(code, str(count), last.text)
+    return shown
 
 
 def _time(moment: datetime) -> str:

@@ -11,6 +11,8 @@ account, so it starts with a new journal.
 from __future__ import annotations
 
 import asyncio
+import json
+import logging
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime, timedelta
@@ -20,10 +22,11 @@ from host.engine.engine import Engine
 from host.engine.stats import SessionStats
 from host.exchange.connection import OkxConnection
 from host.journal import journal_path
+from host.report.source import Period, read_only, read_rows
 from host.sessions.runner import Venue, trade
 from host.settings import Settings
 from host.sim.config import SimConfig
-from host.sim.replay import FileReplay
+from host.sim.replay import FileReplay, ReplayError
 from host.sim.server import DEFAULT_START, Simulator
 from host.sim.standalone import sim_account_credentials
 
@@ -33,38 +36,77 @@ STEP = timedelta(seconds=1)
 ZERO = timedelta(0)
 PROGRESS_EVERY = 60
 """Steps between progress reports."""
+DEFAULT_DURATION = timedelta(hours=1)
+"""A generated market's length when none is asked for."""
 
-Progress = Callable[[str], None]
+_log = logging.getLogger(__name__)
+
+Progress = Callable[[timedelta, timedelta, str], None]
+"""Told the simulated time elapsed, the session's length and a status line."""
 
 
 @dataclass(frozen=True, slots=True)
 class PaperResult:
-    """What a paper session leaves: its figures and where its journal is."""
+    """What a paper session leaves: its figures and where its journal is.
+
+    ``unprotected_at_end`` counts the positions left open without an exchange-side stop, so the
+    summary says "with their exchange-side stops" only when it is true.
+    """
 
     stats: SessionStats
     journal: Path
     open_at_end: int
+    unprotected_at_end: int = 0
 
     def summary(self) -> str:
         """The summary printed at the end of ``scalphost run``."""
-        kept = f"  open at the end: {self.open_at_end} (kept, with their exchange-side stops)"
-        return self.stats.render(self.journal) + "\n" + kept
+        with read_only(self.journal) as connection:
+            trips = read_rows(connection, Period()).trips
+        lines = [
+            self.stats.render(
+                self.journal,
+                trips=[f"{trip.at:%H:%M:%S} {trip.source}: {trip.text}" for trip in trips],
+            )
+        ]
+        if self.unprotected_at_end:
+            lines.append(
+                f"  open at the end: {self.open_at_end}, {self.unprotected_at_end} of them "
+                "WITHOUT an exchange-side stop"
+            )
+        elif self.open_at_end:
+            lines.append(
+                f"  open at the end: {self.open_at_end} (kept, with their exchange-side stops)"
+            )
+        return "\n".join(lines)
 
 
 async def run_paper(
     settings: Settings,
     *,
-    duration: timedelta,
+    duration: timedelta | None = None,
     seed: int = 1,
     data: Path | None = None,
     start: datetime = DEFAULT_START,
     progress: Progress | None = None,
     stop: asyncio.Event | None = None,
 ) -> PaperResult:
-    """Trade ``duration`` of simulated market, generated from ``seed`` or replayed from ``data``."""
+    """Trade ``duration`` of simulated market, generated from ``seed`` or replayed from ``data``.
+
+    Without ``duration``: an hour of generated market, or the replayed tape to its last trade
+    (a short tape is not padded with an hour of nothing). A tape trades the configured
+    instruments it has trades of; :class:`ReplayError` if it has none of them.
+    """
     journal = journal_path(settings.journal, PAPER_ACCOUNT)
     _forget(journal)
-    sim = _simulator(settings, seed, data, start)
+    if data is None:
+        sim = Simulator(SimConfig(seed=seed), start=start)
+        length = duration or DEFAULT_DURATION
+    else:
+        replay = FileReplay(data, start)
+        instruments = replay.instruments(SimConfig().instruments)
+        settings = tape_settings(settings, data, [inst.inst_id for inst in instruments])
+        sim = Simulator(SimConfig(seed=seed, instruments=instruments), start=start, source=replay)
+        length = duration or _whole_steps(replay.span)
     await sim.start()
     venue = Venue(
         rest_url=sim.urls.rest,
@@ -76,17 +118,24 @@ async def run_paper(
 
     async def drive(engine: Engine, connection: OkxConnection) -> None:
         def report(elapsed: timedelta) -> None:
-            last = elapsed + STEP > duration
+            last = elapsed + STEP > length
             if progress is not None and (last or elapsed % (STEP * PROGRESS_EVERY) == ZERO):
-                progress(_status(engine, elapsed, duration))
+                progress(elapsed, length, _status(engine, elapsed, length))
 
-        await step_simulator(sim, engine, connection, duration, stop=stop, after_step=report)
+        await step_simulator(sim, engine, connection, length, stop=stop, after_step=report)
 
     try:
         engine = await trade(settings, venue, drive)
     finally:
         await sim.stop()
-    return PaperResult(engine.stats, journal, len(engine.registry.positions()))
+    open_at_end = engine.registry.positions()
+    protected = engine.protection.protected()
+    return PaperResult(
+        engine.stats,
+        journal,
+        len(open_at_end),
+        sum(1 for position in open_at_end if position.pos_id not in protected),
+    )
 
 
 async def step_simulator(
@@ -129,13 +178,32 @@ def _forget(journal: Path) -> None:
         journal.with_name(journal.name + suffix).unlink(missing_ok=True)
 
 
-def _simulator(settings: Settings, seed: int, data: Path | None, start: datetime) -> Simulator:
-    config = SimConfig(seed=seed)
-    if data is None:
-        return Simulator(config, start=start)
-    replay = FileReplay(data, start)
-    instruments = replay.instruments(config.instruments)
-    return Simulator(SimConfig(seed=seed, instruments=instruments), start=start, source=replay)
+def tape_settings(settings: Settings, data: Path, on_tape: list[str]) -> Settings:
+    """The settings to replay ``data`` with: the configured instruments the tape has trades of.
+
+    A newcomer's one-instrument file under the default list of four trades that one instrument
+    (the others would have no market at all); a config that names none of the tape's
+    instruments is refused with the line to set, rather than overruled.
+    """
+    traded = tuple(inst_id for inst_id in settings.instruments if inst_id in on_tape)
+    if not traded:
+        example = json.dumps(on_tape[:1])
+        raise ReplayError(
+            f"{data} has trades of {', '.join(on_tape)}, and the config lists none of them "
+            f"(instruments: {', '.join(settings.instruments)}); set instruments, e.g. "
+            f"SCALPHOST_INSTRUMENTS='{example}'"
+        )
+    left_out = [inst_id for inst_id in settings.instruments if inst_id not in traded]
+    if left_out:
+        _log.info(
+            "%s has no trades of %s: trading %s", data, ", ".join(left_out), ", ".join(traded)
+        )
+    return settings.model_copy(update={"instruments": traded})
+
+
+def _whole_steps(span: timedelta) -> timedelta:
+    """``span`` rounded up to whole steps, and at least one: the tape's last trade is seen."""
+    return max(STEP, -(-span // STEP) * STEP)
 
 
 def _status(engine: Engine, elapsed: timedelta, duration: timedelta) -> str:

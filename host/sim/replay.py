@@ -42,7 +42,9 @@ class FileReplay:
         if not raw:
             raise ReplayError(f"{path}: a header but no trades or candles")
         raw.sort(key=lambda trade: trade.ts)
-        shift = start - raw[0].ts if raw else timedelta(0)
+        self.span = raw[-1].ts - raw[0].ts
+        """From the first trade to the last: how long the tape lasts."""
+        shift = start - raw[0].ts
         self._trades: Iterator[RawTrade] = iter(
             [RawTrade(t.inst_id, t.side, t.px, t.sz, t.ts + shift) for t in raw]
         )

@@ -258,14 +258,19 @@ class RestApi:
         return ok(rows)
 
     def bills(self, call: Call) -> JsonDict:
-        """``GET /account/bills``: trade and funding bills, newest first, paged by ``billId``."""
+        """``GET /account/bills``: trade and funding bills, newest first, paged by ``billId``.
+
+        ``begin``/``end`` (ms) bound the bills' times, as on OKX.
+        """
         inst_id = call.params.text("instId", "")
         rows = [
             bill.record()
             for bill in reversed(self.engine.bills)
             if inst_id in ("", bill.inst_id) and bill.uid == call.acct.uid
         ]
-        return ok(page(rows, call.params, lambda row: int(row["billId"])))
+        return ok(
+            page(rows, call.params, lambda row: int(row["billId"]), time=lambda r: int(r["ts"]))
+        )
 
     def trade_fee(self, call: Call) -> JsonDict:
         """``GET /account/trade-fee?instType=SWAP``: the configured rates, negative = charged."""
