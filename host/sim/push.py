@@ -21,7 +21,7 @@ from host.sim.candles import BARS
 from host.sim.engine import SimEngine
 from host.sim.market import InstrumentMarket
 from host.sim.orders import SimAlgo, SimOrder
-from host.sim.session import Session
+from host.sim.session import PushTarget
 
 PUBLIC_CHANNELS = frozenset(
     {"tickers", "trades", "books5", "bbo-tbt", "mark-price", "funding-rate"}
@@ -59,7 +59,7 @@ class PushFaults:
     corrupt: int = 0
     corruption: str = "truncate"
     channel: str | None = None
-    held: list[tuple[Session, dict[str, Any]]] = field(default_factory=list)
+    held: list[tuple[PushTarget, dict[str, Any]]] = field(default_factory=list)
 
     def applies(self, channel: str) -> bool:
         """Tell whether a fault is pending for a push on ``channel``."""
@@ -120,7 +120,7 @@ class Hub:
 
     engine: SimEngine
     now: Callable[[], datetime]
-    sessions: set[Session] = field(default_factory=set)
+    sessions: set[PushTarget] = field(default_factory=set)
     faults: PushFaults = field(default_factory=PushFaults)
     public_frozen: bool = False
     snapshot_interval: timedelta = timedelta(seconds=5)
@@ -182,7 +182,7 @@ class Hub:
 
     # -- subscriptions -----------------------------------------------------------------------
 
-    def subscribed(self, session: Session, arg: dict[str, Any]) -> None:
+    def subscribed(self, session: PushTarget, arg: dict[str, Any]) -> None:
         """What OKX sends right after a subscribe ack: private snapshots, public current state."""
         channel = arg["channel"]
         if channel in LOGIN_CHANNELS:
@@ -208,7 +208,7 @@ class Hub:
             record = _public_record(channel, market, self)
             session.send({"arg": arg, "data": [record]}, self.now())
 
-    def _conn_count(self, session: Session, channel: str) -> int:
+    def _conn_count(self, session: PushTarget, channel: str) -> int:
         return sum(
             1
             for other in self.sessions
@@ -266,7 +266,7 @@ class Hub:
                 seen.row, seen.at = current.row(), now
                 self._public(name, inst_id, seen.row, now)
 
-    def _subscribers(self, channel: str, inst_id: str) -> list[tuple[Session, dict[str, Any]]]:
+    def _subscribers(self, channel: str, inst_id: str) -> list[tuple[PushTarget, dict[str, Any]]]:
         return [
             (session, arg)
             for session in list(self.sessions)
@@ -318,7 +318,7 @@ class Hub:
             count += 1
         return count
 
-    def matching(self, kind: str | None) -> list[Session]:
+    def matching(self, kind: str | None) -> list[PushTarget]:
         """Sessions on a path kind (``public``/``private``/``business``), or all."""
         return [s for s in self.sessions if kind is None or s.kind == kind]
 
@@ -356,7 +356,7 @@ class Hub:
                 message["data"] = data
                 self._deliver(session, channel, message)
 
-    def _deliver(self, session: Session, channel: str, message: dict[str, Any]) -> None:
+    def _deliver(self, session: PushTarget, channel: str, message: dict[str, Any]) -> None:
         faults = self.faults
         if not faults.applies(channel):
             session.send(message, self.now())
@@ -375,7 +375,7 @@ class Hub:
             if faults.reorder == 0:
                 self.flush_held()
 
-    def _snapshot(self, session: Session, arg: dict[str, Any], channel: str) -> None:
+    def _snapshot(self, session: PushTarget, arg: dict[str, Any], channel: str) -> None:
         assert session.uid is not None  # noqa: S101 -- private channels need a login
         account = self.engine.accounts[session.uid]
         if channel == "positions":
