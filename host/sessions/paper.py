@@ -44,6 +44,9 @@ class PaperResult:
     stats: SessionStats
     journal: Path
     open_at_end: int
+    ledger_digest: str = ""
+    """The simulator's ledger digest (:meth:`~host.sim.ledger.Ledger.digest`): equal digests,
+    identical histories on the exchange's side."""
 
     def summary(self) -> str:
         """The summary printed at the end of ``scalphost run``."""
@@ -63,8 +66,8 @@ async def run_paper(
 ) -> PaperResult:
     """Trade ``duration`` of simulated market, generated from ``seed`` or replayed from ``data``."""
     journal = journal_path(settings.journal, PAPER_ACCOUNT)
-    _forget(journal)
-    sim = _simulator(settings, seed, data, start)
+    forget_journal(journal)
+    sim = paper_simulator(settings, seed, data, start)
     await sim.start()
     venue = Venue(
         rest_url=sim.urls.rest,
@@ -78,7 +81,7 @@ async def run_paper(
         def report(elapsed: timedelta) -> None:
             last = elapsed + STEP > duration
             if progress is not None and (last or elapsed % (STEP * PROGRESS_EVERY) == ZERO):
-                progress(_status(engine, elapsed, duration))
+                progress(progress_line(engine, elapsed, duration))
 
         await step_simulator(sim, engine, connection, duration, stop=stop, after_step=report)
 
@@ -86,7 +89,7 @@ async def run_paper(
         engine = await trade(settings, venue, drive)
     finally:
         await sim.stop()
-    return PaperResult(engine.stats, journal, len(engine.registry.positions()))
+    return PaperResult(engine.stats, journal, len(engine.registry.positions()), sim.ledger.digest())
 
 
 async def step_simulator(
@@ -118,7 +121,7 @@ async def step_simulator(
             after_step(elapsed)
 
 
-def _forget(journal: Path) -> None:
+def forget_journal(journal: Path) -> None:
     """Remove the previous paper session's journal: each run trades a new simulated account.
 
     Its fills, positions and closes belong to a simulator that no longer exists; replayed into
@@ -129,7 +132,8 @@ def _forget(journal: Path) -> None:
         journal.with_name(journal.name + suffix).unlink(missing_ok=True)
 
 
-def _simulator(settings: Settings, seed: int, data: Path | None, start: datetime) -> Simulator:
+def paper_simulator(settings: Settings, seed: int, data: Path | None, start: datetime) -> Simulator:
+    """The simulator of a paper session: the market generated from ``seed``, or ``data``."""
     config = SimConfig(seed=seed)
     if data is None:
         return Simulator(config, start=start)
@@ -138,7 +142,8 @@ def _simulator(settings: Settings, seed: int, data: Path | None, start: datetime
     return Simulator(SimConfig(seed=seed, instruments=instruments), start=start, source=replay)
 
 
-def _status(engine: Engine, elapsed: timedelta, duration: timedelta) -> str:
+def progress_line(engine: Engine, elapsed: timedelta, duration: timedelta) -> str:
+    """One progress report: simulated time, ticks, trades, open positions, net PnL."""
     stats = engine.stats
     net = stats.totals()[2]
     return (
