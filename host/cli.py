@@ -162,6 +162,14 @@ def run(
         Path | None,
         typer.Option(help="Paper mode: replay this OKX historical trades CSV instead."),
     ] = None,
+    fast: Annotated[
+        bool,
+        typer.Option(
+            "--fast",
+            help="Paper mode only: replay in-process, without sockets — deterministic (the same "
+            "seed, data and config give the same journal) and faster.",
+        ),
+    ] = False,
     skip_golive: Annotated[
         bool,
         typer.Option(
@@ -173,9 +181,11 @@ def run(
     """Trade: paper mode against the built-in simulator (the default), or OKX demo / live.
 
     Paper mode replays a seeded market session on the simulator's clock (an hour of market in
-    about half a minute) through the real client code and ends with a summary. Demo and live
-    trade until SIGINT / SIGTERM, then shut down gracefully. Live mode starts only with a
-    passing `scalphost golive` stamp for exactly this config, host and plugins.
+    about a minute) through the real client code and ends with a summary; its results may
+    differ slightly from run to run (network timing). --fast (paper only) runs the same engine
+    and plugins against the simulator in-process: deterministic, and several times faster.
+    Demo and live trade until SIGINT / SIGTERM, then shut down gracefully. Live mode starts
+    only with a passing `scalphost golive` stamp for exactly this config, host and plugins.
     """
     with _config_errors():
         settings = load_settings(config)
@@ -190,9 +200,12 @@ def run(
     from host.journal import JournalOpenError
     from host.sim.replay import ReplayError
 
+    if fast and settings.mode != "paper":
+        typer.echo(f"--fast replays paper mode only, not {settings.mode}", err=True)
+        raise typer.Exit(CONFIG_ERROR_EXIT)
     try:
         if settings.mode == "paper":
-            _run_paper(settings, minutes, seed, data)
+            _run_paper(settings, minutes, seed, data, fast=fast)
         else:
             asyncio.run(_trade_live(settings, plugin_host, skip_golive=skip_golive))
     except StartupRefused as refused:
@@ -265,14 +278,19 @@ async def _trade_live(settings: Settings, plugin_host: PluginHost, *, skip_goliv
     await run_live(settings, plugin_host)
 
 
-def _run_paper(settings: Settings, minutes: float, seed: int, data: Path | None) -> None:
+def _run_paper(
+    settings: Settings, minutes: float, seed: int, data: Path | None, *, fast: bool
+) -> None:
     from datetime import timedelta
 
+    from host.sessions.fast import run_fast
     from host.sessions.live import stop_on_signals
     from host.sessions.paper import run_paper
 
+    runner = run_fast if fast else run_paper
+
     async def paper() -> str:
-        result = await run_paper(
+        result = await runner(
             settings,
             duration=timedelta(minutes=minutes),
             seed=seed,

@@ -107,8 +107,29 @@ class Book:
         return bool(self.bids) and px <= self.best_bid
 
     def _level(self, px: Decimal) -> Level:
-        lots = self.rng.randint(1, 400)
-        return Level(px, self.inst.min_sz * lots, self.rng.randint(1, 12))
+        lots = randint_from_one(self.rng, MOST_LOTS)
+        return Level(px, self.inst.min_sz * lots, randint_from_one(self.rng, MOST_ORDERS))
+
+
+MOST_LOTS = 400
+"""Most minimum sizes resting at one level."""
+MOST_ORDERS = 12
+"""Most orders making up one level."""
+
+
+def randint_from_one(rng: random.Random, high: int) -> int:
+    """``rng.randint(1, high)``: the same number from the same state, for a fraction of its cost.
+
+    The book draws two numbers per level, forty levels per trade: ``randint``'s argument checks
+    were the largest cost of a fast replay. This is CPython's own draw behind ``randint`` (its
+    ``_randbelow``: ``high.bit_length()`` random bits until a value below ``high`` comes), so a
+    seed still gives the same market (tests/test_fast_replay.py holds it to ``randint``).
+    """
+    bits = high.bit_length()
+    value = rng.getrandbits(bits)
+    while value >= high:
+        value = rng.getrandbits(bits)
+    return value + 1
 
 
 def _within(taker_side: str, px: Decimal, limit: Decimal) -> bool:
