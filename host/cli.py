@@ -286,6 +286,7 @@ def _run_paper(
     from host.sessions.fast import run_fast
     from host.sessions.live import stop_on_signals
     from host.sessions.paper import run_paper
+    from host.sessions.replay_loop import run_on_replay_loop
 
     runner = run_fast if fast else run_paper
 
@@ -300,7 +301,7 @@ def _run_paper(
         )
         return result.summary()
 
-    typer.echo(asyncio.run(paper()))
+    typer.echo(run_on_replay_loop(paper()) if fast else asyncio.run(paper()))
 
 
 @app.command("report")

@@ -7,15 +7,14 @@ would have written to a socket, decoded by the host's own :class:`FrameDecoder`.
 is the transport: no TCP, no JSON text for the pushes, and no waiting — so the pushes reach the
 host in the order the exchange produced them, and the same seed replays the same session.
 
-Pushes are held in one queue for all three "connections" and handed to the host's sink by
-:meth:`InProcessExchange.deliver`: after each simulation step (the driver calls it), and right
-after each request has been answered (scheduled on the event loop, so the caller reads the reply
-before the pushes the request caused, as it usually does over a network).
+Pushes are held in one queue for all three "connections", in the order the simulator made
+them — those a request caused behind those already queued, as on a socket — and handed to the
+host's sink one message at a time by :meth:`InProcessExchange.deliver_next`: the driver decides
+when (:mod:`host.sessions.fast`).
 """
 
 from __future__ import annotations
 
-import asyncio
 from collections import deque
 from collections.abc import Callable, Iterable, Mapping
 from datetime import datetime
@@ -82,7 +81,6 @@ class InProcessExchange:
         self.sink: EventSink | None = None
         self.sessions: list[LocalSession] = []
         self._queued: deque[tuple[ExchangeEvent, ...]] = deque()
-        self._delivery_scheduled = False
 
     def connect(
         self,
@@ -121,23 +119,22 @@ class InProcessExchange:
         """Pushes the host's decoder could not use (as a socket's decoder counts them)."""
         return sum(session.decoder.malformed for session in self.sessions)
 
-    def deliver(self) -> None:
-        """Hand every queued push to the sink, in the order the simulator produced them."""
-        self._delivery_scheduled = False
-        if self.sink is None:
-            return
-        while self._queued:
-            self.sink(self._queued.popleft())
+    def deliver_next(self) -> bool:
+        """Hand the oldest queued message's events to the sink; ``False`` if none was queued."""
+        if not self._queued or self.sink is None:
+            return False
+        self.sink(self._queued.popleft())
+        return True
 
     @property
     def pending(self) -> bool:
-        """Whether pushes wait for :meth:`deliver`."""
+        """Whether pushes wait for :meth:`deliver_next`."""
         return bool(self._queued)
 
     async def send(
         self, method: str, request_path: str, body: str, headers: Mapping[str, str]
     ) -> tuple[int, bytes]:
-        """Answer a request (a :class:`~host.exchange.rest.Transport`); its pushes follow it."""
+        """Answer a request (a :class:`~host.exchange.rest.Transport`); its pushes are queued."""
         split = urlsplit(request_path)
         request = RestRequest(
             method=method,
@@ -149,15 +146,9 @@ class InProcessExchange:
             remote=LOCAL_ADDRESS,
         )
         reply = self.sim.respond(request)
-        self._schedule_delivery()
         if reply.lost:
             raise NoReply("the simulator lost the reply (a fault)")
         return reply.status, reply.body
 
     def _queue(self, events: tuple[ExchangeEvent, ...]) -> None:
         self._queued.append(events)
-
-    def _schedule_delivery(self) -> None:
-        if self._queued and not self._delivery_scheduled:
-            self._delivery_scheduled = True
-            asyncio.get_running_loop().call_soon(self.deliver)
