@@ -11,6 +11,7 @@ from __future__ import annotations
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
+from functools import partial
 from typing import Any
 
 import orjson
@@ -227,11 +228,13 @@ class Hub:
                 continue
             seen = self._published.setdefault(inst_id, _Published())
             for trade in trades:
-                self._public("trades", inst_id, trade.record(), now)
+                self._public("trades", inst_id, trade.record, now)
             if market.book.seq_id != seen.book_seq:
                 seen.book_seq = market.book.seq_id
                 for channel in ("tickers", "books5", "bbo-tbt"):
-                    self._public(channel, inst_id, _public_record(channel, market, self), now)
+                    self._public(
+                        channel, inst_id, partial(_public_record, channel, market, self), now
+                    )
             mark = market.mark_record(now)
             if (
                 mark["markPx"] != seen.mark
@@ -239,11 +242,14 @@ class Hub:
                 or now - seen.mark_at >= MARK_HEARTBEAT
             ):
                 seen.mark, seen.mark_at = mark["markPx"], now
-                self._public("mark-price", inst_id, mark, now)
+                self._public("mark-price", inst_id, partial(dict, mark), now)
             if seen.funding_at is None or now - seen.funding_at >= FUNDING_REPEAT:
                 seen.funding_at = now
                 self._public(
-                    "funding-rate", inst_id, _public_record("funding-rate", market, self), now
+                    "funding-rate",
+                    inst_id,
+                    partial(_public_record, "funding-rate", market, self),
+                    now,
                 )
             self._publish_candles(market, now)
 
@@ -257,14 +263,14 @@ class Hub:
             seen = self._candles.setdefault((inst_id, bar), _CandleSeen())
             for candle in series.closed:
                 if seen.closed_until is None or candle.start > seen.closed_until:
-                    self._public(name, inst_id, candle.row(), now)
+                    self._public(name, inst_id, candle.row, now)
             if series.closed:
                 seen.closed_until = series.closed[-1].start
             current = series.current
             due = seen.at is None or now - seen.at >= CANDLE_THROTTLE
             if current is not None and due and current.row() != seen.row:
                 seen.row, seen.at = current.row(), now
-                self._public(name, inst_id, seen.row, now)
+                self._public(name, inst_id, partial(list, seen.row), now)
 
     def _subscribers(self, channel: str, inst_id: str) -> list[tuple[PushTarget, dict[str, Any]]]:
         return [
@@ -324,14 +330,23 @@ class Hub:
 
     def publish_record(self, channel: str, inst_id: str, record: dict[str, Any]) -> None:
         """Push ``record`` to the channel's subscribers as it is (fault injection)."""
-        self._public(channel, inst_id, record, self.now())
+        self._public(channel, inst_id, partial(dict, record), self.now())
 
     # -- internals ---------------------------------------------------------------------------
 
     def _public(
-        self, channel: str, inst_id: str, record: dict[str, Any] | list[str], now: datetime
+        self,
+        channel: str,
+        inst_id: str,
+        build: Callable[[], dict[str, Any] | list[str]],
+        now: datetime,
     ) -> None:
-        for session, arg in self._subscribers(channel, inst_id):
+        """Push ``build()`` to the channel's subscribers; built only if there are any."""
+        subscribers = self._subscribers(channel, inst_id)
+        if not subscribers:
+            return
+        record = build()
+        for session, arg in subscribers:
             session.send({"arg": arg, "data": [record]}, now)
 
     def _private(
