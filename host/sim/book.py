@@ -33,6 +33,14 @@ class Book:
     bids: list[Level] = field(default_factory=list)
     asks: list[Level] = field(default_factory=list)
     seq_id: int = 0
+    _offsets: list[Decimal] = field(init=False, repr=False)
+    """``tick * i`` for each level ``i`` below the depth (the book is rebuilt on every trade)."""
+    _sizes: list[Decimal] = field(init=False, repr=False)
+    """``min_sz * lots`` for each number of lots a level may hold."""
+
+    def __post_init__(self) -> None:
+        self._offsets = [self.inst.tick_sz * i for i in range(self.depth)]
+        self._sizes = [self.inst.min_sz * lots for lots in range(MOST_LOTS + 1)]
 
     @property
     def best_bid(self) -> Decimal:
@@ -62,9 +70,8 @@ class Book:
         else:
             best_bid, best_ask = last, last + gap
         best_bid = max(best_bid, tick)
-        self.bids = [self._level(best_bid - tick * i) for i in range(self.depth)]
-        self.bids = [level for level in self.bids if level.px > 0]
-        self.asks = [self._level(best_ask + tick * i) for i in range(self.depth)]
+        self.bids = [level for level in self._levels(best_bid, below=True) if level.px > 0]
+        self.asks = self._levels(best_ask, below=False)
         self.seq_id += 1
 
     def take(
@@ -108,7 +115,23 @@ class Book:
 
     def _level(self, px: Decimal) -> Level:
         lots = randint_from_one(self.rng, MOST_LOTS)
-        return Level(px, self.inst.min_sz * lots, randint_from_one(self.rng, MOST_ORDERS))
+        return Level(px, self._sizes[lots], randint_from_one(self.rng, MOST_ORDERS))
+
+    def _levels(self, best: Decimal, *, below: bool) -> list[Level]:
+        """The book's depth of levels from ``best`` outwards, drawn as :meth:`_level` draws.
+
+        The same prices and draws as ``_level`` level by level (sizes first, then orders), in
+        one loop: it runs on every trade.
+        """
+        rng, sizes = self.rng, self._sizes
+        return [
+            Level(
+                best - offset if below else best + offset,
+                sizes[randint_from_one(rng, MOST_LOTS)],
+                randint_from_one(rng, MOST_ORDERS),
+            )
+            for offset in self._offsets
+        ]
 
 
 MOST_LOTS = 400
