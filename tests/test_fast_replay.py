@@ -5,8 +5,11 @@ trading as socket paper mode does.
 from __future__ import annotations
 
 import asyncio
+import os
 import random
 import sqlite3
+import subprocess
+import sys
 from datetime import datetime, timedelta
 from pathlib import Path
 from typing import Any
@@ -288,3 +291,54 @@ def test_fast_replay_and_socket_paper_mode_trade_alike(
     assert len(early(socket)) >= 2, "the comparison needs trades to compare"
     assert early(fast) == early(socket)
     assert abs(len(fast.stats.trades) - len(socket.stats.trades)) <= 2
+
+
+# --- the command ----------------------------------------------------------------------------------
+
+
+def _scalphost(*args: str, env: dict[str, str]) -> subprocess.CompletedProcess[str]:
+    environment = {k: v for k, v in os.environ.items() if not k.startswith("SCALPHOST_")}
+    return subprocess.run(
+        [sys.executable, "-m", "host.cli", *args],
+        env=environment | env,
+        cwd=REPO,
+        capture_output=True,
+        text=True,
+        timeout=300,  # a guard against a hang, not a time budget
+        check=False,
+    )
+
+
+def test_run_fast_replays_an_okx_trades_csv_and_ends_with_the_summary(tmp_path: Path) -> None:
+    lines = ["instrument_name,trade_id,side,price,size,created_time"]
+    for n in range(240):  # four minutes of a BTC tape, one trade every second
+        price = 65000 + (n % 40) * 5
+        lines.append(f"BTC-USDT-SWAP,{1000 + n},{'buy' if n % 3 else 'sell'},{price},0.5,"
+                     f"{1736150400000 + n * 1000}")  # fmt: skip
+    tape = tmp_path / "trades.csv"
+    tape.write_text("\n".join(lines) + "\n", encoding="utf-8")
+    env = {
+        "SCALPHOST_JOURNAL__DIRECTORY": str(tmp_path),
+        "SCALPHOST_INSTRUMENTS": '["BTC-USDT-SWAP"]',
+    }
+    result = _scalphost("run", "--fast", "--data", str(tape), "--minutes", "3", env=env)
+    assert result.returncode == 0, result.stderr
+    assert result.stdout.startswith("Session summary")
+    assert "0:03:00 / 0:03:00 simulated" in result.stderr
+    assert "ticks 0," not in result.stdout
+    assert (tmp_path / "paper.sqlite3").exists()
+
+
+def test_run_fast_is_for_paper_mode_only(tmp_path: Path) -> None:
+    env = {
+        "SCALPHOST_CREDENTIALS__API_KEY": "key",
+        "SCALPHOST_CREDENTIALS__SECRET_KEY": "secret",
+        "SCALPHOST_CREDENTIALS__PASSPHRASE": "passphrase",
+        "SCALPHOST_EXCHANGE__REST_URL": "https://www.okx.com",
+        "SCALPHOST_EXCHANGE__WS_URL": "wss://ws.okx.com:8443",
+        "SCALPHOST_JOURNAL__DIRECTORY": str(tmp_path),
+    }
+    result = _scalphost("run", "--fast", "--mode", "demo", env=env)
+    assert result.returncode == 2
+    assert result.stderr.strip() == "--fast replays paper mode only, not demo"
+    assert not (tmp_path / "paper.sqlite3").exists()
