@@ -5,17 +5,15 @@ trading as socket paper mode does.
 from __future__ import annotations
 
 import asyncio
-import os
 import random
 import sqlite3
-import subprocess
-import sys
 from datetime import datetime, timedelta
 from pathlib import Path
 from typing import Any
 
 import orjson
 import pytest
+from test_cli import scalphost, write_btc_tape
 
 from host.exchange.connection import (
     BUSINESS_SUBSCRIPTIONS,
@@ -296,32 +294,13 @@ def test_fast_replay_and_socket_paper_mode_trade_alike(
 # --- the command ----------------------------------------------------------------------------------
 
 
-def _scalphost(*args: str, env: dict[str, str]) -> subprocess.CompletedProcess[str]:
-    environment = {k: v for k, v in os.environ.items() if not k.startswith("SCALPHOST_")}
-    return subprocess.run(
-        [sys.executable, "-m", "host.cli", *args],
-        env=environment | env,
-        cwd=REPO,
-        capture_output=True,
-        text=True,
-        timeout=300,  # a guard against a hang, not a time budget
-        check=False,
-    )
-
-
 def test_run_fast_replays_an_okx_trades_csv_and_ends_with_the_summary(tmp_path: Path) -> None:
-    lines = ["instrument_name,trade_id,side,price,size,created_time"]
-    for n in range(240):  # four minutes of a BTC tape, one trade every second
-        price = 65000 + (n % 40) * 5
-        lines.append(f"BTC-USDT-SWAP,{1000 + n},{'buy' if n % 3 else 'sell'},{price},0.5,"
-                     f"{1736150400000 + n * 1000}")  # fmt: skip
-    tape = tmp_path / "trades.csv"
-    tape.write_text("\n".join(lines) + "\n", encoding="utf-8")
+    tape = write_btc_tape(tmp_path)
     env = {
         "SCALPHOST_JOURNAL__DIRECTORY": str(tmp_path),
         "SCALPHOST_INSTRUMENTS": '["BTC-USDT-SWAP"]',
     }
-    result = _scalphost("run", "--fast", "--data", str(tape), "--minutes", "3", env=env)
+    result = scalphost("run", "--fast", "--data", str(tape), "--minutes", "3", env=env)
     assert result.returncode == 0, result.stderr
     assert result.stdout.startswith("Session summary")
     assert "0:03:00 / 0:03:00 simulated" in result.stderr
@@ -338,7 +317,7 @@ def test_run_fast_is_for_paper_mode_only(tmp_path: Path) -> None:
         "SCALPHOST_EXCHANGE__WS_URL": "wss://ws.okx.com:8443",
         "SCALPHOST_JOURNAL__DIRECTORY": str(tmp_path),
     }
-    result = _scalphost("run", "--fast", "--mode", "demo", env=env)
+    result = scalphost("run", "--fast", "--mode", "demo", env=env)
     assert result.returncode == 2
     assert result.stderr.strip() == "--fast replays paper mode only, not demo"
     assert not (tmp_path / "paper.sqlite3").exists()

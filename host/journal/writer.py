@@ -238,18 +238,8 @@ class InlineWriter(WriterThread):
     goes out, and the completion callbacks run in the order the records were written.
     """
 
-    def __init__(
-        self,
-        path: Path,
-        *,
-        synchronous: Literal["full", "normal"],
-        max_batch: int,
-        now: Callable[[], datetime],
-    ) -> None:
-        super().__init__(path, synchronous=synchronous, max_batch=max_batch, now=now)
-        self._pending: list[_Write] = []
-        self._connection: sqlite3.Connection | None = None
-        self._lock_fd: int | None = None
+    _connection: sqlite3.Connection | None = None
+    _lock_fd: int | None = None
 
     def start(self) -> None:
         """Take the lock and open the file on this thread; raise what opening raised."""
@@ -260,6 +250,7 @@ class InlineWriter(WriterThread):
             os.close(lock)
             raise
         self._lock_fd = lock
+        self._pending: list[_Write] = []
 
     def write(self, record: Any, done: Done | None) -> None:
         """Keep ``record``; commit what is kept when ``done`` waits for it or a batch is full."""

@@ -51,14 +51,13 @@ from host.journal import Journal, journal_path
 from host.pluginmanager import PluginHost, build_plugin_host
 from host.sessions.paper import (
     PAPER_ACCOUNT,
-    PROGRESS_EVERY,
     STEP,
     ZERO,
     PaperResult,
     Progress,
-    forget_journal,
-    paper_simulator,
-    progress_line,
+    new_session,
+    paper_result,
+    report_progress,
 )
 from host.sessions.replay_loop import ReplayLoop
 from host.sessions.runner import StartupGate, assemble, shutdown
@@ -84,18 +83,15 @@ async def run_fast(
     plugin_host: PluginHost | None = None,
 ) -> PaperResult:
     """Trade ``duration`` of simulated market in-process; the same arguments as paper mode."""
-    path = journal_path(settings.journal, PAPER_ACCOUNT)
-    forget_journal(path)
-    sim = paper_simulator(settings, seed, data, start)
+    journal, sim = new_session(settings, seed, data, start)
+
+    def report(engine: Engine, elapsed: timedelta) -> None:
+        report_progress(progress, engine, elapsed, duration)
+
     engine = await replay(
-        settings,
-        sim,
-        duration,
-        plugin_host=plugin_host,
-        stop=stop,
-        after_step=_reporter(progress, duration),
+        settings, sim, duration, plugin_host=plugin_host, stop=stop, after_step=report
     )
-    return PaperResult(engine.stats, path, len(engine.registry.positions()), sim.ledger.digest())
+    return paper_result(engine, journal, sim)
 
 
 async def replay(
@@ -243,16 +239,3 @@ async def _drive(
         await pump.settle()
         if after_step is not None:
             after_step(engine, elapsed)
-
-
-def _reporter(
-    progress: Progress | None, duration: timedelta
-) -> Callable[[Engine, timedelta], None] | None:
-    if progress is None:
-        return None
-
-    def report(engine: Engine, elapsed: timedelta) -> None:
-        if elapsed + STEP > duration or elapsed % (STEP * PROGRESS_EVERY) == ZERO:
-            progress(progress_line(engine, elapsed, duration))
-
-    return report

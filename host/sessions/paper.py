@@ -65,9 +65,7 @@ async def run_paper(
     stop: asyncio.Event | None = None,
 ) -> PaperResult:
     """Trade ``duration`` of simulated market, generated from ``seed`` or replayed from ``data``."""
-    journal = journal_path(settings.journal, PAPER_ACCOUNT)
-    forget_journal(journal)
-    sim = paper_simulator(settings, seed, data, start)
+    journal, sim = new_session(settings, seed, data, start)
     await sim.start()
     venue = Venue(
         rest_url=sim.urls.rest,
@@ -79,9 +77,7 @@ async def run_paper(
 
     async def drive(engine: Engine, connection: OkxConnection) -> None:
         def report(elapsed: timedelta) -> None:
-            last = elapsed + STEP > duration
-            if progress is not None and (last or elapsed % (STEP * PROGRESS_EVERY) == ZERO):
-                progress(progress_line(engine, elapsed, duration))
+            report_progress(progress, engine, elapsed, duration)
 
         await step_simulator(sim, engine, connection, duration, stop=stop, after_step=report)
 
@@ -89,7 +85,30 @@ async def run_paper(
         engine = await trade(settings, venue, drive)
     finally:
         await sim.stop()
+    return paper_result(engine, journal, sim)
+
+
+def new_session(
+    settings: Settings, seed: int, data: Path | None, start: datetime
+) -> tuple[Path, Simulator]:
+    """The journal of a new paper session (the last one's forgotten) and its simulator."""
+    journal = journal_path(settings.journal, PAPER_ACCOUNT)
+    forget_journal(journal)
+    return journal, paper_simulator(settings, seed, data, start)
+
+
+def paper_result(engine: Engine, journal: Path, sim: Simulator) -> PaperResult:
+    """What a paper session that traded on ``sim`` leaves."""
     return PaperResult(engine.stats, journal, len(engine.registry.positions()), sim.ledger.digest())
+
+
+def report_progress(
+    progress: Progress | None, engine: Engine, elapsed: timedelta, duration: timedelta
+) -> None:
+    """Report every :data:`PROGRESS_EVERY` steps, and after the last one."""
+    last = elapsed + STEP > duration
+    if progress is not None and (last or elapsed % (STEP * PROGRESS_EVERY) == ZERO):
+        progress(progress_line(engine, elapsed, duration))
 
 
 async def step_simulator(
