@@ -114,11 +114,6 @@ class InProcessExchange:
         for session in self.sessions:
             session.last_activity = now
 
-    @property
-    def malformed(self) -> int:
-        """Pushes the host's decoder could not use (as a socket's decoder counts them)."""
-        return sum(session.decoder.malformed for session in self.sessions)
-
     def deliver_next(self) -> bool:
         """Hand the oldest queued message's events to the sink; ``False`` if none was queued."""
         if not self._queued or self.sink is None:
