@@ -166,6 +166,14 @@ def run(
             "https://www.okx.com/data-download) instead, to its end."
         ),
     ] = None,
+    fast: Annotated[
+        bool,
+        typer.Option(
+            "--fast",
+            help="Paper mode only: replay in-process, without sockets — deterministic (the same "
+            "seed, data and config give the same journal) and faster.",
+        ),
+    ] = False,
     skip_golive: Annotated[
         bool,
         typer.Option(
@@ -177,9 +185,11 @@ def run(
     """Trade: paper mode against the built-in simulator (the default), or OKX demo / live.
 
     Paper mode replays a seeded market session on the simulator's clock (an hour of market in
-    about half a minute) through the real client code and ends with a summary. Demo and live
-    trade until SIGINT / SIGTERM, then shut down gracefully. Live mode starts only with a
-    passing `scalphost golive` stamp for exactly this config, host and plugins.
+    about a minute) through the real client code and ends with a summary; its results may
+    differ slightly from run to run (network timing). --fast (paper only) runs the same engine
+    and plugins against the simulator in-process: deterministic, and several times faster.
+    Demo and live trade until SIGINT / SIGTERM, then shut down gracefully. Live mode starts
+    only with a passing `scalphost golive` stamp for exactly this config, host and plugins.
     """
     with _config_errors():
         settings = load_settings(config)
@@ -195,9 +205,12 @@ def run(
     from host.journal import JournalOpenError
     from host.sim.replay import ReplayError
 
+    if fast and settings.mode != "paper":
+        typer.echo(f"--fast replays paper mode only, not {settings.mode}", err=True)
+        raise typer.Exit(CONFIG_ERROR_EXIT)
     try:
         if settings.mode == "paper":
-            _run_paper(settings, minutes, seed, data)
+            _run_paper(settings, minutes, seed, data, fast=fast)
         else:
             asyncio.run(_trade_live(settings, plugin_host, skip_golive=skip_golive))
     except StartupRefused as refused:
@@ -273,22 +286,27 @@ async def _trade_live(settings: Settings, plugin_host: PluginHost, *, skip_goliv
     await run_live(settings, plugin_host)
 
 
-def _run_paper(settings: Settings, minutes: float | None, seed: int, data: Path | None) -> None:
+def _run_paper(
+    settings: Settings, minutes: float | None, seed: int, data: Path | None, *, fast: bool
+) -> None:
     from datetime import timedelta
 
     from rich.console import Console
 
+    from host.sessions.fast import run_fast
     from host.sessions.live import stop_on_signals
     from host.sessions.paper import run_paper
     from host.sessions.progress import SessionProgress
+    from host.sessions.replay_loop import run_on_replay_loop
 
     console = Console(stderr=True)  # on a terminal, log records and the progress bar: one writer
     configure_logging(
         settings.log_level, secret_values(settings), console if console.is_terminal else None
     )
+    runner = run_fast if fast else run_paper
 
     async def paper(progress: SessionProgress) -> str:
-        result = await run_paper(
+        result = await runner(
             settings,
             duration=None if minutes is None else timedelta(minutes=minutes),
             seed=seed,
@@ -299,7 +317,7 @@ def _run_paper(settings: Settings, minutes: float | None, seed: int, data: Path 
         return result.summary()
 
     with SessionProgress(console) as progress:
-        summary = asyncio.run(paper(progress))
+        summary = run_on_replay_loop(paper(progress)) if fast else asyncio.run(paper(progress))
     typer.echo(summary)
 
 

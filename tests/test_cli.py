@@ -220,14 +220,20 @@ def test_run_trades_paper_mode_and_ends_with_the_summary(canary: str, tmp_path: 
     assert (tmp_path / "paper.sqlite3").exists()
 
 
-def test_run_replays_an_okx_trades_csv(tmp_path: Path) -> None:
+def write_btc_tape(directory: Path) -> Path:
+    """Four minutes of a BTC tape as an OKX trades CSV, one trade every second."""
     lines = ["instrument_name,trade_id,side,price,size,created_time"]
-    for n in range(240):  # four minutes of a BTC tape, one trade every second
+    for n in range(240):
         price = 65000 + (n % 40) * 5
         lines.append(f"BTC-USDT-SWAP,{1000 + n},{'buy' if n % 3 else 'sell'},{price},0.5,"
                      f"{1736150400000 + n * 1000}")  # fmt: skip
-    tape = tmp_path / "trades.csv"
+    tape = directory / "trades.csv"
     tape.write_text("\n".join(lines) + "\n", encoding="utf-8")
+    return tape
+
+
+def test_run_replays_an_okx_trades_csv(tmp_path: Path) -> None:
+    tape = write_btc_tape(tmp_path)
     env = {
         "SCALPHOST_JOURNAL__DIRECTORY": str(tmp_path),
         "SCALPHOST_INSTRUMENTS": '["BTC-USDT-SWAP"]',

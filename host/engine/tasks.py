@@ -30,6 +30,11 @@ class EngineTasks:
         task.add_done_callback(self._done)
         return task
 
+    @property
+    def running(self) -> int:
+        """How many tasks are not finished yet (a replay settles a step until none is left)."""
+        return len(self._running)
+
     async def idle(self) -> None:
         """Return once no task is running (a replay waits for this before moving time)."""
         await self._quiet.wait()

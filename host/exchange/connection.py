@@ -72,6 +72,16 @@ def public_subscriptions(instruments: Sequence[str]) -> tuple[Subscription, ...]
     )
 
 
+def build_feed(sink: EngineSink, settings: Settings, clock: Clock) -> ExchangeFeed:
+    """The feed between the exchange's pushes and ``sink``, with the settings' filters."""
+    return ExchangeFeed(
+        sink,
+        PrivateEventDedup.from_settings(settings.dedup, clock),
+        MarketDataWatermark(),
+        PriceCredibility(settings.credibility, clock),
+    )
+
+
 class OkxConnection:
     """REST plus sockets for one account, feeding one engine."""
 
@@ -100,12 +110,7 @@ class OkxConnection:
             lookup_delay_seconds=exchange.retry_backoff_seconds,
             request_timeout_seconds=exchange.request_timeout_seconds,
         )
-        self.feed = ExchangeFeed(
-            sink,
-            PrivateEventDedup.from_settings(settings.dedup, clock),
-            MarketDataWatermark(),
-            PriceCredibility(settings.credibility, clock),
-        )
+        self.feed = build_feed(sink, settings, clock)
         base = ws_url.rstrip("/")
         self.sockets = [
             OkxSocket(

@@ -19,7 +19,7 @@ import asyncio
 import logging
 from collections.abc import Awaitable, Callable, Mapping, Sequence
 from datetime import datetime, timedelta
-from typing import Any
+from typing import Any, Protocol
 from urllib.parse import urlencode
 
 import aiohttp
@@ -70,12 +70,63 @@ class _Retry(Exception):
         self.error = error
 
 
+class NotSent(Exception):
+    """A transport could not deliver the request at all: OKX never saw it (safe to re-send)."""
+
+
+class NoReply(Exception):
+    """A transport sent the request but got no usable reply: OKX may have acted on it."""
+
+
+class Transport(Protocol):
+    """Carries one signed request to OKX and brings back its status and body."""
+
+    async def send(
+        self, method: str, request_path: str, body: str, headers: Mapping[str, str]
+    ) -> tuple[int, bytes]:
+        """The reply's HTTP status and body; :class:`NotSent` or :class:`NoReply` if none."""
+        ...
+
+
+class HttpTransport:
+    """Requests over an aiohttp session to ``base_url`` (OKX, or the simulator's server)."""
+
+    def __init__(
+        self, session: aiohttp.ClientSession, base_url: str, timeout_seconds: float
+    ) -> None:
+        self._session = session
+        self._base_url = base_url.rstrip("/")
+        self._timeout = aiohttp.ClientTimeout(total=timeout_seconds)
+
+    async def send(
+        self, method: str, request_path: str, body: str, headers: Mapping[str, str]
+    ) -> tuple[int, bytes]:
+        """One HTTP exchange; a connection that never opened is :class:`NotSent`."""
+        try:
+            async with self._session.request(
+                method,
+                URL(self._base_url + request_path, encoded=True),
+                data=body or None,
+                headers=headers,
+                timeout=self._timeout,
+            ) as response:
+                return response.status, await response.read()
+        except aiohttp.ClientConnectorError as error:
+            raise NotSent(str(error)) from None
+        except (TimeoutError, aiohttp.ClientError) as error:
+            raise NoReply(f"no usable reply ({type(error).__name__})") from None
+
+
 class OkxRest:
-    """One aiohttp session's worth of signed, throttled, classified OKX requests."""
+    """Signed, throttled, classified OKX requests over a :class:`Transport`.
+
+    ``session`` carries them over HTTP to ``base_url``; ``transport`` replaces that (the fast
+    replay answers them in-process), and everything else here applies unchanged.
+    """
 
     def __init__(
         self,
-        session: aiohttp.ClientSession,
+        session: aiohttp.ClientSession | None,
         settings: ExchangeSettings,
         credentials: Credentials,
         clock: Clock,
@@ -84,13 +135,18 @@ class OkxRest:
         base_url: str | None = None,
         limiter: RateLimiter | None = None,
         sleep: Sleep = asyncio.sleep,
+        transport: Transport | None = None,
     ) -> None:
-        self._session = session
         self._settings = settings
         self._credentials = credentials
         self._clock = clock
         self._health = health
-        self._base_url = (base_url if base_url is not None else settings.rest_url).rstrip("/")
+        if transport is None:
+            if session is None:
+                raise ValueError("OkxRest needs an aiohttp session or a transport")
+            url = base_url if base_url is not None else settings.rest_url
+            transport = HttpTransport(session, url, settings.request_timeout_seconds)
+        self._transport = transport
         self._limiter = limiter or RateLimiter(clock, sleep=sleep)
         self._sleep = sleep
         self.clock_offset = timedelta(0)
@@ -190,20 +246,12 @@ class OkxRest:
             headers[HEADER_DEMO] = "1"
         started = self._clock.monotonic()
         try:
-            async with self._session.request(
-                method,
-                URL(self._base_url + request_path, encoded=True),
-                data=body or None,
-                headers=headers,
-                timeout=aiohttp.ClientTimeout(total=self._settings.request_timeout_seconds),
-            ) as response:
-                status = response.status
-                raw = await response.read()
-        except aiohttp.ClientConnectorError as error:
+            status, raw = await self._transport.send(method, request_path, body, headers)
+        except NotSent as error:
             # The connection never opened, so OKX never saw the request: safe for writes too.
             raise _Retry(OkxUnavailable("connect", str(error), path=path)) from None
-        except (TimeoutError, aiohttp.ClientError) as error:
-            unknown = OkxUnavailable("timeout", f"no usable reply ({type(error).__name__})")
+        except NoReply as error:
+            unknown = OkxUnavailable("timeout", str(error))
             raise self._unknown_outcome(method, path, unknown) from None
         finally:
             self._health.record_request(self._clock.monotonic() - started)

@@ -31,7 +31,7 @@ from host.journal import queries
 from host.journal.errors import JournalOpenError
 from host.journal.records import IntegrityReport, OpenPosition, OrderIntent, Record
 from host.journal.store import writer_for
-from host.journal.writer import Done, WriterThread
+from host.journal.writer import Done, InlineWriter, WriterThread
 from host.settings import JournalSettings
 
 T = TypeVar("T")
@@ -63,7 +63,9 @@ class Journal:
         self._closed = False
 
     @classmethod
-    async def open(cls, path: Path, clock: Clock, settings: JournalSettings) -> Journal:
+    async def open(
+        cls, path: Path, clock: Clock, settings: JournalSettings, *, inline: bool = False
+    ) -> Journal:
         """Open (creating and migrating as needed) the journal at ``path``.
 
         Raises a :class:`~host.journal.JournalOpenError`: a
@@ -72,15 +74,22 @@ class Journal:
         class for a file that is empty, corrupt or cannot be created. An existing empty file is
         refused rather than taken for a new journal: the journal of an account that traded does
         not lose its contents by itself, and starting afresh would forget its positions' stops.
+
+        ``inline`` writes on the event loop's thread (:class:`~host.journal.writer.InlineWriter`):
+        for replays, whose journal must not depend on when a thread gets the disk.
         """
-        writer = WriterThread(
+        kind = InlineWriter if inline else WriterThread
+        writer = kind(
             path,
             synchronous=settings.synchronous,
             max_batch=settings.max_batch,
             now=clock.now,
         )
         try:
-            await asyncio.to_thread(writer.start)
+            if inline:
+                writer.start()
+            else:
+                await asyncio.to_thread(writer.start)
         except sqlite3.DatabaseError as error:
             raise JournalOpenError(f"{path}: not a usable journal: {error}") from None
         except OSError as error:
@@ -127,7 +136,10 @@ class Journal:
         if self._closed:
             return
         self._closed = True
-        await asyncio.to_thread(self._writer.stop)
+        if isinstance(self._writer, InlineWriter):
+            self._writer.stop()
+        else:
+            await asyncio.to_thread(self._writer.stop)
 
     # --- what a restart reads -------------------------------------------------------------------
 

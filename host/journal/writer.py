@@ -230,6 +230,65 @@ class WriterThread:
             LOG.error("journal lost a %s: %s", type(job.record).__name__, error)
 
 
+class InlineWriter(WriterThread):
+    """The same transactions as :class:`WriterThread`, run on the caller's thread, for replays.
+
+    A replay must write the same journal run after run. A writer thread completes each commit
+    whenever the disk lets it, so the tasks waiting on commits could resume in a different order
+    from one run to the next (and place their orders in a different order). Here records wait
+    in a list and are committed in one transaction when a durable write or a read needs them,
+    or once ``max_batch`` have gathered: an order's intent is still committed before the order
+    goes out, and the completion callbacks run in the order the records were written.
+    """
+
+    _connection: sqlite3.Connection | None = None
+    _lock_fd: int | None = None
+
+    def start(self) -> None:
+        """Take the lock and open the file on this thread; raise what opening raised."""
+        lock = self._lock()
+        try:
+            self._connection = self._connect()
+        except BaseException:
+            os.close(lock)
+            raise
+        self._lock_fd = lock
+        self._pending: list[_Write] = []
+
+    def write(self, record: Any, done: Done | None) -> None:
+        """Keep ``record``; commit what is kept when ``done`` waits for it or a batch is full."""
+        self._pending.append(_Write(record, done))
+        if done is not None or len(self._pending) >= self._max_batch:
+            self._commit_pending()
+
+    def read(self, query: Callable[[sqlite3.Connection], Any], done: Done) -> None:
+        """Commit what is kept, then run ``query``."""
+        self._commit_pending()
+        if self._connection is not None:
+            _run_read(self._connection, _Read(query, done))
+
+    def stop(self) -> None:
+        """Commit what is kept, close the file and release the lock."""
+        if self._connection is None:
+            return
+        self._commit_pending()
+        self._connection.close()
+        self._connection = None
+        if self._lock_fd is not None:
+            os.close(self._lock_fd)
+            self._lock_fd = None
+
+    @property
+    def alive(self) -> bool:
+        """Whether the file is open."""
+        return self._connection is not None
+
+    def _commit_pending(self) -> None:
+        writes, self._pending = self._pending, []
+        if self._connection is not None:
+            self._commit(self._connection, writes)
+
+
 Outcome = tuple[Any, Exception | None]
 
 

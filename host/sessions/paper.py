@@ -57,6 +57,9 @@ class PaperResult:
     journal: Path
     open_at_end: int
     unprotected_at_end: int = 0
+    ledger_digest: str = ""
+    """The simulator's ledger digest (:meth:`~host.sim.ledger.Ledger.digest`): equal digests,
+    identical histories on the exchange's side."""
 
     def summary(self) -> str:
         """The summary printed at the end of ``scalphost run``."""
@@ -96,17 +99,8 @@ async def run_paper(
     (a short tape is not padded with an hour of nothing). A tape trades the configured
     instruments it has trades of; :class:`ReplayError` if it has none of them.
     """
-    journal = journal_path(settings.journal, PAPER_ACCOUNT)
-    _forget(journal)
-    if data is None:
-        sim = Simulator(SimConfig(seed=seed), start=start)
-        length = duration or DEFAULT_DURATION
-    else:
-        replay = FileReplay(data, start)
-        instruments = replay.instruments(SimConfig().instruments)
-        settings = tape_settings(settings, data, [inst.inst_id for inst in instruments])
-        sim = Simulator(SimConfig(seed=seed, instruments=instruments), start=start, source=replay)
-        length = duration or _whole_steps(replay.span)
+    session = new_session(settings, seed, data, start, duration)
+    sim = session.sim
     await sim.start()
     venue = Venue(
         rest_url=sim.urls.rest,
@@ -118,24 +112,66 @@ async def run_paper(
 
     async def drive(engine: Engine, connection: OkxConnection) -> None:
         def report(elapsed: timedelta) -> None:
-            last = elapsed + STEP > length
-            if progress is not None and (last or elapsed % (STEP * PROGRESS_EVERY) == ZERO):
-                progress(elapsed, length, _status(engine, elapsed, length))
+            report_progress(progress, engine, elapsed, session.length)
 
-        await step_simulator(sim, engine, connection, length, stop=stop, after_step=report)
+        await step_simulator(sim, engine, connection, session.length, stop=stop, after_step=report)
 
     try:
-        engine = await trade(settings, venue, drive)
+        engine = await trade(session.settings, venue, drive)
     finally:
         await sim.stop()
+    return paper_result(engine, session)
+
+
+@dataclass(frozen=True, slots=True)
+class NewSession:
+    """A paper session about to start: its journal, simulator, settings and length.
+
+    The last session's journal is forgotten; a tape's session trades the tape's instruments.
+    """
+
+    journal: Path
+    sim: Simulator
+    settings: Settings
+    length: timedelta
+
+
+def new_session(
+    settings: Settings, seed: int, data: Path | None, start: datetime, duration: timedelta | None
+) -> NewSession:
+    """Set up a paper session, socket or fast: the market generated from ``seed``, or ``data``."""
+    journal = journal_path(settings.journal, PAPER_ACCOUNT)
+    forget_journal(journal)
+    if data is None:
+        sim = Simulator(SimConfig(seed=seed), start=start)
+        return NewSession(journal, sim, settings, duration or DEFAULT_DURATION)
+    replay = FileReplay(data, start)
+    instruments = replay.instruments(SimConfig().instruments)
+    settings = tape_settings(settings, data, [inst.inst_id for inst in instruments])
+    sim = Simulator(SimConfig(seed=seed, instruments=instruments), start=start, source=replay)
+    return NewSession(journal, sim, settings, duration or _whole_steps(replay.span))
+
+
+def paper_result(engine: Engine, session: NewSession) -> PaperResult:
+    """What a paper session leaves: figures, journal, open positions, the ledger's digest."""
     open_at_end = engine.registry.positions()
     protected = engine.protection.protected()
     return PaperResult(
         engine.stats,
-        journal,
+        session.journal,
         len(open_at_end),
         sum(1 for position in open_at_end if position.pos_id not in protected),
+        session.sim.ledger.digest(),
     )
+
+
+def report_progress(
+    progress: Progress | None, engine: Engine, elapsed: timedelta, length: timedelta
+) -> None:
+    """Report every :data:`PROGRESS_EVERY` steps, and after the last one."""
+    last = elapsed + STEP > length
+    if progress is not None and (last or elapsed % (STEP * PROGRESS_EVERY) == ZERO):
+        progress(elapsed, length, progress_line(engine, elapsed, length))
 
 
 async def step_simulator(
@@ -167,7 +203,7 @@ async def step_simulator(
             after_step(elapsed)
 
 
-def _forget(journal: Path) -> None:
+def forget_journal(journal: Path) -> None:
     """Remove the previous paper session's journal: each run trades a new simulated account.
 
     Its fills, positions and closes belong to a simulator that no longer exists; replayed into
@@ -206,7 +242,8 @@ def _whole_steps(span: timedelta) -> timedelta:
     return max(STEP, -(-span // STEP) * STEP)
 
 
-def _status(engine: Engine, elapsed: timedelta, duration: timedelta) -> str:
+def progress_line(engine: Engine, elapsed: timedelta, duration: timedelta) -> str:
+    """One progress report: simulated time, ticks, trades, open positions, net PnL."""
     stats = engine.stats
     net = stats.totals()[2]
     return (

@@ -23,6 +23,7 @@ from host.engine.engine import Engine
 from host.engine.execution import Executor
 from host.engine.load import monitor_load
 from host.engine.startup import check_account, instrument_specs, restore
+from host.exchange.api import OkxApi
 from host.exchange.connection import ExchangeSnapshot, OkxConnection
 from host.exchange.events import ExchangeEvent
 from host.exchange.orders import ClientOrderIds
@@ -55,7 +56,7 @@ class Venue:
     account: str
 
 
-class _Gate:
+class StartupGate:
     """Holds exchange events back until the engine is restored, then lets them through in order.
 
     The sockets are live before the restart is complete; a fill pushed in that window must not
@@ -67,18 +68,21 @@ class _Gate:
         self._backlog: list[ExchangeEvent] = []
 
     def __call__(self, event: ExchangeEvent) -> None:
+        """Hold ``event`` back, or hand it to the engine once it is open."""
         if self.engine is None:
             self._backlog.append(event)
         else:
             self.engine.on_event(event)
 
     def open(self, engine: Engine) -> None:
+        """Hand the held events to ``engine`` in order, then let the next ones straight through."""
         for event in self._backlog:
             engine.on_event(event)
         self._backlog.clear()
         self.engine = engine
 
     async def on_resync(self, snapshot: ExchangeSnapshot) -> None:
+        """A reconnect's snapshot, for the engine once it is open (before, the restore reads)."""
         if self.engine is not None:
             await self.engine.on_resync(snapshot)
 
@@ -97,7 +101,7 @@ async def trade(
     journal = await Journal.open(
         journal_path(settings.journal, venue.account), clock, settings.journal
     )
-    gate = _Gate()
+    gate = StartupGate()
     try:
         async with aiohttp.ClientSession() as session:
             connection = OkxConnection(
@@ -110,28 +114,7 @@ async def trade(
                 ws_url=venue.ws_url,
             )
             await connection.rest.sync_clock()
-            specs = await instrument_specs(connection.api, settings)
-            await check_account(connection.api, settings)
-            engine: Engine | None = None
-            executor = Executor(
-                connection.api,
-                journal,
-                clock,
-                ClientOrderIds(clock),
-                settings.engine.margin_mode,
-                lambda rejection: engine.on_refused(rejection) if engine else None,
-            )
-            engine = Engine(
-                settings.engine,
-                settings.hooks.regime_fallback,
-                clock,
-                plugins.dispatch,
-                connection.api,
-                journal,
-                executor,
-                specs,
-            )
-            _watch_plugins(engine, plugins.faults)
+            engine = await assemble(settings, clock, connection.api, journal, plugins)
             link = asyncio.create_task(connection.run())
             load = asyncio.create_task(monitor_load(engine.market, connection.health))
             chores: asyncio.Task[None] | None = None
@@ -154,6 +137,35 @@ async def trade(
                     await link
     finally:
         await journal.close()
+    return engine
+
+
+async def assemble(
+    settings: Settings, clock: Clock, api: OkxApi, journal: Journal, plugins: PluginHost
+) -> Engine:
+    """The engine of one run: the account checked, the instruments read, the parts wired."""
+    specs = await instrument_specs(api, settings)
+    await check_account(api, settings)
+    engine: Engine | None = None
+    executor = Executor(
+        api,
+        journal,
+        clock,
+        ClientOrderIds(clock),
+        settings.engine.margin_mode,
+        lambda rejection: engine.on_refused(rejection) if engine else None,
+    )
+    engine = Engine(
+        settings.engine,
+        settings.hooks.regime_fallback,
+        clock,
+        plugins.dispatch,
+        api,
+        journal,
+        executor,
+        specs,
+    )
+    _watch_plugins(engine, plugins.faults)
     return engine
 
 

@@ -33,6 +33,14 @@ class Book:
     bids: list[Level] = field(default_factory=list)
     asks: list[Level] = field(default_factory=list)
     seq_id: int = 0
+    _offsets: list[Decimal] = field(init=False, repr=False)
+    """``tick * i`` for each level ``i`` below the depth (the book is rebuilt on every trade)."""
+    _sizes: list[Decimal] = field(init=False, repr=False)
+    """``min_sz * lots`` for each number of lots a level may hold."""
+
+    def __post_init__(self) -> None:
+        self._offsets = [self.inst.tick_sz * i for i in range(self.depth)]
+        self._sizes = [self.inst.min_sz * lots for lots in range(MOST_LOTS + 1)]
 
     @property
     def best_bid(self) -> Decimal:
@@ -62,9 +70,8 @@ class Book:
         else:
             best_bid, best_ask = last, last + gap
         best_bid = max(best_bid, tick)
-        self.bids = [self._level(best_bid - tick * i) for i in range(self.depth)]
-        self.bids = [level for level in self.bids if level.px > 0]
-        self.asks = [self._level(best_ask + tick * i) for i in range(self.depth)]
+        self.bids = [level for level in self._levels(best_bid, below=True) if level.px > 0]
+        self.asks = self._levels(best_ask, below=False)
         self.seq_id += 1
 
     def take(
@@ -107,8 +114,45 @@ class Book:
         return bool(self.bids) and px <= self.best_bid
 
     def _level(self, px: Decimal) -> Level:
-        lots = self.rng.randint(1, 400)
-        return Level(px, self.inst.min_sz * lots, self.rng.randint(1, 12))
+        lots = randint_from_one(self.rng, MOST_LOTS)
+        return Level(px, self._sizes[lots], randint_from_one(self.rng, MOST_ORDERS))
+
+    def _levels(self, best: Decimal, *, below: bool) -> list[Level]:
+        """The book's depth of levels from ``best`` outwards, drawn as :meth:`_level` draws.
+
+        The same prices and draws as ``_level`` level by level (sizes first, then orders), in
+        one loop: it runs on every trade.
+        """
+        rng, sizes = self.rng, self._sizes
+        return [
+            Level(
+                best - offset if below else best + offset,
+                sizes[randint_from_one(rng, MOST_LOTS)],
+                randint_from_one(rng, MOST_ORDERS),
+            )
+            for offset in self._offsets
+        ]
+
+
+MOST_LOTS = 400
+"""Most minimum sizes resting at one level."""
+MOST_ORDERS = 12
+"""Most orders making up one level."""
+
+
+def randint_from_one(rng: random.Random, high: int) -> int:
+    """``rng.randint(1, high)``: the same number from the same state, for a fraction of its cost.
+
+    The book draws two numbers per level, forty levels per trade: ``randint``'s argument checks
+    were the largest cost of a fast replay. This is CPython's own draw behind ``randint`` (its
+    ``_randbelow``: ``high.bit_length()`` random bits until a value below ``high`` comes), so a
+    seed still gives the same market (tests/test_fast_replay.py holds it to ``randint``).
+    """
+    bits = high.bit_length()
+    value = rng.getrandbits(bits)
+    while value >= high:
+        value = rng.getrandbits(bits)
+    return value + 1
 
 
 def _within(taker_side: str, px: Decimal, limit: Decimal) -> bool:

@@ -11,6 +11,7 @@ from __future__ import annotations
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
+from functools import partial
 from typing import Any
 
 import orjson
@@ -21,7 +22,7 @@ from host.sim.candles import BARS
 from host.sim.engine import SimEngine
 from host.sim.market import InstrumentMarket
 from host.sim.orders import SimAlgo, SimOrder
-from host.sim.session import Session
+from host.sim.session import PushTarget
 
 PUBLIC_CHANNELS = frozenset(
     {"tickers", "trades", "books5", "bbo-tbt", "mark-price", "funding-rate"}
@@ -59,7 +60,7 @@ class PushFaults:
     corrupt: int = 0
     corruption: str = "truncate"
     channel: str | None = None
-    held: list[tuple[Session, dict[str, Any]]] = field(default_factory=list)
+    held: list[tuple[PushTarget, dict[str, Any]]] = field(default_factory=list)
 
     def applies(self, channel: str) -> bool:
         """Tell whether a fault is pending for a push on ``channel``."""
@@ -120,7 +121,7 @@ class Hub:
 
     engine: SimEngine
     now: Callable[[], datetime]
-    sessions: set[Session] = field(default_factory=set)
+    sessions: set[PushTarget] = field(default_factory=set)
     faults: PushFaults = field(default_factory=PushFaults)
     public_frozen: bool = False
     snapshot_interval: timedelta = timedelta(seconds=5)
@@ -182,7 +183,7 @@ class Hub:
 
     # -- subscriptions -----------------------------------------------------------------------
 
-    def subscribed(self, session: Session, arg: dict[str, Any]) -> None:
+    def subscribed(self, session: PushTarget, arg: dict[str, Any]) -> None:
         """What OKX sends right after a subscribe ack: private snapshots, public current state."""
         channel = arg["channel"]
         if channel in LOGIN_CHANNELS:
@@ -208,7 +209,7 @@ class Hub:
             record = _public_record(channel, market, self)
             session.send({"arg": arg, "data": [record]}, self.now())
 
-    def _conn_count(self, session: Session, channel: str) -> int:
+    def _conn_count(self, session: PushTarget, channel: str) -> int:
         return sum(
             1
             for other in self.sessions
@@ -227,11 +228,13 @@ class Hub:
                 continue
             seen = self._published.setdefault(inst_id, _Published())
             for trade in trades:
-                self._public("trades", inst_id, trade.record(), now)
+                self._public("trades", inst_id, trade.record, now)
             if market.book.seq_id != seen.book_seq:
                 seen.book_seq = market.book.seq_id
                 for channel in ("tickers", "books5", "bbo-tbt"):
-                    self._public(channel, inst_id, _public_record(channel, market, self), now)
+                    self._public(
+                        channel, inst_id, partial(_public_record, channel, market, self), now
+                    )
             mark = market.mark_record(now)
             if (
                 mark["markPx"] != seen.mark
@@ -239,11 +242,14 @@ class Hub:
                 or now - seen.mark_at >= MARK_HEARTBEAT
             ):
                 seen.mark, seen.mark_at = mark["markPx"], now
-                self._public("mark-price", inst_id, mark, now)
+                self._public("mark-price", inst_id, partial(dict, mark), now)
             if seen.funding_at is None or now - seen.funding_at >= FUNDING_REPEAT:
                 seen.funding_at = now
                 self._public(
-                    "funding-rate", inst_id, _public_record("funding-rate", market, self), now
+                    "funding-rate",
+                    inst_id,
+                    partial(_public_record, "funding-rate", market, self),
+                    now,
                 )
             self._publish_candles(market, now)
 
@@ -257,16 +263,16 @@ class Hub:
             seen = self._candles.setdefault((inst_id, bar), _CandleSeen())
             for candle in series.closed:
                 if seen.closed_until is None or candle.start > seen.closed_until:
-                    self._public(name, inst_id, candle.row(), now)
+                    self._public(name, inst_id, candle.row, now)
             if series.closed:
                 seen.closed_until = series.closed[-1].start
             current = series.current
             due = seen.at is None or now - seen.at >= CANDLE_THROTTLE
             if current is not None and due and current.row() != seen.row:
                 seen.row, seen.at = current.row(), now
-                self._public(name, inst_id, seen.row, now)
+                self._public(name, inst_id, partial(list, seen.row), now)
 
-    def _subscribers(self, channel: str, inst_id: str) -> list[tuple[Session, dict[str, Any]]]:
+    def _subscribers(self, channel: str, inst_id: str) -> list[tuple[PushTarget, dict[str, Any]]]:
         return [
             (session, arg)
             for session in list(self.sessions)
@@ -318,20 +324,29 @@ class Hub:
             count += 1
         return count
 
-    def matching(self, kind: str | None) -> list[Session]:
+    def matching(self, kind: str | None) -> list[PushTarget]:
         """Sessions on a path kind (``public``/``private``/``business``), or all."""
         return [s for s in self.sessions if kind is None or s.kind == kind]
 
     def publish_record(self, channel: str, inst_id: str, record: dict[str, Any]) -> None:
         """Push ``record`` to the channel's subscribers as it is (fault injection)."""
-        self._public(channel, inst_id, record, self.now())
+        self._public(channel, inst_id, partial(dict, record), self.now())
 
     # -- internals ---------------------------------------------------------------------------
 
     def _public(
-        self, channel: str, inst_id: str, record: dict[str, Any] | list[str], now: datetime
+        self,
+        channel: str,
+        inst_id: str,
+        build: Callable[[], dict[str, Any] | list[str]],
+        now: datetime,
     ) -> None:
-        for session, arg in self._subscribers(channel, inst_id):
+        """Push ``build()`` to the channel's subscribers; built only if there are any."""
+        subscribers = self._subscribers(channel, inst_id)
+        if not subscribers:
+            return
+        record = build()
+        for session, arg in subscribers:
             session.send({"arg": arg, "data": [record]}, now)
 
     def _private(
@@ -356,7 +371,7 @@ class Hub:
                 message["data"] = data
                 self._deliver(session, channel, message)
 
-    def _deliver(self, session: Session, channel: str, message: dict[str, Any]) -> None:
+    def _deliver(self, session: PushTarget, channel: str, message: dict[str, Any]) -> None:
         faults = self.faults
         if not faults.applies(channel):
             session.send(message, self.now())
@@ -375,7 +390,7 @@ class Hub:
             if faults.reorder == 0:
                 self.flush_held()
 
-    def _snapshot(self, session: Session, arg: dict[str, Any], channel: str) -> None:
+    def _snapshot(self, session: PushTarget, arg: dict[str, Any], channel: str) -> None:
         assert session.uid is not None  # noqa: S101 -- private channels need a login
         account = self.engine.accounts[session.uid]
         if channel == "positions":

@@ -13,7 +13,8 @@ import contextlib
 import hashlib
 import itertools
 import logging
-from dataclasses import dataclass
+from collections.abc import Mapping
+from dataclasses import dataclass, replace
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
@@ -66,6 +67,33 @@ class Urls:
     admin: str
     ws_base: str
     """The base the three WebSocket paths live under (the host's ``exchange.ws_url``)."""
+
+
+@dataclass(frozen=True, slots=True)
+class RestRequest:
+    """One REST request as it reached the exchange, whatever carried it."""
+
+    method: str
+    path: str
+    raw_path: str
+    """The path with its query string, as signed."""
+    query: Mapping[str, str]
+    headers: Mapping[str, str]
+    body: str
+    remote: str
+    """Who sent it (public requests are rate-limited per IP)."""
+
+
+@dataclass(frozen=True, slots=True)
+class RestReply:
+    """What the exchange answers, and what a fault does to the answer on its way back."""
+
+    body: bytes
+    status: int
+    content_type: str = "application/json"
+    lost: bool = False
+    """The reply never reaches the client (the connection is cut after the execution)."""
+    delay_seconds: float = 0.0
 
 
 class Simulator:
@@ -207,29 +235,49 @@ class Simulator:
     # -- HTTP --------------------------------------------------------------------------------
 
     async def _rest(self, request: web.Request) -> web.StreamResponse:
-        body_text = await request.text()
+        call = RestRequest(
+            method=request.method,
+            path=request.path,
+            raw_path=request.raw_path,
+            query=dict(request.query),
+            headers=request.headers,
+            body=await request.text(),
+            remote=request.remote or "",
+        )
+        reply = self.respond(call)
+        if reply.lost:
+            if request.transport is not None:
+                request.transport.abort()
+            return web.Response(status=200)
+        if reply.delay_seconds:
+            await asyncio.sleep(reply.delay_seconds)
+        return web.Response(body=reply.body, status=reply.status, content_type=reply.content_type)
+
+    def respond(self, request: RestRequest) -> RestReply:
+        """Answer one REST request: faults, authentication, rate limit, handler, pushes.
+
+        Everything but the transport: the HTTP server and the in-process link of the fast
+        replay (:mod:`host.sim.inprocess`) both answer through here, so they cannot differ.
+        """
         route = self._routes.get((request.method, request.path))
         if route is None:
-            return _json({"code": "50000", "msg": "Not Found", "data": []}, 404)
+            return _reply({"code": "50000", "msg": "Not Found", "data": []}, 404)
         if self.faults.in_maintenance:
-            return _json(failure(SERVICE_UNAVAILABLE), SERVICE_UNAVAILABLE.http_status)
+            return _reply(failure(SERVICE_UNAVAILABLE), SERVICE_UNAVAILABLE.http_status)
         fault = self.faults.take_rest(request.path)  # an outage strikes before any check
         if fault is not None and fault.kind in REST_FAILURES:
             injected = REST_FAILURES[fault.kind]
-            return _json(failure(injected), injected.http_status)
+            return _reply(failure(injected), injected.http_status)
         if fault is not None and fault.kind == HTML_503:
-            return web.Response(
-                text="<html><body>503 Service Unavailable</body></html>",
-                status=503,
-                content_type="text/html",
-            )
+            html = b"<html><body>503 Service Unavailable</body></html>"
+            return RestReply(html, 503, "text/html")
         try:
-            account = self._admit(request, route, body_text)
+            account = self._admit(request, route)
         except SimOkxError as refused:
-            return _json(failure(refused), refused.http_status)
+            return _reply(failure(refused), refused.http_status)
         in_time = self.now()
         try:
-            payload = self._handle(request, route, body_text, account)
+            payload = self._handle(request, route, account)
             status = 200
         except SimOkxError as error:
             payload, status = failure(error), error.http_status
@@ -240,60 +288,55 @@ class Simulator:
         self.hub.flush()
         if route.stamped:
             payload["inTime"], payload["outTime"] = micros(in_time), micros(self.now())
+        reply = _reply(payload, status)
         if fault is not None and fault.kind in AFTER_EXECUTION:
             if fault.kind == "lose_reply":
-                if request.transport is not None:
-                    request.transport.abort()
-                return web.Response(status=200)
-            await asyncio.sleep(fault.seconds)
-        return _json(payload, status)
+                return replace(reply, lost=True)
+            return replace(reply, delay_seconds=fault.seconds)
+        return reply
 
-    def _admit(self, request: web.Request, route: Route, body_text: str) -> Account | None:
+    def _admit(self, request: RestRequest, route: Route) -> Account | None:
         """Authentication, then the rate limit; the caller's account if private.
 
         A request refused for its credentials is answered before it counts against any rate
         limit, so requests with a known key but a bad signature cannot use up its quota.
         """
-        account = self._authenticate(request, route, body_text)
-        scope = self._scope(request, account, route.stamped, body_text)
+        account = self._authenticate(request, route)
+        scope = self._scope(request, account, route.stamped)
         if not self._limiter.allow(request.path, scope, self.now()):
             raise RATE_LIMITED
         return account
 
-    def _authenticate(self, request: web.Request, route: Route, body_text: str) -> Account | None:
+    def _authenticate(self, request: RestRequest, route: Route) -> Account | None:
         """The signing account of a private request (:class:`SimOkxError` if refused)."""
         if not route.private:
             return None
         key = self.verifier.rest(
-            request.headers, request.method, request.raw_path, body_text, self.now()
+            request.headers, request.method, request.raw_path, request.body, self.now()
         )
         return self.engine.accounts[key.uid]
 
-    def _handle(
-        self, request: web.Request, route: Route, body_text: str, account: Account | None
-    ) -> JsonDict:
+    def _handle(self, request: RestRequest, route: Route, account: Account | None) -> JsonDict:
         if request.method == "GET":
             body: Any = dict(request.query)
         else:
             try:
-                body = orjson.loads(body_text) if body_text else {}
+                body = orjson.loads(request.body) if request.body else {}
             except orjson.JSONDecodeError:
                 raise INVALID_JSON from None
         params = Params(body if isinstance(body, dict) else {})
         return route.handler(Call(params, body, account, _expiry(request)))
 
-    def _scope(
-        self, request: web.Request, account: Account | None, per_instrument: bool, body_text: str
-    ) -> str:
+    def _scope(self, request: RestRequest, account: Account | None, per_instrument: bool) -> str:
         """Who a request counts against: the IP (public), the account, or account + instrument."""
         if account is None:
-            return request.remote or ""
+            return request.remote
         key = account.uid
         if not per_instrument:
             return key
         inst_id = request.query.get("instId", "")
         with contextlib.suppress(orjson.JSONDecodeError):
-            body = orjson.loads(body_text or "{}")
+            body = orjson.loads(request.body or "{}")
             if isinstance(body, dict):
                 inst_id = str(body.get("instId", inst_id))
         return f"{key}:{inst_id}"
@@ -303,7 +346,7 @@ class Simulator:
         return hashlib.sha256(text.encode()).hexdigest()[:8]
 
 
-def _expiry(request: web.Request) -> datetime | None:
+def _expiry(request: RestRequest) -> datetime | None:
     """The ``expTime`` header (epoch ms) as an instant; a malformed one is ``51000``."""
     text = request.headers.get("expTime")
     if text is None:
@@ -314,5 +357,5 @@ def _expiry(request: web.Request) -> datetime | None:
         raise param_error("expTime") from None
 
 
-def _json(payload: Any, status: int) -> web.Response:
-    return web.Response(body=orjson.dumps(payload), status=status, content_type="application/json")
+def _reply(payload: Any, status: int) -> RestReply:
+    return RestReply(orjson.dumps(payload), status)

@@ -11,10 +11,37 @@ import asyncio
 import contextlib
 from dataclasses import dataclass, field
 from datetime import datetime
-from typing import Any
+from typing import Any, Protocol
 
 import orjson
 from aiohttp import web
+
+
+class PushTarget(Protocol):
+    """What the push fan-out needs of a client connection: a socket, or the in-process link."""
+
+    kind: str
+    conn_id: str
+    uid: str | None
+    subscriptions: list[dict[str, Any]]
+    silenced: bool
+    close_at: datetime | None
+    last_activity: datetime
+
+    def send(self, message: dict[str, Any] | str, now: datetime) -> None:
+        """Queue a message for the client."""
+
+    def close(self, code: int, message: str) -> None:
+        """Close after what is queued."""
+
+    def abort(self) -> None:
+        """Cut the connection without a close frame."""
+
+    def abort_after_queued(self) -> None:
+        """Cut the connection once what is queued has been written."""
+
+    async def drain(self) -> None:
+        """Wait until everything queued so far is written."""
 
 
 @dataclass(frozen=True, slots=True)
