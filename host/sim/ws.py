@@ -179,6 +179,9 @@ class WsGateway:
             return
         channel = arg["channel"]
         inst_id = arg.get("instId", "")
+        if session.kind == "private" and channel in VIP_CHANNELS:
+            self._error(session, PLEASE_LOG_IN if session.uid is None else FEE_TIER_TOO_LOW)
+            return
         exists = (
             channel in CHANNELS_BY_PATH[session.kind]
             and channel not in self.faults.rejected_channels
@@ -194,9 +197,6 @@ class WsGateway:
                     "Please use the correct URL, channel and parameters referring to API document.",
                 ),
             )
-            return
-        if session.kind == "private" and channel in VIP_CHANNELS:
-            self._error(session, PLEASE_LOG_IN if session.uid is None else FEE_TIER_TOO_LOW)
             return
         if channel in LOGIN_CHANNELS and session.uid is None:
             self._error(session, PLEASE_LOG_IN)
