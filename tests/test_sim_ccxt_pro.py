@@ -51,7 +51,7 @@ async def answered(cx: CcxtSession, watch: Awaitable[T]) -> T:
 async def subscribed(cx: CcxtSession, channel: str) -> None:
     """Wait until ccxt's subscription to ``channel`` reached the simulator."""
     async with asyncio.timeout(WAIT):
-        while not any(
+        while not any(  # noqa: ASYNC110 -- a state of the simulator, not an event to await
             sub["channel"] == channel for s in cx.sim.hub.sessions for sub in s.subscriptions
         ):
             await asyncio.sleep(0.01)

@@ -73,7 +73,8 @@ def test_checksum_follows_okx_documented_example() -> None:
 
 
 def test_an_update_carries_only_the_levels_that_changed() -> None:
-    market = InstrumentMarket.open(DEFAULT_INSTRUMENTS[0], random.Random(1), 20, EPOCH)
+    rng = random.Random(1)  # noqa: S311 -- a seeded synthetic book, not cryptography
+    market = InstrumentMarket.open(DEFAULT_INSTRUMENTS[0], rng, 20, EPOCH)
     feed = DepthFeed()
     assert feed.update(market) is not None  # the state a snapshot would show
     best = market.book.asks[0]
