@@ -42,10 +42,6 @@ class SelfSigned:
         context.load_cert_chain(self.cert, self.key)
         return context
 
-    def client_context(self) -> ssl.SSLContext:
-        """A client context that trusts this certificate (and verifies it as usual)."""
-        return ssl.create_default_context(cafile=str(self.cert))
-
 
 def make_self_signed(directory: Path, now: datetime) -> SelfSigned:
     """Write ``sim-cert.pem`` and ``sim-key.pem`` for 127.0.0.1 / localhost into ``directory``.
