@@ -149,3 +149,20 @@ async def test_watch_orders_positions_and_balance_with_ws_orders(pro: CcxtSessio
     canceled = await ex.cancel_orders_ws([order["id"] for order in two], SYMBOL)
     assert [order["id"] for order in canceled] == [order["id"] for order in two]
     assert {sim.engine.orders[order["id"]].state for order in two} == {"canceled"}
+
+
+async def test_watch_ohlcv_and_my_trades(pro: CcxtSession) -> None:
+    ex = pro.exchange
+    bars = await answered(pro, ex.watch_ohlcv(SYMBOL, "1m"))  # the business connection
+    assert bars
+    assert bars[-1][0] % 60_000 == 0
+    trades = await watched_after(
+        pro,
+        "orders",
+        lambda: ex.watch_my_trades(SYMBOL),
+        ex.create_order(SYMBOL, "market", "sell", 2),
+    )
+    ledger = {fill.trade_id for order in pro.sim.engine.orders.values() for fill in order.fills}
+    assert trades
+    assert {trade["id"] for trade in trades} <= ledger
+    assert {trade["side"] for trade in trades} == {"sell"}
