@@ -66,6 +66,9 @@ async def test_watch_ticker_trades_and_order_book(pro: CcxtSession) -> None:
     recent = {trade.trade_id for trade in market.recent}
     assert trades
     assert {trade["id"] for trade in trades} <= recent
+    five = await answered(pro, ex.watch_order_book(SYMBOL, 5))  # the books5 channel
+    assert (len(five["bids"]), len(five["asks"])) == (5, 5)
+    assert five["bids"][0][0] < five["asks"][0][0]
 
 
 async def test_watch_order_book_follows_the_books_channel_chain(pro: CcxtSession) -> None:

@@ -178,12 +178,17 @@ async def test_funding_is_a_balance_and_position_push_without_trades() -> None:
         assert pushes[0]["posData"][0]["pos"] == "2"
 
 
-async def test_fills_channel_is_vip_only_as_on_okx(okx: OkxClient) -> None:
-    ws = await okx.connect("private")
-    fills = {"channel": "fills", "instId": BTC}
-    assert (await okx.subscribe(ws, fills))[0]["code"] == "60011"
-    await okx.login(ws)
-    assert (await okx.subscribe(ws, fills))[0]["code"] == "64003"
+async def test_vip_channels_are_refused_for_the_fee_tier_as_on_okx(okx: OkxClient) -> None:
+    for kind, name, code in (
+        ("private", "fills", "64003"),
+        ("public", "books-l2-tbt", "60029"),
+        ("public", "books50-l2-tbt", "60030"),
+    ):
+        ws = await okx.connect(kind)
+        arg = {"channel": name, "instId": BTC}
+        assert (await okx.subscribe(ws, arg))[0]["code"] == "60011"
+        await okx.login(ws)
+        assert (await okx.subscribe(ws, arg))[0]["code"] == code
 
 
 async def op(ws: ClientConnection, name: str, *args: dict[str, Any]) -> dict[str, Any]:

@@ -3,8 +3,9 @@
 Speaks OKX's protocol: text ``ping`` → ``pong``; ``login`` (private and business, each connection
 logs in on its own) with the 30 s window; ``subscribe``/``unsubscribe`` acknowledged per arg with
 ``connId``; ``60011`` for a private channel before login, ``60018`` for a channel that does not
-live on this path, ``60012`` for a malformed request, ``64003`` for the VIP-only ``fills``
-channel (the simulated account is on the lowest fee tier, as most OKX accounts are).
+live on this path, ``60012`` for a malformed request, and OKX's fee-tier refusals for the
+VIP-only channels (``fills`` 64003, ``books-l2-tbt`` 60029, ``books50-l2-tbt`` 60030): the
+simulated account is on the lowest tier, as most OKX accounts are.
 
 Trading ops on ``/private`` (``order``, ``batch-orders``, ``cancel-order``, ``mass-cancel``, …)
 are served by the REST handlers; an arg naming its instrument by ``instIdCode`` (OKX's newer
@@ -40,8 +41,20 @@ WRONG_CHANNEL = "60018"
 FEE_TIER_TOO_LOW = SimOkxError(
     "64003", "Your trading fee tier doesn't meet the requirement to access this channel"
 )
-VIP_CHANNELS = frozenset({"fills"})
-"""Private channels OKX serves from VIP5 up; the simulated account is on the lowest tier."""
+VIP_CHANNELS = {
+    ("private", "fills"): FEE_TIER_TOO_LOW,
+    ("public", "books-l2-tbt"): SimOkxError(
+        "60029",
+        "Only users who are VIP5 and above in trading fee tier are allowed to subscribe to "
+        "books-l2-tbt channel",
+    ),
+    ("public", "books50-l2-tbt"): SimOkxError(
+        "60030",
+        "Only users who are VIP4 and above in trading fee tier are allowed to subscribe to "
+        "books50-l2-tbt channel",
+    ),
+}
+"""Channels OKX serves to VIP fee tiers only (after a login); the simulated account is Lv1."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -179,8 +192,9 @@ class WsGateway:
             return
         channel = arg["channel"]
         inst_id = arg.get("instId", "")
-        if session.kind == "private" and channel in VIP_CHANNELS:
-            self._error(session, PLEASE_LOG_IN if session.uid is None else FEE_TIER_TOO_LOW)
+        refusal = VIP_CHANNELS.get((session.kind, channel))
+        if refusal is not None:
+            self._error(session, PLEASE_LOG_IN if session.uid is None else refusal)
             return
         exists = (
             channel in CHANNELS_BY_PATH[session.kind]
