@@ -179,16 +179,10 @@ async def test_private_client_trades_over_tls(
     await reader
 
 
-def test_scalphost_sim_with_tls_prints_the_certificate_it_serves_with() -> None:
-    sim = build(seed=1, data=None, tls=True)
+def test_scalphost_sim_with_tls_prints_the_certificate_it_serves_with(tmp_path: Path) -> None:
+    sim = build(seed=1, data=None, tls_dir=tmp_path)
     assert sim.tls is not None
-    try:
-        text = banner(sim, None)
-        assert f"TLS cert    {sim.tls.cert}" in text
-        assert sim.urls.rest.startswith("https://127.0.0.1:")
-        assert sim.urls.private.startswith("wss://127.0.0.1:")
-        assert sim.tls.key.stat().st_mode & 0o077 == 0  # the key is the user's alone
-    finally:
-        for path in (sim.tls.cert, sim.tls.key):
-            path.unlink()
-        sim.tls.cert.parent.rmdir()
+    assert f"TLS cert    {tmp_path / 'sim-cert.pem'}" in banner(sim, None)
+    assert sim.urls.rest.startswith("https://127.0.0.1:")
+    assert sim.urls.private.startswith("wss://127.0.0.1:")
+    assert sim.tls.key.stat().st_mode & 0o077 == 0  # the key is the user's alone

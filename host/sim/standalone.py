@@ -3,7 +3,8 @@
 It follows the wall clock (×``speed``) from the current time, so a client signing with its own
 clock is inside the 30 s window, and prints where to connect and the test account's credentials.
 With ``tls`` it serves ``https``/``wss`` with a self-signed certificate made at start in a fresh
-temporary directory, and prints the certificate's file for clients to trust.
+temporary directory (removed when it stops), and prints the certificate's file for clients to
+trust.
 """
 
 from __future__ import annotations
@@ -25,16 +26,18 @@ from host.sim.replay import FileReplay
 from host.sim.server import Simulator
 
 
-def build(seed: int, data: Path | None, *, tls: bool = False) -> Simulator:
-    """A simulator on the generated market, or replaying ``data`` (raises ReplayError if bad)."""
+def build(seed: int, data: Path | None, *, tls_dir: Path | None = None) -> Simulator:
+    """A simulator on the generated market, or replaying ``data`` (raises ReplayError if bad).
+
+    With ``tls_dir`` it serves TLS with a self-signed certificate written there.
+    """
     start = LiveClock().now()
     config = SimConfig(seed=seed)
     certificate = None
-    if tls:
+    if tls_dir is not None:
         from host.sim.tls import make_self_signed  # cryptography: only when asked for TLS
 
-        directory = Path(tempfile.mkdtemp(prefix="scalphost-sim-tls-"))
-        certificate = make_self_signed(directory, start)
+        certificate = make_self_signed(tls_dir, start)
     if data is None:
         return Simulator(config, start=start, tls=certificate)
     replay = FileReplay(data, start)
@@ -103,6 +106,11 @@ def run(
     tls: bool = False,
 ) -> None:
     """Blocking entry point for the CLI; Ctrl-C stops it cleanly."""
-    sim = build(seed, data, tls=tls)
-    with contextlib.suppress(KeyboardInterrupt):
-        asyncio.run(serve(sim, port, speed, announce, data))
+    with contextlib.ExitStack() as stack:
+        tls_dir = None
+        if tls:
+            temporary = tempfile.TemporaryDirectory(prefix="scalphost-sim-tls-")
+            tls_dir = Path(stack.enter_context(temporary))
+        sim = build(seed, data, tls_dir=tls_dir)
+        with contextlib.suppress(KeyboardInterrupt):
+            asyncio.run(serve(sim, port, speed, announce, data))
