@@ -10,12 +10,18 @@ callback; the test steps the simulator until the one it waits for has arrived.
 from __future__ import annotations
 
 import asyncio
+import itertools
 import json
+import signal
+import ssl
+import subprocess
+import sys
 from collections.abc import AsyncIterator, Callable
 from datetime import timedelta
 from pathlib import Path
 from typing import Any
 
+import aiohttp
 import pytest
 from okx.websocket.WsPrivateAsync import WsPrivateAsync
 from okx.websocket.WsPublicAsync import WsPublicAsync
@@ -186,3 +192,31 @@ def test_scalphost_sim_with_tls_prints_the_certificate_it_serves_with(tmp_path: 
     assert sim.urls.rest.startswith("https://127.0.0.1:")
     assert sim.urls.private.startswith("wss://127.0.0.1:")
     assert sim.tls.key.stat().st_mode & 0o077 == 0  # the key is the user's alone
+
+
+async def https_status(rest: str, cert: Path) -> int:
+    trust = ssl.create_default_context(cafile=str(cert))
+    async with (
+        aiohttp.ClientSession() as http,
+        http.get(rest + "/api/v5/public/time", ssl=trust) as response,
+    ):
+        return response.status
+
+
+def test_scalphost_sim_tls_serves_with_the_printed_certificate_then_removes_it() -> None:
+    command = [sys.executable, "-m", "host.cli", "sim", "--tls"]
+    with subprocess.Popen(
+        command, stdout=subprocess.PIPE, stderr=subprocess.DEVNULL, text=True
+    ) as process:
+        try:
+            assert process.stdout is not None
+            lines = iter(process.stdout.readline, "")
+            banner_lines = list(itertools.takewhile(lambda line: "Ctrl-C" not in line, lines))
+            printed = dict(line.rstrip("\n").split(None, 1) for line in banner_lines)
+            cert = Path(printed["TLS"].split()[1])
+            assert printed["REST"].startswith("https://127.0.0.1:")
+            assert asyncio.run(https_status(printed["REST"], cert)) == 200
+        finally:
+            process.send_signal(signal.SIGINT)  # Ctrl-C: stops cleanly
+            process.wait(timeout=WAIT)
+    assert not cert.parent.exists()
