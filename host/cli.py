@@ -480,6 +480,13 @@ def sim(
             help="Simulated seconds per wall-clock second.",
         ),
     ] = 1.0,
+    tls: Annotated[
+        bool,
+        typer.Option(
+            "--tls",
+            help="Serve https/wss with a self-signed certificate made at start (its file printed).",
+        ),
+    ] = False,
 ) -> None:
     """Run the simulated OKX v5 exchange alone and print its URLs and a test account."""
     from host.sim.replay import ReplayError
@@ -490,7 +497,7 @@ def sim(
         sys.stdout.flush()
 
     try:
-        run_simulator(port, seed, data, speed, announce)
+        run_simulator(port, seed, data, speed, announce, tls=tls)
     except (OSError, ReplayError) as error:
         typer.echo(f"sim error: {error}", err=True)
         raise typer.Exit(CONFIG_ERROR_EXIT) from None

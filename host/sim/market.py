@@ -143,8 +143,8 @@ class InstrumentMarket:
     def books_record(self, depth: int, *, with_seq: bool) -> JsonDict:
         """``books5``/``bbo-tbt`` item (with ``seqId``) or ``GET /market/books`` item (without)."""
         record: JsonDict = {
-            "asks": [_level(level) for level in self.book.asks[:depth]],
-            "bids": [_level(level) for level in self.book.bids[:depth]],
+            "asks": [wire_level(level) for level in self.book.asks[:depth]],
+            "bids": [wire_level(level) for level in self.book.bids[:depth]],
             "ts": ms(self.ts),
         }
         if with_seq:
@@ -161,5 +161,6 @@ class InstrumentMarket:
         }
 
 
-def _level(level: Level) -> list[str]:
+def wire_level(level: Level) -> list[str]:
+    """A book level as OKX sends it: ``[px, sz, "0" (deprecated), number of orders]``."""
     return [num(level.px), num(level.sz), "0", str(level.orders)]

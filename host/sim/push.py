@@ -16,20 +16,23 @@ from typing import Any
 
 import orjson
 
+from host.sim import balpos
 from host.sim.accounts import Account, SimPosition
 from host.sim.algos import ADVANCE_TYPES
+from host.sim.balpos import FillsSeen
 from host.sim.candles import BARS
+from host.sim.depth import DepthFeed
 from host.sim.engine import SimEngine
 from host.sim.market import InstrumentMarket
 from host.sim.orders import SimAlgo, SimOrder
 from host.sim.session import PushTarget
 
 PUBLIC_CHANNELS = frozenset(
-    {"tickers", "trades", "books5", "bbo-tbt", "mark-price", "funding-rate"}
+    {"tickers", "trades", "books", "books5", "bbo-tbt", "mark-price", "funding-rate"}
 )
 FUNDING_REPEAT = timedelta(seconds=60)
 """OKX pushes ``funding-rate`` every 30-90 s; here every 60 s."""
-PRIVATE_CHANNELS = frozenset({"orders", "positions", "account"})
+PRIVATE_CHANNELS = frozenset({"orders", "positions", "account", "balance_and_position"})
 CANDLE_CHANNELS = frozenset(f"candle{bar}" for bar in BARS)
 ALGO_CHANNELS = frozenset({"orders-algo", "algo-advance"})
 BUSINESS_CHANNELS = ALGO_CHANNELS | CANDLE_CHANNELS
@@ -132,13 +135,16 @@ class Hub:
         default_factory=dict
     )
     _accounts: dict[str, Account] = field(default_factory=dict)
+    _fills: dict[str, FillsSeen] = field(default_factory=dict)
+    _depth: dict[str, DepthFeed] = field(default_factory=dict)
     _next_snapshot: datetime | None = None
 
     # -- EngineListener ----------------------------------------------------------------------
 
     def order_changed(self, order: SimOrder) -> None:
-        """``orders`` channel push."""
+        """``orders`` channel push; a fill is remembered for ``balance_and_position``."""
         self._private(order.uid, "orders", order.inst_id, lambda: [order.push_record()])
+        self._fills.setdefault(order.uid, FillsSeen()).add(order, self.engine.now)
 
     def position_changed(self, account: Account, position: SimPosition) -> None:
         """Queue a ``positions`` event push (``pos:"0"`` when closed), sent at :meth:`flush`."""
@@ -159,6 +165,7 @@ class Hub:
         """
         positions, self._positions = self._positions, {}
         accounts, self._accounts = self._accounts, {}
+        fills, self._fills = self._fills, {}
         for account, position in positions.values():
             self._private(
                 account.uid,
@@ -175,6 +182,32 @@ class Hub:
                 lambda a=account: [a.balance_record(self.now())],  # type: ignore[misc]
                 event="event_update",
             )
+        moved: dict[str, list[SimPosition]] = {}
+        for account, position in positions.values():
+            moved.setdefault(account.uid, []).append(position)
+        for uid, changed in moved.items():
+            self._balance_and_position(self.engine.accounts[uid], changed, fills.get(uid))
+
+    def _balance_and_position(
+        self, account: Account, positions: list[SimPosition], fills: FillsSeen | None
+    ) -> None:
+        """One push per account: fills behind it, or funding (the one change without a fill)."""
+        trades = list(fills.trades) if fills else []
+        event = fills.event if fills and trades else "funding_fee"
+        self._private(
+            account.uid,
+            "balance_and_position",
+            None,
+            lambda: [
+                balpos.item(
+                    event,
+                    account,
+                    [self._position_record(account, p) for p in positions],
+                    trades,
+                    self.now(),
+                )
+            ],
+        )
 
     def algo_changed(self, algo: SimAlgo) -> None:
         """``orders-algo`` push, or ``algo-advance`` for a trailing stop (business connection)."""
@@ -196,10 +229,16 @@ class Hub:
                 },
                 self.now(),
             )
-        if channel == "positions":
-            self._snapshot(session, arg, "positions")
-        elif channel == "account":
-            self._snapshot(session, arg, "account")
+        if channel in ("positions", "account"):
+            self._snapshot(session, arg, channel)
+        elif channel == "balance_and_position":
+            self._balance_and_position_snapshot(session, arg)
+        elif channel == "books":
+            market = self.engine.markets[arg["instId"]]
+            self._push_depth(market, skip=session)
+            feed = self._depth[market.inst.inst_id]
+            message = {"arg": arg, "action": "snapshot", "data": [feed.snapshot(market)]}
+            session.send(message, self.now())
         elif channel in CANDLE_CHANNELS:
             series = self.engine.markets[arg["instId"]].candles[channel.removeprefix("candle")]
             if series.current is not None:
@@ -231,10 +270,14 @@ class Hub:
                 self._public("trades", inst_id, trade.record, now)
             if market.book.seq_id != seen.book_seq:
                 seen.book_seq = market.book.seq_id
-                for channel in ("tickers", "books5", "bbo-tbt"):
+                # OKX's order per connection: bbo-tbt, then books, then books5
+                for channel in ("tickers", "bbo-tbt"):
                     self._public(
                         channel, inst_id, partial(_public_record, channel, market, self), now
                     )
+                self._push_depth(market)
+                books5 = partial(_public_record, "books5", market, self)
+                self._public("books5", inst_id, books5, now)
             mark = market.mark_record(now)
             if (
                 mark["markPx"] != seen.mark
@@ -271,6 +314,18 @@ class Hub:
             if current is not None and due and current.row() != seen.row:
                 seen.row, seen.at = current.row(), now
                 self._public(name, inst_id, partial(list, seen.row), now)
+
+    def _push_depth(self, market: InstrumentMarket, skip: PushTarget | None = None) -> None:
+        """Bring ``books`` subscribers (but ``skip``, about to get a snapshot) to the book now."""
+        inst_id = market.inst.inst_id
+        subscribers = [(s, arg) for s, arg in self._subscribers("books", inst_id) if s is not skip]
+        if not subscribers and skip is None:
+            return  # nobody follows the chain; a first subscriber starts a new one
+        record = self._depth.setdefault(inst_id, DepthFeed()).update(market)
+        if record is None:
+            return
+        for session, arg in subscribers:
+            session.send({"arg": arg, "action": "update", "data": [record]}, self.now())
 
     def _subscribers(self, channel: str, inst_id: str) -> list[tuple[PushTarget, dict[str, Any]]]:
         return [
@@ -411,6 +466,13 @@ class Hub:
             },
             self.now(),
         )
+
+    def _balance_and_position_snapshot(self, session: PushTarget, arg: dict[str, Any]) -> None:
+        assert session.uid is not None  # noqa: S101 -- private channels need a login
+        account = self.engine.accounts[session.uid]
+        records = [self._position_record(account, p) for p in account.open_positions()]
+        data = [balpos.item("snapshot", account, records, [], self.now())]
+        session.send({"arg": {**arg, "uid": session.uid}, "data": data}, self.now())
 
     def _position_record(self, account: Account, position: SimPosition) -> dict[str, Any]:
         return self.engine.position_record(account, position, push=True)

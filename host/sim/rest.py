@@ -117,6 +117,10 @@ class RestApi:
             (post, "/api/v5/trade/amend-order"): Route(
                 self.amend_order, private=True, stamped=True
             ),
+            (post, "/api/v5/trade/amend-batch-orders"): Route(
+                self.amend_batch_orders, private=True, stamped=True
+            ),
+            (post, "/api/v5/trade/mass-cancel"): Route(self.mass_cancel, private=True),
             (post, "/api/v5/trade/cancel-order"): Route(
                 self.cancel_order, private=True, stamped=True
             ),
@@ -372,6 +376,20 @@ class RestApi:
     def cancel_batch_orders(self, call: Call) -> JsonDict:
         """``POST /trade/cancel-batch-orders``: up to 20 cancels, each answered on its own."""
         return self._batch(call, self.cancel_order)
+
+    def amend_batch_orders(self, call: Call) -> JsonDict:
+        """``POST /trade/amend-batch-orders``: up to 20 amends, each answered on its own."""
+        return self._batch(call, self.amend_order)
+
+    def mass_cancel(self, call: Call) -> JsonDict:
+        """``POST /trade/mass-cancel``: OKX offers it for options only (``instType OPTION``).
+
+        The simulator lists no options, so a valid request cancels nothing and succeeds as OKX
+        answers it (``result: true``); any other ``instType`` is ``51000``.
+        """
+        call.params.choice("instType", ("OPTION",))
+        call.params.text("instFamily")
+        return ok([{"result": True}])
 
     def _batch(self, call: Call, single: Handler) -> JsonDict:
         if not isinstance(call.body, list) or not 1 <= len(call.body) <= BATCH_LIMIT:

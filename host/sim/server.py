@@ -16,7 +16,7 @@ import logging
 from collections.abc import Mapping
 from dataclasses import dataclass, replace
 from datetime import UTC, datetime, timedelta
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import orjson
 from aiohttp import web
@@ -35,7 +35,7 @@ from host.sim.limits import SimRateLimiter
 from host.sim.lookups import Lookups
 from host.sim.params import Params
 from host.sim.push import Hub
-from host.sim.rest import Call, Handler, RestApi, Route
+from host.sim.rest import Call, RestApi, Route
 from host.sim.source import MarketSource
 from host.sim.wire import (
     RATE_LIMITED,
@@ -47,7 +47,10 @@ from host.sim.wire import (
     micros,
     param_error,
 )
-from host.sim.ws import WsGateway
+from host.sim.ws import WsGateway, WsOperation
+
+if TYPE_CHECKING:  # the certificate maker imports cryptography, needed only with TLS
+    from host.sim.tls import SelfSigned
 
 DEFAULT_START = datetime(2025, 1, 6, 8, 0, tzinfo=UTC)
 """Where a simulator's clock starts unless told otherwise (fixed, so runs replay)."""
@@ -106,8 +109,11 @@ class Simulator:
         start: datetime | None = None,
         source: MarketSource | None = None,
         admin_token: str | None = None,
+        tls: SelfSigned | None = None,
     ) -> None:
         self.config = config or SimConfig()
+        self.tls = tls
+        """Serve ``https://``/``wss://`` with this certificate instead of plain HTTP."""
         self.clock = ManualClock(start or DEFAULT_START)
         self.skew = timedelta(0)
         self.engine = SimEngine(self.config, self.clock.now())
@@ -125,10 +131,14 @@ class Simulator:
         self.algos = AlgoDesk(self.engine)
         self.api = RestApi(self.engine, self.algos, self.now)
         self.verifier = Verifier(self.config.keys, self.config.max_skew, self.config.login_window)
-        operations: dict[str, Handler] = {
-            "order": self.api.place_order,
-            "cancel-order": self.api.cancel_order,
-            "amend-order": self.api.amend_order,
+        operations = {
+            "order": WsOperation(self.api.place_order),
+            "cancel-order": WsOperation(self.api.cancel_order),
+            "amend-order": WsOperation(self.api.amend_order),
+            "mass-cancel": WsOperation(self.api.mass_cancel),
+            "batch-orders": WsOperation(self.api.batch_orders, batch=True),
+            "batch-cancel-orders": WsOperation(self.api.cancel_batch_orders, batch=True),
+            "batch-amend-orders": WsOperation(self.api.amend_batch_orders, batch=True),
         }
         self.gateway = WsGateway(self.hub, self.verifier, self.clock.now, self._conn_id, operations)
         self.faults = Faults(self)
@@ -150,13 +160,14 @@ class Simulator:
     def urls(self) -> Urls:
         """REST base URL, the three WebSocket URLs and the admin URL."""
         base = f"127.0.0.1:{self.port}"
+        http, ws = ("https", "wss") if self.tls else ("http", "ws")
         return Urls(
-            f"http://{base}",
-            f"ws://{base}/ws/v5/public",
-            f"ws://{base}/ws/v5/private",
-            f"ws://{base}/ws/v5/business",
-            f"http://{base}/sim/admin",
-            f"ws://{base}",
+            f"{http}://{base}",
+            f"{ws}://{base}/ws/v5/public",
+            f"{ws}://{base}/ws/v5/private",
+            f"{ws}://{base}/ws/v5/business",
+            f"{http}://{base}/sim/admin",
+            f"{ws}://{base}",
         )
 
     # -- lifecycle ---------------------------------------------------------------------------
@@ -176,7 +187,8 @@ class Simulator:
             keepalive_timeout=self.config.http_idle_timeout.total_seconds(),
         )
         await self._runner.setup()
-        site = web.TCPSite(self._runner, "127.0.0.1", port)
+        context = self.tls.server_context() if self.tls else None
+        site = web.TCPSite(self._runner, "127.0.0.1", port, ssl_context=context)
         await site.start()
         self.port = int(self._runner.addresses[0][1])
         return self.urls

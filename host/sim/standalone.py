@@ -2,12 +2,16 @@
 
 It follows the wall clock (×``speed``) from the current time, so a client signing with its own
 clock is inside the 30 s window, and prints where to connect and the test account's credentials.
+With ``tls`` it serves ``https``/``wss`` with a self-signed certificate made at start in a fresh
+temporary directory (removed when it stops), and prints the certificate's file for clients to
+trust.
 """
 
 from __future__ import annotations
 
 import asyncio
 import contextlib
+import tempfile
 from collections.abc import Callable
 from dataclasses import replace
 from pathlib import Path
@@ -22,15 +26,23 @@ from host.sim.replay import FileReplay
 from host.sim.server import Simulator
 
 
-def build(seed: int, data: Path | None) -> Simulator:
-    """A simulator on the generated market, or replaying ``data`` (raises ReplayError if bad)."""
+def build(seed: int, data: Path | None, *, tls_dir: Path | None = None) -> Simulator:
+    """A simulator on the generated market, or replaying ``data`` (raises ReplayError if bad).
+
+    With ``tls_dir`` it serves TLS with a self-signed certificate written there.
+    """
     start = LiveClock().now()
     config = SimConfig(seed=seed)
+    certificate = None
+    if tls_dir is not None:
+        from host.sim.tls import make_self_signed  # cryptography: only when asked for TLS
+
+        certificate = make_self_signed(tls_dir, start)
     if data is None:
-        return Simulator(config, start=start)
+        return Simulator(config, start=start, tls=certificate)
     replay = FileReplay(data, start)
     config = replace(config, instruments=replay.instruments(config.instruments))
-    return Simulator(config, start=start, source=replay)
+    return Simulator(config, start=start, source=replay, tls=certificate)
 
 
 def sim_account_credentials(sim: Simulator) -> Credentials:
@@ -58,6 +70,11 @@ def banner(sim: Simulator, data: Path | None) -> str:
             f"business WS {urls.business}",
             f"admin       {urls.admin} (loopback only)",
             f"admin token {sim.admin.token} (header {TOKEN_HEADER})",
+            *(
+                [f"TLS cert    {sim.tls.cert} (trust it, e.g. SSL_CERT_FILE={sim.tls.cert})"]
+                if sim.tls
+                else []
+            ),
             f"instruments {', '.join(sim.engine.markets)}",
             f"api key     {key.api_key}",
             f"secret key  {key.secret_key}",
@@ -80,9 +97,20 @@ async def serve(
 
 
 def run(
-    port: int, seed: int, data: Path | None, speed: float, announce: Callable[[str], None]
+    port: int,
+    seed: int,
+    data: Path | None,
+    speed: float,
+    announce: Callable[[str], None],
+    *,
+    tls: bool = False,
 ) -> None:
     """Blocking entry point for the CLI; Ctrl-C stops it cleanly."""
-    sim = build(seed, data)
-    with contextlib.suppress(KeyboardInterrupt):
-        asyncio.run(serve(sim, port, speed, announce, data))
+    with contextlib.ExitStack() as stack:
+        tls_dir = None
+        if tls:
+            temporary = tempfile.TemporaryDirectory(prefix="scalphost-sim-tls-")
+            tls_dir = Path(stack.enter_context(temporary))
+        sim = build(seed, data, tls_dir=tls_dir)
+        with contextlib.suppress(KeyboardInterrupt):
+            asyncio.run(serve(sim, port, speed, announce, data))

@@ -3,7 +3,13 @@
 Speaks OKX's protocol: text ``ping`` → ``pong``; ``login`` (private and business, each connection
 logs in on its own) with the 30 s window; ``subscribe``/``unsubscribe`` acknowledged per arg with
 ``connId``; ``60011`` for a private channel before login, ``60018`` for a channel that does not
-live on this path, ``60012`` for a malformed request.
+live on this path, ``60012`` for a malformed request, and OKX's fee-tier refusals for the
+VIP-only channels (``fills`` 64003, ``books-l2-tbt`` 60029, ``books50-l2-tbt`` 60030): the
+simulated account is on the lowest tier, as most OKX accounts are.
+
+Trading ops on ``/private`` (``order``, ``batch-orders``, ``cancel-order``, ``mass-cancel``, …)
+are served by the REST handlers; an arg naming its instrument by ``instIdCode`` (OKX's newer
+numeric id, which ccxt sends instead of ``instId``) is read as that instrument.
 """
 
 from __future__ import annotations
@@ -22,9 +28,9 @@ from host.sim.auth import WS_LOGIN_FAILED, WS_REPEATED_LOGIN, Verifier
 from host.sim.limits import SimRateLimiter
 from host.sim.params import Params
 from host.sim.push import CHANNELS_BY_PATH, LOGIN_CHANNELS, Hub
-from host.sim.rest import Call
+from host.sim.rest import Call, Handler
 from host.sim.session import Session
-from host.sim.wire import JsonDict, SimOkxError, item_status, items, micros, ms
+from host.sim.wire import SimOkxError, item_status, items, micros, ms
 
 PLEASE_LOG_IN = SimOkxError("60011", "Please log in")
 TOO_FREQUENT = SimOkxError("60014", "Requests too frequent.")
@@ -32,6 +38,31 @@ WS_OP_LIMIT = (480, 3600.0)
 """OKX: login + subscribe + unsubscribe, 480 per connection per hour."""
 INVALID_REQUEST = "60012"
 WRONG_CHANNEL = "60018"
+FEE_TIER_TOO_LOW = SimOkxError(
+    "64003", "Your trading fee tier doesn't meet the requirement to access this channel"
+)
+VIP_CHANNELS = {
+    ("private", "fills"): FEE_TIER_TOO_LOW,
+    ("public", "books-l2-tbt"): SimOkxError(
+        "60029",
+        "Only users who are VIP5 and above in trading fee tier are allowed to subscribe to "
+        "books-l2-tbt channel",
+    ),
+    ("public", "books50-l2-tbt"): SimOkxError(
+        "60030",
+        "Only users who are VIP4 and above in trading fee tier are allowed to subscribe to "
+        "books50-l2-tbt channel",
+    ),
+}
+"""Channels OKX serves to VIP fee tiers only (after a login); the simulated account is Lv1."""
+
+
+@dataclass(frozen=True, slots=True)
+class WsOperation:
+    """A trading op: its REST handler, given the first arg or (``batch``) the list of args."""
+
+    handler: Handler
+    batch: bool = False
 
 
 @dataclass(slots=True)
@@ -53,7 +84,7 @@ class WsGateway:
         verifier: Verifier,
         now: Callable[[], datetime],
         conn_ids: Callable[[], str],
-        operations: dict[str, Callable[[Call], JsonDict]],
+        operations: dict[str, WsOperation],
         op_limit: tuple[int, float] = WS_OP_LIMIT,
     ) -> None:
         self.hub = hub
@@ -61,7 +92,7 @@ class WsGateway:
         self.now = now
         self.conn_ids = conn_ids
         self.operations = operations
-        """WebSocket trading ops (``order``, ``cancel-order``), served by the REST handlers."""
+        """WebSocket trading ops (``order``, ``batch-orders``, …), served by REST handlers."""
         self.faults = WsFaults()
         self._late_logins: list[tuple[datetime, Session, str]] = []
         self._op_budget = SimRateLimiter({"ops": op_limit})
@@ -105,7 +136,7 @@ class WsGateway:
         args = request.get("args") if isinstance(request, dict) else None
         if op in self.operations and session.kind == "private" and isinstance(args, list) and args:
             assert isinstance(request, dict)  # noqa: S101 -- op came from it
-            self._operation(session, str(op), args[0], request.get("id"))
+            self._operation(session, str(op), args, request.get("id"))
             return
         if (
             op not in ("login", "subscribe", "unsubscribe")
@@ -161,6 +192,10 @@ class WsGateway:
             return
         channel = arg["channel"]
         inst_id = arg.get("instId", "")
+        refusal = VIP_CHANNELS.get((session.kind, channel))
+        if refusal is not None:
+            self._error(session, PLEASE_LOG_IN if session.uid is None else refusal)
+            return
         exists = (
             channel in CHANNELS_BY_PATH[session.kind]
             and channel not in self.faults.rejected_channels
@@ -192,16 +227,19 @@ class WsGateway:
         if op == "subscribe":
             self.hub.subscribed(session, clean)
 
-    def _operation(self, session: Session, op: str, arg: Any, request_id: Any) -> None:
-        """Place or cancel an order over the socket; the answer has OKX's ``op`` envelope."""
+    def _operation(self, session: Session, op: str, args: list[Any], request_id: Any) -> None:
+        """Place or cancel orders over the socket; the answer has OKX's ``op`` envelope."""
         if session.uid is None:
             self._error(session, PLEASE_LOG_IN)
             return
         received = self.now()
         account = self.hub.engine.accounts[session.uid]
-        params = Params(arg if isinstance(arg, dict) else {})
+        operation = self.operations[op]
+        named = [self._by_inst_id(arg) for arg in args]
+        body: Any = named if operation.batch else named[0]
+        params = Params(body if isinstance(body, dict) else {})
         try:
-            result = self.operations[op](Call(params, arg, account))
+            result = operation.handler(Call(params, body, account))
         except SimOkxError as error:
             result = items(
                 [{"clOrdId": "", "ordId": "", "tag": "", "ts": ms(received), **item_status(error)}]
@@ -216,6 +254,21 @@ class WsGateway:
             outTime=micros(self.now()),
         )
         session.send(reply, self.now())
+
+    def _by_inst_id(self, arg: Any) -> Any:
+        """``arg`` with the ``instId`` its ``instIdCode`` stands for (unknown code: ``51001``)."""
+        if not isinstance(arg, dict) or "instIdCode" not in arg or arg.get("instId"):
+            return arg
+        code = str(arg["instIdCode"])
+        inst_id = next(
+            (
+                inst_id
+                for inst_id, market in self.hub.engine.markets.items()
+                if str(market.inst.inst_id_code) == code
+            ),
+            f"instIdCode {code}",  # no such instrument: the handler answers 51001
+        )
+        return {**arg, "instId": inst_id}
 
     def _error(self, session: Session, error: SimOkxError) -> None:
         session.send(
