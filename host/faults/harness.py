@@ -160,6 +160,22 @@ class HostUnderTest:
         await connection.round_trip()
         await engine.idle()
 
+    async def steady(self, wall_seconds: float = 30.0) -> None:
+        """Return once every socket is ready again; raise if the session ends first.
+
+        A socket that lost its connection reconnects (ready again) or its failure ends the
+        session (a crash): this waits for whichever comes, so a crash is pinned on its cause.
+        """
+        _, connection = self._running()
+        assert self._session is not None  # noqa: S101 -- running
+        ready = asyncio.create_task(connection.wait_ready())
+        await asyncio.wait(
+            {ready, self._session}, timeout=wall_seconds, return_when=asyncio.FIRST_COMPLETED
+        )
+        ready.cancel()
+        if not self.alive:
+            self.ended()
+
     async def reconnected(self, before: int, wall_seconds: float = 30.0) -> bool:
         """Wait (real time: back-off is real) for a reconnect beyond ``before``; False if none."""
         _, connection = self._running()
@@ -183,13 +199,18 @@ class HostUnderTest:
         except Exception as error:
             raise SessionEndedError(f"the session ended with {error!r}") from error
 
-    async def restart(self, down_seconds: int = RESTART_SECONDS) -> None:
-        """Stop, let the market run ``down_seconds`` without the host, start again.
+    async def restart(self) -> None:
+        """Stop gracefully, then :meth:`start_again`."""
+        await self.stop()
+        await self.start_again()
+
+    async def start_again(self, down_seconds: int = RESTART_SECONDS) -> None:
+        """Start anew after the session ended, once ``down_seconds`` of market went by.
 
         Same simulator, same journal. A restart takes time, and the exchange goes on meanwhile
         (its rate limits count in its own time, too).
         """
-        await self.stop()
+        self._session = None
         await self.sim.advance(timedelta(seconds=down_seconds))
         await self.start()
 
@@ -228,7 +249,7 @@ def captured_logs(secrets_: tuple[str, ...]) -> Iterator[io.StringIO]:
     The handler and level in force before are restored afterwards.
     """
     root = logging.getLogger()
-    level = root.level
+    level, handlers = root.level, list(root.handlers)
     buffer = io.StringIO()
     handler = configure_logging("DEBUG", secrets_)
     handler.setStream(buffer)
@@ -236,4 +257,7 @@ def captured_logs(secrets_: tuple[str, ...]) -> Iterator[io.StringIO]:
         yield buffer
     finally:
         root.removeHandler(handler)
+        for previous in handlers:
+            if previous not in root.handlers:
+                root.addHandler(previous)
         root.setLevel(level)
