@@ -45,7 +45,7 @@ from host.settings import Settings, load_settings, redacted_dump
 SAMPLES = Path(__file__).resolve().parents[2] / "tests" / "okx_samples"
 """The real OKX messages of the repository (absent from an installed wheel)."""
 
-ABSURD = (
+ABSURD: tuple[Any, ...] = (
     "0",
     "-1",
     "1e400",
@@ -69,7 +69,9 @@ ABSURD = (
 )
 """Values a field of an OKX frame must never take, each once met in the wild or in a probe."""
 
-PUBLIC = frozenset({"tickers", "trades", "bbo-tbt", "books5", "books", "mark-price", "funding-rate"})
+PUBLIC = frozenset(
+    {"tickers", "trades", "bbo-tbt", "books5", "books", "mark-price", "funding-rate"}
+)
 PRIVATE = frozenset({"orders", "positions", "account", "balance_and_position"})
 CHANNELS = (*sorted(PUBLIC), *sorted(PRIVATE), "orders-algo", "candle1m")
 
@@ -79,8 +81,9 @@ stop move that follows a frame acted on garbage."""
 
 json_values = st.recursive(
     st.none() | st.booleans() | st.integers() | st.floats() | st.text(max_size=12),
-    lambda children: st.lists(children, max_size=3)
-    | st.dictionaries(st.text(max_size=8), children, max_size=3),
+    lambda children: (
+        st.lists(children, max_size=3) | st.dictionaries(st.text(max_size=8), children, max_size=3)
+    ),
     max_leaves=8,
 )
 
@@ -271,7 +274,8 @@ def run_frames(base: Settings, examples: int, profile: settings, figures: Figure
         hits = secret_hits(log.getvalue(), secrets)
         figures.secrets_found += hits
         figures.checked(
-            "no secret", [Violation("no secret", f"{hits} credential(s) in the log")] if hits else []
+            "no secret",
+            [Violation("no secret", f"{hits} credential(s) in the log")] if hits else [],
         )
 
 
@@ -314,7 +318,7 @@ def run_configs(examples: int, profile: settings, figures: Figures) -> None:
                 load_settings(path)
             except ConfigError:
                 pass
-            except Exception as error:  # noqa: BLE001 -- any other exception is the finding
+            except Exception as error:
                 figures.crashed("config", f"{error!r} for {text[:160]!r}")
 
         config()
@@ -336,16 +340,20 @@ def hostile_files() -> Iterator[list[str]]:
             "binary.yaml": "\x00\xff\xfe garbage \x01",
             "nested.yaml": "a: " + "[" * 5000 + "]" * 5000,
             "bomb.yaml": "a: &a [x, x, x, x, x, x, x, x, x]\n"
-            + "".join(f"{c}: &{c} [*{p}, *{p}, *{p}, *{p}, *{p}, *{p}, *{p}, *{p}, *{p}]\n"
-                      for p, c in zip("abcdefgh", "bcdefghi", strict=True)),
+            + "".join(
+                f"{c}: &{c} [*{p}, *{p}, *{p}, *{p}, *{p}, *{p}, *{p}, *{p}, *{p}]\n"
+                for p, c in zip("abcdefgh", "bcdefghi", strict=True)
+            ),
             "bigint.yaml": "engine:\n  reconcile_interval_seconds: " + "9" * 5000 + "\n",
             "garbage.csv": "not,a,trades\nfile\n",
         }
         for name, text in files.items():
             (root / name).write_text(text, encoding="latin-1")
-        yield [
-            str(root / name) for name in files
-        ] + [str(root), str(root / "missing.yaml"), "/dev/null"]
+        yield [str(root / name) for name in files] + [
+            str(root),
+            str(root / "missing.yaml"),
+            "/dev/null",
+        ]
 
 
 def cli_arguments(files: list[str]) -> st.SearchStrategy[list[str]]:
@@ -363,9 +371,9 @@ def cli_arguments(files: list[str]) -> st.SearchStrategy[list[str]]:
             lambda parts: command + ([parts[0][0], parts[1]] if parts[0] else []) + parts[2]
         )
 
-    run = st.tuples(st.sampled_from(BAD_NUMBERS), st.sampled_from(["paper", "demo", "x"]), path).map(
-        lambda parts: ["run", "--minutes", parts[0], "--mode", parts[1], "--data", parts[2]]
-    )
+    run = st.tuples(
+        st.sampled_from(BAD_NUMBERS), st.sampled_from(["paper", "demo", "x"]), path
+    ).map(lambda parts: ["run", "--minutes", parts[0], "--mode", parts[1], "--data", parts[2]])
     sim = st.tuples(st.sampled_from(BAD_NUMBERS), st.sampled_from(BAD_NUMBERS), path).map(
         lambda parts: ["sim", "--speed", parts[0], "--port", parts[1], "--data", parts[2]]
     )

@@ -99,7 +99,9 @@ class Figures:
         inputs = [("hostile input", "tried", "crashes")] + [
             (kind, str(self.hostile[kind]), str(self.crashes[kind])) for kind in kinds
         ]
-        survived_types = sum(1 for name in self.injected if self.survived[name] == self.injected[name])
+        survived_types = sum(
+            1 for name in self.injected if self.survived[name] == self.injected[name]
+        )
         summary = [
             ("figure", "value", ""),
             ("state-machine examples / steps", f"{self.examples} / {self.steps}", ""),

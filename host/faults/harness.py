@@ -15,13 +15,13 @@ import asyncio
 import io
 import logging
 import secrets
-from collections.abc import Iterator
+from collections.abc import Awaitable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from datetime import timedelta
 from decimal import Decimal
 from pathlib import Path
-from typing import NoReturn
+from typing import Any, NoReturn
 
 from host.engine.engine import Engine
 from host.engine.paper import step_simulator
@@ -40,6 +40,9 @@ INSTRUMENT = "BTC-USDT-SWAP"
 
 RECONCILE_SECONDS = 10.0
 """The suite's reconciliation interval: short, so a session of minutes reconciles often."""
+
+STUCK_WALL_SECONDS = 60.0
+"""Real time after which a host that has not caught up with one step is declared stuck."""
 
 RESTART_SECONDS = 3
 """Market time a restart takes."""
@@ -142,23 +145,37 @@ class HostUnderTest:
 
         self._session = asyncio.create_task(trade(self.settings, self.venue, until))
         waiting = asyncio.create_task(ready.wait())
-        await asyncio.wait({waiting, self._session}, return_when=asyncio.FIRST_COMPLETED)
+        await asyncio.wait(
+            {waiting, self._session},
+            timeout=STUCK_WALL_SECONDS,
+            return_when=asyncio.FIRST_COMPLETED,
+        )
         waiting.cancel()
+        if not ready.is_set() and not self._session.done():
+            stuck = stuck_work()
+            self._session.cancel()
+            raise SessionEndedError(f"the host never got ready: {stuck}")
         if not ready.is_set():
             self.ended()
         self.sessions += 1
 
     async def advance(self, seconds: int) -> None:
-        """Move the market ``seconds`` ahead, one step at a time, the host keeping up."""
+        """Move the market ``seconds`` ahead, one step at a time, the host keeping up.
+
+        A host that stops keeping up (its work never finishes) ends the session as a crash
+        would, after :data:`STUCK_WALL_SECONDS`, saying what it was waiting for: a step takes
+        milliseconds, so the bound only ever ends a hang.
+        """
         engine, connection = self._running()
-        await step_simulator(self.sim, engine, connection, timedelta(seconds=seconds))
+        step = step_simulator(self.sim, engine, connection, timedelta(seconds=seconds))
+        await _unless_stuck(step)
 
     async def settle(self) -> None:
         """Let the host take in everything already sent, without moving time."""
         engine, connection = self._running()
         await self.sim.drain()
         await connection.round_trip()
-        await engine.idle()
+        await _unless_stuck(engine.idle())
 
     async def steady(self, wall_seconds: float = 30.0) -> None:
         """Return once every socket is ready again; raise if the session ends first.
@@ -195,7 +212,10 @@ class HostUnderTest:
         self._stop.set()
         session, self._session = self._session, None
         try:
-            await session
+            await _unless_stuck(asyncio.shield(session))
+        except SessionEndedError:
+            session.cancel()
+            raise
         except Exception as error:
             raise SessionEndedError(f"the session ended with {error!r}") from error
 
@@ -211,7 +231,7 @@ class HostUnderTest:
         (its rate limits count in its own time, too).
         """
         self._session = None
-        await self.sim.advance(timedelta(seconds=down_seconds))
+        await _unless_stuck(self.sim.advance(timedelta(seconds=down_seconds)))
         await self.start()
 
     def ended(self) -> NoReturn:
@@ -227,6 +247,36 @@ class HostUnderTest:
         if not self.alive or self.engine is None or self.connection is None:
             self.ended()
         return self.engine, self.connection
+
+
+LONG_LIVED = ("engine/runner.py", "engine/load.py", "exchange/connection.py", "exchange/ws.py")
+"""Where the session's own loops start: never the work a stuck step waits for."""
+
+
+def stuck_work() -> str:
+    """The host's pending work, each as its chain of coroutines (``module:line function``)."""
+    chains = []
+    for task in asyncio.all_tasks():
+        frames: list[str] = []
+        coroutine: Any = task.get_coro()
+        while coroutine is not None:
+            frame = getattr(coroutine, "cr_frame", None)
+            if frame is not None and "/host/" in frame.f_code.co_filename:
+                where = frame.f_code.co_filename.rsplit("/host/", 1)[1]
+                frames.append(f"{where}:{frame.f_lineno} {frame.f_code.co_name}")
+            coroutine = getattr(coroutine, "cr_await", None)
+        if frames and not frames[0].startswith(("sim/", "faults/", *LONG_LIVED)):
+            chains.append(" -> ".join(frames))
+    return "; ".join(sorted(chains)) or "nothing of the host's"
+
+
+async def _unless_stuck(work: Awaitable[object]) -> None:
+    """Await ``work``; a host still busy after :data:`STUCK_WALL_SECONDS` is a crash."""
+    try:
+        async with asyncio.timeout(STUCK_WALL_SECONDS):
+            await work
+    except TimeoutError:
+        raise SessionEndedError(f"the host stopped keeping up: {stuck_work()}") from None
 
 
 def lots(sim: Simulator, count: int) -> str:
@@ -252,7 +302,8 @@ def captured_logs(secrets_: tuple[str, ...]) -> Iterator[io.StringIO]:
     level, handlers = root.level, list(root.handlers)
     buffer = io.StringIO()
     handler = configure_logging("DEBUG", secrets_)
-    handler.setStream(buffer)
+    if isinstance(handler, logging.StreamHandler):
+        handler.setStream(buffer)
     try:
         yield buffer
     finally:

@@ -108,7 +108,9 @@ def repeated_closes(sim: Simulator) -> list[Violation]:
     """
     uid = account_uid(sim)
     closer = HOST_PREFIX + CLOSE_PURPOSE
-    cause = {(f["instId"], f["tradeId"]): f["clOrdId"] for f in sim.ledger.fills() if f["uid"] == uid}
+    cause = {
+        (f["instId"], f["tradeId"]): f["clOrdId"] for f in sim.ledger.fills() if f["uid"] == uid
+    }
     return [
         Violation(
             "no double close",
@@ -136,9 +138,7 @@ def exchange_violations(sim: Simulator) -> list[Violation]:
     return repeated_client_ids(sim) + repeated_closes(sim)
 
 
-async def journal_violations(
-    journal: Journal, sim: Simulator, *, settled: bool
-) -> list[Violation]:
+async def journal_violations(journal: Journal, sim: Simulator, *, settled: bool) -> list[Violation]:
     """What the journal shows against the ledger; ``settled``: the host has caught up.
 
     At any moment: no fill the exchange never made, no position closed twice, a clean

@@ -113,7 +113,15 @@ def absurd_tick(kind: str, last: Decimal) -> dict[str, str]:
     }[kind]
 
 
-ABSURD_TICKS = ("far below", "zero", "negative", "overflow", "crossed by 1 %", "far future", "far past")
+ABSURD_TICKS = (
+    "far below",
+    "zero",
+    "negative",
+    "overflow",
+    "crossed by 1 %",
+    "far future",
+    "far past",
+)
 
 
 class FaultMachine(RuleBasedStateMachine):
@@ -191,7 +199,7 @@ class FaultMachine(RuleBasedStateMachine):
             await self.host.sim.stop()
 
     def _report(self) -> None:
-        """Add this example's figures to the run's (not on hypothesis' final replay of a failure)."""
+        """Add this example's figures to the run's (not on hypothesis' replay of a failure)."""
         if not _final_replay():
             self.figures.add_example(self.mine, survived=not self.broken)
 
@@ -253,7 +261,8 @@ class FaultMachine(RuleBasedStateMachine):
     def outside_order(self, side: str, count: int) -> None:
         """An order "from the app" opens, grows, shrinks or flips the position (F13)."""
         self._inject(
-            "outside order", lambda sim: sim.faults.external_order(INSTRUMENT, side, lots(sim, count))
+            "outside order",
+            lambda sim: sim.faults.external_order(INSTRUMENT, side, lots(sim, count)),
         )
 
     @rule()
@@ -346,9 +355,7 @@ class FaultMachine(RuleBasedStateMachine):
         host = self._host
         now = host.sim.clock.now()
         bare = {str(v): v for v in unprotected(host.sim, host.settings.instruments)}
-        self.unprotected_since = {
-            key: self.unprotected_since.get(key, now) for key in bare
-        }
+        self.unprotected_since = {key: self.unprotected_since.get(key, now) for key in bare}
         return [
             Violation("protected", f"{key} for {(now - since).total_seconds():.0f} s")
             for key, since in self.unprotected_since.items()
