@@ -188,6 +188,8 @@ class FrameTarget:
         self.sim = fault_simulator(seed=1)
         self.host = HostUnderTest(corpus_settings(base, directory), self.sim)
         self.figures = figures
+        self.dead = False
+        """Set when the host could not be started again after a crash: the rest is not tried."""
 
     def open(self) -> None:
         """Start the exchange and the host, and have the host adopt an outside position."""
@@ -206,18 +208,24 @@ class FrameTarget:
 
     def feed(self, origin: str, kind: str, text: str) -> None:
         """Send one frame; count a crash (and restart) or an order that followed it."""
+        if self.dead:
+            return
         self.figures.hostile["frame"] += 1
         before = orders_sent(self.sim)
         try:
             self.runner.run(self._send(kind, text))
         except SessionEndedError as ended:
-            self.figures.crashed("frame", f"{origin}: {text[:160]!r}: {ended}")
-            self.runner.run(self.host.start_again())
+            self.figures.crashed("frame", f"{origin}: {text[:300]!r}: {ended}")
+            try:
+                self.runner.run(self.host.start_again())
+            except SessionEndedError as again:
+                self.figures.crashed("frame", f"the host did not start again: {again}")
+                self.dead = True
             return
         sent = orders_sent(self.sim) - before
         if sent:
             self.figures.orders_on_garbage += sent
-            self.figures.evidence.append(f"order on garbage: {origin}: {text[:160]!r}")
+            self.figures.evidence.append(f"order on garbage: {origin}: {text[:300]!r}")
 
     async def _send(self, kind: str, text: str) -> None:
         for session in self.sim.hub.matching(kind):

@@ -16,7 +16,7 @@ import io
 import logging
 import secrets
 from collections.abc import Awaitable, Iterator
-from contextlib import contextmanager
+from contextlib import contextmanager, suppress
 from dataclasses import dataclass, field
 from datetime import timedelta
 from decimal import Decimal
@@ -173,9 +173,13 @@ class HostUnderTest:
     async def settle(self) -> None:
         """Let the host take in everything already sent, without moving time."""
         engine, connection = self._running()
-        await self.sim.drain()
-        await connection.round_trip()
-        await _unless_stuck(engine.idle())
+
+        async def settled() -> None:
+            await self.sim.drain()
+            await connection.round_trip()
+            await engine.idle()
+
+        await _unless_stuck(settled())
 
     async def steady(self, wall_seconds: float = 30.0) -> None:
         """Return once every socket is ready again; raise if the session ends first.
@@ -230,7 +234,11 @@ class HostUnderTest:
         Same simulator, same journal. A restart takes time, and the exchange goes on meanwhile
         (its rate limits count in its own time, too).
         """
-        self._session = None
+        session, self._session = self._session, None
+        if session is not None and not session.done():  # stuck: abandoned, journal closed
+            session.cancel()
+            with suppress(BaseException):
+                await _unless_stuck(session)
         await _unless_stuck(self.sim.advance(timedelta(seconds=down_seconds)))
         await self.start()
 
