@@ -276,6 +276,43 @@ def golive(
     raise typer.Exit(0 if checklist.all_passed else CHECK_FAILED_EXIT)
 
 
+@app.command("faults")
+def faults(
+    config: ConfigOption = None,
+    examples: Annotated[
+        int | None,
+        typer.Option(min=1, max=100_000, help="State-machine examples (the profile's if unset)."),
+    ] = None,
+    profile: Annotated[
+        str, typer.Option(help="Scale and hypothesis profile: dev (quick), ci, or golive.")
+    ] = "dev",
+) -> None:
+    """Run the fault suite against the built-in simulator and print its figures.
+
+    A hypothesis state machine drives the real host with faults as rules and checks the
+    invariants after every step; hostile frames, configs and command lines follow. Exit 0 only
+    when nothing was violated, crashed, lost or leaked; 1 otherwise; 2 for a bad option.
+    """
+    from host.faults.suite import SCALES, run_fault_suite, scale_for
+
+    with _config_errors():
+        settings = load_settings(config)
+        if profile not in SCALES:
+            raise ConfigError.single("--profile", f"choose one of {', '.join(SCALES)}")
+    configure_logging("ERROR", secret_values(settings))
+    from typer.testing import CliRunner
+
+    scale = scale_for(profile, examples)
+    typer.echo(f"scalphost faults: profile {profile}, {scale.examples} examples")
+    runner = CliRunner()
+    figures, seconds = run_fault_suite(
+        settings, profile, scale, lambda arguments: runner.invoke(app, arguments)
+    )
+    typer.echo(figures.render())
+    typer.echo(f"{'PASSED' if figures.passed else 'FAILED'} in {seconds:.0f} s")
+    raise typer.Exit(0 if figures.passed else CHECK_FAILED_EXIT)
+
+
 async def _trade_live(settings: Settings, plugin_host: PluginHost, *, skip_golive: bool) -> None:
     """Demo or live trading; live only once :func:`~host.golive.gate.admit_live` lets it."""
     from host.golive.gate import admit_live

@@ -17,6 +17,8 @@ from host.clock import Clock, to_okx_ms
 from host.domain import Side
 
 CL_ORD_ID_MAX = 32
+HOST_PREFIX = "sh"
+"""What the host's own ``clOrdId``s start with unless told otherwise."""
 _NOT_ALPHANUMERIC = re.compile(r"[^A-Za-z0-9]")
 _BASE36 = "0123456789abcdefghijklmnopqrstuvwxyz"
 _TIME_WIDTH = 8
@@ -165,7 +167,7 @@ class ClientOrderIds:
     ``clOrdId`` and returns only the latest with a given id, so an id is never reused.
     """
 
-    def __init__(self, clock: Clock, prefix: str = "sh") -> None:
+    def __init__(self, clock: Clock, prefix: str = HOST_PREFIX) -> None:
         self._clock = clock
         self._prefix = check_client_id(prefix)
         self._sequence = 0

@@ -9,32 +9,31 @@ the journal). Afterwards the exchange and the journal must agree on the invarian
 depends on:
 
 * no position left unprotected: each open position has a live exchange-side stop;
-* no lost fill: every fill in the simulator's ledger is in the journal;
-* no double close: no position's close journaled twice. (A close the exchange refused because
-  the position was already gone, OKX 51169, is not one: the outside order may close or shrink a
-  position of the host's in net mode just as its own close is sent, and reduce-only refuses it.)
+* no lost fill: every fill in the simulator's ledger is in the journal, and no other;
+* no double close: no position's close journaled twice, and no close sent after the host's own
+  close flattened the position. (A close refused because something else closed the position
+  first, OKX 51169, is not one: an outside order may close a position of the host's in net mode
+  just as its own close is sent.)
+* no order twice: no ``clOrdId`` became two orders on the exchange;
 * the journal's own integrity check is clean, and its open positions are the exchange's.
+
+The checks are :mod:`host.faults.invariants`, shared with ``scalphost faults``.
 """
 
 from __future__ import annotations
 
 import tempfile
-from collections import Counter
 from dataclasses import dataclass
 from datetime import timedelta
 from pathlib import Path
 
-import aiohttp
-
 from host.engine.engine import Engine
-from host.exchange.api import OkxApi
 from host.exchange.connection import OkxConnection
-from host.exchange.health import ExchangeHealth
-from host.exchange.rest import OkxRest
+from host.faults.invariants import account_uid, settled_violations
 from host.journal import Journal, journal_path
 from host.sessions.paper import step_simulator
 from host.sessions.runner import Venue, trade
-from host.settings import ExchangeSettings, JournalSettings, Settings
+from host.settings import JournalSettings, Settings
 from host.sim.config import SimConfig
 from host.sim.server import DEFAULT_START, Simulator
 from host.sim.standalone import sim_account_credentials
@@ -116,8 +115,8 @@ async def _trade_and_check(
 
     first = await trade(settings, venue, before_restart)
     second = await trade(settings, venue, after_restart)
-    broken = await _broken_invariants(sim, settings, venue)
-    fills = len([fill for fill in sim.ledger.fills() if fill["uid"] == _uid(sim)])
+    broken = await _broken_invariants(sim, settings, venue, traded)
+    fills = len([fill for fill in sim.ledger.fills() if fill["uid"] == account_uid(sim)])
     closes = len(first.stats.trades) + len(second.stats.trades)
     adopted = first.stats.adopted + second.stats.adopted
     return SessionVerdict(minutes, fills, closes, adopted, broken, skipped)
@@ -135,59 +134,18 @@ def _flat_instrument(sim: Simulator, traded: tuple[str, ...]) -> str:
     An outside order on a flat instrument is a new position for the host to adopt; on one the
     host holds, it would merge with the host's own (net mode) and test something else.
     """
-    account = sim.engine.accounts[_uid(sim)]
+    account = sim.engine.accounts[account_uid(sim)]
     held = {inst_id for (inst_id, _), position in account.positions.items() if position.pos != 0}
     return next((inst_id for inst_id in traded if inst_id not in held), traded[0])
 
 
-def _uid(sim: Simulator) -> str:
-    return sim.config.keys[0].uid
-
-
-async def _broken_invariants(sim: Simulator, settings: Settings, venue: Venue) -> tuple[str, ...]:
-    broken: list[str] = []
-    async with aiohttp.ClientSession() as session:
-        rest = OkxRest(
-            session,
-            ExchangeSettings(rest_url=venue.rest_url),
-            venue.credentials,
-            venue.clock,
-            ExchangeHealth(venue.clock),
-        )
-        api = OkxApi(rest)
-        held = [r.position for r in await api.positions() if r.position.size > 0]
-        stops = {(stop.inst_id, stop.side) for stop in await api.pending_stops()}
-    for position in held:
-        if (position.inst_id, position.side.entry_side.opposite.value) not in stops:
-            broken.append(f"{position.inst_id} {position.pos_id}: open with no exchange-side stop")
+async def _broken_invariants(
+    sim: Simulator, settings: Settings, venue: Venue, traded: tuple[str, ...]
+) -> tuple[str, ...]:
     journal = await Journal.open(
         journal_path(settings.journal, ACCOUNT), venue.clock, JournalSettings()
     )
     try:
-        journaled_fills = await journal.seen_trade_ids()
-        ledger_fills = {
-            (fill["instId"], fill["tradeId"])
-            for fill in sim.ledger.fills()
-            if fill["uid"] == _uid(sim)
-        }
-        broken += [
-            f"fill {trade} is not in the journal" for trade in ledger_fills - journaled_fills
-        ]
-        closes = Counter(
-            (closed.position.pos_id, closed.position.entry_time)
-            for closed in await journal.closed_since(DEFAULT_START - timedelta(days=1))
-        )
-        broken += [
-            f"position {pos_id} closed {n} times" for (pos_id, _), n in closes.items() if n > 1
-        ]
-        broken += [
-            f"journal integrity: {problem}" for problem in (await journal.integrity()).problems
-        ]
-        journal_open = {open_.position.pos_id for open_ in await journal.open_positions()}
+        return tuple(map(str, await settled_violations(journal, sim, traded)))
     finally:
         await journal.close()
-    exchange_open = {position.pos_id for position in held}
-    if journal_open != exchange_open:
-        journaled, there = sorted(journal_open), sorted(exchange_open)
-        broken.append(f"open positions differ: journal {journaled}, exchange {there}")
-    return tuple(broken)

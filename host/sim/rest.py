@@ -61,6 +61,28 @@ class Call:
         return self.account
 
 
+@dataclass(frozen=True, slots=True)
+class OrderAttempt:
+    """An order request that reached the matching engine, accepted (``s_code`` 0) or refused.
+
+    The ledger holds what happened; this holds what was asked, refusals included: a close sent
+    twice shows here only (the second is refused, ``51169``), and so does an order sent again.
+    """
+
+    uid: str
+    inst_id: str
+    cl_ord_id: str
+    side: str
+    sz: str
+    reduce_only: bool
+    s_code: str
+    at: datetime
+    held: Decimal
+    """The account's net position on the instrument when the request arrived."""
+    last_trade_id: str
+    """The ``tradeId`` that last changed that position (whose order flattened it, say)."""
+
+
 Handler = Callable[[Call], JsonDict]
 
 
@@ -85,6 +107,8 @@ class RestApi:
         self.server_time = server_time
         self.cancel_fill_races = 0
         """Pending cancel-vs-fill races: the next cancels find their order just filled."""
+        self.order_attempts: list[OrderAttempt] = []
+        """Every ``place_order`` call, in arrival order (the fault suite's ground truth)."""
 
     def routes(self) -> dict[tuple[str, str], Route]:
         """``(method, path)`` → :class:`Route`."""
@@ -333,13 +357,17 @@ class RestApi:
         """
         cl_ord_id = str(call.params.raw.get("clOrdId", "") or "")
         tag = str(call.params.raw.get("tag", "") or "")
+        position = call.acct.positions.get((str(call.params.raw.get("instId", "")), "net"))
+        before = (position.pos, position.trade_id) if position is not None else (Decimal(0), "")
         try:
             if call.expires is not None and self.server_time() > call.expires:
                 raise ORDER_EXPIRED
             order = self.engine.place(self.engine.request_from(call.acct.uid, call.params))
         except SimOkxError as error:
+            self._attempted(call, cl_ord_id, error.code, before)
             item = {"clOrdId": cl_ord_id, "ordId": "", "tag": tag, "ts": ms(self.engine.now)}
             return items([{**item, **item_status(error)}])
+        self._attempted(call, cl_ord_id, "0", before)
         item = {
             "clOrdId": order.cl_ord_id,
             "ordId": order.ord_id,
@@ -347,6 +375,24 @@ class RestApi:
             "ts": ms(self.engine.now),
         }
         return items([{**item, **item_status(None)}])
+
+    def _attempted(
+        self, call: Call, cl_ord_id: str, s_code: str, before: tuple[Decimal, str]
+    ) -> None:
+        raw = call.params.raw
+        self.order_attempts.append(
+            OrderAttempt(
+                call.acct.uid,
+                str(raw.get("instId", "")),
+                cl_ord_id,
+                str(raw.get("side", "")),
+                str(raw.get("sz", "")),
+                raw.get("reduceOnly") in (True, "true"),
+                s_code,
+                self.engine.now,
+                *before,
+            )
+        )
 
     def cancel_order(self, call: Call) -> JsonDict:
         """``POST /trade/cancel-order``: ``sCode 0`` = accepted; ``51400`` = done or unknown."""

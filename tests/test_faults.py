@@ -1,0 +1,346 @@
+"""The fault suite: each invariant catches a deliberately broken host, and a quick run reports.
+
+The broken hosts are the real host with one part replaced at run time (no stop placed, a close
+sent twice, fills not journaled, one clOrdId for every order, impossible fills journaled, closes
+not journaled, the credentials journaled, every price believed, a decoder that raises), each
+driven through the same state machine ``scalphost faults`` runs, by hand: the rules in a fixed
+order. A clean host driven the same way breaks nothing, so each finding is the breakage's.
+"""
+
+from __future__ import annotations
+
+import base64
+import dataclasses
+from collections.abc import Callable
+from decimal import Decimal
+from pathlib import Path
+from typing import Any
+
+import pytest
+import yaml
+from hypothesis import settings as hypothesis_settings
+from typer.testing import CliRunner
+
+from host.cli import app
+from host.domain import Fill
+from host.engine.execution import Executor
+from host.engine.exits import ExitDesk
+from host.exchange.credibility import PriceCredibility
+from host.exchange.decode import FrameDecoder
+from host.exchange.orders import ClientOrderIds
+from host.faults import corpus
+from host.faults.corpus import run_configs, run_frames
+from host.faults.figures import Figures
+from host.faults.invariants import secret_hits
+from host.faults.machine import FaultMachine, machine_for
+from host.faults.suite import Scale, run_fault_suite
+from host.journal import Journal
+from host.journal.records import ErrorEvent
+from host.settings import Settings
+
+Step = tuple[str, dict[str, Any]]
+
+
+def outside(side: str = "buy", count: int = 2) -> Step:
+    return ("outside_order", {"side": side, "count": count})
+
+
+def wait(seconds: int) -> Step:
+    return ("market_moves", {"seconds": seconds})
+
+
+RESTART: Step = ("restart", {})
+CLOSE_OUTSIDE: Step = ("outside_close", {})
+
+
+def drive(steps: list[Step], base: Settings | None = None) -> Figures:
+    """Run the fault machine by hand through ``steps``, checking after each; its figures."""
+    figures = Figures()
+    machine: FaultMachine = machine_for(base or Settings(), figures, survey=True)()
+    machine.start(seed=7)
+    machine.invariants_hold()
+    for rule, arguments in steps:
+        getattr(machine, rule)(**arguments)
+        machine.invariants_hold()
+    machine.teardown()
+    return figures
+
+
+def closing_on_shutdown() -> Settings:
+    base = Settings()
+    return base.model_copy(
+        update={"engine": base.engine.model_copy(update={"close_on_shutdown": True})}
+    )
+
+
+def test_a_sound_host_keeps_every_invariant_through_the_same_steps() -> None:
+    figures = drive([outside(), wait(5), RESTART, wait(5), CLOSE_OUTSIDE, wait(5)])
+
+    assert figures.examples == 1
+    assert set(figures.checks) >= {
+        "protected",
+        "no double close",
+        "fills match",
+        "one order per id",
+        "journal integrity",
+        "positions match",
+        "no secret",
+        "host alive",
+    }
+    assert not figures.violated, figures.evidence
+    assert figures.injected == {"outside order": 1, "restart": 1, "outside close": 1}
+    assert figures.survived == figures.injected
+    assert (figures.restarts, figures.recovered) == (1, 1)
+
+
+def test_a_host_that_places_no_stop_leaves_a_position_unprotected(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    async def no_stop(self: Executor, *_: object) -> None:
+        return None
+
+    monkeypatch.setattr(Executor, "place_stop", no_stop)
+
+    figures = drive([outside(), wait(20), wait(20)])
+
+    assert figures.violated["protected"] >= 1, figures.evidence
+    assert figures.survived["outside order"] == 0
+
+
+def test_a_host_that_sends_a_close_twice_is_caught(monkeypatch: pytest.MonkeyPatch) -> None:
+    close = ExitDesk.close
+
+    def close_twice(self: ExitDesk, position: Any, reason: str) -> None:
+        close(self, position, reason)
+        self._registry.release_close(position.pos_id)
+        close(self, position, reason)
+
+    monkeypatch.setattr(ExitDesk, "close", close_twice)
+
+    figures = drive([outside(), wait(5), RESTART, wait(2)], closing_on_shutdown())
+
+    assert figures.violated["no double close"] >= 1, figures.evidence
+
+
+def test_a_host_that_does_not_journal_fills_loses_them(monkeypatch: pytest.MonkeyPatch) -> None:
+    commit = Journal.commit
+
+    async def forgetful(self: Journal, record: Any) -> bool:
+        return True if isinstance(record, Fill) else await commit(self, record)
+
+    monkeypatch.setattr(Journal, "commit", forgetful)
+
+    figures = drive([outside(), wait(5)])
+
+    assert figures.violated["fills match"] >= 1, figures.evidence
+    assert figures.fills_lost >= 1
+
+
+def test_a_host_that_reuses_a_client_order_id_is_caught(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr(ClientOrderIds, "next", lambda self, purpose, reference="": "shsame1")
+
+    figures = drive([outside(), wait(5), CLOSE_OUTSIDE, wait(3), outside(), wait(5)])
+
+    assert figures.violated["one order per id"] >= 1, figures.evidence
+
+
+def test_a_host_that_journals_impossible_fills_fails_the_integrity_check(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    commit = Journal.commit
+
+    async def negated(self: Journal, record: Any) -> bool:
+        if isinstance(record, Fill):
+            record = dataclasses.replace(record, size=-record.size)
+        return await commit(self, record)
+
+    monkeypatch.setattr(Journal, "commit", negated)
+
+    figures = drive([outside(), wait(5)])
+
+    assert figures.violated["journal integrity"] >= 1, figures.evidence
+
+
+def test_a_host_that_does_not_journal_closes_disagrees_with_the_exchange(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    commit = Journal.commit
+
+    async def no_closes(self: Journal, record: Any) -> bool:
+        is_close = type(record).__name__ == "ClosedPosition"
+        return True if is_close else await commit(self, record)
+
+    monkeypatch.setattr(Journal, "commit", no_closes)
+
+    figures = drive([outside(), wait(5), CLOSE_OUTSIDE, wait(5)])
+
+    assert figures.violated["positions match"] >= 1, figures.evidence
+
+
+def test_a_host_that_journals_its_secret_is_caught(monkeypatch: pytest.MonkeyPatch) -> None:
+    place_stop = Executor.place_stop
+
+    async def leaky(self: Executor, position: Any, level: Decimal) -> str | None:
+        credentials = self._api.rest._credentials  # type: ignore[attr-defined]
+        secret = credentials.secret_key.get_secret_value()
+        self._journal.write(ErrorEvent(self._clock.now(), "engine", f"signed with {secret}"))
+        return await place_stop(self, position, level)
+
+    monkeypatch.setattr(Executor, "place_stop", leaky)
+
+    figures = drive([outside(), wait(5)])
+
+    assert figures.violated["no secret"] >= 1, figures.evidence
+    assert figures.secrets_found >= 1
+
+
+def test_secrets_are_found_raw_and_base64_encoded() -> None:
+    secret = "Canary-Secret-0123456789"  # noqa: S105 -- a canary, the point of the test
+
+    text = f"a {secret} b {base64.b64encode(secret.encode()).decode()} c **********"
+
+    assert secret_hits(text, [secret]) == 2
+    assert secret_hits("nothing here **********", [secret]) == 0
+
+
+def test_a_host_that_believes_every_price_sends_an_order_on_an_absurd_tick(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    monkeypatch.setattr(PriceCredibility, "credible", lambda self, event: event)
+    monkeypatch.setattr(PriceCredibility, "timely", lambda self, ts: True)
+
+    figures = drive([outside(), wait(5), ("absurd_ticker", {"kind": "far below"})])
+
+    assert figures.violated["no order on garbage"] == 1, figures.evidence
+
+
+def test_a_sound_host_sends_no_order_on_absurd_ticks() -> None:
+    kinds = ["far below", "zero", "negative", "overflow", "crossed by 1 %", "far future"]
+    figures = drive([outside(), wait(5), *[("absurd_ticker", {"kind": kind}) for kind in kinds]])
+
+    assert figures.checks["no order on garbage"] == len(kinds)
+    assert not figures.violated, figures.evidence
+
+
+QUICK = hypothesis_settings(derandomize=True)
+
+
+def test_hostile_frames_do_not_crash_a_host_holding_a_position() -> None:
+    figures = Figures()
+
+    run_frames(Settings(), 60, QUICK, figures)
+
+    assert figures.hostile["frame"] == 60
+    assert not figures.crashes, figures.evidence
+    assert figures.checks["no secret"] == 1
+    assert figures.secrets_found == 0
+
+
+@pytest.mark.xfail(
+    strict=True,
+    reason="open finding of the suite (issue 13, defect 2's family): a positions push for a "
+    "posId the exchange does not have is adopted without asking the exchange, and the phantom "
+    "position gets an exchange-side stop (closeFraction 1) that would close the real one",
+)
+def test_hostile_frames_send_no_order() -> None:
+    figures = Figures()
+
+    run_frames(Settings(), 60, QUICK, figures)
+
+    assert figures.orders_on_garbage == 0, figures.evidence
+
+
+def test_a_decoder_that_raises_ends_the_session_and_the_corpus_counts_it(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    decode = FrameDecoder.decode
+
+    def overflowing(self: FrameDecoder, frame: str | bytes) -> Any:
+        # Issue 13 defect 3 as it was: an absurd number raised out of the decoder.
+        if any(absurd in str(frame) for absurd in ("300000000000000", "1e400", "Infinity")):
+            raise OverflowError("date value out of range")
+        return decode(self, frame)
+
+    monkeypatch.setattr(FrameDecoder, "decode", overflowing)
+    figures = Figures()
+
+    run_frames(Settings(), 60, QUICK, figures)
+
+    assert figures.crashes["frame"] >= 1, figures.evidence
+
+
+def test_hostile_configs_end_in_settings_or_a_config_error() -> None:
+    figures = Figures()
+
+    run_configs(40, QUICK, figures)
+
+    assert figures.hostile["config"] == 40
+    assert not figures.crashes, figures.evidence
+
+
+def test_a_loader_that_lets_validation_errors_escape_is_caught(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    def naive(path: Path) -> Settings:
+        return Settings(**(yaml.safe_load(path.read_text(encoding="utf-8")) or {}))
+
+    monkeypatch.setattr(corpus, "load_settings", naive)
+    figures = Figures()
+
+    run_configs(40, QUICK, figures)
+
+    assert figures.crashes["config"] >= 1
+
+
+def invoke_cli() -> Callable[[list[str]], Any]:
+    runner = CliRunner()
+    return lambda arguments: runner.invoke(app, arguments)
+
+
+def test_the_quick_suite_runs_everything_and_reports_its_figures() -> None:
+    scale = Scale(examples=2, steps=8, frames=30, configs=20, command_lines=15)
+
+    figures, _ = run_fault_suite(Settings(), "ci", scale, invoke_cli())
+
+    assert figures.examples == 2
+    assert sum(figures.checks.values()) > 0
+    assert sum(figures.hostile.values()) == 30 + 20 + 15
+    assert not figures.crashes, figures.evidence
+    assert figures.secrets_found == 0
+    table = figures.render()
+    for row in (
+        "fault types injected / survived",
+        "invariant checks run / violated",
+        "restarts / recovered",
+        "hostile inputs / crashes / orders sent",
+        "fills lost",
+        "secrets found",
+    ):
+        assert row in table
+
+
+@pytest.mark.xfail(
+    strict=True,
+    reason="open finding of the suite: the host fetches fills over REST only after a reconnect "
+    "or a restart, so an outside fill whose orders push is lost never reaches the journal",
+)
+def test_a_fill_whose_push_is_lost_reaches_the_journal_once_the_host_catches_up() -> None:
+    figures = drive([("drop_pushes", {"count": 1, "channel": "orders"}), outside(), wait(5)])
+
+    assert figures.fills_lost == 0, figures.evidence
+
+
+def test_scalphost_faults_refuses_an_unknown_profile() -> None:
+    result = CliRunner().invoke(app, ["faults", "--profile", "nope"])
+
+    assert result.exit_code == 2
+    assert "--profile" in result.output
+
+
+def test_scalphost_faults_prints_the_figures_and_exits_by_them() -> None:
+    result = CliRunner().invoke(app, ["faults", "--examples", "1", "--profile", "dev"])
+
+    assert result.exit_code in (0, 1), result.output
+    assert "invariant checks run / violated" in result.output
+    verdict = "PASSED" if result.exit_code == 0 else "FAILED"
+    assert f"\n{verdict} in " in result.output
