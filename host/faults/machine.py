@@ -298,6 +298,7 @@ class FaultMachine(RuleBasedStateMachine):
         if self.broken:
             return
         sim = self._host.sim
+        self._run(self._host.settle())  # work already under way is not the tick's doing
         before = orders_sent(sim)
         fields = absurd_tick(kind, sim.engine.market(INSTRUMENT).last)
         self._inject("absurd tick", lambda sim: sim.faults.bogus_ticker(INSTRUMENT, **fields))
