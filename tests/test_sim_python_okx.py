@@ -26,10 +26,14 @@ from host.clock import LiveClock
 from host.sim import TEST_KEY, SimConfig, Simulator
 
 BTC = "BTC-USDT-SWAP"
-pytestmark = pytest.mark.filterwarnings(
+pytestmark = [
     # python-okx 0.4.4 posts with httpx's deprecated data=<str>; not ours to change
-    "ignore:Use 'content=<...>' to upload raw bytes/text content.:DeprecationWarning"
-)
+    pytest.mark.filterwarnings(
+        "ignore:Use 'content=<...>' to upload raw bytes/text content.:DeprecationWarning"
+    ),
+    # and stamps its requests with datetime.utcnow(), deprecated since Python 3.12
+    pytest.mark.filterwarnings("ignore:datetime.datetime.utcnow:DeprecationWarning"),
+]
 
 
 @dataclass
