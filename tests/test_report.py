@@ -17,6 +17,7 @@ import re
 import subprocess
 import sys
 from collections import Counter, defaultdict
+from contextlib import closing
 from datetime import UTC, datetime, timedelta
 from decimal import ROUND_HALF_UP, Decimal
 from pathlib import Path
@@ -99,7 +100,7 @@ def session(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, Settings]:
 def _rows(path: Path, sql: str, *parameters: object) -> list[tuple]:
     import sqlite3
 
-    with sqlite3.connect(path) as connection:
+    with closing(sqlite3.connect(path)) as connection, connection:
         return connection.execute(sql, parameters).fetchall()
 
 

@@ -12,6 +12,7 @@ import os
 import sqlite3
 import sys
 from collections.abc import AsyncIterator
+from contextlib import closing
 from dataclasses import dataclass
 from datetime import timedelta
 from decimal import Decimal
@@ -84,7 +85,7 @@ async def compare(traded: Traded) -> list[Difference]:
 
 
 def journaled_trade_ids(journal: Path) -> list[tuple[str, str]]:
-    with sqlite3.connect(journal) as connection:
+    with closing(sqlite3.connect(journal)) as connection, connection:
         return connection.execute("SELECT inst_id, trade_id FROM fills ORDER BY ts").fetchall()
 
 
@@ -94,7 +95,7 @@ async def test_every_planted_difference_is_named_and_nothing_else(traded: Traded
     assert await compare(traded) == [], "a journal the host kept agrees with the exchange"
 
     inst_id, trade_id = fills[len(fills) // 2]
-    with sqlite3.connect(traded.journal) as connection:
+    with closing(sqlite3.connect(traded.journal)) as connection, connection:
         connection.execute("DELETE FROM fills WHERE trade_id = ?", (trade_id,))
     async with aiohttp.ClientSession() as session:
         rest = OkxRest(
@@ -123,7 +124,7 @@ async def test_every_planted_difference_is_named_and_nothing_else(traded: Traded
 
     # A fee changed in the journal, and a position it thinks open that OKX never held.
     changed_inst, changed_trade = fills[0]
-    with sqlite3.connect(traded.journal) as connection:
+    with closing(sqlite3.connect(traded.journal)) as connection, connection:
         query = "SELECT fee FROM fills WHERE trade_id = ?"
         (fee,) = connection.execute(query, (changed_trade,)).fetchone()
         connection.execute("UPDATE fills SET fee = '-9.99' WHERE trade_id = ?", (changed_trade,))
