@@ -41,8 +41,13 @@ def parse_optional_decimal(text: str) -> Decimal | None:
 
 
 def usdt(value: Decimal) -> str:
-    """Money as a person reads it: signed, to the cent (a rounded-away loss is +0.00, not -0.00)."""
-    return f"{value.quantize(CENT, ROUND_HALF_UP) + 0:+} USDT"
+    """Money as a person reads it: signed, to the cent, and nothing as plain 0.00.
+
+    A sign on zero reads as a gain or a loss that is not there (a drawdown of "+0.00" looks like a
+    bug), and a rounded-away loss must not show as "-0.00".
+    """
+    cents = value.quantize(CENT, ROUND_HALF_UP)
+    return "0.00 USDT" if cents == 0 else f"{cents:+} USDT"
 
 
 def shown_pnl(net: Decimal, fees: Decimal) -> tuple[Decimal, Decimal, Decimal]:

@@ -116,7 +116,8 @@ def _in(column: str, period: Period) -> tuple[str, list[str]]:
 
 
 def _cents(value: Decimal) -> str:
-    return f"{value.quantize(CENT, ROUND_HALF_UP) + 0:+} USDT"  # + 0: no "-0.00"
+    cents = value.quantize(CENT, ROUND_HALF_UP)
+    return "0.00 USDT" if cents == 0 else f"{cents:+} USDT"
 
 
 def _seconds(value: Decimal) -> str:
@@ -420,7 +421,7 @@ async def test_gross_plus_fees_is_the_net_as_shown_also_when_rounding_would_spli
     shown = shown_figures(render_text(load(path, Period(), settings.hooks), "report"))
     assert (shown["gross PnL"], shown["fees of closed trades"], shown["net PnL"]) == (
         "+0.01 USDT",
-        "+0.00 USDT",
+        "0.00 USDT",
         "+0.01 USDT",
     )
     assert shown == expected_figures(path, Period(), settings)
