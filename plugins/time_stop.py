@@ -16,7 +16,7 @@ from datetime import timedelta
 
 from pydantic import BaseModel, ConfigDict, Field, PositiveFloat
 
-from host import CloseNow, ExitProposal, HookContext, Position, hookimpl
+from host import CloseNow, ExitProposal, HookContext, Position, Regime, hookimpl
 from plugins.per_regime import PerRegime
 
 
@@ -35,13 +35,16 @@ class TimeStop:
 
     def __init__(self, settings: Settings) -> None:
         self.settings = settings
+        self._limits = {
+            regime: timedelta(seconds=settings.max_hold_seconds.of(regime)) for regime in Regime
+        }  # read on every tick: built once, the settings are frozen
 
     @hookimpl
     def on_tick_exit(
         self, positions: Sequence[Position], ctx: HookContext
     ) -> dict[str, ExitProposal] | None:
         """Close every position held at least the current regime's limit."""
-        limit = timedelta(seconds=self.settings.max_hold_seconds.of(ctx.regime))
+        limit = self._limits[ctx.regime]
         answers: dict[str, ExitProposal] = {
             p.pos_id: CloseNow(f"held {ctx.now - p.entry_time}, limit {limit} ({ctx.regime})")
             for p in positions

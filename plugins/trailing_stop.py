@@ -189,7 +189,7 @@ class TrailingStop:
     ) -> dict[str, ExitProposal] | None:
         """Tighten each active stop, or close where the executable price reached it."""
         answers: dict[str, ExitProposal] = {}
-        trails = self._trails.setdefault(tick.inst_id, {})
+        trails = self._trails.get(tick.inst_id) or self._trails.setdefault(tick.inst_id, {})
         for position in positions:
             trail = trails.get(position.pos_id) or self._arm(position, ctx.regime, None)
             level = trail.update(tick, ctx.instrument)

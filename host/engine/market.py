@@ -38,13 +38,10 @@ class MarketBook:
         quote = self._quotes.get(tick.inst_id)
         fresher = quote is not None and quote.ts > tick.ts
         mark = self._marks.get(tick.inst_id)
-        if fresher or mark is not None:  # one copy per tick, not one per merged field
-            tick = replace(
-                tick,
-                bid=quote.bid if fresher and quote is not None else tick.bid,
-                ask=quote.ask if fresher and quote is not None else tick.ask,
-                mark=mark,
-            )
+        if fresher and quote is not None:  # one copy per tick, not one per merged field
+            tick = Tick(tick.inst_id, tick.ts, tick.last, quote.bid, quote.ask, mark)
+        elif mark is not None:
+            tick = Tick(tick.inst_id, tick.ts, tick.last, tick.bid, tick.ask, mark)
         self._ticks[tick.inst_id] = tick
         return tick
 

@@ -89,6 +89,8 @@ class OrderTracker:
 
     def entries(self, inst_id: str | None = None) -> tuple[TrackedOrder, ...]:
         """The entries still followed, of one instrument or of all."""
+        if not self._orders:  # asked on every tick
+            return ()
         return tuple(
             tracked
             for tracked in self._orders.values()
@@ -104,6 +106,8 @@ class OrderTracker:
 
     def settle_due(self) -> None:
         """Look up every order whose settle time has come (a chore)."""
+        if not self._orders:  # called on every tick: nothing to copy when nothing is followed
+            return
         now = self._clock.monotonic()
         for tracked in list(self._orders.values()):
             if tracked.settle_at is not None and now >= tracked.settle_at:

@@ -76,6 +76,8 @@ class ExchangeStops:
 
     def move_due(self) -> None:
         """Move the stops marked to move whose last move is old enough (a chore)."""
+        if not self._to_move:  # called on every tick: nothing to copy when nothing is marked
+            return
         now = self._clock.monotonic()
         for pos_id in list(self._to_move):
             if now - self._last_move.get(pos_id, 0.0) < self._settings.stop_amend_min_seconds:

@@ -1,8 +1,10 @@
 """Turn OKX v5 wire messages into domain events: Decimal values, aware UTC times, never a crash.
 
-Frames are parsed with orjson (the frame → decision path is budgeted in microseconds) and handed
-to one function per channel. Every numeric field goes through :mod:`host.money`, every time
-through :func:`host.clock.from_okx_ms`, so a float or a naive time cannot get in.
+The hot market-data channels take a typed fast path first (:mod:`host.exchange.hot`: msgspec
+structs, the same rules); every other frame, and any hot one the fast path declines, is parsed
+with orjson and handed to one function per channel. Every numeric field goes through
+:mod:`host.money`, every time through :func:`host.clock.from_okx_ms`, so a float or a naive time
+cannot get in.
 
 A frame that cannot be decoded is **counted and logged with its raw text, and dropped**: one bad
 message from the exchange (or a proxy) must never stop the loop that protects open positions.
@@ -50,6 +52,7 @@ from host.exchange.events import (
     TickerPush,
     TradePush,
 )
+from host.exchange.hot import decode_hot
 from host.exchange.results import AccountBill
 from host.money import parse_decimal, parse_optional_decimal
 
@@ -306,6 +309,9 @@ class FrameDecoder:
         """Return the events one frame carries; ``()`` for a frame that was dropped."""
         if frame == "pong" or frame == b"pong":
             return (PONG,)
+        hot = decode_hot(frame)
+        if hot is not None:
+            return hot
         try:
             message = orjson.loads(frame)
         except orjson.JSONDecodeError as error:
