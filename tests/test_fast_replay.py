@@ -79,9 +79,18 @@ def test_a_replay_run_twice_writes_the_same_journal_and_ledger(
     assert first.stats.trades, "a session without a closed trade proves little"
     assert first.ledger_digest == second.ledger_digest
     assert _journal_text(first.journal) == _journal_text(second.journal)
-    assert first.summary().replace(str(first.journal), "") == second.summary().replace(
-        str(second.journal), ""
-    )
+    assert _deterministic_summary(first) == _deterministic_summary(second)
+
+
+def _deterministic_summary(result: PaperResult) -> list[str]:
+    """The summary without its journal path and without plugins over their time budget.
+
+    A plugin's budget is measured in real time on purpose (it is how long the host really
+    waits), so on a busy machine a plugin can be over budget in one run and not the next: that
+    line is the one thing a seed does not decide.
+    """
+    text = result.summary().replace(str(result.journal), "")
+    return [line for line in text.splitlines() if "over budget" not in line]
 
 
 def test_the_comparison_tells_two_sessions_apart(
