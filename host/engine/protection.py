@@ -17,6 +17,7 @@ from host.engine.tasks import EngineTasks
 from host.exchange.api import OkxApi
 from host.exchange.events import AlgoOrderPush
 from host.notify.events import unprotected_event
+from host.notify.service import Notifier
 from host.registry import PositionRegistry
 from host.settings import EngineSettings
 

@@ -185,9 +185,7 @@ async def delivering(notifier: Notifier, drain_seconds: float) -> AsyncIterator[
     order. Listening starts before the block does, so no event of the block is missed.
     """
     async with aiohttp.ClientSession() as session:
-        running = asyncio.get_running_loop().create_task(
-            notifier.run(WebhookTransport(session))
-        )
+        running = asyncio.get_running_loop().create_task(notifier.run(WebhookTransport(session)))
         await asyncio.sleep(0)  # the task starts listening before the first event can come
         try:
             yield notifier
