@@ -195,3 +195,21 @@ def test_an_invalid_notification_is_counted_and_not_sent(answer: object) -> None
     host = make_host(Invalid)
     assert host.dispatch.notification_for(event(1), "paper") == ()
     assert host.faults.counts[("invalid", "notification_for")] == 1
+
+
+def test_hook_notification_for_collects_every_plugins_answer_even_after_a_failure() -> None:
+    class Broken:
+        @hookimpl
+        def notification_for(self) -> Notification:
+            raise RuntimeError("boom")
+
+    class LiveOnly:
+        @hookimpl
+        def notification_for(self, mode: str) -> Notification | None:
+            return Notification("https://live.invalid/", {}) if mode == "live" else None
+
+    host = make_host(Everything, Broken, LiveOnly)
+    answered = host.dispatch.notification_for(event(1), "live")
+    assert sorted(plugin for plugin, _ in answered) == ["everything", "liveonly"]
+    assert host.dispatch.notification_for(event(1), "paper")[0][0] == "everything"
+    assert host.faults.counts[("broken", "notification_for")] == 2
