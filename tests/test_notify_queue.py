@@ -142,11 +142,28 @@ async def test_the_rate_limit_spaces_a_burst_per_minute(manual_clock: ManualCloc
     assert receiver.ids() == [event(n).event_id for n in range(5)]
 
 
-async def test_a_full_queue_drops_new_events_and_counts_them(manual_clock: ManualClock) -> None:
+async def test_a_full_inbox_drops_new_events_once_for_all_notifiers(
+    manual_clock: ManualClock,
+) -> None:
     receiver = Receiver(manual_clock)
-    async with running(receiver, queue_size=2) as notifier:
+    async with running(receiver, Everything, Others, queue_size=2) as notifier:
         for n in range(5):  # no await between: the notifier's task has not taken any yet
             notifier.emit(event(n))
+    first_two = [event(0).event_id, event(1).event_id]
+    assert receiver.ids() == receiver.ids("http://others.invalid/") == first_two
+    assert notifier.figures.dropped == 3  # three events, not three messages per notifier
+
+
+async def test_a_full_lane_drops_new_messages_while_its_receiver_hangs(
+    manual_clock: ManualClock,
+) -> None:
+    receiver = Receiver(manual_clock)
+    release = receiver.hang["http://everything.invalid/"] = asyncio.Event()
+    async with running(receiver, queue_size=2) as notifier:
+        for n in range(5):
+            notifier.emit(event(n))
+            await asyncio.sleep(0)  # each event leaves the inbox for the lane before the next
+        release.set()
     assert receiver.ids() == [event(0).event_id, event(1).event_id]
     assert notifier.figures.dropped == 3
 

@@ -13,6 +13,7 @@ import asyncio
 import logging
 from datetime import timedelta
 from decimal import Decimal
+from pathlib import Path
 
 import pytest
 from plugin_factory import NOW
@@ -20,11 +21,13 @@ from webhook_receiver import FlakyReceiver, flaky_receiver
 
 from host.clock import LiveClock
 from host.domain import EventKind, Fill, HostEvent, Side
+from host.engine.startup import StartupRefused
 from host.errors import ConfigError
+from host.golive.gate import admit_live
 from host.notify.events import breaker_trip_event, fill_event
 from host.notify.service import Notifier, delivering
 from host.pluginmanager import build_plugin_host
-from host.settings import NotifySettings, Settings, load_settings
+from host.settings import JournalSettings, NotifySettings, Settings, load_settings
 
 FAST_RETRIES = NotifySettings(retry_first_seconds=0.02, retry_max_seconds=0.1, max_attempts=50)
 
@@ -136,3 +139,18 @@ def test_every_event_kind_is_sent_by_default() -> None:
         kinded = type(event)(kind, f"{kind}:1", NOW, "s", {})
         [(plugin, note)] = dispatch.notification_for(kinded, "live")
         assert (plugin, note.body["kind"], note.timeout_seconds) == ("webhook", str(kind), 0.5)
+
+
+async def test_a_live_run_refused_for_its_stamp_is_announced_before_it_stops(
+    tmp_path: Path,
+) -> None:
+    receiver = FlakyReceiver(refuse_after=None, lose_reply_every=10**6)
+    async with flaky_receiver(receiver):
+        settings = webhook_settings(receiver.url).model_copy(
+            update={"mode": "live", "journal": JournalSettings(directory=tmp_path)}
+        )
+        with pytest.raises(StartupRefused, match="no go-live stamp"):
+            await admit_live(settings, build_plugin_host(settings), "live-x", skip_golive=False)
+    [refusal] = [receiver.bodies[event_id] for event_id in receiver.unique]
+    assert (refusal["kind"], refusal["mode"]) == ("golive_refused", "live")
+    assert "no go-live stamp" in str(refusal["summary"])
