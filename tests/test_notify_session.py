@@ -1,4 +1,4 @@
-"""End to end: a real paper session notifies a flaky webhook of its fills and a breaker trip.
+"""End to end: a real paper session tells a flaky webhook of its fills, closes and a breaker trip.
 
 The whole host (simulator on 127.0.0.1, sockets, engine, the built-in plugins) with the
 ``webhook`` plugin enabled in the settings, against tests/webhook_receiver.py answering 500 to
@@ -12,6 +12,7 @@ from __future__ import annotations
 import asyncio
 import sqlite3
 from datetime import timedelta
+from decimal import Decimal
 from pathlib import Path
 
 import pytest
@@ -33,7 +34,7 @@ def session_settings(directory: Path, url: str) -> Settings:
         "webhook": {
             "enabled": True,
             "url": url,
-            "events": ["fill", "breaker_trip"],
+            "events": ["fill", "close", "breaker_trip"],
             "timeout_seconds": 2.0,
         },
         "circuit_breaker": {**paper.plugins["circuit_breaker"], "max_consecutive_losses": 1},
@@ -83,6 +84,7 @@ async def test_a_paper_session_notifies_its_fills_and_a_trip_once_each_in_order(
 
     fills = journaled(result.journal, "SELECT inst_id, trade_id FROM fills ORDER BY id")
     trips = journaled(result.journal, "SELECT plugin FROM breaker_trips")
+    nets = journaled(result.journal, "SELECT net FROM closes")
     assert fills, "the session must fill for the test to mean anything"
     assert trips, "the session must trip for the test to mean anything"
     received = [receiver.bodies[event_id] for event_id in receiver.unique]
@@ -90,6 +92,9 @@ async def test_a_paper_session_notifies_its_fills_and_a_trip_once_each_in_order(
         f"fill:{inst_id}:{trade_id}" for inst_id, trade_id in fills
     )
     assert sum(body["kind"] == "breaker_trip" for body in received) == len(trips)
+    assert sorted(
+        Decimal(body["details"]["net_pnl"]) for body in received if body["kind"] == "close"
+    ) == sorted(Decimal(net) for (net,) in nets)
     instants = [body["at"] for body in received]
     assert instants == sorted(instants)  # in the order they happened
     assert hold.is_set()
