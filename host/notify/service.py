@@ -114,6 +114,7 @@ class Notifier:
                 self._wake.clear()
                 while self._inbox:
                     self._ask(self._inbox.popleft(), transport)
+                    await asyncio.sleep(0)  # one event's hook call at a time, trading between
         finally:
             self._listening = False
             for sender in self._sending():
