@@ -97,8 +97,8 @@ async def test_a_failing_receiver_is_retried_with_doubling_waits_and_the_order_k
 ) -> None:
     receiver = Receiver(manual_clock, [FAILED, FAILED, FAILED])
     async with running(receiver, retry_first_seconds=1.0, retry_max_seconds=60.0) as notifier:
-        notifier.emit(event(1))
-        notifier.emit(event(2))
+        notifier.emit(event, 1)
+        notifier.emit(event, 2)
     assert receiver.ids() == [event(1).event_id] * 4 + [event(2).event_id]
     assert receiver.times() == [0.0, 1.0, 3.0, 7.0, 7.0]
     assert notifier.figures.delivered == 2
@@ -109,7 +109,7 @@ async def test_the_wait_between_attempts_stops_growing_at_its_ceiling(
 ) -> None:
     receiver = Receiver(manual_clock, [FAILED] * 5)
     async with running(receiver, retry_first_seconds=1.0, retry_max_seconds=3.0) as notifier:
-        notifier.emit(event(1))
+        notifier.emit(event, 1)
     assert receiver.times() == [0.0, 1.0, 3.0, 6.0, 9.0, 12.0]
 
 
@@ -118,8 +118,8 @@ async def test_a_message_out_of_attempts_is_given_up_and_the_next_one_goes(
 ) -> None:
     receiver = Receiver(manual_clock, [FAILED, FAILED, FAILED])
     async with running(receiver, max_attempts=3) as notifier:
-        notifier.emit(event(1))
-        notifier.emit(event(2))
+        notifier.emit(event, 1)
+        notifier.emit(event, 2)
     assert receiver.ids() == [event(1).event_id] * 3 + [event(2).event_id]
     assert (notifier.figures.given_up, notifier.figures.delivered) == (1, 1)
 
@@ -127,8 +127,8 @@ async def test_a_message_out_of_attempts_is_given_up_and_the_next_one_goes(
 async def test_a_refused_message_is_not_tried_again(manual_clock: ManualClock) -> None:
     receiver = Receiver(manual_clock, [REFUSED])
     async with running(receiver) as notifier:
-        notifier.emit(event(1))
-        notifier.emit(event(2))
+        notifier.emit(event, 1)
+        notifier.emit(event, 2)
     assert receiver.ids() == [event(1).event_id, event(2).event_id]
     assert notifier.figures.given_up == 1
 
@@ -137,7 +137,7 @@ async def test_the_rate_limit_spaces_a_burst_per_minute(manual_clock: ManualCloc
     receiver = Receiver(manual_clock)
     async with running(receiver, max_per_minute=2) as notifier:
         for n in range(5):
-            notifier.emit(event(n))
+            notifier.emit(event, n)
     assert receiver.times() == [0.0, 0.0, 60.0, 60.0, 120.0]
     assert receiver.ids() == [event(n).event_id for n in range(5)]
 
@@ -148,7 +148,7 @@ async def test_a_full_inbox_drops_new_events_once_for_all_notifiers(
     receiver = Receiver(manual_clock)
     async with running(receiver, Everything, Others, queue_size=2) as notifier:
         for n in range(5):  # no await between: the notifier's task has not taken any yet
-            notifier.emit(event(n))
+            notifier.emit(event, n)
     first_two = [event(0).event_id, event(1).event_id]
     assert receiver.ids() == receiver.ids("http://others.invalid/") == first_two
     assert notifier.figures.dropped == 3  # three events, not three messages per notifier
@@ -161,7 +161,7 @@ async def test_a_full_lane_drops_new_messages_while_its_receiver_hangs(
     release = receiver.hang["http://everything.invalid/"] = asyncio.Event()
     async with running(receiver, queue_size=2) as notifier:
         for n in range(5):
-            notifier.emit(event(n))
+            notifier.emit(event, n)
             await asyncio.sleep(0)  # each event leaves the inbox for the lane before the next
         release.set()
     assert receiver.ids() == [event(0).event_id, event(1).event_id]
@@ -175,7 +175,7 @@ async def test_a_hanging_receiver_holds_back_only_its_own_plugins_messages(
     release = receiver.hang["http://everything.invalid/"] = asyncio.Event()
     async with running(receiver, Everything, Others) as notifier:
         for n in range(3):
-            notifier.emit(event(n))
+            notifier.emit(event, n)
         for _ in range(10):
             await asyncio.sleep(0)
         assert receiver.ids("http://others.invalid/") == [event(n).event_id for n in range(3)]
@@ -190,7 +190,7 @@ async def test_nothing_is_built_or_kept_without_a_notifier_plugin(
     host = make_host()
     notifier = Notifier(host.dispatch, NotifySettings(), manual_clock, "paper")
     await asyncio.wait_for(notifier.run(Receiver(manual_clock)), 1.0)  # returns at once
-    notifier.emit(event(1))
+    notifier.emit(event, 1)
     assert notifier.figures == type(notifier.figures)()
 
 

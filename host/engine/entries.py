@@ -159,7 +159,7 @@ class EntryDesk:
         for plugin, reason in blocking.items():
             if plugin not in self._blocking:
                 self._services.journal.write(BreakerTrip(ctx.now, plugin, reason))
-                self._services.notifier.emit(breaker_trip_event(ctx.now, plugin, reason))
+                self._services.notifier.emit(breaker_trip_event, ctx.now, plugin, reason)
         self._blocking = set(blocking)
 
     def _entry_size(self, spec: InstrumentSpec, price: Decimal) -> Decimal:

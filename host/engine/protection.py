@@ -66,7 +66,7 @@ class ExchangeStops:
             return
         algo_id = await self._executor.place_stop(position, position.stop)
         if algo_id is None:
-            self._notifier.emit(unprotected_event(self._clock.now(), position))
+            self._notifier.emit(unprotected_event, self._clock.now(), position)
             return
         self._algo_ids[position.pos_id] = algo_id
         self._last_move[position.pos_id] = self._clock.monotonic()

@@ -75,7 +75,7 @@ async def announce_refusal(settings: Settings, plugin_host: PluginHost, problem:
     clock = LiveClock()
     notifier = Notifier(plugin_host.dispatch, settings.notify, clock, settings.mode)
     async with delivering(notifier, settings.notify.drain_seconds):
-        notifier.emit(golive_refused_event(clock.now(), problem))
+        notifier.emit(golive_refused_event, clock.now(), problem)
 
 
 async def admit_live(

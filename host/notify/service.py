@@ -1,7 +1,8 @@
 """The notifier service: events in with one call, messages out from its own tasks.
 
-:meth:`Notifier.emit` is all the engine does: it appends the event to a bounded inbox and wakes
-the notifier's task — no hook call, no I/O, no await, so a fill is never slowed by a receiver.
+:meth:`Notifier.emit` is all the engine does: it appends the event's builder and facts to a
+bounded inbox and wakes the notifier's task — no event text, no hook call, no I/O, no await, so
+a fill is never slowed by a notifier or its receiver.
 The task asks the plugins (``notification_for``) in event order and puts each answer in its
 plugin's lane. Each lane is one task that sends its messages strictly in order: the head is
 tried until it is delivered, refused or out of attempts (waiting the back-off between attempts
@@ -18,11 +19,13 @@ hook (a session without notifiers builds no event past the check).
 from __future__ import annotations
 
 import asyncio
+import functools
 import logging
 from collections import deque
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Callable
 from contextlib import asynccontextmanager, suppress
 from dataclasses import dataclass
+from typing import TypeVarTuple
 
 import aiohttp
 
@@ -36,6 +39,8 @@ from host.notify.transport import Transport, Verdict, WebhookTransport
 from host.settings import NotifySettings
 
 _log = logging.getLogger(__name__)
+
+Ts = TypeVarTuple("Ts")
 
 RATE_KEY = "notify"
 """The rate limiter's budget name; it counts per plugin."""
@@ -83,21 +88,25 @@ class Notifier:
         self._backoff = Backoff(
             settings.retry_first_seconds, ceiling_seconds=settings.retry_max_seconds
         )
-        self._inbox: deque[HostEvent] = deque()
+        self._inbox: deque[Callable[[], HostEvent]] = deque()
         self._wake = asyncio.Event()
         self._lanes: dict[str, deque[Delivery]] = {}
         self._senders: dict[str, asyncio.Task[None]] = {}
         self._listening = False
         self.figures = NotifyFigures()
 
-    def emit(self, event: HostEvent) -> None:
-        """Queue ``event`` for the notifiers; O(1), never waits, never raises for a full queue."""
+    def emit(self, build: Callable[[*Ts], HostEvent], *facts: *Ts) -> None:
+        """Queue the event ``build(*facts)`` for the notifiers; O(1), never waits or raises.
+
+        The event is built later, in the notifier's task (the facts are frozen values), so the
+        caller pays for neither its text nor, with no notifier listening, anything at all.
+        """
         if not self._listening:
             return
         if len(self._inbox) >= self._settings.queue_size:
-            self._drop(event.event_id, "the event queue")
+            self._drop(build.__name__, "the event queue")
             return
-        self._inbox.append(event)
+        self._inbox.append(functools.partial(build, *facts))
         self._wake.set()
 
     async def run(self, transport: Transport) -> None:
@@ -113,7 +122,7 @@ class Notifier:
                 await self._wake.wait()
                 self._wake.clear()
                 while self._inbox:
-                    self._ask(self._inbox.popleft(), transport)
+                    self._ask(self._inbox.popleft()(), transport)
                     await asyncio.sleep(0)  # one event's hook call at a time, trading between
         finally:
             self._listening = False
@@ -172,10 +181,10 @@ class Notifier:
             else:
                 await self._sleep(self._backoff.delay(delivery.attempts - 1))
 
-    def _drop(self, event_id: str, queue: str) -> None:
+    def _drop(self, what: str, queue: str) -> None:
         self.figures.dropped += 1
         log = _log.warning if self.figures.dropped == 1 else _log.debug
-        log("notification of %s dropped: %s is full", event_id, queue)
+        log("notification (%s) dropped: %s is full", what, queue)
 
 
 @asynccontextmanager

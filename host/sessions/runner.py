@@ -107,7 +107,7 @@ async def trade(
     notifier = Notifier(plugins.dispatch, settings.notify, clock, settings.mode)
 
     def link_changed(url: str, lost: str | None) -> None:
-        notifier.emit(connection_event(clock.now(), url, lost))
+        notifier.emit(connection_event, clock.now(), url, lost)
 
     try:
         async with (
@@ -192,7 +192,7 @@ def _watch_plugins(engine: Engine, faults: FaultLog) -> None:
 
     def journal_switch_off(plugin: str, reason: str) -> None:
         engine.journal.write(ErrorEvent(engine.clock.now(), f"plugin:{plugin}", reason))
-        engine.notifier.emit(plugin_off_event(engine.clock.now(), plugin, reason))
+        engine.notifier.emit(plugin_off_event, engine.clock.now(), plugin, reason)
 
     faults.on_switch_off(journal_switch_off)
 
