@@ -451,7 +451,8 @@ def notification_for(event: HostEvent, mode: str) -> Notification | None:
     order, a position closed (with its PnL), a plugin starting to block entries (a circuit
     breaker tripping), a plugin switched off, a connection to OKX lost or restored, a position
     left without its exchange-side stop, a live run refused for its go-live stamp. Events are
-    asked about in the order they happened. Not called at all when no plugin implements it.
+    asked about in the order they happened. Not called at all when no plugin implements it, nor
+    in the fast replay (on virtual time it cannot wait on a real receiver).
 
     :param event: kind, id, instant (aware UTC), a one-line summary and the details as text.
     :param mode: ``paper``, ``demo`` or ``live`` (a notifier may keep quiet in paper mode).
@@ -462,7 +463,7 @@ def notification_for(event: HostEvent, mode: str) -> Notification | None:
     fails holds back only that plugin's messages.
     Default: nothing is sent.
     On error: logged and counted; the other notifiers are still asked. An invalid answer (not a
-    ``Notification``, a URL that is not http(s), a time-out that is not positive) is counted and
-    dropped.
+    ``Notification``, a URL that is not http(s), a time-out not in (0, 300] seconds) is counted
+    and dropped.
     Timing: off the hot path; budget 1 ms.
     """
