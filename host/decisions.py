@@ -6,7 +6,8 @@ a plugin that returns a float price or a naive datetime is treated as a failing 
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from collections.abc import Mapping
+from dataclasses import dataclass, field
 from decimal import Decimal
 
 # --- entry -----------------------------------------------------------------------------------
@@ -97,3 +98,20 @@ class Flatten:
 
 
 DriftResolution = Adopt | Accept | Flatten
+
+# --- notification -----------------------------------------------------------------------------
+
+
+@dataclass(frozen=True, slots=True)
+class Notification:
+    """A message a notifier plugin wants delivered: where to, what, and how long to wait.
+
+    The host POSTs ``body`` as JSON to ``url`` with ``headers`` (plus ``Idempotency-Key``: the
+    event's id), from its own queue, with its own retries and rate limit; the plugin does no I/O.
+    ``url`` may hold a token (a bot's, a webhook's): the host never logs it.
+    """
+
+    url: str
+    body: Mapping[str, object]
+    headers: Mapping[str, str] = field(default_factory=dict)
+    timeout_seconds: float = 10.0

@@ -27,6 +27,7 @@ from host.decisions import (
     ExitProposal,
     ExpiryAction,
     Flatten,
+    Notification,
     RepriceOrder,
     StopAt,
     Veto,
@@ -37,6 +38,7 @@ from host.domain import (
     Drift,
     DriftKind,
     Fill,
+    HostEvent,
     Order,
     OrderRejection,
     Position,
@@ -54,6 +56,9 @@ if TYPE_CHECKING:
     from host.settings import HookSettings
 
 T = TypeVar("T")
+
+MAX_NOTIFICATION_TIMEOUT_SECONDS = 300
+"""The longest one delivery attempt may wait for its receiver."""
 
 HOST = "host"
 """Who decided when no plugin did: the host's default, or the initial stop it sets itself."""
@@ -225,6 +230,22 @@ class HookDispatch:
         )
         return DriftDecision(fallback, HOST)
 
+    # --- notification -------------------------------------------------------------------------
+
+    def has_notifiers(self) -> bool:
+        """Whether any plugin implements ``notification_for`` (else no event is worth building)."""
+        return bool(self._hook.notification_for.get_hookimpls())
+
+    def notification_for(self, event: HostEvent, mode: str) -> tuple[tuple[str, Notification], ...]:
+        """Every plugin's valid notification for ``event``, with the plugin's name."""
+        wanted: list[tuple[str, Notification]] = []
+        for answer in self._answers(self._hook.notification_for(event=event, mode=mode)):
+            if _valid_notification(answer.value):
+                wanted.append((answer.plugin, answer.value))
+            else:
+                self._invalid(answer.plugin, "notification_for", answer.value)
+        return tuple(wanted)
+
     # --- exit ---------------------------------------------------------------------------------
 
     def on_tick_exit(
@@ -349,6 +370,18 @@ def _valid_expiry_action(action: object) -> TypeGuard[ExpiryAction]:
 def _valid_exit_proposal(proposal: object) -> TypeGuard[ExitProposal]:
     return isinstance(proposal, CloseNow) or (
         isinstance(proposal, StopAt) and _valid_price(proposal.price)
+    )
+
+
+def _valid_notification(value: object) -> TypeGuard[Notification]:
+    """An http(s) URL, a JSON object body, a positive time-out of at most five minutes."""
+    return (
+        isinstance(value, Notification)
+        and isinstance(value.url, str)
+        and value.url.startswith(("http://", "https://"))
+        and isinstance(value.body, Mapping)
+        and isinstance(value.timeout_seconds, int | float)
+        and 0 < value.timeout_seconds <= MAX_NOTIFICATION_TIMEOUT_SECONDS
     )
 
 

@@ -62,12 +62,20 @@ import pluggy
 
 if TYPE_CHECKING:
     from host.context import HookContext, HostInfo
-    from host.decisions import DriftResolution, EntryPlan, ExitProposal, ExpiryAction, Veto
+    from host.decisions import (
+        DriftResolution,
+        EntryPlan,
+        ExitProposal,
+        ExpiryAction,
+        Notification,
+        Veto,
+    )
     from host.domain import (
         Bar,
         ClosedPosition,
         Drift,
         Fill,
+        HostEvent,
         Order,
         OrderRejection,
         Position,
@@ -84,6 +92,7 @@ __all__ = [
     "detect_regime",
     "generate_signals",
     "limit_order_ttl",
+    "notification_for",
     "on_fill",
     "on_limit_expired",
     "on_order_rejected",
@@ -110,6 +119,7 @@ HOOK_BUDGETS: Mapping[str, timedelta] = {
     "on_position_closed": timedelta(microseconds=100),
     "on_order_rejected": timedelta(microseconds=100),
     "on_tick_exit": timedelta(microseconds=20),
+    "notification_for": timedelta(milliseconds=1),
 }
 """The time one call of each hook may take: the single source the host's guard and ``golive``
 measure against. Each hook's **Timing** paragraph states the same figure in words."""
@@ -419,4 +429,41 @@ def on_tick_exit(
     On error: the failing plugin's proposals are ignored (the existing stop is kept); the other
     plugins are still heard.
     Timing: hot path; budget 20 µs per call for all positions of the instrument.
+    """
+
+
+# ---------------------------------------------------------------------------------------------
+# Notification
+# ---------------------------------------------------------------------------------------------
+
+
+@_spec
+def notification_for(event: HostEvent, mode: str) -> Notification | None:
+    """Say whether an event is worth a message, and what and to whom (a notifier plugin).
+
+    The plugin decides; the host delivers. The answer is a :class:`~host.decisions.Notification`
+    (URL, JSON body, headers, time-out) that the host POSTs from its own queue, with retries
+    (exponential back-off), a rate limit and a bounded queue (``notify`` settings), never on the
+    event loop's critical path and never blocking it. The event's id travels with every attempt
+    (the ``Idempotency-Key`` header) so a receiver can drop a repeat: delivery is at least once.
+
+    When: once per event, in the notifier's own task, never on the tick path — a fill of an own
+    order, a position closed (with its PnL), a plugin starting to block entries (a circuit
+    breaker tripping), a plugin switched off, a connection to OKX lost or restored, a position
+    left without its exchange-side stop, a live run refused for its go-live stamp. Events are
+    asked about in the order they happened. Not called at all when no plugin implements it, nor
+    in the fast replay (on virtual time it cannot wait on a real receiver).
+
+    :param event: kind, id, instant (aware UTC), a one-line summary and the details as text.
+    :param mode: ``paper``, ``demo`` or ``live`` (a notifier may keep quiet in paper mode).
+    :returns: a notification, or ``None`` for "not this one".
+
+    Combination: collect all — every plugin's notification is delivered. Each plugin has its
+    own queue: its messages arrive in the order of the events, and a receiver that hangs or
+    fails holds back only that plugin's messages.
+    Default: nothing is sent.
+    On error: logged and counted; the other notifiers are still asked. An invalid answer (not a
+    ``Notification``, a URL that is not http(s), a time-out not in (0, 300] seconds) is counted
+    and dropped.
+    Timing: off the hot path; budget 1 ms.
     """

@@ -63,6 +63,7 @@ BUILTIN_PLUGINS: tuple[BuiltinPlugin, ...] = (
     BuiltinPlugin("time_stop", "plugins.time_stop:TimeStop"),
     BuiltinPlugin("bracket", "plugins.bracket:Bracket", enabled_by_default=False),
     BuiltinPlugin("momentum_demo", "plugins.momentum_demo:MomentumDemo"),
+    BuiltinPlugin("webhook", "plugins.webhook:Webhook", enabled_by_default=False),
 )
 """The built-in plugins (in :mod:`plugins`), and which of them the host cannot run without.
 

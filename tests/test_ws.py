@@ -74,6 +74,7 @@ async def running(
     *,
     private: bool = False,
     on_reconnected: Callable[[], Awaitable[None]] | None = None,
+    on_link: Callable[[str, str | None], None] | None = None,
     filtered: bool = False,
     stale_seconds: float = 30.0,
 ) -> tuple[Client, asyncio.Task[None]]:
@@ -96,6 +97,7 @@ async def running(
         ExchangeHealth(clock),
         credentials=credentials() if private else None,
         on_reconnected=on_reconnected,
+        on_link=on_link,
     )
     task = asyncio.create_task(socket.run())
     await asyncio.wait_for(socket.ready.wait(), 5)
@@ -263,6 +265,26 @@ async def test_reconnect_logs_in_then_resubscribes_then_resyncs(
     assert second == ["open", "login", "login-ok", "subscribe", "resync"]
     assert client.socket._health.reconnects == 1
     await stopped(client, task)
+
+
+async def test_each_outage_is_announced_once_lost_and_once_restored(
+    stub: tuple[SocketStub, str],
+) -> None:
+    server, url = stub
+    changes: list[tuple[str, bool]] = []
+    client, task = await running(
+        f"{url}/ws/v5/public",
+        (TICKERS,),
+        on_link=lambda where, lost: changes.append((where, lost is not None)),
+    )
+    assert changes == []  # the first connection is no restoration
+    for outage in (1, 2):
+        await server.drop()
+        await eventually(lambda n=outage: len(changes) == 2 * n and client.socket.ready.is_set())
+    public = f"{url}/ws/v5/public"
+    assert changes == [(public, True), (public, False), (public, True), (public, False)]
+    await stopped(client, task)
+    assert len(changes) == 4  # stopping is no outage
 
 
 async def test_service_upgrade_notice_hands_over_without_a_gap(

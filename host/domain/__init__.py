@@ -2,6 +2,7 @@
 
 from host.domain.instrument import InstrumentSpec, OrderPriceError, OrderSizeError
 from host.domain.market import Bar, Regime, Tick, Trade
+from host.domain.notices import EventKind, HostEvent
 from host.domain.pnl import PnL
 from host.domain.position import ClosedPosition, Drift, DriftKind, Position, PositionOrigin
 from host.domain.sides import PositionSide, Side
@@ -12,7 +13,9 @@ __all__ = [
     "ClosedPosition",
     "Drift",
     "DriftKind",
+    "EventKind",
     "Fill",
+    "HostEvent",
     "InstrumentSpec",
     "Order",
     "OrderPriceError",

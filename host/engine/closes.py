@@ -23,6 +23,7 @@ from host.engine.ledger import FillLedger
 from host.engine.protection import ExchangeStops
 from host.engine.services import EngineServices
 from host.engine.view import MarketView
+from host.notify.events import close_event
 
 
 class CloseRecorder:
@@ -110,5 +111,6 @@ class CloseRecorder:
         await self._services.journal.commit(closed)
         self._services.stats.record_close(closed)
         self._protection.release(position)
+        self._services.notifier.emit(close_event, closed)
         if spec is not None:
             self._services.dispatch.on_position_closed(closed, self._market.context(inst_id))

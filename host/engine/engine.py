@@ -70,6 +70,7 @@ from host.exchange.events import (
 )
 from host.journal import Journal
 from host.journal.records import BalanceSnapshot, ErrorEvent, IntentPurpose
+from host.notify.service import Notifier
 from host.registry import PositionRegistry
 from host.settings import EngineSettings
 
@@ -92,12 +93,14 @@ class Engine:
         journal: Journal,
         executor: Executor,
         specs: Mapping[str, InstrumentSpec],
+        notifier: Notifier,
     ) -> None:
         self.clock = clock
         self.dispatch = dispatch
         self.api = api
         self.journal = journal
         self.executor = executor
+        self.notifier = notifier
         self.tasks = EngineTasks(self._task_failed)
         self.registry = PositionRegistry()
         self.stats = SessionStats()
@@ -106,7 +109,7 @@ class Engine:
         self.market = MarketView(settings, specs, regime_fallback, clock, dispatch)
         self.specs = self.market.specs
         tasks, registry = self.tasks, self.registry
-        services = EngineServices(settings, dispatch, journal, self.stats, clock, tasks)
+        services = EngineServices(settings, dispatch, journal, self.stats, clock, tasks, notifier)
         self.orders = OrderTracker(
             api,
             journal,
@@ -116,7 +119,7 @@ class Engine:
             on_fill=self._on_rest_fill,
             on_gone=self._on_order_gone,
         )
-        self.protection = ExchangeStops(settings, registry, executor, api, clock, tasks)
+        self.protection = ExchangeStops(settings, registry, executor, api, clock, tasks, notifier)
         self.exits = ExitDesk(
             services, self.specs, registry, self.orders, self.protection, executor,
             confirm_positions=lambda: self.positions.reconcile_now(),

@@ -36,6 +36,7 @@ from host.journal.records import (
     IntentPurpose,
     SignalRecord,
 )
+from host.notify.events import breaker_trip_event
 from host.registry import PositionRegistry
 
 _log = logging.getLogger(__name__)
@@ -158,6 +159,7 @@ class EntryDesk:
         for plugin, reason in blocking.items():
             if plugin not in self._blocking:
                 self._services.journal.write(BreakerTrip(ctx.now, plugin, reason))
+                self._services.notifier.emit(breaker_trip_event, ctx.now, plugin, reason)
         self._blocking = set(blocking)
 
     def _entry_size(self, spec: InstrumentSpec, price: Decimal) -> Decimal:

@@ -38,6 +38,7 @@ from host.journal.records import (
     IntentPurpose,
     PositionOpened,
 )
+from host.notify.events import fill_event
 from host.registry import PositionRegistry
 
 _log = logging.getLogger(__name__)
@@ -98,6 +99,7 @@ class FillDesk:
             self._services.dispatch.on_fill(
                 fill, self._ledger.position_after(fill), self._market.context(inst_id)
             )
+            self._services.notifier.emit(fill_event, fill)
 
     async def _own_fill(self, tracked: TrackedOrder, fill: Fill) -> None:
         inst_id = fill.inst_id
@@ -114,6 +116,7 @@ class FillDesk:
                 if position is None:
                     self._positions.reconcile_at(0.0)  # at the next chore, not in 30 s
             self._services.dispatch.on_fill(fill, position, self._market.context(inst_id))
+            self._services.notifier.emit(fill_event, fill)
 
     async def _open_own(self, tracked: TrackedOrder, inst_id: str) -> Position | None:
         """Find the position an entry fill opened, protect it, journal it.

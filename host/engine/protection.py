@@ -16,6 +16,8 @@ from host.engine.execution import Executor
 from host.engine.tasks import EngineTasks
 from host.exchange.api import OkxApi
 from host.exchange.events import AlgoOrderPush
+from host.notify.events import unprotected_event
+from host.notify.service import Notifier
 from host.registry import PositionRegistry
 from host.settings import EngineSettings
 
@@ -34,6 +36,7 @@ class ExchangeStops:
         api: OkxApi,
         clock: Clock,
         tasks: EngineTasks,
+        notifier: Notifier,
     ) -> None:
         self._settings = settings
         self._registry = registry
@@ -41,6 +44,7 @@ class ExchangeStops:
         self._api = api
         self._clock = clock
         self._tasks = tasks
+        self._notifier = notifier
         self._algo_ids: dict[str, str] = {}
         """Each protected position's stop on the exchange, by ``posId``."""
         self._to_move: set[str] = set()
@@ -61,9 +65,11 @@ class ExchangeStops:
         if not self._settings.exchange_stops or position.stop is None:
             return
         algo_id = await self._executor.place_stop(position, position.stop)
-        if algo_id is not None:
-            self._algo_ids[position.pos_id] = algo_id
-            self._last_move[position.pos_id] = self._clock.monotonic()
+        if algo_id is None:
+            self._notifier.emit(unprotected_event, self._clock.now(), position)
+            return
+        self._algo_ids[position.pos_id] = algo_id
+        self._last_move[position.pos_id] = self._clock.monotonic()
 
     def reuse(self, pos_id: str, algo_id: str) -> None:
         """At a restart: an own stop already rests for the position; move it to its stop."""

@@ -1,7 +1,7 @@
 """What every part of the engine uses and none owns: settings, plugins, journal, clock, tasks.
 
 The parts (desks, keeper, recorder) each own their state and take their collaborators in their
-constructor; these six they all share, so they travel as one value instead of six parameters
+constructor; these seven they all share, so they travel as one value instead of seven parameters
 repeated in every constructor.
 """
 
@@ -14,12 +14,13 @@ from host.dispatch import HookDispatch
 from host.engine.stats import SessionStats
 from host.engine.tasks import EngineTasks
 from host.journal import Journal
+from host.notify.service import Notifier
 from host.settings import EngineSettings
 
 
 @dataclass(frozen=True, slots=True)
 class EngineServices:
-    """Settings, the plugins' dispatch, the journal, the session's figures, clock and tasks."""
+    """Settings, dispatch, journal, the session's figures, clock, tasks and the notifier."""
 
     settings: EngineSettings
     dispatch: HookDispatch
@@ -27,3 +28,4 @@ class EngineServices:
     stats: SessionStats
     clock: Clock
     tasks: EngineTasks
+    notifier: Notifier

@@ -29,7 +29,7 @@ from host.exchange.events import AlgoOrderPush, OrderPush, PositionReport
 from host.exchange.feed import EngineSink, ExchangeFeed
 from host.exchange.health import ExchangeHealth
 from host.exchange.rest import OkxRest
-from host.exchange.ws import OkxSocket, Subscription
+from host.exchange.ws import LinkListener, OkxSocket, Subscription
 from host.settings import Settings
 
 PUBLIC_CHANNELS = ("tickers", "trades", "bbo-tbt", "mark-price")
@@ -95,6 +95,7 @@ class OkxConnection:
         *,
         rest_url: str,
         ws_url: str,
+        on_link: LinkListener | None = None,
     ) -> None:
         exchange = settings.exchange
         self._clock = clock
@@ -120,6 +121,7 @@ class OkxConnection:
                 exchange,
                 clock,
                 self.health,
+                on_link=on_link,
             )
         ]
         if settings.credentials.api_key is not None:
@@ -137,6 +139,7 @@ class OkxConnection:
                         self.health,
                         credentials=settings.credentials,
                         on_reconnected=self.resync,
+                        on_link=on_link,
                         server_offset=lambda: self.rest.clock_offset,
                         measure_clock=self.rest.sync_clock,
                     )

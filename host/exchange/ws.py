@@ -71,6 +71,8 @@ _frame_log.setLevel(logging.WARNING)  # never DEBUG: frames hold the login signa
 
 EventSink = Callable[[tuple[ExchangeEvent, ...]], None]
 Reconnected = Callable[[], Awaitable[None]]
+LinkListener = Callable[[str, str | None], None]
+"""Told ``(url, how it was lost)`` when a connection is lost, ``(url, None)`` when it is back."""
 
 SERVICE_UPGRADE_NOTICE = "64008"
 RETRYABLE_LOGIN_CODES = frozenset({"60004", "60006", "60014", "63999"})
@@ -129,6 +131,7 @@ class OkxSocket:
         *,
         credentials: Credentials | None = None,
         on_reconnected: Reconnected | None = None,
+        on_link: LinkListener | None = None,
         server_offset: Callable[[], timedelta] = lambda: timedelta(0),
         measure_clock: Callable[[], Awaitable[object]] | None = None,
         rng: random.Random | None = None,
@@ -141,6 +144,9 @@ class OkxSocket:
         self._health = health
         self._credentials = credentials
         self._on_reconnected = on_reconnected
+        self._on_link = on_link
+        self._down = False
+        """Lost and not back yet: an outage is announced once, however often a retry fails."""
         self._server_offset = server_offset
         self._measure_clock = measure_clock
         self._backoff = Backoff(
@@ -185,6 +191,7 @@ class OkxSocket:
                             await self._after_reconnect()
                         self._ready_at = self._clock.monotonic()
                         self.ready.set()
+                        self._link_changed(None)
                     self._connection = await self._serve(self._connection)
                 except _CONNECTION_FAILURES as lost:
                     if self._held_long_enough():
@@ -195,6 +202,7 @@ class OkxSocket:
                     delay = self._backoff.delay(failures)
                     failures += 1
                     _log.warning("%s: connection lost (%s); retry in %.2f s", self.url, lost, delay)
+                    self._link_changed(str(lost) or type(lost).__name__)
                     with suppress(TimeoutError):
                         await asyncio.wait_for(self._stop.wait(), delay)
         finally:
@@ -233,6 +241,13 @@ class OkxSocket:
         if self._connection is not None:
             await self._connection.close()
         self._connection = None
+
+    def _link_changed(self, lost: str | None) -> None:
+        """Tell the listener the first loss of an outage, and the end of one."""
+        if self._on_link is None or self._down == (lost is not None):
+            return
+        self._down = lost is not None
+        self._on_link(self.url, lost)
 
     def _held_long_enough(self) -> bool:
         """Whether the lost connection held long enough for the back-off to start over."""

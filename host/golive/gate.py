@@ -16,6 +16,8 @@ from host.engine.startup import StartupRefused
 from host.golive.stamp import identity_for, read_stamp, stamp_path
 from host.journal import Journal, journal_path
 from host.journal.records import ErrorEvent
+from host.notify.events import golive_refused_event
+from host.notify.service import Notifier, delivering
 from host.pluginmanager import PluginHost
 from host.settings import Settings
 
@@ -68,6 +70,14 @@ async def journal_skip(settings: Settings, account: str, clock: Clock, problem: 
         await journal.close()
 
 
+async def announce_refusal(settings: Settings, plugin_host: PluginHost, problem: str) -> None:
+    """Tell the notifiers that the stamp failed, before the run stops (or starts without it)."""
+    clock = LiveClock()
+    notifier = Notifier(plugin_host.dispatch, settings.notify, clock, settings.mode)
+    async with delivering(notifier, settings.notify.drain_seconds):
+        notifier.emit(golive_refused_event, clock.now(), problem)
+
+
 async def admit_live(
     settings: Settings, plugin_host: PluginHost, account: str, *, skip_golive: bool
 ) -> None:
@@ -78,6 +88,7 @@ async def admit_live(
     problem = stamp_problem(settings, plugin_host)
     if problem is None:
         return
+    await announce_refusal(settings, plugin_host, problem)
     if not skip_golive:
         raise StartupRefused(problem)
     _log.warning("trading live without a go-live stamp (--skip-golive): %s", problem)

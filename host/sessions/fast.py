@@ -48,6 +48,7 @@ from host.exchange.connection import (
 from host.exchange.health import ExchangeHealth
 from host.exchange.rest import OkxRest
 from host.journal import Journal, journal_path
+from host.notify.service import Notifier
 from host.pluginmanager import PluginHost, build_plugin_host
 from host.sessions.paper import (
     PAPER_ACCOUNT,
@@ -155,7 +156,9 @@ async def replay(
             },
         )
         await pump.run(rest.sync_clock())
-        engine = await pump.run(assemble(settings, clock, api, journal, plugins))
+        # Never run: a replay on virtual time cannot wait on a real receiver, so it sends none.
+        silent = Notifier(plugins.dispatch, settings.notify, clock, settings.mode)
+        engine = await pump.run(assemble(settings, clock, api, journal, plugins, silent))
         try:
             await pump.run(restore(engine, settings))
             gate.open(engine)

@@ -29,6 +29,8 @@ from host.exchange.events import ExchangeEvent
 from host.exchange.orders import ClientOrderIds
 from host.journal import Journal, journal_path
 from host.journal.records import ErrorEvent
+from host.notify.events import connection_event, plugin_off_event
+from host.notify.service import Notifier, delivering
 from host.plugin_guard import FaultLog
 from host.pluginmanager import PluginHost, build_plugin_host
 from host.settings import Credentials, Settings
@@ -102,8 +104,16 @@ async def trade(
         journal_path(settings.journal, venue.account), clock, settings.journal
     )
     gate = StartupGate()
+    notifier = Notifier(plugins.dispatch, settings.notify, clock, settings.mode)
+
+    def link_changed(url: str, lost: str | None) -> None:
+        notifier.emit(connection_event, clock.now(), url, lost)
+
     try:
-        async with aiohttp.ClientSession() as session:
+        async with (
+            delivering(notifier, settings.notify.drain_seconds),
+            aiohttp.ClientSession() as session,
+        ):
             connection = OkxConnection(
                 session,
                 connected,
@@ -112,9 +122,10 @@ async def trade(
                 gate.on_resync,
                 rest_url=venue.rest_url,
                 ws_url=venue.ws_url,
+                on_link=link_changed,
             )
             await connection.rest.sync_clock()
-            engine = await assemble(settings, clock, connection.api, journal, plugins)
+            engine = await assemble(settings, clock, connection.api, journal, plugins, notifier)
             link = asyncio.create_task(connection.run())
             load = asyncio.create_task(monitor_load(engine.market, connection.health))
             chores: asyncio.Task[None] | None = None
@@ -141,7 +152,12 @@ async def trade(
 
 
 async def assemble(
-    settings: Settings, clock: Clock, api: OkxApi, journal: Journal, plugins: PluginHost
+    settings: Settings,
+    clock: Clock,
+    api: OkxApi,
+    journal: Journal,
+    plugins: PluginHost,
+    notifier: Notifier,
 ) -> Engine:
     """The engine of one run: the account checked, the instruments read, the parts wired."""
     specs = await instrument_specs(api, settings)
@@ -164,17 +180,19 @@ async def assemble(
         journal,
         executor,
         specs,
+        notifier,
     )
     _watch_plugins(engine, plugins.faults)
     return engine
 
 
 def _watch_plugins(engine: Engine, faults: FaultLog) -> None:
-    """Show the plugins' health in the session summary and journal each plugin switched off."""
+    """Show the plugins' health in the session summary; journal and announce a switch-off."""
     engine.stats.faults = faults
 
     def journal_switch_off(plugin: str, reason: str) -> None:
         engine.journal.write(ErrorEvent(engine.clock.now(), f"plugin:{plugin}", reason))
+        engine.notifier.emit(plugin_off_event, engine.clock.now(), plugin, reason)
 
     faults.on_switch_off(journal_switch_off)
 

@@ -336,6 +336,35 @@ class GoliveSettings(Section):
     )
 
 
+class NotifySettings(Section):
+    """How the host delivers the notifier plugins' messages: queue, retries, rate limit."""
+
+    queue_size: int = Field(
+        default=1000,
+        ge=1,
+        le=100_000,
+        description="Messages waiting per notifier (and events waiting to be asked about) at "
+        "most; beyond it new ones are dropped, counted and logged.",
+    )
+    max_attempts: int = Field(
+        default=6, ge=1, le=100, description="Attempts at one message before it is given up."
+    )
+    retry_first_seconds: float = Field(
+        default=1.0, gt=0, description="Wait before the first retry; it doubles per retry."
+    )
+    retry_max_seconds: float = Field(
+        default=60.0, gt=0, description="Longest wait between two attempts."
+    )
+    max_per_minute: int = Field(
+        default=30, ge=1, le=6000, description="Messages per minute to each notifier at most."
+    )
+    drain_seconds: float = Field(
+        default=5.0,
+        ge=0,
+        description="At shutdown, how long messages still queued may take to go out.",
+    )
+
+
 SwapId = Annotated[str, StringConstraints(pattern=r"^[A-Z0-9]+-[A-Z0-9]+-SWAP$")]
 """An OKX perpetual swap id such as ``BTC-USDT-SWAP``: the only instruments the host trades."""
 
@@ -384,6 +413,9 @@ class Settings(BaseSettings):
     )
     golive: GoliveSettings = Field(
         default_factory=GoliveSettings, description="The go-live checklist and its stamp."
+    )
+    notify: NotifySettings = Field(
+        default_factory=NotifySettings, description="Delivery of the notifier plugins' messages."
     )
     plugins: dict[str, dict[str, Any]] = Field(
         default_factory=dict,
