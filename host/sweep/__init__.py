@@ -1,0 +1,13 @@
+"""``scalphost sweep``: the same fast replays under many settings, fanned out on Ray.
+
+* :mod:`host.sweep.spec` reads and validates the sweep spec (a bad spec exits 2, naming the field);
+* :mod:`host.sweep.plan` expands it into runs — a grid (or random draws from it) of overrides by
+  dotted path, times the data — each with its settings and a key that says when a stored result
+  still applies (config digest, data and code);
+* :mod:`host.sweep.task` is one run, a fast replay, as a worker executes it;
+* :mod:`host.sweep.workers` hands the runs to Ray (or to a local process pool) and reports
+  progress;
+* :mod:`host.sweep.results` stores the results (SQLite, CSV), ranks the configs and writes the
+  best as YAML;
+* :mod:`host.sweep.candidates` runs ``golive`` for each of the best configs, as tasks too.
+"""
