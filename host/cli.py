@@ -58,6 +58,9 @@ _log = logging.getLogger(__name__)
 MAX_PAPER_MINUTES = 7 * 24 * 60
 """A week of simulated market: longer sessions belong to a replay of real data, in pieces."""
 
+SWEEP_TABLE_WIDTH = 180
+"""``scalphost sweep``'s tables in a pipe or a file: one run a line."""
+
 MAX_SIM_SPEED = 10_000.0
 """Faster than this the simulator's clock outruns any client, which then only sees gaps."""
 
@@ -366,6 +369,8 @@ def sweep(
         typer.echo(str(missing), err=True)
         raise typer.Exit(CONFIG_ERROR_EXIT) from None
     console = Console()
+    if not console.is_terminal:  # a pipe or a file: no need to fold the tables into 80 columns
+        console = Console(width=SWEEP_TABLE_WIDTH)
     try:
         report = run_sweep(sweep_spec, base, output or Path(f"sweep-{spec.stem}"), pool, console)
         show_report(report, sweep_spec, console)

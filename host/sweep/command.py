@@ -19,7 +19,15 @@ from host.sweep.plan import Run, plan_runs
 from host.sweep.ranking import Ranked, rank, write_best
 from host.sweep.spec import SweepSpec
 from host.sweep.store import RunRow, save_rows, stored_outcomes
-from host.sweep.tables import RANKING_CSV, RUNS_CSV, ranking_table, run_table, show, write_csv
+from host.sweep.tables import (
+    RANKING_CSV,
+    RUNS_CSV,
+    ranking_table,
+    run_table,
+    short_names,
+    show,
+    write_csv,
+)
 from host.sweep.task import FAILED, OK, RunOutcome, RunTask, failed, run_one
 from host.sweep.workers import Workers
 
@@ -112,7 +120,7 @@ def _counts(rows: dict[int, RunRow], total: int, slots: int) -> str:
 
 def show_report(report: SweepReport, spec: SweepSpec, console: Console) -> None:
     """Every run, then the ranking and where the best configs are, then each failure's cause."""
-    paths = list(spec.grid)
+    paths = short_names(list(spec.grid))
     show(console, "Runs", run_table(report.rows, paths, exact=False))
     ranking = ranking_table(report.ranked, paths, exact=False)
     show(console, f"Configs ranked by {spec.rank_by}", ranking)

@@ -14,7 +14,15 @@ from pathlib import Path
 from typing import Any, Literal
 
 import yaml
-from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
+from pydantic import (
+    BaseModel,
+    ConfigDict,
+    Field,
+    ValidationError,
+    ValidationInfo,
+    field_validator,
+    model_validator,
+)
 
 from host.errors import ConfigError, ConfigProblem
 from host.settings import validation_problems
@@ -71,21 +79,29 @@ class SweepSpec(BaseModel):
                 raise ValueError(f"{path}: give at least one value")
         return grid
 
-    @model_validator(mode="after")
-    def _not_absurd(self) -> SweepSpec:
-        if self.samples is not None and self.samples > self.combinations():
-            raise ValueError(f"samples: the grid has only {self.combinations()} combinations")
-        if self.configurations() * len(self.data.seeds + self.data.files) > MAX_RUNS:
+    @field_validator("samples")
+    @classmethod
+    def _within_the_grid(cls, samples: int | None, info: ValidationInfo) -> int | None:
+        combinations = _combinations(info.data.get("grid", {}))
+        if samples is not None and samples > combinations:
+            raise ValueError(f"the grid has only {combinations} combinations")
+        return samples
+
+    @field_validator("data")
+    @classmethod
+    def _not_absurd(cls, data: DataSpec, info: ValidationInfo) -> DataSpec:
+        configurations = info.data.get("samples") or _combinations(info.data.get("grid", {}))
+        if configurations * len(data.seeds + data.files) > MAX_RUNS:
             raise ValueError(f"more than {MAX_RUNS} runs; use samples to draw fewer")
-        return self
+        return data
 
     def combinations(self) -> int:
         """How many configurations the whole grid has."""
-        return math.prod(len(values) for values in self.grid.values())
+        return _combinations(self.grid)
 
-    def configurations(self) -> int:
-        """How many configurations the sweep runs: the grid's, or the samples drawn from it."""
-        return self.samples or self.combinations()
+
+def _combinations(grid: dict[str, tuple[Any, ...]]) -> int:
+    return math.prod(len(values) for values in grid.values())
 
 
 def load_spec(path: Path) -> SweepSpec:

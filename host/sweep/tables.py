@@ -81,6 +81,19 @@ def ranking_table(
     return [header, *body]
 
 
+def short_names(paths: Sequence[str]) -> list[str]:
+    """Each dotted path by its shortest ending that no other path shares (for a terminal)."""
+    names = []
+    for path in paths:
+        parts = path.split(".")
+        for length in range(1, len(parts) + 1):
+            name = ".".join(parts[-length:])
+            if sum(1 for other in paths if other == name or other.endswith("." + name)) == 1:
+                break
+        names.append(name)
+    return names
+
+
 def write_csv(path: Path, table: Sequence[Sequence[str]]) -> None:
     """Write ``table`` (header first) as CSV."""
     path.parent.mkdir(parents=True, exist_ok=True)
