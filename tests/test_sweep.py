@@ -47,7 +47,7 @@ def tiny(folder: Path, **changes: object) -> SweepSpec:
     document: dict[str, object] = {
         "base": str(PAPER),
         "grid": {TRAIL: ["0.001", "0.002"]},
-        "data": {"seeds": [1], "minutes": 0.5},
+        "data": {"seeds": [1], "minutes": 0.2},
         "best": 1,
     } | changes
     return load_spec(write_spec(folder, document))
@@ -153,7 +153,7 @@ def test_a_bad_override_fails_its_runs_and_the_sweep_goes_on(tmp_path: Path) -> 
 
 
 def test_a_run_that_raises_is_reported_with_its_cause(tmp_path: Path) -> None:
-    spec = tiny(tmp_path, grid={}, data={"seeds": [1], "files": ["missing.csv"], "minutes": 0.5})
+    spec = tiny(tmp_path, grid={}, data={"seeds": [1], "files": ["missing.csv"], "minutes": 0.2})
     report = sweep(spec, tmp_path / "out")
     by_data = {row.run.data.label: row.outcome for row in report.rows}
     assert by_data["seed 1"].status == OK
@@ -176,13 +176,13 @@ def test_a_rerun_takes_stored_results_and_runs_only_what_changed(tmp_path: Path)
     assert [(out / name).read_bytes() for name in ("runs.csv", "ranking.csv")] == tables
     third = sweep(tiny(tmp_path, grid={TRAIL: ["0.002", "0.003"]}), out)
     assert [row.cached for row in third.rows] == [True, False]
-    longer = sweep(tiny(tmp_path, data={"seeds": [1], "minutes": 0.6}), out)
+    longer = sweep(tiny(tmp_path, data={"seeds": [1], "minutes": 0.3}), out)
     assert [row.cached for row in longer.rows] == [False, False]
 
 
 def test_the_key_covers_config_data_and_code(tmp_path: Path) -> None:
     base = load_settings(PAPER)
-    spec = tiny(tmp_path, data={"seeds": [1, 2], "minutes": 0.5})
+    spec = tiny(tmp_path, data={"seeds": [1, 2], "minutes": 0.2})
     keys = {run.key for run in plan_runs(spec, base)}
     assert len(keys) == 4
     other_base = apply_overrides(base, (("engine.max_open_positions", 2),))
@@ -208,7 +208,7 @@ def test_the_table_has_every_run_and_the_sqlite_store_too(tmp_path: Path) -> Non
     import sqlite3
     from contextlib import closing
 
-    spec = tiny(tmp_path, data={"seeds": [1, 2], "minutes": 0.5})
+    spec = tiny(tmp_path, data={"seeds": [1, 2], "minutes": 0.2})
     report = sweep(spec, tmp_path / "out")
     lines = (tmp_path / "out" / "runs.csv").read_text(encoding="utf-8").splitlines()
     assert lines[0].startswith(f"config,{TRAIL},data,status,trades")
