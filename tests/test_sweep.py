@@ -193,7 +193,9 @@ def test_the_key_covers_config_data_and_code(tmp_path: Path) -> None:
 
 
 def test_the_best_configs_are_ready_to_use_yaml(tmp_path: Path) -> None:
-    spec = tiny(tmp_path, best=2)
+    base = tmp_path / "base.yaml"
+    base.write_text("engine:\n  entry_notional_usdt: '150'\n", encoding="utf-8")
+    spec = tiny(tmp_path, base="base.yaml", best=2)
     report = sweep(spec, tmp_path / "out")
     assert [path.name for path in report.best_files] == [
         f"{entry.rank}-{entry.configuration.config_id}.yaml" for entry in report.ranked
@@ -201,6 +203,7 @@ def test_the_best_configs_are_ready_to_use_yaml(tmp_path: Path) -> None:
     for entry, path in zip(report.ranked, report.best_files, strict=True):
         assert entry.configuration.settings is not None
         assert redacted_dump(load_settings(path)) == redacted_dump(entry.configuration.settings)
+        assert load_settings(path).engine.entry_notional_usdt == Decimal(150)
     assert invoke("config", "show", "--config", str(report.best_files[0])).exit_code == 0
 
 
