@@ -312,3 +312,30 @@ def test_a_sweep_on_ray_twice_gives_identical_tables_and_those_of_one_process(
         table = (tmp_path / "one" / name).read_bytes()
         assert (tmp_path / "two" / name).read_bytes() == table
         assert (tmp_path / "alone" / name).read_bytes() == table
+
+
+@pytest.mark.slow
+def test_golive_checks_each_of_the_best_configs(tmp_path: Path) -> None:
+    base = tmp_path / "base.yaml"
+    base.write_text(
+        f"golive:\n  session_minutes: 1\njournal:\n  directory: {tmp_path / 'journal'}\n",
+        encoding="utf-8",
+    )
+    spec = write_spec(
+        tmp_path,
+        {
+            "base": "base.yaml",
+            "grid": {TRAIL: ["0.001", "0.002", "-1"]},
+            "data": {"seeds": [1], "minutes": 0.2},
+            "best": 2,
+        },
+    )
+    result = invoke(
+        "sweep", str(spec), "--local", "--workers", "1", "--golive", "--output", str(tmp_path / "o")
+    )
+    assert result.exit_code == 1, result.output  # the refused -1 is a failed run
+    verdicts = [line for line in result.output.splitlines() if line.startswith("golive ")]
+    assert len(verdicts) == 2
+    assert all(line.endswith(": PASSED") for line in verdicts), result.output
+    assert result.output.count("fault-injected paper session") == 2
+    assert len(list((tmp_path / "journal" / "golive").glob("*.json"))) == 2  # their stamps
