@@ -375,6 +375,9 @@ def sweep(
         report = run_sweep(sweep_spec, base, output or Path(f"sweep-{spec.stem}"), pool, console)
         show_report(report, sweep_spec, console)
         verdicts = _golive_candidates(report, sweep_spec.best, profile, pool) if golive else []
+    except ConnectionError as error:  # --address: no Ray cluster there
+        typer.echo(f"ray error: {error}", err=True)
+        raise typer.Exit(CHECK_FAILED_EXIT) from None
     finally:
         pool.close()
     passed = not report.failed and all(verdict.passed for verdict in verdicts)

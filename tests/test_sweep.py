@@ -316,16 +316,15 @@ def test_a_sweep_on_ray_twice_gives_identical_tables_and_those_of_one_process(
 
 @pytest.mark.slow
 def test_golive_checks_each_of_the_best_configs(tmp_path: Path) -> None:
-    base = tmp_path / "base.yaml"
-    base.write_text(
-        f"golive:\n  session_minutes: 1\njournal:\n  directory: {tmp_path / 'journal'}\n",
-        encoding="utf-8",
-    )
     spec = write_spec(
         tmp_path,
         {
-            "base": "base.yaml",
-            "grid": {TRAIL: ["0.001", "0.002", "-1"]},
+            "base": str(PAPER),
+            "grid": {
+                TRAIL: ["0.001", "0.002", "-1"],
+                "golive.session_minutes": [1],
+                "journal.directory": [str(tmp_path / "journal")],
+            },
             "data": {"seeds": [1], "minutes": 0.2},
             "best": 2,
         },
