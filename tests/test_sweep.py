@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import importlib.util
 import io
+import json
 import os
 from decimal import Decimal
 from pathlib import Path
@@ -17,6 +18,7 @@ import yaml
 from rich.console import Console
 from test_cli import PAPER, invoke, scalphost
 
+from host.golive.stamp import config_digest
 from host.settings import load_settings, redacted_dump
 from host.sweep.command import SweepReport, run_sweep
 from host.sweep.figures import Figures, sharpe
@@ -187,9 +189,11 @@ def test_the_key_covers_config_data_and_code(tmp_path: Path) -> None:
     assert len(keys) == 4
     other_base = apply_overrides(base, (("engine.max_open_positions", 2),))
     assert keys.isdisjoint(run.key for run in plan_runs(spec, other_base))
-    identity = plan_runs(spec, base)[0].configuration.identity
-    assert base.model_dump()["plugins"]["trailing_stop"]  # the plugins' code is in it too
-    assert "built-in" in identity
+    config, host, plugins = json.loads(plan_runs(spec, base)[0].configuration.identity)
+    assert config == config_digest(apply_overrides(base, ((TRAIL, "0.001"),)))
+    assert host.startswith("0.1.0 ")  # the host's version and a digest of its code
+    assert "trailing_stop" in plugins  # each enabled plugin's source and code digest
+    assert plugins["trailing_stop"].startswith("built-in ")
 
 
 def test_the_best_configs_are_ready_to_use_yaml(tmp_path: Path) -> None:
