@@ -26,7 +26,7 @@ from host.sweep.plan import apply_overrides, configure, override_sets, plan_runs
 from host.sweep.ranking import rank
 from host.sweep.spec import SweepSpec, load_spec
 from host.sweep.task import FAILED, OK
-from host.sweep.workers import InProcessWorkers, Workers
+from host.sweep.workers import InProcessWorkers, LocalWorkers, Workers
 
 TRAIL = "plugins.trailing_stop.by_regime.trending.trail_distance"
 THRESHOLD = "plugins.momentum_demo.threshold"
@@ -294,7 +294,7 @@ RAY = importlib.util.find_spec("ray") is not None
 
 @pytest.mark.slow
 @pytest.mark.skipif(not RAY, reason="Ray is not installed (pip install 'scalphost[sweep]')")
-def test_a_sweep_on_ray_twice_gives_identical_tables_and_those_of_one_process(
+def test_a_sweep_on_ray_twice_gives_the_tables_of_one_process_and_of_a_pool(
     tmp_path: Path,
 ) -> None:
     from host.sweep.workers import RayWorkers
@@ -310,12 +310,19 @@ def test_a_sweep_on_ray_twice_gives_identical_tables_and_those_of_one_process(
     finally:
         ray.close()
     alone = sweep(spec, tmp_path / "alone")
-    assert not any(row.cached for row in first.rows + second.rows + alone.rows)
+    pool = LocalWorkers(2)
+    try:
+        pooled_report = sweep(spec, tmp_path / "pool", pool)
+    finally:
+        pool.close()
+    every = first.rows + second.rows + alone.rows + pooled_report.rows
+    assert not any(row.cached for row in every)
     assert sum(entry.figures.trades for entry in first.ranked) > 0  # the runs traded
     for name in ("runs.csv", "ranking.csv"):
         table = (tmp_path / "one" / name).read_bytes()
         assert (tmp_path / "two" / name).read_bytes() == table
         assert (tmp_path / "alone" / name).read_bytes() == table
+        assert (tmp_path / "pool" / name).read_bytes() == table
 
 
 @pytest.mark.slow
