@@ -7,7 +7,9 @@
 * :mod:`host.sweep.task` is one run, a fast replay, as a worker executes it;
 * :mod:`host.sweep.workers` hands the runs to Ray (or to a local process pool) and reports
   progress;
-* :mod:`host.sweep.results` stores the results (SQLite, CSV), ranks the configs and writes the
-  best as YAML;
+* :mod:`host.sweep.figures` measures a run (net PnL, drawdown, win rate, Sharpe);
+  :mod:`host.sweep.store` keeps every run in SQLite for re-runs; :mod:`host.sweep.ranking` ranks
+  the configs and writes the best as YAML; :mod:`host.sweep.tables` shows and writes the tables;
+* :mod:`host.sweep.command` runs a whole sweep from spec to files;
 * :mod:`host.sweep.candidates` runs ``golive`` for each of the best configs, as tasks too.
 """
