@@ -25,6 +25,9 @@ from host.settings import Settings, load_settings, redacted_dump, secret_values,
 
 if TYPE_CHECKING:
     from host.pluginmanager import PluginHost, PluginInfo
+    from host.sweep.candidates import GoliveVerdict
+    from host.sweep.command import SweepReport
+    from host.sweep.workers import Workers
 
 CONFIG_ERROR_EXIT = 2
 CHECK_FAILED_EXIT = 1
@@ -54,6 +57,9 @@ _log = logging.getLogger(__name__)
 
 MAX_PAPER_MINUTES = 7 * 24 * 60
 """A week of simulated market: longer sessions belong to a replay of real data, in pieces."""
+
+SWEEP_TABLE_WIDTH = 180
+"""``scalphost sweep``'s tables in a pipe or a file: one run a line."""
 
 MAX_SIM_SPEED = 10_000.0
 """Faster than this the simulator's clock outruns any client, which then only sees gaps."""
@@ -311,6 +317,85 @@ def faults(
     typer.echo(figures.render())
     typer.echo(f"{'PASSED' if figures.passed else 'FAILED'} in {seconds:.0f} s")
     raise typer.Exit(0 if figures.passed else CHECK_FAILED_EXIT)
+
+
+@app.command("sweep")
+def sweep(
+    spec: Annotated[Path, typer.Argument(help="The sweep spec (YAML; see docs/sweep.md).")],
+    output: Annotated[
+        Path | None,
+        typer.Option(help="Where the tables, store and best configs go. Default: sweep-<spec>/."),
+    ] = None,
+    address: Annotated[
+        str | None, typer.Option(help="Join this Ray cluster (e.g. ray://head:10001, auto).")
+    ] = None,
+    workers: Annotated[
+        int | None,
+        typer.Option(min=1, max=4096, help="Runs at once on this machine. Default: its cores."),
+    ] = None,
+    local: Annotated[
+        bool, typer.Option("--local", help="A process pool on this machine instead of Ray.")
+    ] = False,
+    golive: Annotated[
+        bool, typer.Option("--golive", help="Then run golive for each of the best configs.")
+    ] = False,
+    profile: Annotated[str, typer.Option(help="--golive's hypothesis profile.")] = "dev",
+) -> None:
+    """Run a grid of config overrides × data as fast replays on Ray; rank them; keep the best.
+
+    Every run is one deterministic fast replay; a re-run reuses stored results whose config,
+    data and code are unchanged. Writes runs.csv, ranking.csv, sweep.sqlite3 and best/*.yaml.
+    Exit 0 when every run (and golive) passed, 1 when one failed, 2 for a bad spec or option.
+    """
+    from host.conformance.profiles import PROFILES
+    from host.sweep.spec import load_spec
+
+    with _config_errors():
+        sweep_spec = load_spec(spec)
+        base = load_settings(sweep_spec.base)
+        if profile not in PROFILES:
+            raise ConfigError.single("--profile", f"choose one of {', '.join(PROFILES)}")
+        if local and address:
+            raise ConfigError.single("--address", "joins a Ray cluster; --local uses none")
+    from rich.console import Console
+
+    from host.sweep.command import run_sweep, show_report
+    from host.sweep.workers import RayMissingError, RayWorkers, default_slots, local_workers
+
+    configure_logging("ERROR", secret_values(base))
+    try:
+        pool = local_workers(workers or default_slots()) if local else RayWorkers(workers, address)
+    except RayMissingError as missing:
+        typer.echo(str(missing), err=True)
+        raise typer.Exit(CONFIG_ERROR_EXIT) from None
+    console = Console()
+    if not console.is_terminal:  # a pipe or a file: no need to fold the tables into 80 columns
+        console = Console(width=SWEEP_TABLE_WIDTH)
+    try:
+        report = run_sweep(sweep_spec, base, output or Path(f"sweep-{spec.stem}"), pool, console)
+        show_report(report, sweep_spec, console)
+        verdicts = _golive_candidates(report, sweep_spec.best, profile, pool) if golive else []
+    except ConnectionError as error:  # --address: no Ray cluster there
+        typer.echo(f"ray error: {error}", err=True)
+        raise typer.Exit(CHECK_FAILED_EXIT) from None
+    finally:
+        pool.close()
+    passed = not report.failed and all(verdict.passed for verdict in verdicts)
+    raise typer.Exit(0 if passed else CHECK_FAILED_EXIT)
+
+
+def _golive_candidates(
+    report: SweepReport, best: int, profile: str, pool: Workers
+) -> list[GoliveVerdict]:
+    from host.golive.render import render_item
+    from host.sweep.candidates import golive_candidates
+
+    verdicts = golive_candidates(report.ranked[:best], profile, pool)
+    for verdict in verdicts:
+        typer.echo(f"golive {verdict.config_id}: {'PASSED' if verdict.passed else 'FAILED'}")
+        for item in verdict.items:
+            typer.echo("  " + render_item(item).replace("\n", "\n  "))
+    return verdicts
 
 
 async def _trade_live(settings: Settings, plugin_host: PluginHost, *, skip_golive: bool) -> None:

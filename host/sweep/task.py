@@ -1,0 +1,83 @@
+"""One run of a sweep, as a worker executes it: a fast replay with its own journal.
+
+Everything a worker needs travels with the task (the validated settings, the data item), so a
+worker on another machine needs only scalphost, the plugins and the data files — nothing of the
+driver's environment. Whatever goes wrong in the run (a plugin that raises, a data file that
+does not parse) comes back as the run's cause instead of stopping the sweep.
+"""
+
+from __future__ import annotations
+
+import tempfile
+from dataclasses import dataclass
+from datetime import timedelta
+from pathlib import Path
+
+from host.logs import configure_logging
+from host.sessions.fast import run_fast
+from host.sessions.replay_loop import run_on_replay_loop
+from host.settings import Settings
+from host.sweep.figures import Figures, figures_of
+from host.sweep.plan import DataItem
+
+OK = "ok"
+FAILED = "failed"
+
+
+@dataclass(frozen=True, slots=True)
+class RunTask:
+    """What a worker gets: the run's key, its settings and its market."""
+
+    key: str
+    settings: Settings
+    data: DataItem
+
+
+@dataclass(frozen=True, slots=True)
+class RunOutcome:
+    """What a worker sends back: the figures, or why there are none."""
+
+    key: str
+    status: str
+    figures: Figures | None = None
+    ledger_digest: str = ""
+    """The simulator's ledger digest: equal digests, identical histories on the exchange."""
+    cause: str = ""
+
+
+def run_one(task: RunTask) -> RunOutcome:
+    """Replay ``task``'s market with its settings, in a journal directory of its own."""
+    configure_logging("ERROR", ())  # a worker's warnings would interleave with the progress
+    minutes = task.data.minutes
+    try:
+        with tempfile.TemporaryDirectory(prefix="scalphost-sweep-") as directory:
+            settings = task.settings.model_copy(
+                update={
+                    "journal": task.settings.journal.model_copy(
+                        update={"directory": Path(directory)}
+                    )
+                }
+            )
+            result = run_on_replay_loop(
+                run_fast(
+                    settings,
+                    duration=None if minutes is None else timedelta(minutes=minutes),
+                    seed=task.data.seed,
+                    data=task.data.file,
+                )
+            )
+    except Exception as error:  # any failure is this run's, reported with it
+        return failed(task.key, error)
+    plugin_errors = result.stats.faults.by_plugin()
+    if plugin_errors:
+        cause = ", ".join(f"plugin {name}: {count} errors" for name, count in plugin_errors.items())
+        return RunOutcome(task.key, FAILED, cause=cause)
+    figures = figures_of(result.stats, settings.engine.entry_notional_usdt)
+    return RunOutcome(task.key, OK, figures, result.ledger_digest)
+
+
+def failed(key: str, error: BaseException) -> RunOutcome:
+    """A run that raised: its cause is the error's type and message, on one line."""
+    message = " ".join(str(error).split())
+    kind = type(error).__name__
+    return RunOutcome(key, FAILED, cause=f"{kind}: {message}" if message else kind)
