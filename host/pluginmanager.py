@@ -369,13 +369,23 @@ def _validated_settings(
         problems.append(ConfigProblem(f"plugins.{name}", "Settings must be a pydantic model"))
         return None
     try:
-        return settings_model.model_validate(_merged_onto_defaults(settings_model, section))
+        return effective_plugin_settings(settings_model, section)
     except ValidationError as error:
         problems.extend(
             ConfigProblem(".".join(["plugins", name, *map(str, item["loc"])]), item["msg"])
             for item in error.errors()
         )
         return None
+
+
+def effective_plugin_settings(settings_model: type[BaseModel], section: dict[str, Any]) -> Any:
+    """The settings a plugin runs with: its config ``section`` merged onto its defaults.
+
+    Everything that builds a plugin's settings (the host, the go-live suites) goes through here,
+    so a partial section (``by_regime.trending: {trail_distance: ...}``) means the same
+    everywhere. Raises pydantic's ``ValidationError`` on a bad section.
+    """
+    return settings_model.model_validate(_merged_onto_defaults(settings_model, section))
 
 
 def _merged_onto_defaults(settings_model: type[BaseModel], section: dict[str, Any]) -> Any:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from decimal import Decimal
 from pathlib import Path
 
 import pytest
@@ -39,3 +40,17 @@ def test_configured_suite_uses_the_configured_settings(tmp_path: Path) -> None:
     suite = configured_suites(load_settings(config))["TestRegimeDetectorSuite_regime"]
     assert suite.settings is not None
     assert find(suite.settings, lambda settings: True).window == 7
+
+
+def test_a_partial_nested_section_is_merged_onto_the_defaults_as_the_host_does(
+    tmp_path: Path,
+) -> None:
+    """``run`` accepts one nested value changed; golive's suites must read it the same way."""
+    config = tmp_path / "c.yaml"
+    config.write_text(
+        "plugins:\n  trailing_stop:\n    by_regime:\n      trending: {trail_distance: '0.001'}\n"
+    )
+    suite = configured_suites(load_settings(config))["TestExitPluginSuite_trailing_stop"]
+    trending = suite.configured_settings.by_regime.trending
+    assert trending.trail_distance == Decimal("0.001")
+    assert trending.activation_offset == Decimal("0.003"), "the siblings keep their defaults"

@@ -25,7 +25,7 @@ from host.conformance.calls import implements
 from host.conformance.exits import ExitPluginSuite
 from host.conformance.limit_orders import LimitOrderPolicySuite
 from host.conformance.regimes import RegimeDetectorSuite
-from host.pluginmanager import build_plugin_host
+from host.pluginmanager import build_plugin_host, effective_plugin_settings
 from host.settings import Settings
 
 LIMIT_ORDER_HOOKS = ("plan_entry", "limit_order_ttl", "on_limit_expired")
@@ -49,7 +49,7 @@ def suites_by_plugin(settings: Settings) -> dict[str, tuple[type, ...]]:
         plugin_class = type(instance)
         section = {k: v for k, v in settings.plugins.get(name, {}).items() if k != "enabled"}
         model = getattr(plugin_class, "Settings", None)
-        validated = model.model_validate(section) if model is not None else None
+        validated = effective_plugin_settings(model, section) if model is not None else None
         attributes: dict[str, Any] = {
             "plugin_class": plugin_class,
             "settings": None if validated is None else st.just(validated),
