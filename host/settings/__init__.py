@@ -27,6 +27,7 @@ from host.settings.models import (
     HookSettings,
     JournalSettings,
     LimitOrderMaxWait,
+    MonitoringSettings,
     Settings,
     SwapId,
 )
@@ -45,6 +46,7 @@ __all__ = [
     "HookSettings",
     "JournalSettings",
     "LimitOrderMaxWait",
+    "MonitoringSettings",
     "Settings",
     "SwapId",
     "load_settings",
