@@ -484,8 +484,9 @@ def status(
     """What a running host is doing, read from its monitoring endpoint.
 
     Connections, positions with their stops and PnL, resting orders, recent trades, plugins, the
-    breaker, the go-live stamp. The host must run with monitoring.enabled. The token, if the endpoint needs one, comes from
-    the config (SCALPHOST_MONITORING__TOKEN). Exit 1 when the endpoint cannot be read.
+    breaker, the go-live stamp. The host must run with monitoring.enabled. The token, if the
+    endpoint needs one, comes from the config (SCALPHOST_MONITORING__TOKEN). Exit 1 when the
+    endpoint cannot be read.
     """
     with _config_errors():
         settings = load_settings(config)

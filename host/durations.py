@@ -2,9 +2,9 @@
 
 The plugin guard times every hook call, the REST client every request and the journal's writer
 every commit. Keeping a distribution of those durations for the metrics must cost next to nothing
-where it is recorded, so a recording is ``counts[ns.bit_length()] += 1`` and an addition: no
-search for the bucket, no lock, no allocation. Bucket ``b`` holds the durations of ``2**(b-1)`` to
-``2**b - 1`` ns, so its upper bound is below ``2**b`` ns; the scrape (:mod:`host.monitor`) turns
+where it is recorded, so a recording is ``counts[(ns - 1).bit_length()] += 1`` and an addition:
+no search for the bucket, no lock, no allocation. Bucket ``b`` holds the durations above
+``2**(b-1)`` ns up to and including ``2**b`` ns (Prometheus' ``le``); the scrape (:mod:`host.monitor`) turns
 the counts into Prometheus' cumulative ``le`` buckets in seconds. The bounds are powers of two,
 not round decimal numbers: a factor of two between bounds is what a latency histogram needs, and
 a reading stays one integer operation.
@@ -29,8 +29,8 @@ class DurationHistogram:
         self.total_ns = 0
 
     def record_ns(self, nanoseconds: int) -> None:
-        """Count one duration of ``nanoseconds`` (a negative one counts as its magnitude)."""
-        self.counts[nanoseconds.bit_length()] += 1
+        """Count one duration of ``nanoseconds``."""
+        self.counts[(nanoseconds - 1).bit_length()] += 1
         self.total_ns += nanoseconds
 
     def record_seconds(self, seconds: float) -> None:

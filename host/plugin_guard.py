@@ -215,7 +215,7 @@ def guard(
             faults.raised(health, error)
             return PluginFault(plugin, hook, error)
         took = monotonic_ns() - started
-        buckets[took.bit_length()] += 1  # DurationHistogram.record_ns, inlined: hot path
+        buckets[(took - 1).bit_length()] += 1  # DurationHistogram.record_ns, inlined: hot path
         timing.total_ns += took
         if took > budget_ns:
             faults.over_budget(health, took)
