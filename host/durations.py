@@ -4,10 +4,10 @@ The plugin guard times every hook call, the REST client every request and the jo
 every commit. Keeping a distribution of those durations for the metrics must cost next to nothing
 where it is recorded, so a recording is ``counts[(ns - 1).bit_length()] += 1`` and an addition:
 no search for the bucket, no lock, no allocation. Bucket ``b`` holds the durations above
-``2**(b-1)`` ns up to and including ``2**b`` ns (Prometheus' ``le``); the scrape (:mod:`host.monitor`) turns
-the counts into Prometheus' cumulative ``le`` buckets in seconds. The bounds are powers of two,
-not round decimal numbers: a factor of two between bounds is what a latency histogram needs, and
-a reading stays one integer operation.
+``2**(b-1)`` ns up to and including ``2**b`` ns (Prometheus' ``le``); the scrape
+(:mod:`host.monitor`) turns the counts into Prometheus' cumulative ``le`` buckets in seconds.
+The bounds are powers of two, not round decimal numbers: a factor of two between bounds is what a
+latency histogram needs, and a reading stays one integer operation.
 
 Written by one thread (the event loop, or the journal's writer) and read by the scrape; a read
 that races a write sees one recording more or less, which a metric tolerates.

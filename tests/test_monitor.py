@@ -42,6 +42,7 @@ REPO = Path(__file__).resolve().parent.parent
 SCREENSHOT = REPO / "tests" / "artifacts" / "status-page.png"
 """Kept after the browser test: what the status page looked like with a position open."""
 OUTSIDE = "DOGE-USDT-SWAP"
+TOKEN = "s3cret-token-for-the-test"  # noqa: S105 - the test's own
 
 FAMILIES = {
     "scalphost_ticks": "counter",
@@ -179,7 +180,9 @@ async def test_every_metric_family_is_scraped_during_a_paper_run_and_the_counter
         ticks = sample(first, "scalphost_ticks_total"), sample(second, "scalphost_ticks_total")
         assert 0 < ticks[0] < ticks[1]
         assert ticks[1] == host.engine.stats.ticks
-        pushes = [sample(f, "scalphost_ws_messages_total", channel="tickers") for f in (first, second)]
+        pushes = [
+            sample(f, "scalphost_ws_messages_total", channel="tickers") for f in (first, second)
+        ]
         assert 0 < pushes[0] < pushes[1]
         calls = [
             sample(f, "scalphost_plugin_call_seconds_count", hook="generate_signals")
@@ -257,7 +260,7 @@ async def test_the_status_page_shows_a_position_opened_from_the_app_in_chromium(
 
 @pytest.mark.slow
 async def test_the_endpoint_answers_only_get_and_wants_its_token(tmp_path: Path) -> None:
-    settings = _settings(tmp_path, token="s3cret-token-for-the-test")
+    settings = _settings(tmp_path, token=TOKEN)
     async with running_host(settings) as host:
         await host.step(5)
         async with aiohttp.ClientSession() as client:
@@ -267,17 +270,17 @@ async def test_the_endpoint_answers_only_get_and_wants_its_token(tmp_path: Path)
                     assert reply.headers["Allow"] == "GET"
         assert (await get(host.url + "/metrics"))[0] == 401
         assert (await get(host.url + "/status.json", Authorization="Bearer wrong"))[0] == 401
-        bearer = await get(host.url + "/metrics", Authorization="Bearer s3cret-token-for-the-test")
+        bearer = await get(host.url + "/metrics", Authorization=f"Bearer {TOKEN}")
         assert bearer[0] == 200
-        assert "s3cret-token-for-the-test" not in bearer[1]
-        status, document = await get(host.url + "/status.json?token=s3cret-token-for-the-test")
+        assert TOKEN not in bearer[1]
+        status, document = await get(f"{host.url}/status.json?token={TOKEN}")
         assert status == 200
-        assert "s3cret-token-for-the-test" not in document
+        assert TOKEN not in document
 
         # scalphost status, a separate process, reads the same endpoint with the token
         command = await asyncio.create_subprocess_exec(
             sys.executable, "-m", "host.cli", "status", "--url", host.url,
-            env={**os.environ, "SCALPHOST_MONITORING__TOKEN": "s3cret-token-for-the-test",
+            env={**os.environ, "SCALPHOST_MONITORING__TOKEN": TOKEN,
                  "COLUMNS": "160"},
             stdout=asyncio.subprocess.PIPE, stderr=asyncio.subprocess.PIPE,
         )  # fmt: skip
@@ -316,17 +319,25 @@ def test_the_terminal_view_draws_a_status_document() -> None:
         "streams": [{"stream": "tickers", "age_seconds": 9.0, "messages": 3, "stale": True}],
         "sockets": [{"socket": "public", "ready": False, "reconnects": 2, "malformed": 0}],
         "positions": [
-            {"inst_id": "BTC-USDT-SWAP", "side": "long", "size": "1", "entry_price": "65000",
-             "mark": "65100", "stop": "64000", "exchange_stop": None, "protected": False,
-             "unrealised_pnl": "1.00"}  # fmt: skip
+            {
+                "inst_id": "BTC-USDT-SWAP",
+                "side": "long",
+                "size": "1",
+                "entry_price": "65000",
+                "mark": "65100",
+                "stop": "64000",
+                "exchange_stop": None,
+                "protected": False,
+                "unrealised_pnl": "1.00",
+            }
         ],
         "orders": [],
         "trades": [],
         "plugins": [{"name": "bracket", "state": "switched off", "errors": 7, "detail": "x"}],
         "breaker": {"open": ["circuit_breaker"], "last_trip": None},
         "golive": {"state": "skipped", "detail": "--skip-golive: no stamp"},
-        "figures": {"ticks": 1, "signals": 0, "vetoed": 0, "fills": 0, "trades": 0, "wins": 0,
-                    "realised_net": "0"},  # fmt: skip
+        "figures": dict.fromkeys(("ticks", "signals", "vetoed", "fills", "trades", "wins"), 0)
+        | {"realised_net": "0"},
     }
     console = Console(file=io.StringIO(), width=160)
     console.print(render_status(document))

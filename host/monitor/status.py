@@ -55,7 +55,7 @@ def _streams(watched: Watched) -> list[JsonDict]:
             {
                 "stream": stream,
                 "age_seconds": round(age, 3),
-                "messages": watched.connection.health.messages[stream],
+                "messages": watched.connection.health.messages.get(stream, 0),
                 "stale": channel in MARKET_CHANNELS and age > stale_after,
             }
         )
