@@ -358,3 +358,18 @@ def test_duration_buckets_are_cumulative_powers_of_two_and_count_everything() ->
     assert buckets == {256 / 1e9: 3, 512 / 1e9: 4, 1024 / 1e9: 5}
     assert histogram.count == 6
     assert histogram.total_ns == 1 + 255 + 256 + 257 + 1_000 + 5_000_000_000
+
+
+def test_the_grafana_dashboard_queries_only_metrics_the_host_exports() -> None:
+    import json
+    import re
+
+    dashboard = json.loads((REPO / "docs" / "grafana-scalphost.json").read_text(encoding="utf-8"))
+    queried = {
+        re.sub(r"_(total|bucket|count|sum)$", "", name)
+        for panel in dashboard["panels"]
+        for target in panel["targets"]
+        for name in re.findall(r"scalphost_\w+", target["expr"])
+    }
+    assert queried <= set(FAMILIES), queried - set(FAMILIES)
+    assert len(queried) >= len(FAMILIES) - 3  # nearly every family has a panel
