@@ -189,6 +189,13 @@ async def test_every_metric_family_is_scraped_during_a_paper_run_and_the_counter
             for f in (first, second)
         ]
         assert 0 < calls[0] < calls[1]
+        signals = sample(
+            second,
+            "scalphost_plugin_decisions_total",
+            hook="generate_signals",
+            plugin="momentum_demo",
+        )
+        assert 0 < signals == host.engine.stats.signals
         assert sample(second, "scalphost_rest_request_seconds_count") > 0
         assert sample(second, "scalphost_journal_commit_seconds_count") > 0
         assert sample(second, "scalphost_plugin_up", plugin="drift_guard") == 1
@@ -373,3 +380,15 @@ def test_the_grafana_dashboard_queries_only_metrics_the_host_exports() -> None:
     }
     assert queried <= set(FAMILIES), queried - set(FAMILIES)
     assert len(queried) >= len(FAMILIES) - 3  # nearly every family has a panel
+
+
+def test_the_token_is_redacted_in_config_show_and_in_the_logs() -> None:
+    env = {"SCALPHOST_MONITORING__TOKEN": TOKEN}
+    shown = CliRunner().invoke(app, ["config", "show"], env=env)
+    assert shown.exit_code == 0
+    assert TOKEN not in shown.output
+    assert "token: '**********'" in shown.output
+    settings = validated_update(load_settings(None), monitoring={"token": TOKEN})
+    from host.settings import secret_values
+
+    assert TOKEN in secret_values(settings)  # what the log filter redacts
