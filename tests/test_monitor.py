@@ -40,7 +40,8 @@ from host.sim.standalone import sim_account_credentials
 
 REPO = Path(__file__).resolve().parent.parent
 SCREENSHOT = REPO / "tests" / "artifacts" / "status-page.png"
-"""Kept after the browser test: what the status page looked like with a position open."""
+"""Kept after the browser test (git ignores it): the status page with a position open. The copy
+in docs/ is one such screenshot."""
 OUTSIDE = "DOGE-USDT-SWAP"
 TOKEN = "s3cret-token-for-the-test"  # noqa: S105 - the test's own
 
@@ -231,7 +232,7 @@ async def test_the_status_page_shows_a_position_opened_from_the_app_in_chromium(
     tmp_path: Path,
 ) -> None:
     _require_chromium()
-    from PIL import Image
+    from PIL import Image, ImageStat
 
     async with running_host(_settings(tmp_path / "journal")) as host:
         await host.step(20)
@@ -259,6 +260,7 @@ async def test_the_status_page_shows_a_position_opened_from_the_app_in_chromium(
     SCREENSHOT.write_bytes(view.screenshot)
     image = Image.open(io.BytesIO(view.screenshot)).convert("L")
     assert image.size[0] > 600
+    assert ImageStat.Stat(image).var[0] > 100  # not blank
     assert not any(secret in document for secret in host.secrets)
 
 
