@@ -209,6 +209,7 @@ def run(
     from host.engine.startup import StartupRefused
     from host.exchange.errors import OkxError
     from host.journal import JournalOpenError
+    from host.monitor.server import MonitoringError
     from host.sim.replay import ReplayError
 
     if fast and settings.mode != "paper":
@@ -225,8 +226,9 @@ def run(
     except ReplayError as error:
         typer.echo(f"data error: {error}", err=True)
         raise typer.Exit(CONFIG_ERROR_EXIT) from None
-    except JournalOpenError as error:
-        typer.echo(f"journal error: {error}", err=True)
+    except (JournalOpenError, MonitoringError) as error:
+        shown = str(error) if isinstance(error, MonitoringError) else f"journal error: {error}"
+        typer.echo(shown, err=True)
         raise typer.Exit(CHECK_FAILED_EXIT) from None
     except (OkxError, ConnectionError) as error:  # credentials refused, the link gave up
         typer.echo(f"exchange error: {error}", err=True)
@@ -403,9 +405,13 @@ async def _trade_live(settings: Settings, plugin_host: PluginHost, *, skip_goliv
     from host.golive.gate import admit_live
     from host.sessions.live import account_name, run_live
 
-    if settings.mode == "live":
-        await admit_live(settings, plugin_host, account_name(settings), skip_golive=skip_golive)
-    await run_live(settings, plugin_host)
+    if settings.mode != "live":
+        await run_live(settings, plugin_host)
+        return
+    golive = await admit_live(
+        settings, plugin_host, account_name(settings), skip_golive=skip_golive
+    )
+    await run_live(settings, plugin_host, golive)
 
 
 def _run_paper(
@@ -547,6 +553,39 @@ def check(config: ConfigOption = None) -> None:
     for line in lines:
         typer.echo(str(line))
     raise typer.Exit(0 if all(line.ok for line in lines) else CHECK_FAILED_EXIT)
+
+
+@app.command("status")
+def status(
+    config: ConfigOption = None,
+    url: Annotated[
+        str | None,
+        typer.Option(
+            help="The host's monitoring endpoint, e.g. http://127.0.0.1:9464. Default: the "
+            "config's monitoring.host and port."
+        ),
+    ] = None,
+) -> None:
+    """What a running host is doing, read from its monitoring endpoint.
+
+    Connections, positions with their stops and PnL, resting orders, recent trades, plugins, the
+    breaker, the go-live stamp. The host must run with monitoring.enabled. The token, if the
+    endpoint needs one, comes from the config (SCALPHOST_MONITORING__TOKEN). Exit 1 when the
+    endpoint cannot be read.
+    """
+    with _config_errors():
+        settings = load_settings(config)
+    from host.monitor.terminal import StatusUnavailable, fetch_status, print_status
+
+    monitoring = settings.monitoring
+    base = url or f"http://{monitoring.host}:{monitoring.port}"
+    token = None if monitoring.token is None else monitoring.token.get_secret_value()
+    try:
+        document = asyncio.run(fetch_status(base, token))
+    except StatusUnavailable as error:
+        typer.echo(f"status: {error}", err=True)
+        raise typer.Exit(CHECK_FAILED_EXIT) from None
+    print_status(document)
 
 
 def plugin_table(infos: Sequence[PluginInfo]) -> str:

@@ -21,9 +21,10 @@ import functools
 import logging
 from collections import Counter
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 from host.clock import monotonic_ns
+from host.durations import DurationHistogram
 
 log = logging.getLogger(__name__)
 
@@ -68,6 +69,10 @@ class HookHealth:
     fastest_slow_ns: int = 0
     """The quickest of the current run of over-budget calls (a floor, not an outlier)."""
     warned_slow: bool = False
+    answers: int = 0
+    """Calls that answered (not ``None``): the plugin's decisions, for the metrics."""
+    timing: DurationHistogram = field(default_factory=DurationHistogram)
+    """How long the calls that returned took (the guard's own reading, so it costs no clock)."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -101,6 +106,8 @@ class FaultLog:
         self.switched_off: dict[str, str] = {}
         """Plugins switched off for the session, with the reason."""
         self.slow: list[SlowHook] = []
+        self.hooks: list[HookHealth] = []
+        """Every guarded implementation's record, for the metrics to read at scrape time."""
         self._listeners: list[SwitchOffListener] = []
 
     def on_switch_off(self, listener: SwitchOffListener) -> None:
@@ -195,6 +202,9 @@ def guard(
     follows to read the implementation's (opt-in) argument names.
     """
     plugin, hook, budget_ns = health.plugin, health.hook, health.budget_ns
+    faults.hooks.append(health)
+    timing = health.timing
+    buckets = timing.counts
 
     @functools.wraps(implementation)
     def guarded(*args: object) -> Answer | PluginFault | None:
@@ -205,12 +215,17 @@ def guard(
             faults.raised(health, error)
             return PluginFault(plugin, hook, error)
         took = monotonic_ns() - started
+        buckets[(took - 1).bit_length()] += 1  # DurationHistogram.record_ns, inlined: hot path
+        timing.total_ns += took
         if took > budget_ns:
             faults.over_budget(health, took)
         elif health.slow_in_a_row:
             health.slow_in_a_row = 0
         if health.failures_in_a_row:
             health.failures_in_a_row = 0
-        return None if value is None else Answer(plugin, value)
+        if value is None:
+            return None
+        health.answers += 1
+        return Answer(plugin, value)
 
     return guarded

@@ -378,7 +378,9 @@ def _validated_settings(
         return None
 
 
-def effective_plugin_settings(settings_model: type[BaseModel], section: dict[str, Any]) -> Any:
+def effective_plugin_settings(
+    settings_model: type[BaseModel], section: dict[str, Any]
+) -> BaseModel:
     """The settings a plugin runs with: its config ``section`` merged onto its defaults.
 
     Everything that builds a plugin's settings (the host, the go-live suites) goes through here,

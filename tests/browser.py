@@ -63,6 +63,8 @@ class PageView:
     rendered: dict[str, int] = field(default_factory=dict)
     """``.main-svg`` layers drawn per plotly div id (0: the plot did not render)."""
     screenshot: bytes = b""
+    ready: Any = None
+    """What the ``ready`` script resolved to."""
 
 
 class _Session:
@@ -110,9 +112,13 @@ class _Session:
             self._view.errors.append(f"{entry['source']}: {entry['text']} {entry.get('url', '')}")
 
 
-async def view_page(page: Path, profile: Path) -> PageView:
-    """Load ``page`` in a fresh headless Chromium (profile in ``profile``) and look at it."""
-    url = page.resolve().as_uri()  # noqa: ASYNC240 - a path computation, no disk wait worth a thread
+async def view_page(page: Path | str, profile: Path, ready: str | None = None) -> PageView:
+    """Load ``page`` (a file, or a URL) in a fresh headless Chromium and look at it.
+
+    ``ready``: a script whose promise the page must resolve before the screenshot (a live page
+    waiting for its data); what it resolves to is kept as :attr:`PageView.ready`.
+    """
+    url = page if isinstance(page, str) else page.resolve().as_uri()  # noqa: ASYNC240 - no disk wait
     process = await asyncio.create_subprocess_exec(
         CHROMIUM,
         *FLAGS,
@@ -122,14 +128,14 @@ async def view_page(page: Path, profile: Path) -> PageView:
         stderr=asyncio.subprocess.PIPE,
     )
     try:
-        return await asyncio.wait_for(_drive(process, url), LOAD_TIMEOUT_S)
+        return await asyncio.wait_for(_drive(process, url, ready), LOAD_TIMEOUT_S)
     finally:
         if process.returncode is None:
             process.kill()
         await process.wait()
 
 
-async def _drive(process: asyncio.subprocess.Process, page: str) -> PageView:
+async def _drive(process: asyncio.subprocess.Process, page: str, ready: str | None) -> PageView:
     url = await _devtools_url(process)
     view = PageView()
     async with websockets.connect(url, max_size=None) as socket:
@@ -147,6 +153,11 @@ async def _drive(process: asyncio.subprocess.Process, page: str) -> PageView:
             "Runtime.evaluate", expression=_COUNT_RENDERED, awaitPromise=True, returnByValue=True
         )
         view.rendered = dict(counts["result"]["value"])
+        if ready is not None:
+            answer = await session.call(
+                "Runtime.evaluate", expression=ready, awaitPromise=True, returnByValue=True
+            )
+            view.ready = answer["result"].get("value")
         metrics = await session.call("Page.getLayoutMetrics")
         size = metrics["cssContentSize"]
         shot = await session.call(

@@ -67,6 +67,8 @@ class EntryDesk:
         self._accepting = True
         self._blocking: set[str] = set()
         """Plugins whose vetoes blocked the last signal (a trip is journaled when one starts)."""
+        self.last_trip: BreakerTrip | None = None
+        """The latest trip journaled (the status page shows it)."""
         self._next_dead_man = 0.0
 
     def on_tick(self, tick: Tick, ctx: HookContext) -> None:
@@ -78,6 +80,11 @@ class EntryDesk:
                 self._consider(signal, tick, ctx)
                 if self._gate.entering(inst_id):
                     break
+
+    @property
+    def blocking(self) -> frozenset[str]:
+        """The plugins whose vetoes blocked the last signal: the breakers open as of then."""
+        return frozenset(self._blocking)
 
     def stop(self) -> None:
         """Take no new entry from now on (a shutdown); a time-out no longer crosses."""
@@ -158,7 +165,8 @@ class EntryDesk:
         blocking = dict(vetoes)
         for plugin, reason in blocking.items():
             if plugin not in self._blocking:
-                self._services.journal.write(BreakerTrip(ctx.now, plugin, reason))
+                self.last_trip = BreakerTrip(ctx.now, plugin, reason)
+                self._services.journal.write(self.last_trip)
                 self._services.notifier.emit(breaker_trip_event, ctx.now, plugin, reason)
         self._blocking = set(blocking)
 

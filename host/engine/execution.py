@@ -12,6 +12,7 @@ from __future__ import annotations
 import asyncio
 import logging
 import sqlite3
+from collections import Counter
 from collections.abc import Callable
 from dataclasses import dataclass, field, replace
 from datetime import datetime
@@ -76,6 +77,22 @@ class TrackedOrder:
     """OKX's code when the order was refused (``not-placed`` when it never reached OKX)."""
 
 
+@dataclass(slots=True)
+class OrderCounts:
+    """What the executor sent and what came of it, for the metrics (read at scrape time)."""
+
+    sent: int = 0
+    acknowledged: int = 0
+    rejected: Counter[str] = field(default_factory=Counter)
+    """Refused orders by OKX's code (``not-placed``: the order never reached OKX)."""
+    unknown: int = 0
+    """Orders whose outcome was unknown when sent (looked up afterwards)."""
+    stops_placed: int = 0
+    stops_moved: int = 0
+    stops_refused: int = 0
+    """Exchange-side stops OKX would not place or move."""
+
+
 class Executor:
     """Journals and sends orders and exchange-side stops; reports refusals to ``on_refused``."""
 
@@ -94,6 +111,7 @@ class Executor:
         self.ids = ids
         self._margin_mode = margin_mode
         self._on_refused = on_refused
+        self.counts = OrderCounts()
 
     async def send(self, tracked: TrackedOrder) -> Sent:
         """Journal the intent durably, place the order, journal what came of it."""
@@ -121,6 +139,7 @@ class Executor:
             reduce_only=order.reduce_only,
             td_mode=self._margin_mode,
         )
+        self.counts.sent += 1
         try:
             ack = await self._api.place_order(request)
         except OrderNotPlaced:
@@ -129,6 +148,7 @@ class Executor:
             self._refused(order, "not-placed", "reply lost and the order was not found")
             return Sent.REFUSED
         except AmbiguousOutcome as unknown:
+            self.counts.unknown += 1
             self._outcome(order, Outcome.UNKNOWN, detail=str(unknown))
             return Sent.UNKNOWN
         except OkxError as refused:
@@ -136,6 +156,7 @@ class Executor:
             tracked.refusal = refused.code
             self._refused(order, refused.code, refused.message)
             return Sent.REFUSED
+        self.counts.acknowledged += 1
         self._outcome(order, Outcome.ACKED, ord_id=ack.ord_id)
         if tracked.order.ord_id is None:  # the ack may beat the order's first push
             tracked.order = replace(tracked.order, ord_id=ack.ord_id)
@@ -169,7 +190,9 @@ class Executor:
                 )
             else:
                 _log.error("%s: exchange-side stop refused: %s", position.pos_id, failed)
+            self.counts.stops_refused += 1
             return None
+        self.counts.stops_placed += 1
         return ack.algo_id
 
     async def move_stop(self, inst_id: str, algo_id: str, level: Decimal) -> bool:
@@ -178,7 +201,9 @@ class Executor:
             await self._api.amend_stop(inst_id, algo_id, level)
         except OkxError as failed:
             _log.warning("%s: moving the exchange-side stop failed: %s", algo_id, failed)
+            self.counts.stops_refused += 1
             return False
+        self.counts.stops_moved += 1
         return True
 
     async def cancel_stop(self, inst_id: str, algo_id: str) -> None:
@@ -196,6 +221,7 @@ class Executor:
         )
 
     def _refused(self, order: Order, code: str, message: str) -> None:
+        self.counts.rejected[code] += 1
         rejection = OrderRejection(order.inst_id, order.cl_ord_id, self._clock.now(), code, message)
         self._on_refused(rejection)
 

@@ -26,6 +26,8 @@ class FillLedger:
     def __init__(self, registry: PositionRegistry) -> None:
         self._registry = registry
         self._seen: set[tuple[str, str]] = set()
+        self.booked = 0
+        """Fills booked this session (first sightings; the journal's at a restart not counted)."""
         self._fees: dict[str, Decimal] = {}
         self._booked: dict[str, list[Fill]] = {}
         """Per instrument, the fills the registry's position may not count yet, in arrival order."""
@@ -48,6 +50,7 @@ class FillLedger:
         if key in self._seen:
             return False
         self._seen.add(key)
+        self.booked += 1
         self._fees[fill.inst_id] = self._fees.get(fill.inst_id, Decimal(0)) + fill.fee
         self._booked.setdefault(fill.inst_id, []).append(fill)
         self._last[fill.inst_id] = fill

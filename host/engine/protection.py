@@ -10,6 +10,8 @@ instruments' stops fired, so their closes are credited to them.
 
 from __future__ import annotations
 
+from decimal import Decimal
+
 from host.clock import Clock
 from host.domain import Position
 from host.engine.execution import Executor
@@ -47,6 +49,8 @@ class ExchangeStops:
         self._notifier = notifier
         self._algo_ids: dict[str, str] = {}
         """Each protected position's stop on the exchange, by ``posId``."""
+        self._levels: dict[str, Decimal] = {}
+        """Where each of those stops rests, as last placed, moved or listed by OKX."""
         self._to_move: set[str] = set()
         self._last_move: dict[str, float] = {}
         self._fired: set[str] = set()
@@ -55,6 +59,10 @@ class ExchangeStops:
     def protected(self) -> frozenset[str]:
         """The ``posId``s with a stop resting on the exchange."""
         return frozenset(self._algo_ids)
+
+    def level(self, pos_id: str) -> Decimal | None:
+        """Where the position's stop rests on the exchange, if known (the status page shows it)."""
+        return self._levels.get(pos_id) if pos_id in self._algo_ids else None
 
     def is_own(self, algo_cl_ord_id: str) -> bool:
         """Whether an algo order's client id is one of the host's (its stops)."""
@@ -69,6 +77,7 @@ class ExchangeStops:
             self._notifier.emit(unprotected_event, self._clock.now(), position)
             return
         self._algo_ids[position.pos_id] = algo_id
+        self._levels[position.pos_id] = position.stop
         self._last_move[position.pos_id] = self._clock.monotonic()
 
     def reuse(self, pos_id: str, algo_id: str) -> None:
@@ -94,7 +103,11 @@ class ExchangeStops:
             if position is None or position.stop is None or algo_id is None:
                 continue
             self._last_move[pos_id] = now
-            self._tasks.spawn(self._executor.move_stop(position.inst_id, algo_id, position.stop))
+            self._tasks.spawn(self._move(pos_id, position.inst_id, algo_id, position.stop))
+
+    async def _move(self, pos_id: str, inst_id: str, algo_id: str, level: Decimal) -> None:
+        if await self._executor.move_stop(inst_id, algo_id, level):
+            self._levels[pos_id] = level
 
     async def check(self, stops: tuple[AlgoOrderPush, ...] | None = None) -> None:
         """Make sure every open position has its own stop resting on the exchange.
@@ -115,6 +128,8 @@ class ExchangeStops:
             resting = ours.get(algo_id) if algo_id is not None else None
             closing_side = position.side.entry_side.opposite.value
             if resting is not None and resting.side == closing_side:
+                if resting.trigger_price is not None:
+                    self._levels[position.pos_id] = resting.trigger_price
                 if resting.trigger_price != position.stop:
                     self.mark_to_move(position.pos_id)
                 continue
@@ -157,5 +172,6 @@ class ExchangeStops:
     def release(self, position: Position) -> None:
         """A closed position's stop has nothing left to protect: cancel it."""
         algo_id = self._algo_ids.pop(position.pos_id, None)
+        self._levels.pop(position.pos_id, None)
         if algo_id is not None:
             self._tasks.spawn(self._executor.cancel_stop(position.inst_id, algo_id))

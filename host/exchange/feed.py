@@ -57,6 +57,11 @@ class ExchangeFeed:
         self.credibility = credibility
         self._snapshot_pages: list[PositionReport] = []
 
+    @property
+    def duplicates(self) -> dict[str, int]:
+        """Pushes dropped as already seen, ``private`` events and ``market`` data (the metrics)."""
+        return {"private": self._private.dropped, "market": self._market.dropped}
+
     def __call__(self, events: tuple[ExchangeEvent, ...]) -> None:
         """Take the events of one frame (an :class:`~host.exchange.ws.OkxSocket` sink)."""
         for event in events:

@@ -13,6 +13,7 @@ from dataclasses import dataclass
 from statistics import median
 
 from host.clock import Clock
+from host.durations import DurationHistogram
 
 LATENCY_WINDOW = 256
 """Recent REST round trips kept for the latency figures."""
@@ -41,11 +42,17 @@ class ExchangeHealth:
         self.requests = 0
         self.reconnects = 0
         self.rejects: Counter[str] = Counter()
+        self.messages: dict[str, int] = {}
+        """Pushes received per stream (as :meth:`record_message` names them), for the metrics.
+        A plain dict: its item increment is specialised by CPython, a Counter's is not."""
+        self.latency = DurationHistogram()
+        """Every REST round trip, for the metrics' latency histogram."""
 
     def record_request(self, seconds: float) -> None:
         """One REST round trip took ``seconds``."""
         self.requests += 1
         self._latencies.append(seconds)
+        self.latency.record_seconds(seconds)
 
     def record_reject(self, code: str) -> None:
         """OKX refused a request with ``code``."""
@@ -58,6 +65,10 @@ class ExchangeHealth:
     def record_message(self, channel: str) -> None:
         """A message arrived on ``channel`` now."""
         self._last_message[channel] = self._clock.monotonic()
+        try:
+            self.messages[channel] += 1
+        except KeyError:  # the stream's first push (zero-cost try: this is the hot path)
+            self.messages[channel] = 1
 
     def message_age(self, channel: str) -> float | None:
         """Seconds since the last message on ``channel``; ``None`` if none arrived yet."""

@@ -16,6 +16,7 @@ from host.engine.startup import StartupRefused
 from host.golive.stamp import identity_for, read_stamp, stamp_path
 from host.journal import Journal, journal_path
 from host.journal.records import ErrorEvent
+from host.monitor.watched import GoliveInForce
 from host.notify.events import golive_refused_event
 from host.notify.service import Notifier, delivering
 from host.pluginmanager import PluginHost
@@ -80,16 +81,25 @@ async def announce_refusal(settings: Settings, plugin_host: PluginHost, problem:
 
 async def admit_live(
     settings: Settings, plugin_host: PluginHost, account: str, *, skip_golive: bool
-) -> None:
+) -> GoliveInForce:
     """Let live trading start only with a passing stamp, or with ``skip_golive`` (journaled).
 
-    Raises :class:`~host.engine.startup.StartupRefused` naming what the stamp lacks.
+    Returns the stamp in force (the status page shows it). Raises
+    :class:`~host.engine.startup.StartupRefused` naming what the stamp lacks.
     """
     problem = stamp_problem(settings, plugin_host)
     if problem is None:
-        return
+        identity = identity_for(settings, plugin_host)
+        stamp = read_stamp(settings, identity)
+        return GoliveInForce(
+            "passed",
+            str(stamp_path(settings, identity)),
+            None if stamp is None else stamp.profile,
+            None if stamp is None else stamp.passed_at,
+        )
     await announce_refusal(settings, plugin_host, problem)
     if not skip_golive:
         raise StartupRefused(problem)
     _log.warning("trading live without a go-live stamp (--skip-golive): %s", problem)
     await journal_skip(settings, account, LiveClock(), problem)
+    return GoliveInForce("skipped", f"--skip-golive: {problem}")

@@ -27,6 +27,7 @@ from typing import Any, TypeVar
 
 from host.clock import Clock
 from host.domain import ClosedPosition, OrderRejection
+from host.durations import DurationHistogram
 from host.journal import queries
 from host.journal.errors import JournalOpenError
 from host.journal.records import IntegrityReport, OpenPosition, OrderIntent, Record
@@ -100,6 +101,11 @@ class Journal:
     def path(self) -> Path:
         """Where the journal file is."""
         return self._path
+
+    @property
+    def commit_timing(self) -> DurationHistogram:
+        """How long the writer's transactions took (write and commit), for the metrics."""
+        return self._writer.commit_timing
 
     @property
     def failed_writes(self) -> int:

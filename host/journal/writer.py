@@ -35,6 +35,8 @@ from datetime import datetime
 from pathlib import Path
 from typing import Any, Literal
 
+from host.clock import monotonic_ns
+from host.durations import DurationHistogram
 from host.journal.errors import JournalOpenError
 from host.journal.schema import migrate
 from host.journal.store import store
@@ -86,6 +88,8 @@ class WriterThread:
         self._open_error: BaseException | None = None
         self.failed_writes = 0
         """Fire-and-forget records that could not be written (each is also logged)."""
+        self.commit_timing = DurationHistogram()
+        """How long each transaction took to write and commit, on this machine's clock."""
 
     # --- called from other threads --------------------------------------------------------------
 
@@ -209,8 +213,10 @@ class WriterThread:
     def _commit(self, connection: sqlite3.Connection, writes: list[_Write]) -> None:
         if not writes:
             return
+        started = monotonic_ns()
         try:
             outcomes = _transaction(connection, writes)
+            self.commit_timing.record_ns(monotonic_ns() - started)
         except sqlite3.Error as failure:
             # The whole transaction is lost (disk full, I/O error). Retry each record alone, so
             # a record that does fit is not failed for another one's sake.

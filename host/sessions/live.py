@@ -14,6 +14,7 @@ import signal
 from host.clock import LiveClock
 from host.engine.engine import Engine
 from host.exchange.connection import OkxConnection
+from host.monitor.watched import NOT_REQUIRED, GoliveInForce
 from host.pluginmanager import PluginHost
 from host.sessions.runner import Venue, trade
 from host.settings import Settings
@@ -35,11 +36,14 @@ def stop_on_signals() -> asyncio.Event:
     return stop
 
 
-async def run_live(settings: Settings, plugin_host: PluginHost) -> Engine:
+async def run_live(
+    settings: Settings, plugin_host: PluginHost, golive: GoliveInForce = NOT_REQUIRED
+) -> Engine:
     """Trade the configured OKX account until a signal asks to stop; return the engine.
 
     Demo mode trades OKX's simulated money. Live mode trades real money: the caller has checked
-    the go-live stamp first (:func:`host.golive.gate.admit_live`), as ``scalphost run`` does.
+    the go-live stamp first (:func:`host.golive.gate.admit_live`, which says what ``golive`` is
+    in force), as ``scalphost run`` does.
     """
     clock = LiveClock()
     stop = stop_on_signals()
@@ -57,4 +61,4 @@ async def run_live(settings: Settings, plugin_host: PluginHost) -> Engine:
     async def until_signal(_: Engine, __: OkxConnection) -> None:
         await stop.wait()
 
-    return await trade(settings, venue, until_signal, plugin_host=plugin_host)
+    return await trade(settings, venue, until_signal, plugin_host=plugin_host, golive=golive)

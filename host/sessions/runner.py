@@ -29,6 +29,8 @@ from host.exchange.events import ExchangeEvent
 from host.exchange.orders import ClientOrderIds
 from host.journal import Journal, journal_path
 from host.journal.records import ErrorEvent
+from host.monitor.server import start_monitoring
+from host.monitor.watched import NOT_REQUIRED, GoliveInForce, Watched
 from host.notify.events import connection_event, plugin_off_event
 from host.notify.service import Notifier, delivering
 from host.plugin_guard import FaultLog
@@ -95,8 +97,13 @@ async def trade(
     until: Callable[[Engine, OkxConnection], Coroutine[Any, Any, None]],
     *,
     plugin_host: PluginHost | None = None,
+    golive: GoliveInForce = NOT_REQUIRED,
 ) -> Engine:
-    """Trade at ``venue`` until ``until(engine, connection)`` returns (or raises), shut down."""
+    """Trade at ``venue`` until ``until(engine, connection)`` returns (or raises), shut down.
+
+    With ``monitoring.enabled`` the metrics and status endpoint serve the run (``golive``: the
+    stamp it started under, for the status page).
+    """
     plugins = plugin_host or build_plugin_host(settings)
     clock = venue.clock
     connected = settings.model_copy(update={"credentials": venue.credentials})
@@ -126,6 +133,9 @@ async def trade(
             )
             await connection.rest.sync_clock()
             engine = await assemble(settings, clock, connection.api, journal, plugins, notifier)
+            monitor = await start_monitoring(
+                Watched(settings, engine, connection, plugins.plugins, golive)
+            )
             link = asyncio.create_task(connection.run())
             load = asyncio.create_task(monitor_load(engine.market, connection.health))
             chores: asyncio.Task[None] | None = None
@@ -146,6 +156,8 @@ async def trade(
                 await connection.stop()
                 with suppress(asyncio.CancelledError):
                     await link
+                if monitor is not None:
+                    await monitor.stop()
     finally:
         await journal.close()
     return engine

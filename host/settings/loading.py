@@ -173,5 +173,9 @@ def redacted_dump(settings: Settings) -> dict[str, Any]:
 
 
 def secret_values(settings: Settings) -> tuple[str, ...]:
-    """The plain values of the credentials that are set, for the log filter to redact."""
-    return tuple(value.get_secret_value() for _, value in settings.credentials if value is not None)
+    """The plain values of the secrets that are set, for the log filter to redact.
+
+    The credentials and the monitoring endpoint's token.
+    """
+    secrets = [value for _, value in settings.credentials] + [settings.monitoring.token]
+    return tuple(value.get_secret_value() for value in secrets if value is not None)

@@ -365,6 +365,51 @@ class NotifySettings(Section):
     )
 
 
+LOOPBACK_HOSTS = frozenset({"127.0.0.1", "::1", "localhost"})
+"""Bind addresses only this machine can reach: the monitoring endpoint needs no token there."""
+
+
+class MonitoringSettings(Section):
+    """The metrics and status endpoint (docs/monitoring.md); off unless enabled."""
+
+    enabled: bool = Field(
+        default=False, description="Serve /metrics and the status page while trading."
+    )
+    host: str = Field(
+        default="127.0.0.1",
+        min_length=1,
+        description="Address to bind; any other than 127.0.0.1, ::1 or localhost needs a token.",
+    )
+    port: int = Field(default=9464, ge=0, le=65535, description="TCP port (0: any free port).")
+    token: SecretStr | None = Field(
+        default=None,
+        description="Bearer token every request must carry when set (set it from the "
+        "environment: SCALPHOST_MONITORING__TOKEN).",
+    )
+
+    @model_validator(mode="after")
+    def _exposed_needs_a_token(self) -> Self:
+        """Refuse to serve positions and plugin health to a network without a token."""
+        if self.host not in LOOPBACK_HOSTS and (
+            self.token is None or not self.token.get_secret_value()
+        ):
+            raise ValidationError.from_exception_data(
+                type(self).__name__,
+                [
+                    InitErrorDetails(
+                        type=PydanticCustomError(
+                            "token_required",
+                            "required when monitoring.host is {host}, not 127.0.0.1",
+                            {"host": self.host},
+                        ),
+                        loc=("token",),
+                        input=None,
+                    )
+                ],
+            )
+        return self
+
+
 SwapId = Annotated[str, StringConstraints(pattern=r"^[A-Z0-9]+-[A-Z0-9]+-SWAP$")]
 """An OKX perpetual swap id such as ``BTC-USDT-SWAP``: the only instruments the host trades."""
 
@@ -416,6 +461,9 @@ class Settings(BaseSettings):
     )
     notify: NotifySettings = Field(
         default_factory=NotifySettings, description="Delivery of the notifier plugins' messages."
+    )
+    monitoring: MonitoringSettings = Field(
+        default_factory=MonitoringSettings, description="Metrics and the status page."
     )
     plugins: dict[str, dict[str, Any]] = Field(
         default_factory=dict,
