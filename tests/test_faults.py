@@ -236,12 +236,6 @@ def test_hostile_frames_do_not_crash_a_host_holding_a_position() -> None:
     assert figures.secrets_found == 0
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="open finding of the suite (issue 13, defect 2's family): a positions push for a "
-    "posId the exchange does not have is adopted without asking the exchange, and the phantom "
-    "position gets an exchange-side stop (closeFraction 1) that would close the real one",
-)
 def test_hostile_frames_send_no_order() -> None:
     figures = Figures()
 
