@@ -313,11 +313,6 @@ def test_the_quick_suite_runs_everything_and_reports_its_figures() -> None:
         assert row in table
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="open finding of the suite: the host fetches fills over REST only after a reconnect "
-    "or a restart, so an outside fill whose orders push is lost never reaches the journal",
-)
 def test_a_fill_whose_push_is_lost_reaches_the_journal_once_the_host_catches_up() -> None:
     figures = drive([("drop_pushes", {"count": 1, "channel": "orders"}), outside(), wait(5)])
 

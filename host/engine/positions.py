@@ -9,7 +9,8 @@ only in a push is adopted once ``GET /api/v5/account/positions`` confirms it (se
 exception: a position that appears where an own entry is in flight is that entry's, not a drift —
 OKX may push the position before the entry's fill — and is handed to the entry's fill, which
 waits for it here (:meth:`PositionKeeper.await_entry_position`). The keeper also owns the periodic
-reconciliation against a full snapshot and the instruments it leaves alone (not configured).
+reconciliation against a full snapshot (which also reads back fills whose push was lost,
+:class:`~host.engine.missed.MissedFills`) and the instruments it leaves alone (not configured).
 """
 
 from __future__ import annotations
@@ -25,6 +26,7 @@ from host.domain import Drift, DriftKind, Position
 from host.engine.closes import CloseRecorder
 from host.engine.exits import ExitDesk
 from host.engine.gate import InstrumentGate
+from host.engine.missed import MissedFills
 from host.engine.protection import ExchangeStops
 from host.engine.services import EngineServices
 from host.engine.view import MarketView
@@ -54,6 +56,7 @@ class PositionKeeper:
         closes: CloseRecorder,
         protection: ExchangeStops,
         api: OkxApi,
+        missed_fills: MissedFills,
     ) -> None:
         self._services = services
         self._registry = registry
@@ -63,6 +66,7 @@ class PositionKeeper:
         self._closes = closes
         self._protection = protection
         self._api = api
+        self._missed_fills = missed_fills
         self._waiters: dict[str, asyncio.Future[PositionReport]] = {}
         """Per instrument, the position its entry in flight waits for (pushed or looked up)."""
         self._ignored: set[str] = set()
@@ -90,7 +94,8 @@ class PositionKeeper:
         self._next_reconcile = monotonic
 
     async def reconcile_now(self) -> None:
-        """Reconcile positions with the exchange's, then check every exchange-side stop."""
+        """Read back fills whose push was lost, reconcile positions, check every stop."""
+        await self._missed_fills.catch_up()
         self.reconcile(await self._api.positions())
         await self._protection.check()
 
