@@ -100,7 +100,7 @@ class Engine:
         self.api = api
         self.journal = journal
         self.executor = executor
-        self.tasks = EngineTasks(self._task_failed)
+        self.tasks = EngineTasks(self._task_failed, clock)
         self.registry = PositionRegistry()
         self.stats = SessionStats()
         self.gate = InstrumentGate()
