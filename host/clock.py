@@ -8,9 +8,13 @@ control time. Ruff's ``DTZ`` rules make a naive datetime a lint error.
 
 from __future__ import annotations
 
+import asyncio
+import heapq
+import itertools
 import time
+from collections.abc import Callable
 from datetime import UTC, datetime, timedelta
-from typing import Protocol, runtime_checkable
+from typing import Any, Protocol, runtime_checkable
 
 
 class NaiveDatetimeError(ValueError):
@@ -29,6 +33,10 @@ class Clock(Protocol):
         """Return seconds on a clock that never goes backwards (for timeouts and latency)."""
         ...
 
+    async def sleep(self, seconds: float) -> None:
+        """Wait until :meth:`monotonic` has moved ``seconds`` on: a wait measured on this clock."""
+        ...
+
 
 class LiveClock:
     """The real clock. The only place in scalphost allowed to read the system time."""
@@ -41,13 +49,29 @@ class LiveClock:
         """Return :func:`time.monotonic`."""
         return time.monotonic()
 
+    async def sleep(self, seconds: float) -> None:
+        """Wait ``seconds`` of real time (:func:`asyncio.sleep`)."""
+        await asyncio.sleep(seconds)
+
 
 class ManualClock:
-    """A clock that moves only when told to: for tests, replays and the simulator."""
+    """A clock that moves only when told to: for tests, replays and the simulator.
+
+    A wait on it (:meth:`sleep`) ends when whoever drives the clock has advanced it far enough,
+    never by the wall clock or the event loop's: in a simulated session the exchange stands
+    still while the host waits, so only the session's next step can end the wait. A session
+    therefore counts a task asleep here as done for its step (:meth:`asleep`), or the step
+    that would wake it never comes.
+    """
 
     def __init__(self, start: datetime) -> None:
         self._now = ensure_utc(start)
         self._monotonic = 0.0
+        self._sleepers: list[tuple[float, int, asyncio.Future[None], asyncio.Task[Any] | None]] = []
+        """Pending :meth:`sleep` calls: (monotonic deadline, order of arrival, wake-up, task)."""
+        self._order = itertools.count()
+        self._asleep: set[asyncio.Task[Any] | None] = set()
+        self._on_doze: list[Callable[[], None]] = []
 
     def now(self) -> datetime:
         """Return the instant the clock was last set or advanced to."""
@@ -63,7 +87,43 @@ class ManualClock:
             raise ValueError("a clock never runs backwards")
         self._now += delta
         self._monotonic += delta.total_seconds()
+        while self._sleepers and self._sleepers[0][0] <= self._monotonic:
+            _, _, wake, task = heapq.heappop(self._sleepers)
+            self._asleep.discard(task)  # awake from now on, though it resumes a moment later
+            if not wake.done():
+                wake.set_result(None)
         return self._now
+
+    async def sleep(self, seconds: float) -> None:
+        """Wait until the clock has been advanced by ``seconds`` (a non-positive wait yields)."""
+        if seconds <= 0:
+            await asyncio.sleep(0)
+            return
+        wake = asyncio.get_running_loop().create_future()
+        task = asyncio.current_task()
+        deadline = self._monotonic + seconds
+        heapq.heappush(self._sleepers, (deadline, next(self._order), wake, task))
+        self._asleep.add(task)
+        for listener in self._on_doze:
+            listener()
+        try:
+            await wake
+        finally:
+            self._asleep.discard(task)
+
+    def next_wake(self) -> float | None:
+        """The :meth:`monotonic` time the earliest pending :meth:`sleep` ends at, if any."""
+        while self._sleepers and self._sleepers[0][2].done():  # canceled meanwhile
+            heapq.heappop(self._sleepers)
+        return self._sleepers[0][0] if self._sleepers else None
+
+    def asleep(self, task: asyncio.Task[Any]) -> bool:
+        """Whether ``task`` waits in :meth:`sleep` (only advancing the clock wakes it)."""
+        return task in self._asleep
+
+    def on_doze(self, listener: Callable[[], None]) -> None:
+        """Call ``listener`` whenever a task starts a :meth:`sleep`."""
+        self._on_doze.append(listener)
 
 
 monotonic_ns = time.perf_counter_ns

@@ -34,7 +34,13 @@ from host.exchange.connection import OkxConnection
 from host.journal import journal_path
 from host.pluginmanager import BUILTIN_PLUGINS, BuiltinPlugin, build_plugin_host
 from host.sessions.runner import Venue, trade
-from host.settings import EngineSettings, HookSettings, JournalSettings, Settings
+from host.settings import (
+    EngineSettings,
+    ExchangeSettings,
+    HookSettings,
+    JournalSettings,
+    Settings,
+)
 from host.sim.config import SimConfig
 from host.sim.server import Simulator
 from host.sim.standalone import sim_account_credentials
@@ -87,6 +93,7 @@ async def run_session(
     hooks: HookSettings | None = None,
     sim_config: SimConfig | None = None,
     sim: Simulator | None = None,
+    exchange_settings: ExchangeSettings | None = None,
     **engine: Any,
 ) -> Engine:
     """Trade with ``plugin_classes`` (each enabled under its lower-case name) and the named
@@ -97,6 +104,7 @@ async def run_session(
     """
     settings = Settings(
         instruments=(BTC,),
+        exchange=exchange_settings or ExchangeSettings(),
         journal=JournalSettings(directory=tmp_path, synchronous="normal"),
         engine=EngineSettings(**engine),
         hooks=hooks or HookSettings(),

@@ -9,7 +9,11 @@ from __future__ import annotations
 
 import asyncio
 import threading
+from datetime import timedelta
 
+from plugin_factory import NOW
+
+from host.clock import ManualClock
 from host.engine.tasks import EngineTasks
 
 LIMIT_SECONDS = 10.0
@@ -77,3 +81,30 @@ async def test_a_failing_task_is_reported_and_a_canceled_one_is_not() -> None:
     tasks.spawn(asyncio.sleep(60)).cancel()
     await tasks.idle()
     assert [repr(error) for error in failures] == ["ValueError('boom')"]
+
+
+def test_a_task_asleep_on_the_simulated_clock_leaves_the_engine_idle_until_time_moves() -> None:
+    """A request waiting for its rate budget sleeps on the session's clock; counted as busy, it
+    would keep the session from moving that clock, and so from ever waking it (issue 13)."""
+    woke: list[float] = []
+
+    async def scenario() -> None:
+        clock = ManualClock(NOW)
+        tasks = EngineTasks(on_failure=lambda error: None, clock=clock)
+
+        async def wait_for_budget() -> None:
+            await clock.sleep(2.0)
+            woke.append(clock.monotonic())
+
+        tasks.spawn(wait_for_budget())
+        await tasks.idle()  # the session may step now
+        assert tasks.running == 0
+        clock.advance(timedelta(seconds=1))
+        await tasks.idle()
+        assert woke == []
+        clock.advance(timedelta(seconds=1))
+        assert tasks.running == 1  # awake again at once: the session waits for it
+        await tasks.idle()
+
+    assert ends_within_limit(scenario)
+    assert woke == [2.0]

@@ -236,12 +236,6 @@ def test_hostile_frames_do_not_crash_a_host_holding_a_position() -> None:
     assert figures.secrets_found == 0
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="open finding of the suite (issue 13, defect 2's family): a positions push for a "
-    "posId the exchange does not have is adopted without asking the exchange, and the phantom "
-    "position gets an exchange-side stop (closeFraction 1) that would close the real one",
-)
 def test_hostile_frames_send_no_order() -> None:
     figures = Figures()
 
@@ -319,11 +313,6 @@ def test_the_quick_suite_runs_everything_and_reports_its_figures() -> None:
         assert row in table
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="open finding of the suite: the host fetches fills over REST only after a reconnect "
-    "or a restart, so an outside fill whose orders push is lost never reaches the journal",
-)
 def test_a_fill_whose_push_is_lost_reaches_the_journal_once_the_host_catches_up() -> None:
     figures = drive([("drop_pushes", {"count": 1, "channel": "orders"}), outside(), wait(5)])
 

@@ -31,6 +31,7 @@ from host.exchange.health import ExchangeHealth
 from host.exchange.orders import ClientOrderIds, OrderRequest, OrderType
 from host.exchange.ratelimit import Budget, RateLimiter
 from host.exchange.rest import OkxRest
+from host.sessions.replay_loop import ReplayLoop, run_on_replay_loop
 from host.settings import Credentials, ExchangeSettings
 
 FAST = ExchangeSettings(
@@ -338,6 +339,35 @@ async def test_per_instrument_budgets_are_independent() -> None:
     for inst_id in ("BTC-USDT-SWAP", "ETH-USDT-SWAP"):
         await limiter.acquire("/order", inst_id)
         await limiter.acquire("/order", inst_id)
+
+
+def test_a_budget_wait_on_a_simulated_clock_ends_when_the_session_moves_that_clock() -> None:
+    """A simulated session moves its clock only once the host has done all it can (the replay
+    loop's ``quiescent``); a limiter that waited on the event loop's time instead of that clock
+    never saw its budget free, and the session's requests waited for good (issue 13)."""
+    clock = ManualClock(NOW)
+    limiter = RateLimiter(clock, {"/x": Budget(1, 2.0)})
+
+    async def session() -> list[float]:
+        loop = asyncio.get_running_loop()
+        assert isinstance(loop, ReplayLoop)
+        sent_at: list[float] = []
+
+        async def request() -> None:
+            await limiter.acquire("/x")
+            sent_at.append(clock.monotonic())
+
+        requests = [loop.create_task(request()) for _ in range(3)]
+        for _ in range(10):  # ten simulated seconds, one step at a time
+            await loop.quiescent()  # the host has done everything it can
+            if all(task.done() for task in requests):
+                break
+            clock.advance(timedelta(seconds=1))
+        for task in requests:
+            task.cancel()
+        return sent_at
+
+    assert run_on_replay_loop(session()) == [0.0, 2.0, 4.0]
 
 
 def test_client_order_ids_are_valid_unique_and_traceable() -> None:

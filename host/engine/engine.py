@@ -35,6 +35,7 @@ from __future__ import annotations
 import asyncio
 import logging
 from collections.abc import Coroutine, Mapping
+from datetime import timedelta
 from typing import Any
 
 from host.clock import Clock
@@ -48,6 +49,7 @@ from host.engine.exits import ExitDesk
 from host.engine.fills import FillDesk
 from host.engine.gate import InstrumentGate
 from host.engine.ledger import FillLedger
+from host.engine.missed import MissedFills
 from host.engine.orders import OrderTracker
 from host.engine.positions import PositionKeeper
 from host.engine.protection import ExchangeStops
@@ -101,7 +103,7 @@ class Engine:
         self.journal = journal
         self.executor = executor
         self.notifier = notifier
-        self.tasks = EngineTasks(self._task_failed)
+        self.tasks = EngineTasks(self._task_failed, clock)
         self.registry = PositionRegistry()
         self.stats = SessionStats()
         self.gate = InstrumentGate()
@@ -127,9 +129,12 @@ class Engine:
         self.closes = CloseRecorder(
             services, self.specs, self.gate, self.exits, self.ledger, self.protection, self.market
         )
+        self.missed_fills = MissedFills(
+            api, self._on_rest_fill, timedelta(seconds=settings.reconcile_interval_seconds)
+        )
         self.positions = PositionKeeper(
             services, registry, self.gate, self.market, self.exits, self.closes, self.protection,
-            api,
+            api, self.missed_fills,
         )  # fmt: skip
         self.entries = EntryDesk(
             services, registry, self.gate, self.orders, self.positions, self.market, executor, api

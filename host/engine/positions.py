@@ -2,11 +2,15 @@
 
 The exchange is the source of truth: a position it shows that the host does not know is a drift
 for ``on_position_drift`` (adopted positions are protected before anything else happens on the
-instrument); a position it reports flat goes to :class:`~host.engine.closes.CloseRecorder`. One
+instrument); a position it reports flat goes to :class:`~host.engine.closes.CloseRecorder`. The
+exchange's word is what it answers over REST, not what a push claims: an unknown position seen
+only in a push is adopted once ``GET /api/v5/account/positions`` confirms it (see
+:meth:`PositionKeeper._adopt_if_confirmed`). One
 exception: a position that appears where an own entry is in flight is that entry's, not a drift —
 OKX may push the position before the entry's fill — and is handed to the entry's fill, which
 waits for it here (:meth:`PositionKeeper.await_entry_position`). The keeper also owns the periodic
-reconciliation against a full snapshot and the instruments it leaves alone (not configured).
+reconciliation against a full snapshot (which also reads back fills whose push was lost,
+:class:`~host.engine.missed.MissedFills`) and the instruments it leaves alone (not configured).
 """
 
 from __future__ import annotations
@@ -18,14 +22,16 @@ from decimal import Decimal
 
 from host.clock import LiveClock
 from host.decisions import Accept
-from host.domain import Drift, DriftKind
+from host.domain import Drift, DriftKind, Position
 from host.engine.closes import CloseRecorder
 from host.engine.exits import ExitDesk
 from host.engine.gate import InstrumentGate
+from host.engine.missed import MissedFills
 from host.engine.protection import ExchangeStops
 from host.engine.services import EngineServices
 from host.engine.view import MarketView
 from host.exchange.api import OkxApi
+from host.exchange.errors import OkxError
 from host.exchange.events import PositionReport, PositionsEventType, PositionsPush
 from host.journal.records import PositionChanged, PositionOpened
 from host.registry import PositionRegistry
@@ -50,6 +56,7 @@ class PositionKeeper:
         closes: CloseRecorder,
         protection: ExchangeStops,
         api: OkxApi,
+        missed_fills: MissedFills,
     ) -> None:
         self._services = services
         self._registry = registry
@@ -59,6 +66,7 @@ class PositionKeeper:
         self._closes = closes
         self._protection = protection
         self._api = api
+        self._missed_fills = missed_fills
         self._waiters: dict[str, asyncio.Future[PositionReport]] = {}
         """Per instrument, the position its entry in flight waits for (pushed or looked up)."""
         self._ignored: set[str] = set()
@@ -67,7 +75,7 @@ class PositionKeeper:
     def on_positions(self, push: PositionsPush) -> None:
         """Take a positions push: a snapshot is reconciled, an update applied report by report."""
         if push.event_type is PositionsEventType.SNAPSHOT:
-            self.reconcile(tuple(push.reports))
+            self.reconcile(tuple(push.reports), pushed=True)
             return
         for report in push.reports:
             self._apply_report(report)
@@ -86,7 +94,8 @@ class PositionKeeper:
         self._next_reconcile = monotonic
 
     async def reconcile_now(self) -> None:
-        """Reconcile positions with the exchange's, then check every exchange-side stop."""
+        """Read back fills whose push was lost, reconcile positions, check every stop."""
+        await self._missed_fills.catch_up()
         self.reconcile(await self._api.positions())
         await self._protection.check()
 
@@ -114,7 +123,9 @@ class PositionKeeper:
         ):
             return
         drift = self._registry.apply(position)
-        if drift is not None:
+        if drift is not None and drift.kind is DriftKind.ADD:
+            self._confirm_then_adopt(drift)
+        elif drift is not None:
             self._start_drift(replace(drift, mark_price=self._trusted_mark(report)))
         elif known is not None and self._registry.get(position.pos_id) is None:
             self._closes.settle(known, "closed on the exchange")
@@ -134,8 +145,12 @@ class PositionKeeper:
         """
         return self._market.mark(report.position.inst_id) or report.mark
 
-    def reconcile(self, reports: tuple[PositionReport, ...]) -> None:
-        """Compare the registry with a complete list of the exchange's open positions."""
+    def reconcile(self, reports: tuple[PositionReport, ...], *, pushed: bool = False) -> None:
+        """Compare the registry with a complete list of the exchange's open positions.
+
+        ``pushed``: the list came from the positions channel, not from REST; a position in it
+        the host does not know is adopted only once REST confirms it.
+        """
         marks = {r.position.inst_id: r.mark for r in reports if r.mark is not None}
         marks |= self._market.marks()  # the feed's credible marks first
         reports = tuple(r for r in reports if self._configured(r))
@@ -147,8 +162,10 @@ class PositionKeeper:
             if drift.kind is DriftKind.REMOVE:
                 self._gate.begin_drift(drift.inst_id)
                 self._services.tasks.spawn(self._confirm_gone(drift))
-                continue
-            self._start_drift(drift)
+            elif pushed and drift.kind is DriftKind.ADD:
+                self._confirm_then_adopt(drift)
+            else:
+                self._start_drift(drift)
 
     async def _confirm_gone(self, drift: Drift) -> None:
         """Close a position a snapshot no longer lists, once OKX confirms it is gone.
@@ -169,47 +186,103 @@ class PositionKeeper:
         finally:
             self._gate.end_drift(drift.inst_id)
 
+    def _confirm_then_adopt(self, drift: Drift) -> None:
+        """Adopt a pushed unknown position once REST confirms it (the instrument waits)."""
+        self._gate.begin_drift(drift.inst_id)
+        self._services.tasks.spawn(self._adopt_if_confirmed(drift, WALL_CLOCK.monotonic()))
+
+    async def _adopt_if_confirmed(self, drift: Drift, detected: float) -> None:
+        """Ask OKX for the instrument's positions; adopt the pushed one only if OKX lists it.
+
+        A push is one message, which a garbled or hostile frame can make up: a ``posId`` the
+        exchange does not have, adopted, would get an exchange-side stop with ``closeFraction``
+        1 — one that closes the instrument's *real* position when it triggers. So what is
+        adopted is OKX's own record of the position (instId, posId, side, size, avgPx), and
+        its stop is placed from the mark the feed believes for that instrument (the credibility
+        filter's), never from the push. When REST fails, nothing is adopted on the push alone:
+        the periodic reconciliation, itself a REST snapshot, finds the position within one
+        interval and adopts it then.
+        """
+        try:
+            confirmed = await self._confirmed(drift)
+            if confirmed is not None:
+                trusted = self._market.mark(drift.inst_id)
+                await self._resolve(
+                    replace(drift, exchange=confirmed, mark_price=trusted), detected
+                )
+        finally:
+            self._gate.end_drift(drift.inst_id)
+
+    async def _confirmed(self, drift: Drift) -> Position | None:
+        """OKX's record of a pushed unknown position; ``None`` when not listed (or REST failed)."""
+        try:
+            reports = await self._api.positions(drift.inst_id)
+        except OkxError as error:
+            _log.warning(
+                "%s: position %s pushed but not confirmed (%s); the reconciliation checks it",
+                drift.inst_id,
+                drift.pos_id,
+                error,
+            )
+            return None
+        listed = (r.position for r in reports if r.position.size > 0)
+        confirmed = next(
+            (p for p in listed if (p.pos_id, p.inst_id) == (drift.pos_id, drift.inst_id)), None
+        )
+        if confirmed is None:
+            _log.warning(
+                "%s: a push showed position %s, which OKX does not list; ignored",
+                drift.inst_id,
+                drift.pos_id,
+            )
+            return None
+        if self._registry.get(drift.pos_id) is not None:
+            return None  # tracked meanwhile (an own entry's, or a REST snapshot's drift)
+        return confirmed
+
     def _start_drift(self, drift: Drift) -> None:
         self._gate.begin_drift(drift.inst_id)
         self._services.tasks.spawn(self._resolve_drift(drift, WALL_CLOCK.monotonic()))
 
     async def _resolve_drift(self, drift: Drift, detected: float) -> None:
-        """Let the plugins decide; protect an adopted position before anything else happens."""
+        """Resolve ``drift`` (:meth:`_resolve`); the instrument is free again afterwards."""
         try:
-            async with self._gate.serial(drift.inst_id):
-                ctx = self._market.context(drift.inst_id)
-                decision = self._services.dispatch.on_position_drift(drift, ctx)
-                position = self._registry.resolve(drift, decision.resolution)
-                reason = f"{decision.plugin}: {type(decision.resolution).__name__}"
-                if position is None:
-                    if drift.known is not None:
-                        self._closes.settle(drift.known, "closed on the exchange")
-                    return
-                if drift.kind is DriftKind.ADD:
-                    self._services.stats.adopted += 1
-                    self._services.stats.entered(position.pos_id, ctx.regime)
-                    await self._services.journal.commit(
-                        PositionOpened(
-                            position,
-                            ctx.regime,
-                            stop_by=decision.plugin,
-                            stop_reason=reason,
-                        )
-                    )
-                    if position.stop is not None:
-                        await self._protection.protect(position)
-                        self._services.stats.protect_seconds.append(
-                            WALL_CLOCK.monotonic() - detected
-                        )
-                else:
-                    self._services.journal.write(PositionChanged(position))
-                    if drift.known is not None and drift.known.side is not position.side:
-                        # Flipped: the resting exchange-side stop is on the old side.
-                        self._services.tasks.spawn(self._protection.check())
-                if self._registry.is_flattening(position.pos_id):
-                    self._exits.close(position, f"{decision.plugin}: flatten drifted position")
+            await self._resolve(drift, detected)
         finally:
             self._gate.end_drift(drift.inst_id)
+
+    async def _resolve(self, drift: Drift, detected: float) -> None:
+        """Let the plugins decide; protect an adopted position before anything else happens."""
+        async with self._gate.serial(drift.inst_id):
+            ctx = self._market.context(drift.inst_id)
+            decision = self._services.dispatch.on_position_drift(drift, ctx)
+            position = self._registry.resolve(drift, decision.resolution)
+            reason = f"{decision.plugin}: {type(decision.resolution).__name__}"
+            if position is None:
+                if drift.known is not None:
+                    self._closes.settle(drift.known, "closed on the exchange")
+                return
+            if drift.kind is DriftKind.ADD:
+                self._services.stats.adopted += 1
+                self._services.stats.entered(position.pos_id, ctx.regime)
+                await self._services.journal.commit(
+                    PositionOpened(
+                        position,
+                        ctx.regime,
+                        stop_by=decision.plugin,
+                        stop_reason=reason,
+                    )
+                )
+                if position.stop is not None:
+                    await self._protection.protect(position)
+                    self._services.stats.protect_seconds.append(WALL_CLOCK.monotonic() - detected)
+            else:
+                self._services.journal.write(PositionChanged(position))
+                if drift.known is not None and drift.known.side is not position.side:
+                    # Flipped: the resting exchange-side stop is on the old side.
+                    self._services.tasks.spawn(self._protection.check())
+            if self._registry.is_flattening(position.pos_id):
+                self._exits.close(position, f"{decision.plugin}: flatten drifted position")
 
     # --- own entries --------------------------------------------------------------------------
 

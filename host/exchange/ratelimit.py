@@ -3,12 +3,14 @@
 OKX limits each endpoint to N requests per 2 seconds, counted per IP, per user, or per user and
 instrument for the trade endpoints. A client that ignores this gets ``50011`` in the middle of a
 close. Each budget is a sliding window on the injected clock; a request that would exceed it
-waits for the oldest request to leave the window.
+waits for the oldest request to leave the window — on that same clock (:meth:`Clock.sleep
+<host.clock.Clock.sleep>`). Measuring on one clock and waiting on another wedged simulated
+sessions: a wait of the event loop's time never moved the simulated clock, so the budget never
+freed and the request waited again, forever, while the session waited for it to move time.
 """
 
 from __future__ import annotations
 
-import asyncio
 from collections import deque
 from collections.abc import Awaitable, Callable, Mapping
 from dataclasses import dataclass
@@ -61,11 +63,12 @@ class RateLimiter:
         self,
         clock: Clock,
         budgets: Mapping[str, Budget] = OKX_BUDGETS,
-        sleep: Sleep = asyncio.sleep,
+        sleep: Sleep | None = None,
     ) -> None:
         self._clock = clock
         self._budgets = budgets
-        self._sleep = sleep
+        self._sleep = sleep or clock.sleep
+        """How a request waits for its budget: by default on the clock the window is measured on."""
         self._sent: dict[tuple[str, str], deque[float]] = {}
         self.waited_seconds = 0.0
         """Total time requests spent waiting for their budget (a health figure)."""

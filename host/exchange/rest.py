@@ -147,7 +147,7 @@ class OkxRest:
             url = base_url if base_url is not None else settings.rest_url
             transport = HttpTransport(session, url, settings.request_timeout_seconds)
         self._transport = transport
-        self._limiter = limiter or RateLimiter(clock, sleep=sleep)
+        self._limiter = limiter or RateLimiter(clock)
         self._sleep = sleep
         self.clock_offset = timedelta(0)
         """OKX's server time minus ours, measured after a ``50102``; added when signing."""

@@ -212,8 +212,26 @@ class Pump:
                 continue
             if finished():
                 return
-            if not await self._loop.quiescent(let_time_pass=True):
+            if (
+                not await self._loop.quiescent(let_time_pass=True)
+                and not await self._wake_sleepers()
+            ):
                 raise ReplayStalled("the host waits, but no push is queued and no timer is left")
+
+    async def _wake_sleepers(self) -> bool:
+        """Move the exchange on to the end of the earliest wait on its clock; False if none.
+
+        Between the steps of the drive, a task asleep on the simulated clock (a request
+        waiting for its rate budget) counts as idle and the next step wakes it. Outside them
+        (start-up, shutdown) no step comes: once no timer of the loop is left either, the
+        exchange's time moves just as far as the wait needs, as nothing else could end it.
+        """
+        sim = self._exchange.sim
+        wake = sim.clock.next_wake()
+        if wake is None:
+            return False
+        await sim.advance(timedelta(seconds=wake - sim.clock.monotonic()))
+        return True
 
     def _deliver(self) -> None:
         """Hand messages over until one starts work (which then runs before the next message)."""

@@ -1,0 +1,50 @@
+"""Fills whose push never came: read back from OKX at each periodic reconciliation.
+
+A fill reaches the host on the orders channel. A push can be lost (a dropped frame, a socket that
+died quietly between two pings), and an outside fill, or an exchange-side stop's, is never looked
+up by ``clOrdId`` the way an own order is. Reconnects and restarts read OKX's recent fills; this
+makes the periodic reconciliation do so too, so a lost push costs at most one reconciliation
+interval instead of staying missing until the next reconnect.
+
+What is read is ``trade/fills`` from a little before the previous read (one interval of overlap,
+for a fill OKX lists a moment after its time), not from the newest journaled fill: a later fill of
+another instrument, pushed in time, would otherwise hide an earlier one whose push was lost. The
+overlap costs nothing but re-reading a few fills, which the fill ledger drops by ``tradeId``. It
+runs in the reconciliation's task, never on a tick.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Callable
+from datetime import datetime, timedelta
+
+from host.domain import Fill
+from host.exchange.api import OkxApi
+from host.exchange.errors import OkxError
+
+_log = logging.getLogger(__name__)
+
+
+class MissedFills:
+    """Reads OKX's fills since the previous read and hands each to ``apply`` (oldest first)."""
+
+    def __init__(self, api: OkxApi, apply: Callable[[Fill], None], overlap: timedelta) -> None:
+        self._api = api
+        self._apply = apply
+        self._overlap = overlap
+        self._read_until: datetime = api.rest.server_now()
+        """OKX's time of the last complete read; what came before the host started is the
+        start-up's catch-up."""
+
+    async def catch_up(self) -> None:
+        """Apply every fill OKX lists since the last read; on a failure, read more next time."""
+        taken = self._api.rest.server_now()
+        try:
+            fills = await self._api.fills(begin=self._read_until - self._overlap)
+        except OkxError as error:
+            _log.warning("fills not read back (%s); the next reconciliation tries again", error)
+            return
+        for fill in reversed(fills):  # OKX lists them newest first
+            self._apply(fill)
+        self._read_until = taken
