@@ -7,6 +7,7 @@ from __future__ import annotations
 import asyncio
 import random
 import sqlite3
+from collections.abc import Callable
 from datetime import datetime, timedelta
 from pathlib import Path
 from typing import Any
@@ -25,7 +26,7 @@ from host.sessions.fast import ReplayStalled, replay, run_fast
 from host.sessions.paper import PaperResult, run_paper
 from host.sessions.replay_loop import ReplayLoop, run_on_replay_loop
 from host.settings import JournalSettings, Settings, load_settings
-from host.sim.book import randint_from_one
+from host.sim.book import MOST_LOTS, MOST_ORDERS, draw_levels, randint_from_one
 from host.sim.config import SimConfig
 from host.sim.server import DEFAULT_START, Simulator
 
@@ -59,6 +60,43 @@ def test_the_books_draw_is_randints_draw() -> None:
         for n in range(3000):
             high = (400, 12, 2, 1, 7, 1000, 65)[n % 7]
             assert randint_from_one(fast, high) == reference.randint(1, high)
+
+
+def _draws_as_randint(draw: Callable[[random.Random, int], list[int]]) -> bool:
+    """Whether ``draw`` gives the book's level draws one ``randint`` at a time would give, and
+    leaves the generator where they would (so the next trade's book is the same too)."""
+    for seed in range(30):
+        reference, fast = random.Random(seed), random.Random(seed)  # noqa: S311
+        for levels in (1, 3, 40, 7):
+            wanted = []
+            for _ in range(levels):
+                wanted += [reference.randint(1, MOST_LOTS), reference.randint(1, MOST_ORDERS)]
+            if draw(fast, levels) != wanted:
+                return False
+        if fast.random() != reference.random():
+            return False
+    return True
+
+
+def _one_output_too_many(rng: random.Random, levels: int) -> list[int]:
+    draws = draw_levels(rng, levels)
+    rng.getrandbits(32)
+    return draws
+
+
+def _no_rejection(rng: random.Random, levels: int) -> list[int]:
+    return [
+        (rng.getrandbits(32) >> shift) + 1
+        for _ in range(levels)
+        for shift in (32 - MOST_LOTS.bit_length(), 32 - MOST_ORDERS.bit_length())
+    ]
+
+
+def test_the_books_levels_drawn_in_bulk_are_randints_draws() -> None:
+    assert _draws_as_randint(draw_levels)
+    # teeth: a draw that takes one output too many, or keeps values randint would reject
+    assert not _draws_as_randint(_one_output_too_many)
+    assert not _draws_as_randint(_no_rejection)
 
 
 # --- determinism ----------------------------------------------------------------------------------
