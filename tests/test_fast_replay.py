@@ -7,6 +7,7 @@ from __future__ import annotations
 import asyncio
 import random
 import sqlite3
+from collections.abc import Callable
 from datetime import datetime, timedelta
 from pathlib import Path
 from typing import Any
@@ -25,7 +26,7 @@ from host.sessions.fast import ReplayStalled, replay, run_fast
 from host.sessions.paper import PaperResult, run_paper
 from host.sessions.replay_loop import ReplayLoop, run_on_replay_loop
 from host.settings import JournalSettings, Settings, load_settings
-from host.sim.book import randint_from_one
+from host.sim.book import MOST_LOTS, MOST_ORDERS, draw_levels, randint_from_one
 from host.sim.config import SimConfig
 from host.sim.server import DEFAULT_START, Simulator
 
@@ -61,14 +62,52 @@ def test_the_books_draw_is_randints_draw() -> None:
             assert randint_from_one(fast, high) == reference.randint(1, high)
 
 
+def _draws_as_randint(draw: Callable[[random.Random, int], list[int]]) -> bool:
+    """Whether ``draw`` gives the book's level draws one ``randint`` at a time would give, and
+    leaves the generator where they would (so the next trade's book is the same too)."""
+    for seed in range(30):
+        reference, fast = random.Random(seed), random.Random(seed)  # noqa: S311
+        for levels in (1, 3, 40, 7):
+            wanted = []
+            for _ in range(levels):
+                wanted += [reference.randint(1, MOST_LOTS), reference.randint(1, MOST_ORDERS)]
+            if draw(fast, levels) != wanted:
+                return False
+        if fast.random() != reference.random():
+            return False
+    return True
+
+
+def _one_output_too_many(rng: random.Random, levels: int) -> list[int]:
+    draws = draw_levels(rng, levels)
+    rng.getrandbits(32)
+    return draws
+
+
+def _no_rejection(rng: random.Random, levels: int) -> list[int]:
+    return [
+        (rng.getrandbits(32) >> shift) + 1
+        for _ in range(levels)
+        for shift in (32 - MOST_LOTS.bit_length(), 32 - MOST_ORDERS.bit_length())
+    ]
+
+
+def test_the_books_levels_drawn_in_bulk_are_randints_draws() -> None:
+    assert _draws_as_randint(draw_levels)
+    # teeth: a draw that takes one output too many, or keeps values randint would reject
+    assert not _draws_as_randint(_one_output_too_many)
+    assert not _draws_as_randint(_no_rejection)
+
+
 # --- determinism ----------------------------------------------------------------------------------
 
 
 @pytest.fixture(scope="module")
 def twice(tmp_path_factory: pytest.TempPathFactory) -> tuple[PaperResult, PaperResult]:
-    """The same 8-minute seeded replay, run twice into two journals."""
-    first = _fast(tmp_path_factory.mktemp("first"), 8)
-    second = _fast(tmp_path_factory.mktemp("second"), 8)
+    """The same 6-minute seeded replay (seed 1 closes its first trade in minute 5), run twice
+    into two journals."""
+    first = _fast(tmp_path_factory.mktemp("first"), 6)
+    second = _fast(tmp_path_factory.mktemp("second"), 6)
     return first, second
 
 
@@ -97,7 +136,7 @@ def test_the_comparison_tells_two_sessions_apart(
     twice: tuple[PaperResult, PaperResult], tmp_path: Path
 ) -> None:
     """Teeth: another seed gives another ledger and another journal."""
-    other = _fast(tmp_path, 8, seed=2)
+    other = _fast(tmp_path, 6, seed=2)
     assert other.ledger_digest != twice[0].ledger_digest
     assert _journal_text(other.journal) != _journal_text(twice[0].journal)
 

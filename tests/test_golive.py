@@ -174,14 +174,14 @@ def test_a_regime_window_longer_than_the_kept_bars_is_red(tmp_path: Path) -> Non
     )
 
 
-async def test_the_fault_session_journals_apart_from_the_users_journal(
+def test_the_fault_session_journals_apart_from_the_users_journal(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     users = tmp_path / "users-journal"
     monkeypatch.setenv("SCALPHOST_JOURNAL__DIRECTORY", str(users))
     settings = load_settings(None)
     assert settings.journal.directory == users
-    verdicts = [await fault_session(settings, minutes=1) for _ in range(2)]
+    verdicts = [fault_session(settings, minutes=1) for _ in range(2)]
     assert [verdict.broken for verdict in verdicts] == [(), ()]  # the second found no leftovers
     assert not users.exists()
 

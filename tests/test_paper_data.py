@@ -13,8 +13,10 @@ import pytest
 from rich.console import Console
 
 from host.logs import configure_logging
+from host.sessions.fast import run_fast
 from host.sessions.paper import run_paper
 from host.sessions.progress import SessionProgress
+from host.sessions.replay_loop import run_on_replay_loop
 from host.settings import JournalSettings, Settings, load_settings
 from host.sim.replay import FileReplay, ReplayError
 from host.sim.server import DEFAULT_START
@@ -29,15 +31,18 @@ def settings_in(directory: Path, **update: object) -> Settings:
     return paper.model_copy(update={"journal": JournalSettings(directory=directory), **update})
 
 
-async def test_the_sample_tape_trades_its_one_instrument_under_the_default_list_to_its_end(
+def test_the_sample_tape_trades_its_one_instrument_under_the_default_list_to_its_end(
     tmp_path: Path,
 ) -> None:
+    """On the fast replay: the tape's instruments, length and progress are the session's
+    (``new_session``, ``report_progress``), shared with socket paper mode, whose own bound by
+    ``--minutes`` is the next test."""
     settings = settings_in(tmp_path)
     assert len(settings.instruments) > 1  # the default list: four swaps, the tape has one
     reports: list[tuple[timedelta, timedelta]] = []
 
-    result = await run_paper(
-        settings, data=SAMPLE, progress=lambda at, length, _: reports.append((at, length))
+    result = run_on_replay_loop(
+        run_fast(settings, data=SAMPLE, progress=lambda at, length, _: reports.append((at, length)))
     )
 
     span = FileReplay(SAMPLE, DEFAULT_START).span

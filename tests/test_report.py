@@ -1,10 +1,12 @@
 """scalphost report: every figure it prints is recomputed here from the journal's own rows.
 
-The journal comes from a real paper session (the simulator traded through the real client),
-topped up through the journal's own API with what a calm session does not produce: a breaker
-trip, a plugin switched off, rejections under two OKX codes. The recomputation below reads the
-rows with plain SQL and Decimal, independently of ``host.report``: a figure the report computes
-wrongly, or rounds so that its parts no longer add up, fails here.
+The journal comes from a real paper session — the fast replay (host/sessions/fast.py): the
+simulator traded in-process through the same client code, engine and plugins as over sockets, in
+a fraction of the time and the same journal every run — topped up through the journal's own API
+with what a calm session does not produce: a breaker trip, a plugin switched off, rejections
+under two OKX codes. The recomputation below reads the rows with plain SQL and Decimal,
+independently of ``host.report``: a figure the report computes wrongly, or rounds so that its
+parts no longer add up, fails here.
 """
 
 from __future__ import annotations
@@ -52,7 +54,8 @@ from host.report.command import load, parse_instant
 from host.report.html import plots, render_html
 from host.report.source import Period, ReportInputError
 from host.report.terminal import render_text
-from host.sessions.paper import run_paper
+from host.sessions.fast import run_fast
+from host.sessions.replay_loop import run_on_replay_loop
 from host.settings import JournalSettings, Settings, load_settings
 
 REPO = Path(__file__).resolve().parent.parent
@@ -86,9 +89,9 @@ async def _add_what_a_calm_session_lacks(path: Path, settings: Settings) -> None
 
 @pytest.fixture(scope="module")
 def session(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, Settings]:
-    """A 15-minute paper session's journal, with the extra events above."""
+    """A 15-minute paper session's journal (the fast replay), with the extra events above."""
     settings = _settings(tmp_path_factory.mktemp("journal"))
-    asyncio.run(run_paper(settings, duration=timedelta(minutes=15), seed=1))
+    run_on_replay_loop(run_fast(settings, duration=timedelta(minutes=15), seed=1))
     path = journal_path(settings.journal, "paper")
     asyncio.run(_add_what_a_calm_session_lacks(path, settings))
     return path, settings

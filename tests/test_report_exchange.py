@@ -1,6 +1,7 @@
 """``scalphost report --against-exchange``: the journal held to OKX's record, on the real simulator.
 
-A session trades the simulator through the host's real client; the simulator stays up, and the
+A session trades the simulator through the host's real client (on the fast replay: the same
+client code above an in-process transport); the simulator is then served over HTTP, and the
 report reads it through the same client (signed REST, paged) the way it reads OKX. Planted: a
 fill deleted from the journal and a stray conditional stop on an instrument with no position.
 """
@@ -33,8 +34,8 @@ from host.report.against import Difference, differences
 from host.report.journal_record import read_journal_record
 from host.report.okx_record import fetch_okx_record
 from host.report.source import Period, read_only
-from host.sessions.paper import step_simulator
-from host.sessions.runner import Venue, trade
+from host.sessions.fast import replay
+from host.sessions.replay_loop import run_on_replay_loop
 from host.settings import Credentials, ExchangeSettings, JournalSettings, Settings, load_settings
 from host.sim import SimConfig, Simulator
 from host.sim.server import DEFAULT_START
@@ -54,24 +55,27 @@ class Traded:
 
 
 @pytest.fixture
-async def traded(tmp_path: Path) -> AsyncIterator[Traded]:
+def replayed(tmp_path: Path) -> tuple[Simulator, Settings]:
+    """Ten minutes traded on the fast replay (the session's record is what matters here, not
+    its sockets); the simulator is then served over HTTP for the report to read."""
     paper = load_settings(REPO / "config" / "paper.yaml")
     sim = Simulator(SimConfig(seed=3), start=DEFAULT_START)
+    settings = paper.model_copy(update={"journal": JournalSettings(directory=tmp_path)})
+    run_on_replay_loop(replay(settings, sim, timedelta(minutes=10), account=ACCOUNT))
+    return sim, settings
+
+
+@pytest.fixture
+async def traded(replayed: tuple[Simulator, Settings]) -> AsyncIterator[Traded]:
+    sim, replayed_settings = replayed
     await sim.start()
     try:
-        settings = paper.model_copy(
+        settings = replayed_settings.model_copy(
             update={
-                "journal": JournalSettings(directory=tmp_path),
                 "credentials": sim_account_credentials(sim),
                 "exchange": ExchangeSettings(rest_url=sim.urls.rest, ws_url=sim.urls.ws_base),
             }
         )
-        venue = Venue(sim.urls.rest, sim.urls.ws_base, settings.credentials, sim.clock, ACCOUNT)
-
-        async def ten_minutes(engine, connection) -> None:  # type: ignore[no-untyped-def]
-            await step_simulator(sim, engine, connection, timedelta(minutes=10))
-
-        await trade(settings, venue, ten_minutes)
         yield Traded(sim, settings, journal_path(settings.journal, ACCOUNT))
     finally:
         await sim.stop()

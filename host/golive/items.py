@@ -168,7 +168,7 @@ def session_item(settings: Settings, checklist: Checklist) -> None:
     """A short paper session under faults keeps the invariants (see :mod:`.session`)."""
     item = "fault-injected paper session"
     minutes = settings.golive.session_minutes
-    verdict = asyncio.run(fault_session(settings, minutes))
+    verdict = fault_session(settings, minutes)
     figures = (
         f"{minutes:g} simulated min, restart halfway: {verdict.fills} fills, "
         f"{verdict.closes} closes, {verdict.adopted} outside positions adopted"

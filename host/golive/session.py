@@ -18,6 +18,12 @@ depends on:
 * the journal's own integrity check is clean, and its open positions are the exchange's.
 
 The checks are :mod:`host.faults.invariants`, shared with ``scalphost faults``.
+
+The session runs on the fast replay (:mod:`host.sessions.fast`): the engine, plugins, feed and
+client code above the transport are the ones that trade over sockets, and the simulator answers
+in-process on virtual time, so the session takes seconds and gives the same verdict for the same
+config every time. Faults of the transport itself (cut connections, reconnects) are the fault
+suite's (``scalphost faults``), which runs over sockets.
 """
 
 from __future__ import annotations
@@ -28,15 +34,14 @@ from datetime import timedelta
 from pathlib import Path
 
 from host.engine.engine import Engine
-from host.exchange.connection import OkxConnection
 from host.faults.invariants import account_uid, settled_violations
 from host.journal import Journal, journal_path
-from host.sessions.paper import step_simulator
-from host.sessions.runner import Venue, trade
+from host.sessions.fast import replay
+from host.sessions.paper import STEP
+from host.sessions.replay_loop import run_on_replay_loop
 from host.settings import JournalSettings, Settings
 from host.sim.config import SimConfig
 from host.sim.server import DEFAULT_START, Simulator
-from host.sim.standalone import sim_account_credentials
 
 ACCOUNT = "golive"
 
@@ -58,8 +63,17 @@ class SessionVerdict:
         return not self.broken
 
 
-async def fault_session(settings: Settings, minutes: float, seed: int = 7) -> SessionVerdict:
-    """Trade ``minutes`` of simulated market under faults, restarting halfway; check after."""
+def fault_session(settings: Settings, minutes: float, seed: int = 7) -> SessionVerdict:
+    """Trade ``minutes`` of simulated market under faults, restarting halfway; check after.
+
+    On the fast replay (:mod:`host.sessions.fast`): the same engine, plugins and client code as
+    over sockets, with the simulator in-process on virtual time — a few seconds instead of a
+    simulated minute each, and the same verdict for the same config every time.
+    """
+    return run_on_replay_loop(_fault_session(settings, minutes, seed))
+
+
+async def _fault_session(settings: Settings, minutes: float, seed: int) -> SessionVerdict:
     sim = Simulator(SimConfig(seed=seed), start=DEFAULT_START)
     offered = {instrument.inst_id for instrument in sim.config.instruments}
     traded = tuple(inst for inst in settings.instruments if inst in offered)
@@ -78,11 +92,7 @@ async def fault_session(settings: Settings, minutes: float, seed: int = 7) -> Se
                 "journal": settings.journal.model_copy(update={"directory": Path(directory)}),
             }
         )
-        await sim.start()
-        try:
-            return await _trade_and_check(sim, session_settings, minutes, traded, skipped)
-        finally:
-            await sim.stop()
+        return await _trade_and_check(sim, session_settings, minutes, traded, skipped)
 
 
 async def _trade_and_check(
@@ -92,34 +102,32 @@ async def _trade_and_check(
     traded: tuple[str, ...],
     skipped: tuple[str, ...],
 ) -> SessionVerdict:
-    venue = Venue(
-        rest_url=sim.urls.rest,
-        ws_url=sim.urls.ws_base,
-        credentials=sim_account_credentials(sim),
-        clock=sim.clock,
-        account=ACCOUNT,
-    )
     half = timedelta(minutes=minutes / 2)
 
-    async def before_restart(engine: Engine, connection: OkxConnection) -> None:
-        sim.faults.duplicate_pushes(count=500)
-        sim.faults.drop_pushes(count=3, channel="orders")
-        await step_simulator(sim, engine, connection, half / 2)
-        outside = _flat_instrument(sim, traded)
-        sim.faults.external_order(outside, "buy", _outside_size(sim, outside))
-        await step_simulator(sim, engine, connection, half / 2)
+    def before_restart(engine: Engine, elapsed: timedelta) -> None:
+        if elapsed == STEP:  # the host is up and restored: the faults begin
+            sim.faults.duplicate_pushes(count=500)
+            sim.faults.drop_pushes(count=3, channel="orders")
+        if elapsed == _whole_steps(half / 2):
+            outside = _flat_instrument(sim, traded)
+            sim.faults.external_order(outside, "buy", _outside_size(sim, outside))
 
-    async def after_restart(engine: Engine, connection: OkxConnection) -> None:
-        sim.faults.duplicate_pushes(count=500)
-        await step_simulator(sim, engine, connection, half)
+    def after_restart(engine: Engine, elapsed: timedelta) -> None:
+        if elapsed == STEP:
+            sim.faults.duplicate_pushes(count=500)
 
-    first = await trade(settings, venue, before_restart)
-    second = await trade(settings, venue, after_restart)
-    broken = await _broken_invariants(sim, settings, venue, traded)
+    first = await replay(settings, sim, half, account=ACCOUNT, after_step=before_restart)
+    second = await replay(settings, sim, half, account=ACCOUNT, after_step=after_restart)
+    broken = await _broken_invariants(sim, settings, traded)
     fills = len([fill for fill in sim.ledger.fills() if fill["uid"] == account_uid(sim)])
     closes = len(first.stats.trades) + len(second.stats.trades)
     adopted = first.stats.adopted + second.stats.adopted
     return SessionVerdict(minutes, fills, closes, adopted, broken, skipped)
+
+
+def _whole_steps(duration: timedelta) -> timedelta:
+    """``duration`` down to whole replay steps, at least one (when the outside order comes)."""
+    return max(STEP, (duration // STEP) * STEP)
 
 
 def _outside_size(sim: Simulator, inst_id: str) -> str:
@@ -140,10 +148,10 @@ def _flat_instrument(sim: Simulator, traded: tuple[str, ...]) -> str:
 
 
 async def _broken_invariants(
-    sim: Simulator, settings: Settings, venue: Venue, traded: tuple[str, ...]
+    sim: Simulator, settings: Settings, traded: tuple[str, ...]
 ) -> tuple[str, ...]:
     journal = await Journal.open(
-        journal_path(settings.journal, ACCOUNT), venue.clock, JournalSettings()
+        journal_path(settings.journal, ACCOUNT), sim.clock, JournalSettings()
     )
     try:
         return tuple(map(str, await settled_violations(journal, sim, traded)))

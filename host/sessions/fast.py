@@ -108,11 +108,13 @@ async def replay(
     plugin_host: PluginHost | None = None,
     stop: asyncio.Event | None = None,
     after_step: Callable[[Engine, timedelta], None] | None = None,
+    account: str = PAPER_ACCOUNT,
 ) -> Engine:
     """Run the host against ``sim`` for ``duration``, in-process, then shut it down.
 
     Must run on a :class:`~host.sessions.replay_loop.ReplayLoop` (see
-    :func:`~host.sessions.replay_loop.run_on_replay_loop`).
+    :func:`~host.sessions.replay_loop.run_on_replay_loop`). ``account`` names the journal; a
+    second call against the same ``sim`` and journal is a restart of the host.
     """
     loop = asyncio.get_running_loop()
     if not isinstance(loop, ReplayLoop):
@@ -127,7 +129,7 @@ async def replay(
         }
     )
     journal = await Journal.open(
-        journal_path(settings.journal, PAPER_ACCOUNT), clock, connected.journal, inline=True
+        journal_path(settings.journal, account), clock, connected.journal, inline=True
     )
     exchange = InProcessExchange(sim, sim.config.keys[0].uid)
     pump = Pump(loop, exchange)

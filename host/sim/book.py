@@ -8,6 +8,7 @@ so a second order right after the first pays the next levels, as on a thin real 
 from __future__ import annotations
 
 import random
+import struct
 from dataclasses import dataclass, field
 from decimal import Decimal
 
@@ -25,14 +26,24 @@ class Level:
 
 @dataclass(slots=True)
 class Book:
-    """Bids best-first (descending) and asks best-first (ascending)."""
+    """Bids best-first (descending) and asks best-first (ascending).
+
+    The book is redrawn around every trade, but its levels are seldom all read (a ticker reads
+    the touch; only a taker order or a ``books`` subscriber reads deeper): a reshape draws its
+    numbers (the random source must move on as it always did, so a seed keeps its market) and
+    makes the :class:`Level` objects only when :attr:`bids` or :attr:`asks` is first read.
+    """
 
     inst: SimInstrument
     rng: random.Random
     depth: int
-    bids: list[Level] = field(default_factory=list)
-    asks: list[Level] = field(default_factory=list)
     seq_id: int = 0
+    _touch: tuple[Decimal, Decimal] = field(init=False, repr=False)
+    """The best bid and ask prices of the last reshape (before any take)."""
+    _draws: list[int] = field(init=False, repr=False)
+    """The last reshape's draws: lots, orders for each bid level, then for each ask level."""
+    _bids: list[Level] | None = field(init=False, repr=False, default=None)
+    _asks: list[Level] | None = field(init=False, repr=False, default=None)
     _offsets: list[Decimal] = field(init=False, repr=False)
     """``tick * i`` for each level ``i`` below the depth (the book is rebuilt on every trade)."""
     _sizes: list[Decimal] = field(init=False, repr=False)
@@ -43,14 +54,35 @@ class Book:
         self._sizes = [self.inst.min_sz * lots for lots in range(MOST_LOTS + 1)]
 
     @property
+    def bids(self) -> list[Level]:
+        """The bid levels, best first (made from the last reshape's draws on first reading)."""
+        if self._bids is None:
+            self._bids = self._side(bid_side=True, count=self.depth)
+        return self._bids
+
+    @property
+    def asks(self) -> list[Level]:
+        """The ask levels, best first (made from the last reshape's draws on first reading)."""
+        if self._asks is None:
+            self._asks = self._side(bid_side=False, count=self.depth)
+        return self._asks
+
+    def head(self, *, bid_side: bool, count: int) -> list[Level]:
+        """The best ``count`` levels of a side, for reading only (the deeper ones are not made)."""
+        levels = self._bids if bid_side else self._asks
+        if levels is not None:
+            return levels[:count]
+        return self._side(bid_side=bid_side, count=min(count, self.depth))
+
+    @property
     def best_bid(self) -> Decimal:
         """The highest bid price."""
-        return self.bids[0].px
+        return self._touch[0] if self._bids is None else self._bids[0].px
 
     @property
     def best_ask(self) -> Decimal:
         """The lowest ask price."""
-        return self.asks[0].px
+        return self._touch[1] if self._asks is None else self._asks[0].px
 
     @property
     def mid(self) -> Decimal:
@@ -64,14 +96,14 @@ class Book:
         below; a sell taker hit the bid, mirrored.
         """
         tick = self.inst.tick_sz
-        gap = tick * self.rng.randint(1, 2)
+        gap = tick * randint_from_one(self.rng, 2)
         if taker_side == "buy":
             best_ask, best_bid = last, last - gap
         else:
             best_bid, best_ask = last, last + gap
-        best_bid = max(best_bid, tick)
-        self.bids = [level for level in self._levels(best_bid, below=True) if level.px > 0]
-        self.asks = self._levels(best_ask, below=False)
+        self._touch = (max(best_bid, tick), best_ask)
+        self._draws = draw_levels(self.rng, 2 * self.depth)
+        self._bids = self._asks = None
         self.seq_id += 1
 
     def take(
@@ -117,20 +149,20 @@ class Book:
         lots = randint_from_one(self.rng, MOST_LOTS)
         return Level(px, self._sizes[lots], randint_from_one(self.rng, MOST_ORDERS))
 
-    def _levels(self, best: Decimal, *, below: bool) -> list[Level]:
-        """The book's depth of levels from ``best`` outwards, drawn as :meth:`_level` draws.
-
-        The same prices and draws as ``_level`` level by level (sizes first, then orders), in
-        one loop: it runs on every trade.
-        """
-        rng, sizes = self.rng, self._sizes
+    def _side(self, *, bid_side: bool, count: int) -> list[Level]:
+        """The first ``count`` levels of a side from the last reshape's draws (bids above 0)."""
+        draws, sizes, offsets = self._draws, self._sizes, self._offsets
+        if bid_side:
+            best = self._touch[0]
+            levels = [
+                Level(best - offsets[i], sizes[draws[2 * i]], draws[2 * i + 1])
+                for i in range(count)
+            ]
+            return [level for level in levels if level.px > 0]
+        best, first = self._touch[1], 2 * self.depth
         return [
-            Level(
-                best - offset if below else best + offset,
-                sizes[randint_from_one(rng, MOST_LOTS)],
-                randint_from_one(rng, MOST_ORDERS),
-            )
-            for offset in self._offsets
+            Level(best + offsets[i], sizes[draws[first + 2 * i]], draws[first + 2 * i + 1])
+            for i in range(count)
         ]
 
 
@@ -153,6 +185,49 @@ def randint_from_one(rng: random.Random, high: int) -> int:
     while value >= high:
         value = rng.getrandbits(bits)
     return value + 1
+
+
+_WORD_BITS = 32
+
+
+def _bound(high: int) -> tuple[int, int]:
+    """A 32-bit word ``w`` gives ``randint(1, high)`` as ``(w >> shift) + 1`` iff ``w < bound``.
+
+    ``getrandbits(k)`` for ``k <= 32`` is the top ``k`` bits of one 32-bit output of the
+    generator, and ``randint`` draws ``high.bit_length()`` bits until the value is below ``high``.
+    """
+    shift = _WORD_BITS - high.bit_length()
+    return high << shift, shift
+
+
+_LOTS_BOUND, _LOTS_SHIFT = _bound(MOST_LOTS)
+_ORDERS_BOUND, _ORDERS_SHIFT = _bound(MOST_ORDERS)
+
+
+def draw_levels(rng: random.Random, levels: int) -> list[int]:
+    """``levels`` pairs of ``randint(1, MOST_LOTS)``, ``randint(1, MOST_ORDERS)``, flattened.
+
+    The same numbers from the same state as drawing them one by one (and the generator left in
+    the same state), with one call to the generator per round instead of one per draw: a
+    reshape draws eighty of them on every trade. Each draw uses at least one 32-bit output, so
+    asking for as many outputs as draws are still missing never takes one too many;
+    ``getrandbits(32 * n)`` holds ``n`` consecutive outputs, the first in the lowest bits.
+    """
+    draws: list[int] = []
+    lots_turn = True
+    missing = 2 * levels
+    while missing:
+        raw = rng.getrandbits(_WORD_BITS * missing).to_bytes(4 * missing, "little")
+        for word in struct.unpack(f"<{missing}I", raw):
+            if lots_turn:
+                if word < _LOTS_BOUND:
+                    draws.append((word >> _LOTS_SHIFT) + 1)
+                    lots_turn = False
+            elif word < _ORDERS_BOUND:
+                draws.append((word >> _ORDERS_SHIFT) + 1)
+                lots_turn = True
+        missing = 2 * levels - len(draws)
+    return draws
 
 
 def _within(taker_side: str, px: Decimal, limit: Decimal) -> bool:

@@ -61,6 +61,8 @@ class CandleSeries:
     length: timedelta
     current: Candle | None = None
     closed: deque[Candle] = field(default_factory=lambda: deque(maxlen=KEPT))
+    _current_end: datetime | None = None
+    """When the current bar ends (every trade asks, for each of the eight bar lengths)."""
 
     def start_of(self, moment: datetime) -> datetime:
         """The open time of the bar containing ``moment``."""
@@ -73,21 +75,28 @@ class CandleSeries:
         comes, so a quiet minute still produces a (zero-volume) bar.
         """
         done: list[Candle] = []
-        while self.current is not None and self.current.start + self.length <= now:
+        while self._current_end is not None and self._current_end <= now:
             bar = self.current
+            assert bar is not None  # noqa: S101 -- an end is known only with a bar
             bar.confirmed = True
             self.closed.append(bar)
             done.append(bar)
             last = bar.close
-            self.current = Candle(bar.start + self.length, last, last, last, last)
+            self._open(Candle(self._current_end, last, last, last, last))
         return done
+
+    def _open(self, bar: Candle) -> None:
+        self.current = bar
+        self._current_end = bar.start + self.length
 
     def add(self, px: Decimal, sz: Decimal, base: Decimal, ts: datetime) -> None:
         """Put a trade of ``sz`` contracts (``base`` coins) at ``px`` into its bar."""
-        self.roll(ts)
-        if self.current is None:
-            self.current = Candle(self.start_of(ts), px, px, px, px, traded=True)
+        if self._current_end is not None and ts >= self._current_end:
+            self.roll(ts)
         bar = self.current
+        if bar is None:
+            bar = Candle(self.start_of(ts), px, px, px, px, traded=True)
+            self._open(bar)
         if not bar.traded:  # the first trade sets the open of a bar that began flat
             bar.open = bar.high = bar.low = px
             bar.traded = True

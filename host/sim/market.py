@@ -119,7 +119,8 @@ class InstrumentMarket:
     def ticker_record(self) -> JsonDict:
         """``tickers`` channel / ``GET /market/ticker`` item."""
         record: JsonDict = dict.fromkeys(TICKER_FIELDS, "")
-        best_bid, best_ask = self.book.bids[0], self.book.asks[0]
+        best_bid = self.book.head(bid_side=True, count=1)[0]
+        best_ask = self.book.head(bid_side=False, count=1)[0]
         record.update(
             instType="SWAP",
             instId=self.inst.inst_id,
@@ -143,8 +144,8 @@ class InstrumentMarket:
     def books_record(self, depth: int, *, with_seq: bool) -> JsonDict:
         """``books5``/``bbo-tbt`` item (with ``seqId``) or ``GET /market/books`` item (without)."""
         record: JsonDict = {
-            "asks": [wire_level(level) for level in self.book.asks[:depth]],
-            "bids": [wire_level(level) for level in self.book.bids[:depth]],
+            "asks": [wire_level(lv) for lv in self.book.head(bid_side=False, count=depth)],
+            "bids": [wire_level(lv) for lv in self.book.head(bid_side=True, count=depth)],
             "ts": ms(self.ts),
         }
         if with_seq:

@@ -138,6 +138,9 @@ class Hub:
     _fills: dict[str, FillsSeen] = field(default_factory=dict)
     _depth: dict[str, DepthFeed] = field(default_factory=dict)
     _next_snapshot: datetime | None = None
+    _routes: dict[tuple[str, str | None], list[tuple[PushTarget, dict[str, Any]]]] | None = None
+    """While :meth:`publish_market` runs: the subscribers of each (channel, instId), found once
+    for the whole step instead of by a scan of every session per record."""
 
     # -- EngineListener ----------------------------------------------------------------------
 
@@ -259,7 +262,22 @@ class Hub:
     # -- periodic work -----------------------------------------------------------------------
 
     def publish_market(self) -> None:
-        """Push public channels for everything that changed since the last step."""
+        """Push public channels for everything that changed since the last step.
+
+        Nothing subscribes or unsubscribes while a step's records are pushed, so who gets what
+        is worked out once for the step (:attr:`_routes`).
+        """
+        self._routes = {}
+        for session in list(self.sessions):
+            for arg in session.subscriptions:
+                key = (arg["channel"], arg.get("instId"))
+                self._routes.setdefault(key, []).append((session, arg))
+        try:
+            self._publish_markets()
+        finally:
+            self._routes = None
+
+    def _publish_markets(self) -> None:
         now = self.now()
         for inst_id, market in self.engine.markets.items():
             trades = market.drain_trades()
@@ -328,6 +346,8 @@ class Hub:
             session.send({"arg": arg, "action": "update", "data": [record]}, self.now())
 
     def _subscribers(self, channel: str, inst_id: str) -> list[tuple[PushTarget, dict[str, Any]]]:
+        if self._routes is not None:
+            return self._routes.get((channel, inst_id), [])
         return [
             (session, arg)
             for session in list(self.sessions)
