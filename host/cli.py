@@ -313,6 +313,42 @@ def faults(
     raise typer.Exit(0 if figures.passed else CHECK_FAILED_EXIT)
 
 
+@app.command("bench")
+def bench(
+    quick: Annotated[
+        bool, typer.Option("--quick", help="Tiny sizes: checks that it runs, figures are noise.")
+    ] = False,
+    json_file: Annotated[
+        Path | None, typer.Option("--json", help="Also write every figure and the machine here.")
+    ] = None,
+    scenario: Annotated[
+        list[str] | None,
+        typer.Option(help="Run only this scenario (repeatable): hot, socket, scale, replay."),
+    ] = None,
+) -> None:
+    """Measure the host: hot path, latency at the socket, scale, fast replay; print a table.
+
+    Every figure comes with its ratio to a plain reference loop run over the same frames in the
+    same run (see docs/bench.md). Figures are measured, never asserted: the exit status is 0
+    whatever they are, 2 for an unknown scenario.
+    """
+    from rich.console import Console
+
+    from host.bench.command import SCENARIOS, render, run_bench, write_json
+
+    unknown = [name for name in scenario or () if name not in SCENARIOS]
+    if unknown:
+        typer.echo(f"unknown scenario {', '.join(unknown)}: choose from {', '.join(SCENARIOS)}", err=True)
+        raise typer.Exit(CONFIG_ERROR_EXIT)
+    configure_logging("ERROR", [])
+    console = Console()
+    report = run_bench(quick, scenario or (), console)
+    console.print(render(report))
+    if json_file is not None:
+        write_json(report, json_file)
+        typer.echo(f"figures written to {json_file}")
+
+
 async def _trade_live(settings: Settings, plugin_host: PluginHost, *, skip_golive: bool) -> None:
     """Demo or live trading; live only once :func:`~host.golive.gate.admit_live` lets it."""
     from host.golive.gate import admit_live
