@@ -338,7 +338,9 @@ def bench(
 
     unknown = [name for name in scenario or () if name not in SCENARIOS]
     if unknown:
-        typer.echo(f"unknown scenario {', '.join(unknown)}: choose from {', '.join(SCENARIOS)}", err=True)
+        typer.echo(
+            f"unknown scenario {', '.join(unknown)}: choose from {', '.join(SCENARIOS)}", err=True
+        )
         raise typer.Exit(CONFIG_ERROR_EXIT)
     configure_logging("ERROR", [])
     console = Console()

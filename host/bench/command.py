@@ -33,8 +33,12 @@ def run_bench(quick: bool, chosen: Sequence[str], console: Console) -> Report:
     reference, samples = reference_us(sizes.hot_frames)
     report = Report(machine(), quick, reference)
     report.figures.append(
-        latency("reference", "tickers frame → decision (orjson, dict, pluggy, float)", samples,
-                reference)  # fmt: skip
+        latency(
+            "reference",
+            "tickers frame → decision (orjson, dict, pluggy, float)",
+            samples,
+            reference,
+        )
     )
     steps: dict[str, Callable[[Sizes, float], list[Figure]]] = {
         "hot": _hot,
@@ -88,7 +92,7 @@ def render(report: Report) -> Table:
         cells = (spread.p99, spread.p999, spread.max) if spread else (math.nan,) * 3
         goal = figure.goal or ""
         if figure.met is not None:
-            goal = f"{goal} [{'green' if figure.met else 'red'}]{'met' if figure.met else 'NOT met'}[/]"
+            goal += " [green]met[/]" if figure.met else " [red]NOT met[/]"
         table.add_row(
             figure.scenario,
             figure.name,

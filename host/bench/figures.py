@@ -73,7 +73,8 @@ class Figure:
 
     def to_json(self) -> dict[str, Any]:
         """The figure as JSON-ready data (NaN, which JSON lacks, as null)."""
-        return _finite(asdict(self))
+        finite: dict[str, Any] = _finite(asdict(self))
+        return finite
 
 
 def latency(

@@ -8,6 +8,7 @@ host's clock (the simulator's start), so every frame is credible and none is in 
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from decimal import Decimal
 
 import orjson
@@ -41,16 +42,18 @@ def instruments(count: int) -> tuple[SimInstrument, ...]:
         )
         for n in range(max(0, count - 1))
     )
-    return ((HOT,) + made_up)[:count]
+    return (HOT, *made_up)[:count]
 
 
-def _text(channel: str, inst_id: str, item: dict[str, object]) -> str:
+def _text(channel: str, inst_id: str, item: Mapping[str, object]) -> str:
     return orjson.dumps({"arg": {"channel": channel, "instId": inst_id}, "data": [item]}).decode()
 
 
 def mark(inst_id: str, stamp_ms: int) -> str:
     """A mark-price push at :data:`MARK` (the credibility check's anchor)."""
-    return _text("mark-price", inst_id, {"instId": inst_id, "markPx": str(MARK), "ts": str(stamp_ms)})
+    return _text(
+        "mark-price", inst_id, {"instId": inst_id, "markPx": str(MARK), "ts": str(stamp_ms)}
+    )
 
 
 def ticker(inst_id: str, stamp_ms: int, *, crossing: bool = False) -> str:
@@ -73,17 +76,20 @@ def quote(inst_id: str, stamp_ms: int) -> str:
 def ticker_run(
     count: int, crossing_every: int = 0, end_ms: int = START_MS, inst_id: str = HOT.inst_id
 ) -> tuple[list[str], set[int]]:
-    """``count`` tickers of one instrument, the last stamped ``end_ms - 1``; every
-    ``crossing_every``-th crosses (0: none). Returns the frames and the crossing indices."""
+    """``count`` tickers of one instrument, and the indices of the crossing ones.
+
+    The last is stamped ``end_ms - 1``; every ``crossing_every``-th crosses (0: none).
+    """
     first = end_ms - count
-    crossing = {n for n in range(count) if crossing_every and n % crossing_every == crossing_every - 1}
+    crossing = {
+        n for n in range(count) if crossing_every and n % crossing_every == crossing_every - 1
+    }
     frames = [ticker(inst_id, first + n, crossing=n in crossing) for n in range(count)]
     return frames, crossing
 
 
 def quote_rounds(inst_ids: list[str], rounds: int, end_ms: int = START_MS) -> list[str]:
-    """``rounds`` rounds of one bbo-tbt per instrument (every instrument once a round), the
-    last stamped ``end_ms - 1``."""
+    """``rounds`` rounds of one bbo-tbt per instrument, the last stamped ``end_ms - 1``."""
     first = end_ms - rounds
     return [quote(inst_id, first + round_) for round_ in range(rounds) for inst_id in inst_ids]
 

@@ -88,8 +88,13 @@ async def cost_by_instruments(sizes: Sizes, reference: float) -> list[Figure]:
                 feed(mark)
             samples = feed.time_each(frames.quote_rounds(inst_ids, rounds))
         figures.append(
-            latency("scale", f"bbo-tbt frame, {count} instruments", samples, reference,
-                    note="in-process; no positions")  # fmt: skip
+            latency(
+                "scale",
+                f"bbo-tbt frame, {count} instruments",
+                samples,
+                reference,
+                note="in-process; no positions",
+            )
         )
     return figures
 

@@ -23,7 +23,7 @@ def cpu_model() -> str:
 
 def machine() -> dict[str, Any]:
     """Where the figures come from."""
-    versions = {}
+    versions: dict[str, str | None] = {}
     for name in LIBRARIES:
         try:
             versions[name] = metadata.version(name)

@@ -32,9 +32,12 @@ READY_TIMEOUT_SECONDS = 30.0
 
 @dataclass(frozen=True, slots=True)
 class Schedule:
-    """What to push: ``kind`` ``tickers`` (``count`` frames, every ``crossing_every``-th
-    crossing) or ``quotes`` (``count`` rounds of one bbo-tbt per instrument), ``batch`` frames
-    every ``interval_ns``, the last stamped just before ``end_ms`` (stamps only ever rise)."""
+    """What to push, and how fast.
+
+    ``kind`` ``tickers``: ``count`` frames, every ``crossing_every``-th crossing; ``quotes``:
+    ``count`` rounds of one bbo-tbt per instrument. ``batch`` frames every ``interval_ns``, the
+    last stamped just before ``end_ms`` (stamps only ever rise).
+    """
 
     kind: str
     count: int
@@ -43,6 +46,11 @@ class Schedule:
     end_ms: int
     crossing_every: int = 0
     inst_ids: tuple[str, ...] = ()
+
+    @property
+    def size(self) -> int:
+        """How many frames it pushes."""
+        return self.count * (len(self.inst_ids) if self.kind == "quotes" else 1)
 
     def frames(self) -> list[str]:
         """The frames, in sending order."""

@@ -84,8 +84,11 @@ class ReferenceLoop:
         return samples
 
 
-def reference_positions(inst_ids: Sequence[str], entry: float, stop: float) -> dict[str, list[Position]]:
+def reference_positions(
+    inst_ids: Sequence[str], entry: float, stop: float
+) -> dict[str, list[Position]]:
     """One open long per instrument of ``inst_ids``."""
     return {
-        inst_id: [{"id": f"r{n}", "entry": entry, "stop": stop}] for n, inst_id in enumerate(inst_ids)
+        inst_id: [{"id": f"r{n}", "entry": entry, "stop": stop}]
+        for n, inst_id in enumerate(inst_ids)
     }

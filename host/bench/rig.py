@@ -3,11 +3,11 @@
 The host is built the way a session builds it (:class:`~host.exchange.connection.OkxConnection`,
 :class:`~host.sessions.runner.StartupGate`, :func:`~host.sessions.runner.assemble`), against a
 simulator on 127.0.0.1 for REST — instruments, account, and the orders the bench makes it send.
-Its clock (:class:`StillClock`) tells the simulator's start as the time, which stands still —
-every frame's stamp is credible, no plugin's timer runs out — while its monotonic seconds are
-real, so the request budgets (setting the leverage of 200 instruments takes OKX's 20 requests
-per 2 s) and time-outs work as they do live. No chore or reconciliation is started: what is
-timed is the work a frame causes.
+Its clock (:class:`BenchClock`) is real time counted from the simulator's start, and the
+simulator's clock is kept abreast of it, so request budgets (setting the leverage of 200
+instruments takes OKX's 20 requests per 2 s), signatures and time-outs work as they do live;
+the frames are stamped before that start, so every one is credible. No chore or periodic
+reconciliation is started: what is timed is the work a frame causes.
 
 The stopwatches sit only at public seams: the socket's frame decoder (a subclass whose
 ``decode`` notes when a frame arrived and when it was decoded), the engine's sink (when the
@@ -23,11 +23,11 @@ import tempfile
 from collections.abc import AsyncIterator, Sequence
 from contextlib import asynccontextmanager, suppress
 from dataclasses import dataclass, field
-from datetime import datetime
+from datetime import datetime, timedelta
 from decimal import Decimal
 from pathlib import Path
 from types import SimpleNamespace
-from typing import Any
+from typing import Any, cast
 
 import aiohttp
 
@@ -42,7 +42,7 @@ from host.journal import Journal, OrderIntent
 from host.journal.records import Record
 from host.pluginmanager import build_plugin_host
 from host.sessions.runner import StartupGate, assemble
-from host.settings import EngineSettings, Settings, load_settings
+from host.settings import Settings, load_settings
 from host.sim.config import SimConfig
 from host.sim.instruments import SimInstrument
 from host.sim.server import Simulator
@@ -51,23 +51,34 @@ from host.sim.standalone import sim_account_credentials
 MARKET = (TickerPush, QuotePush)
 ORDER_PATH = "/api/v5/trade/order"
 IDLE_SECONDS = 10.0
+FOLLOW_SECONDS = 0.05
 NEVER = 10**9
 """Seconds: a reconciliation interval no measurement reaches."""
 
 
-class StillClock:
-    """The host's clock in the bench: a fixed instant, and real monotonic seconds."""
+class BenchClock:
+    """Real time, counted from ``start`` (the simulator's start)."""
 
-    def __init__(self, now: datetime) -> None:
-        self._now = now
+    def __init__(self, start: datetime) -> None:
+        self._start = start
+        self._origin = monotonic_ns()
 
     def now(self) -> datetime:
-        """The instant the clock was made at (the simulator's, which the bench never moves)."""
-        return self._now
+        """``start`` plus the real time since the clock was made."""
+        return self._start + timedelta(microseconds=(monotonic_ns() - self._origin) // 1000)
 
     def monotonic(self) -> float:
-        """Real seconds, for budgets and time-outs."""
+        """Real seconds."""
         return monotonic_ns() / 1e9
+
+
+async def keep_abreast(sim: Simulator, clock: BenchClock) -> None:
+    """Move the simulator's clock (not its market) along with ``clock``, until cancelled."""
+    while True:
+        behind = clock.now() - sim.clock.now()
+        if behind > timedelta(0):
+            sim.clock.advance(behind)
+        await asyncio.sleep(FOLLOW_SECONDS)
 
 
 @dataclass
@@ -84,6 +95,21 @@ class Stamps:
     committed: list[int] = field(default_factory=list)
     requests: list[tuple[int, int]] = field(default_factory=list)
     """(started, written) of each order request: after signing, and once its body was sent."""
+    _awaited: tuple[int, asyncio.Event] = field(default_factory=lambda: (0, asyncio.Event()))
+
+    def expect(self, frames: int) -> asyncio.Event:
+        """An event set once ``frames`` more market frames have been decoded."""
+        self._awaited = (len(self.arrived) + frames, asyncio.Event())
+        return self._awaited[1]
+
+    def note_arrival(self, arrived: int) -> None:
+        """A market frame arrived at ``arrived`` and is decoded now."""
+        self.arrived.append(arrived)
+        self.decoded.append(monotonic_ns())
+        self.decided.append(0)
+        target, event = self._awaited
+        if len(self.arrived) >= target:
+            event.set()
 
     def clear(self) -> None:
         """Forget the warm-up."""
@@ -103,9 +129,7 @@ class TimedDecoder(FrameDecoder):
         arrived = monotonic_ns()
         events = super().decode(frame)
         if events and isinstance(events[0], MARKET):
-            self.stamps.arrived.append(arrived)
-            self.stamps.decoded.append(monotonic_ns())
-            self.stamps.decided.append(0)
+            self.stamps.note_arrival(arrived)
         return events
 
 
@@ -123,7 +147,7 @@ class TimedJournal(Journal):
 
 
 def order_tracing(stamps: Stamps) -> aiohttp.TraceConfig:
-    """aiohttp tracing that notes when each order request started and was written."""
+    """Aiohttp tracing that notes when each order request started and was written."""
     tracing = aiohttp.TraceConfig()
 
     async def started(_: Any, context: SimpleNamespace, params: Any) -> None:
@@ -204,9 +228,12 @@ async def assembled_host(
         with tempfile.TemporaryDirectory(prefix="scalphost-bench-") as directory:
             settings = bench_settings([inst.inst_id for inst in listed], Path(directory))
             connected = settings.model_copy(update={"credentials": sim_account_credentials(sim)})
-            clock = StillClock(sim.clock.now())
-            journal = await TimedJournal.open(
-                Path(directory) / "bench.sqlite3", clock, settings.journal
+            clock = BenchClock(sim.clock.now())
+            follower = asyncio.create_task(keep_abreast(sim, clock))
+            # Journal.open builds an instance of the class it is called on
+            journal = cast(
+                TimedJournal,
+                await TimedJournal.open(Path(directory) / "bench.sqlite3", clock, settings.journal),
             )
             journal.stamps = stamps
             try:
@@ -237,6 +264,7 @@ async def assembled_host(
                         with suppress(TimeoutError):
                             await asyncio.wait_for(engine.idle(), IDLE_SECONDS)
             finally:
+                follower.cancel()
                 await journal.close()
     finally:
         await sim.stop()

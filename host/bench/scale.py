@@ -21,7 +21,7 @@ class Sizes:
 
 FULL = Sizes(
     hot_frames=20_000,
-    socket_seconds=15.0,
+    socket_seconds=30.0,
     scale_seconds=10.0,
     memory_rounds=50,
     replay_minutes=60.0,
@@ -39,7 +39,9 @@ QUICK = Sizes(
 )
 SOCKET_RATE = 2_000
 """Frames per second of the socket scenario."""
-CROSSING_EVERY = 200
-"""One tickers frame in this many crosses the open position's stop (ten closes a second)."""
+CROSSING_EVERY = 500
+"""One tickers frame in this many crosses the open position's stop: four closes a second, each
+refused by the simulator (the position is the host's only), and each refusal makes the host ask
+for the positions, which OKX allows five times a second."""
 SCALE_HZ = 100
 SCALE_POSITIONS = 10
