@@ -109,7 +109,7 @@ async def _keep_one_open(rig: Rig) -> None:
 
 
 @dataclass
-class _Breakdown:
+class Breakdown:
     """Per-stage samples (ns) of the frames and closes that could be matched."""
 
     receive: list[int] = field(default_factory=list)
@@ -124,10 +124,17 @@ class _Breakdown:
     wire_to_trade: list[int] = field(default_factory=list)
 
 
-def _breakdown(stamps: Stamps, sent: list[int], crossing: set[int]) -> _Breakdown:
+def breakdown(stamps: Stamps, sent: list[int], crossing: set[int]) -> Breakdown:
+    """Split each frame's time into its stages, and each crossing frame's on to its close.
+
+    Frames are matched to their send times by order (one connection keeps it). A crossing
+    frame's close is the first intent committed after its decision and the first order request
+    started after that commit; a crossing frame the feed dropped, or that no close followed
+    (the position was not reopened in time), is left out.
+    """
     frames_seen = min(len(sent), len(stamps.arrived))
     decided = [index for index in range(frames_seen) if stamps.decided[index]]
-    part = _Breakdown()
+    part = Breakdown()
     for index in decided:
         arrived, decoded, made = (
             stamps.arrived[index], stamps.decoded[index], stamps.decided[index]
@@ -163,7 +170,7 @@ def _first_after(readings: list[int], moment: int) -> int | None:
 def _latency_figures(
     scenario: str, stamps: Stamps, sent: list[int], crossing: set[int], reference: float
 ) -> list[Figure]:
-    part = _breakdown(stamps, sent, crossing)
+    part = breakdown(stamps, sent, crossing)
     closes = f"{len(part.to_trade)} closes of {len(crossing)} crossing frames"
     rows: list[tuple[str, list[int], tuple[str, float] | None, str]] = [
         ("receive (server write → host decode)", part.receive, None, ""),
