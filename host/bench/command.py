@@ -38,6 +38,7 @@ def run_bench(quick: bool, chosen: Sequence[str], console: Console) -> Report:
             "tickers frame → decision (orjson, dict, pluggy, float)",
             samples,
             reference,
+            cost=True,
         )
     )
     steps: dict[str, Callable[[Sizes, float], list[Figure]]] = {

@@ -85,8 +85,13 @@ def latency(
     *,
     goal_us: tuple[str, float] | None = None,
     note: str = "",
+    cost: bool = False,
 ) -> Figure:
-    """A latency figure in µs from nanosecond samples; ``goal_us``: (percentile, bound)."""
+    """A latency figure in µs from nanosecond samples; ``goal_us``: (percentile, bound).
+
+    ``cost``: the time is work done per frame, so its p50 also gives a rate (frames a second
+    at that cost); a time spent waiting in a queue gives none.
+    """
     spread = Distribution.of_ns_as_us(samples_ns)
     met = None
     goal = None
@@ -100,7 +105,7 @@ def latency(
         "µs",
         spread.p50,
         spread,
-        throughput_per_s=1e6 / spread.p50 if spread.p50 > 0 else None,
+        throughput_per_s=1e6 / spread.p50 if cost and spread.p50 > 0 else None,
         ratio=spread.p50 / reference_us if reference_us else None,
         goal=goal,
         met=met,

@@ -94,6 +94,7 @@ async def cost_by_instruments(sizes: Sizes, reference: float) -> list[Figure]:
                 samples,
                 reference,
                 note="in-process; no positions",
+                cost=True,
             )
         )
     return figures

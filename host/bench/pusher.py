@@ -117,7 +117,9 @@ class _Server:
 def serve_frames(commands: Connection) -> None:
     """The pusher process: report the port, then push each :class:`Schedule` it is sent."""
     server = _Server()
-    with serve(server.handle, "127.0.0.1", 0) as listener:
+    # OKX sends no WebSocket pings (its clients send a text "ping"); a host far behind must
+    # not be cut off for a pong queued behind its backlog
+    with serve(server.handle, "127.0.0.1", 0, ping_interval=None) as listener:
         threading.Thread(target=listener.serve_forever, daemon=True).start()
         commands.send(listener.socket.getsockname()[1])
         while True:

@@ -22,7 +22,7 @@ class Sizes:
 FULL = Sizes(
     hot_frames=20_000,
     socket_seconds=30.0,
-    scale_seconds=10.0,
+    scale_seconds=5.0,
     memory_rounds=50,
     replay_minutes=60.0,
     instrument_counts=(1, 10, 50, 200),

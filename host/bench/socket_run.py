@@ -172,6 +172,7 @@ def _latency_figures(
 ) -> list[Figure]:
     part = breakdown(stamps, sent, crossing)
     closes = f"{len(part.to_trade)} closes of {len(crossing)} crossing frames"
+    costs = {"decode", "decide (feed + engine + plugins)"}
     rows: list[tuple[str, list[int], tuple[str, float] | None, str]] = [
         ("receive (server write → host decode)", part.receive, None, ""),
         ("decode", part.decode, None, ""),
@@ -185,7 +186,7 @@ def _latency_figures(
         ("tick to trade (server write → written)", part.wire_to_trade, ("p99", 1500.0), ""),
     ]
     return [
-        latency(scenario, name, samples, reference, goal_us=goal, note=note)
+        latency(scenario, name, samples, reference, goal_us=goal, note=note, cost=name in costs)
         for name, samples, goal, note in rows
         if samples
     ]
