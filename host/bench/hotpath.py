@@ -71,7 +71,7 @@ async def hot_path(sizes: Sizes, reference: float) -> list[Figure]:
         samples = feed.time_each(frames.ticker_run(sizes.hot_frames)[0])
     return [
         latency("hot path", "tickers frame → decision", samples, reference,
-                goal_us=("p50", 8.0), note="in-process; built-ins, one open position"),
+                goal_us=("p50", 8.0), note="in-process; built-ins, one open position", cost=True),
     ]  # fmt: skip
 
 
