@@ -15,7 +15,7 @@ from host.sessions.replay_loop import run_on_replay_loop
 from host.settings import load_settings
 
 NAUTILUS_TICKS_PER_S = 133_000
-"""NautilusTrader's backtest with a Python trailing stop, on the development machine (issue 15)."""
+"""NautilusTrader's backtest engine with a Python trailing stop, on the development machine."""
 
 
 def fast_replay(sizes: Sizes, reference: float) -> list[Figure]:
