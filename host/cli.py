@@ -55,6 +55,9 @@ _log = logging.getLogger(__name__)
 MAX_PAPER_MINUTES = 7 * 24 * 60
 """A week of simulated market: longer sessions belong to a replay of real data, in pieces."""
 
+BENCH_TABLE_WIDTH = 200
+"""Columns of ``scalphost bench``'s table when it is not printed to a terminal."""
+
 MAX_SIM_SPEED = 10_000.0
 """Faster than this the simulator's clock outruns any client, which then only sees gaps."""
 
@@ -344,6 +347,8 @@ def bench(
         raise typer.Exit(CONFIG_ERROR_EXIT)
     configure_logging("ERROR", [])
     console = Console()
+    if not console.is_terminal:  # a pipe or a file gets the whole table, not 80 columns of it
+        console.width = BENCH_TABLE_WIDTH
     report = run_bench(quick, scenario or (), console)
     console.print(render(report))
     if json_file is not None:
