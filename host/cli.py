@@ -61,6 +61,9 @@ MAX_PAPER_MINUTES = 7 * 24 * 60
 SWEEP_TABLE_WIDTH = 180
 """``scalphost sweep``'s tables in a pipe or a file: one run a line."""
 
+BENCH_TABLE_WIDTH = 200
+"""Columns of ``scalphost bench``'s table when it is not printed to a terminal."""
+
 MAX_SIM_SPEED = 10_000.0
 """Faster than this the simulator's clock outruns any client, which then only sees gaps."""
 
@@ -398,6 +401,46 @@ def _golive_candidates(
         for item in verdict.items:
             typer.echo("  " + render_item(item).replace("\n", "\n  "))
     return verdicts
+
+
+@app.command("bench")
+def bench(
+    quick: Annotated[
+        bool, typer.Option("--quick", help="Tiny sizes: checks that it runs, figures are noise.")
+    ] = False,
+    json_file: Annotated[
+        Path | None, typer.Option("--json", help="Also write every figure and the machine here.")
+    ] = None,
+    scenario: Annotated[
+        list[str] | None,
+        typer.Option(help="Run only this scenario (repeatable): hot, socket, scale, replay."),
+    ] = None,
+) -> None:
+    """Measure the host: hot path, latency at the socket, scale, fast replay; print a table.
+
+    Every figure comes with its ratio to a plain reference loop run over the same frames in the
+    same run (see docs/bench.md). Figures are measured, never asserted: the exit status is 0
+    whatever they are, 2 for an unknown scenario.
+    """
+    from rich.console import Console
+
+    from host.bench.command import SCENARIOS, render, run_bench, write_json
+
+    unknown = [name for name in scenario or () if name not in SCENARIOS]
+    if unknown:
+        typer.echo(
+            f"unknown scenario {', '.join(unknown)}: choose from {', '.join(SCENARIOS)}", err=True
+        )
+        raise typer.Exit(CONFIG_ERROR_EXIT)
+    configure_logging("ERROR", [])
+    console = Console()
+    if not console.is_terminal:  # a pipe or a file gets the whole table, not 80 columns of it
+        console.width = BENCH_TABLE_WIDTH
+    report = run_bench(quick, scenario or (), console)
+    console.print(render(report))
+    if json_file is not None:
+        write_json(report, json_file)
+        typer.echo(f"figures written to {json_file}")
 
 
 async def _trade_live(settings: Settings, plugin_host: PluginHost, *, skip_golive: bool) -> None:
