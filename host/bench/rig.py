@@ -40,6 +40,7 @@ from host.exchange.decode import FrameDecoder
 from host.exchange.events import ExchangeEvent, QuotePush, TickerPush
 from host.journal import Journal, OrderIntent
 from host.journal.records import Record
+from host.notify.service import Notifier
 from host.pluginmanager import build_plugin_host
 from host.sessions.runner import StartupGate, assemble
 from host.settings import Settings, load_settings
@@ -256,7 +257,11 @@ async def assembled_host(
                     connection.sockets[0].decoder = TimedDecoder(stamps)
                     await connection.rest.sync_clock()
                     plugins = build_plugin_host(settings, discover_entry_points=False)
-                    engine = await assemble(settings, clock, connection.api, journal, plugins)
+                    # Never run: the bench measures trading, not delivering notifications.
+                    silent = Notifier(plugins.dispatch, settings.notify, clock, settings.mode)
+                    engine = await assemble(
+                        settings, clock, connection.api, journal, plugins, silent
+                    )
                     engine.entries.stop()
                     # The bench's positions live in the host only: a periodic reconciliation
                     # would find them gone from the exchange and close them.
