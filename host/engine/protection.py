@@ -147,7 +147,9 @@ class ExchangeStops:
         return fired
 
     def release(self, position: Position) -> None:
-        """A closed position's stop has nothing left to protect: cancel it."""
+        """A closed position's stop has nothing left to protect: cancel it, forget the position."""
+        self._last_move.pop(position.pos_id, None)
+        self._to_move.discard(position.pos_id)
         algo_id = self._algo_ids.pop(position.pos_id, None)
         if algo_id is not None:
             self._tasks.spawn(self._executor.cancel_stop(position.inst_id, algo_id))
