@@ -37,12 +37,12 @@ def line(summary: str, start: str) -> str:
 
 def test_gross_plus_fees_is_the_net_as_shown_when_rounding_each_alone_would_not_add_up() -> None:
     # Exact: gross +0.016, fees -0.004, net +0.012; each rounded alone: +0.02, -0.00, +0.01.
-    stats = SessionStats(trades=[closed(1, "0.016", "-0.004")])
+    stats = SessionStats.of([closed(1, "0.016", "-0.004")])
     assert line(stats.render(), "PnL") == "PnL gross +0.01 USDT, fees +0.00 USDT, net +0.01 USDT"
 
 
 def test_the_maximum_drawdown_is_shown_as_the_loss_it_is() -> None:
-    stats = SessionStats(trades=[closed(1, "2", "0"), closed(2, "-1.25", "0"), closed(3, "1", "0")])
+    stats = SessionStats.of([closed(1, "2", "0"), closed(2, "-1.25", "0"), closed(3, "1", "0")])
     assert line(stats.render(), "max drawdown") == "max drawdown -1.25 USDT"
 
 

@@ -52,7 +52,9 @@ class SessionStats:
     adopted: int = 0
     slowest_protect_seconds: float | None = None
     """Longest seconds from finding a position on the exchange to its exchange-side stop."""
-    trades: deque[ClosedTrade] = field(default_factory=lambda: deque(maxlen=RECENT_TRADES))
+    trades: deque[ClosedTrade] = field(
+        default_factory=lambda: deque(maxlen=RECENT_TRADES), init=False
+    )
     """The latest closed trades, oldest first."""
     closed: int = 0
     """Positions closed in the session."""
