@@ -38,17 +38,17 @@ def line(summary: str, start: str) -> str:
 
 def test_gross_plus_fees_is_the_net_as_shown_when_rounding_each_alone_would_not_add_up() -> None:
     # Exact: gross +0.016, fees -0.004, net +0.012; each rounded alone: +0.02, -0.00, +0.01.
-    stats = SessionStats(trades=[closed(1, "0.016", "-0.004")])
+    stats = SessionStats.of([closed(1, "0.016", "-0.004")])
     assert line(stats.render(), "PnL") == "PnL gross +0.01 USDT, fees 0.00 USDT, net +0.01 USDT"
 
 
 def test_the_maximum_drawdown_is_shown_as_the_loss_it_is() -> None:
-    stats = SessionStats(trades=[closed(1, "2", "0"), closed(2, "-1.25", "0"), closed(3, "1", "0")])
+    stats = SessionStats.of([closed(1, "2", "0"), closed(2, "-1.25", "0"), closed(3, "1", "0")])
     assert line(stats.render(), "max drawdown") == "max drawdown -1.25 USDT"
 
 
 def test_no_drawdown_and_a_rounded_away_loss_show_as_plain_zero() -> None:
-    never_fell = SessionStats(trades=[closed(1, "2", "0"), closed(2, "1", "0")])
+    never_fell = SessionStats.of([closed(1, "2", "0"), closed(2, "1", "0")])
     assert line(never_fell.render(), "max drawdown") == "max drawdown 0.00 USDT"
     assert usdt(Decimal("-0.004")) == "0.00 USDT"
 

@@ -107,7 +107,7 @@ class Engine:
         self.registry = PositionRegistry()
         self.stats = SessionStats()
         self.gate = InstrumentGate()
-        self.ledger = FillLedger(self.registry)
+        self.ledger = FillLedger(self.registry, clock, timedelta(hours=settings.fill_memory_hours))
         self.market = MarketView(settings, specs, regime_fallback, clock, dispatch)
         self.specs = self.market.specs
         tasks, registry = self.tasks, self.registry
@@ -192,9 +192,7 @@ class Engine:
     def _on_order(self, push: OrderPush) -> None:
         """An order push (or what a lookup found): its fill applied once, its end routed."""
         tracked = self.orders.update(push.order)
-        fill = (
-            push.fill if push.fill is not None and self.ledger.first_sighting(push.fill) else None
-        )
+        fill = push.fill if push.fill is not None and self._first_sighting(push.fill) else None
         if tracked is None:
             if fill is not None:  # an exchange-side stop, a liquidation, or an order not ours
                 if self.protection.is_own(push.algo_cl_ord_id):
@@ -213,8 +211,25 @@ class Engine:
 
     def _on_rest_fill(self, fill: Fill) -> None:
         """A fill learnt over REST (a lookup, a reconnect's snapshot), applied once."""
-        if self.ledger.first_sighting(fill):
+        if self._first_sighting(fill):
             self.fills.apply(fill, self.orders.get(fill.cl_ord_id))
+
+    def _first_sighting(self, fill: Fill) -> bool:
+        """Whether ``fill`` is new; one older than the ledger's memory is only journaled.
+
+        Such a fill can only be one handled long ago (or one whose position reconciliation
+        settled since): it is written in case the journal lacks it (the journal ignores a fill it
+        holds) and applied to nothing.
+        """
+        if self.ledger.first_sighting(fill):
+            return True
+        if self.ledger.beyond_memory(fill):
+            _log.warning(
+                "%s: fill %s of %s is older than the fill memory; journaled only",
+                fill.inst_id, fill.trade_id, fill.ts,
+            )  # fmt: skip
+            self.journal.write(fill)
+        return False
 
     def _on_order_gone(self, tracked: TrackedOrder) -> None:
         """An order OKX never placed: an entry frees its instrument, a close its claim."""

@@ -6,26 +6,48 @@ is applied once. What it books is what a position's close needs later and no oth
 the fees, the fills the registry's position may not count yet (for the position *after* a fill),
 the last fill (an exit price) and the ``on_fill`` announcements of exchange-side stop fills still
 under way (the close waits for them, so the plugins hear the fill first).
+
+Remembering every ``tradeId`` for ever made the ledger the one part of the host that only grew
+(issue 13, defect 11). A fill can reach the host again for as long as OKX lists it: a push re-sent
+within seconds, a reconnect's or a restart's ``trade/fills`` (the last three days), a resync after
+a long connection that reads ``trade/fills-history``. So the ledger remembers a fill for
+``engine.fill_memory_hours`` of the *fill's own time* (default four days, beyond the three days
+of ``trade/fills``) and forgets older ones; a fill older than that is never taken as new
+(:meth:`FillLedger.beyond_memory`), whatever arrives: the engine journals it if the journal lacks
+it (the journal's ``UNIQUE (inst_id, trade_id)``) and applies it to nothing, as its position has
+long since been reconciled.
 """
 
 from __future__ import annotations
 
 import asyncio
+from collections import OrderedDict
 from collections.abc import Iterable, Sequence
 from contextlib import suppress
 from dataclasses import replace
+from datetime import datetime, timedelta
 from decimal import Decimal
 
+from host.clock import Clock
 from host.domain import Fill, Position
 from host.registry import PositionRegistry
+
+TradeKey = tuple[str, str]
+"""A fill's identity: ``(instId, tradeId)``; OKX processes a ``tradeId`` once per instrument."""
 
 
 class FillLedger:
     """Fills by ``tradeId`` once each, and per instrument what its next close will need."""
 
-    def __init__(self, registry: PositionRegistry) -> None:
+    def __init__(self, registry: PositionRegistry, clock: Clock, memory: timedelta) -> None:
         self._registry = registry
-        self._seen: set[tuple[str, str]] = set()
+        self._clock = clock
+        self.memory = memory
+        """How long (by a fill's own time) its ``tradeId`` is remembered."""
+        self._seen: OrderedDict[TradeKey, datetime] = OrderedDict()
+        """Each remembered fill's time, in the order seen (so the oldest are forgotten first)."""
+        self.beyond = 0
+        """Fills that arrived older than the memory: never applied (a figure for the logs)."""
         self.booked = 0
         """Fills booked this session (first sightings; the journal's at a restart not counted)."""
         self._fees: dict[str, Decimal] = {}
@@ -36,20 +58,40 @@ class FillLedger:
         self._announcing: dict[str, list[asyncio.Task[object]]] = {}
         """Per instrument, the tasks announcing own exchange-side stops' fills (``on_fill``)."""
 
-    def remember(self, trades: Iterable[tuple[str, str]]) -> None:
-        """Take ``(instId, tradeId)`` pairs as seen (the journal's, at a restart)."""
-        self._seen.update(trades)
+    def remember(self, trades: Iterable[tuple[TradeKey, datetime]]) -> None:
+        """Take fills as seen, with their times (the journal's, at a restart)."""
+        for key, ts in sorted(trades, key=lambda trade: trade[1]):
+            self._seen[key] = ts
+
+    @property
+    def remembered(self) -> int:
+        """Fills remembered now: those of the last :attr:`memory` (the soak test watches it)."""
+        return len(self._seen)
+
+    def horizon(self) -> datetime:
+        """Fills from before this instant are forgotten, and never taken as new."""
+        return self._clock.now() - self.memory
+
+    def beyond_memory(self, fill: Fill) -> bool:
+        """Whether ``fill`` is older than the memory: it can only be one the host has handled."""
+        return fill.ts < self.horizon()
 
     def first_sighting(self, fill: Fill) -> bool:
         """Book a fill the first time its ``tradeId`` is seen; False for every later sighting.
 
-        The fee is booked against the instrument's position at once, so a close journaled right
-        after sees every fee of the position, whatever order the fill tasks run in.
+        A fill older than the memory is never new (:meth:`beyond_memory`). The fee is booked
+        against the instrument's position at once, so a close journaled right after sees every
+        fee of the position, whatever order the fill tasks run in.
         """
         key = (fill.inst_id, fill.trade_id)
         if key in self._seen:
             return False
-        self._seen.add(key)
+        horizon = self.horizon()
+        if fill.ts < horizon:
+            self.beyond += 1
+            return False
+        self._forget_before(horizon)
+        self._seen[key] = fill.ts
         self.booked += 1
         self._fees[fill.inst_id] = self._fees.get(fill.inst_id, Decimal(0)) + fill.fee
         self._booked.setdefault(fill.inst_id, []).append(fill)
@@ -61,12 +103,13 @@ class FillLedger:
         """A fill from OKX's recent fills at start-up: whether it is new (to be journaled).
 
         One already seen still becomes the instrument's last fill: it is the exit of a position
-        that closed while no host ran.
+        that closed while no host ran. One older than the memory is journaled too (the journal
+        ignores a fill it holds) but never booked.
         """
         if self.first_sighting(fill):
             return True
         self._last[fill.inst_id] = fill
-        return False
+        return self.beyond_memory(fill)
 
     def last_fill(self, inst_id: str) -> Fill | None:
         """The instrument's latest fill (an exit price when no close order of the host made it)."""
@@ -117,6 +160,18 @@ class FillLedger:
         """The fees booked on the instrument's closed position; its books start afresh."""
         self._booked.pop(inst_id, None)
         return self._fees.pop(inst_id, Decimal(0))
+
+    def _forget_before(self, horizon: datetime) -> None:
+        """Forget the fills seen first that are older than ``horizon``.
+
+        Fills come in nearly in time order, so the oldest are at the front; one that came late
+        with an older time is forgotten once the fills seen before it are.
+        """
+        while self._seen:
+            oldest = next(iter(self._seen))
+            if self._seen[oldest] >= horizon:
+                return
+            del self._seen[oldest]
 
     def _arrived_event(self, inst_id: str) -> asyncio.Event:
         """Set whenever a fill of the instrument is booked (a close waits for its exit fill)."""

@@ -275,7 +275,7 @@ class PositionKeeper:
                 )
                 if position.stop is not None:
                     await self._protection.protect(position)
-                    self._services.stats.protect_seconds.append(WALL_CLOCK.monotonic() - detected)
+                    self._services.stats.protected_after(WALL_CLOCK.monotonic() - detected)
             else:
                 self._services.journal.write(PositionChanged(position))
                 if drift.known is not None and drift.known.side is not position.side:

@@ -170,7 +170,9 @@ class ExchangeStops:
         return fired
 
     def release(self, position: Position) -> None:
-        """A closed position's stop has nothing left to protect: cancel it."""
+        """A closed position's stop has nothing left to protect: cancel it, forget the position."""
+        self._last_move.pop(position.pos_id, None)
+        self._to_move.discard(position.pos_id)
         algo_id = self._algo_ids.pop(position.pos_id, None)
         self._levels.pop(position.pos_id, None)
         if algo_id is not None:

@@ -6,7 +6,8 @@ outcome was never learnt). The order below is what makes "a restart never leaves
 unprotected, and never loosens a stop" hold:
 
 1. refuse to start when the account's position mode is not the one the host trades in;
-2. remember every fill already journaled, so a replayed push cannot be applied twice, and
+2. remember the fills journaled within ``engine.fill_memory_hours`` (older ones are never taken
+   as new: :class:`~host.engine.ledger.FillLedger`), so a replayed push cannot be applied twice, and
    journal the exchange's recent fills the journal lacks (made while no host was running, or
    never journaled by a killed one);
 3. settle every order intent of unknown outcome by asking OKX for its ``clOrdId``;
@@ -89,7 +90,7 @@ async def replay_history(engine: Engine, since: datetime) -> None:
 async def restore(engine: Engine, settings: Settings) -> None:
     """Bring the engine back to where the journal and the exchange say it is (steps 2-6)."""
     journal, api, now = engine.journal, engine.api, engine.clock.now()
-    engine.ledger.remember(await journal.seen_trade_ids())
+    engine.ledger.remember(await journal.fills_seen_since(engine.ledger.horizon()))
     for fill in reversed(await api.fills()):  # oldest first
         await engine.fills.catch_up(fill)
     for intent in await journal.unresolved_intents():

@@ -9,8 +9,8 @@ Decimal to the end; only the printed summary formats it.
 
 from __future__ import annotations
 
-from collections import defaultdict
-from collections.abc import Sequence
+from collections import defaultdict, deque
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 from decimal import Decimal
 from pathlib import Path
@@ -28,9 +28,20 @@ class ClosedTrade:
     regime: Regime | None
 
 
+RECENT_TRADES = 1_000
+"""Closed trades a session keeps to look at (tests, a debugger). Its figures are running totals
+over every trade, so a host that runs for weeks does not hold each one (the journal has them)."""
+
+
 @dataclass(slots=True)
 class SessionStats:
-    """Counters and closed trades of one run."""
+    """Counters and running totals of one run; the latest closed trades.
+
+    Every figure of the summary is kept up to date as positions close, in the order they are
+    recorded (the engine records a close as the exchange reports it; the report hands them over
+    oldest first), so nothing here grows with the length of a session but :attr:`trades`, which
+    keeps the last :data:`RECENT_TRADES`.
+    """
 
     ticks: int = 0
     signals: int = 0
@@ -39,13 +50,37 @@ class SessionStats:
     entries_filled: int = 0
     entries_expired: int = 0
     adopted: int = 0
-    protect_seconds: list[float] = field(default_factory=list)
-    """Seconds from finding a position on the exchange to its exchange-side stop."""
-    trades: list[ClosedTrade] = field(default_factory=list)
+    slowest_protect_seconds: float | None = None
+    """Longest seconds from finding a position on the exchange to its exchange-side stop."""
+    trades: deque[ClosedTrade] = field(
+        default_factory=lambda: deque(maxlen=RECENT_TRADES), init=False
+    )
+    """The latest closed trades, oldest first."""
+    closed: int = 0
+    """Positions closed in the session."""
+    wins: int = 0
+    """Closed positions with a positive net PnL."""
     faults: FaultLog = field(default_factory=FaultLog)
     """The plugins' failures and overruns (the plugin host's log, set by the runner)."""
+    _gross: Decimal = field(default=Decimal(0), init=False, repr=False)
+    _fees: Decimal = field(default=Decimal(0), init=False, repr=False)
+    _net_by: dict[str, dict[str, Decimal]] = field(
+        default_factory=lambda: {"regime": defaultdict(Decimal), "reason": defaultdict(Decimal)},
+        init=False,
+        repr=False,
+    )
+    _peak: Decimal = field(default=Decimal(0), init=False, repr=False)
+    _drawdown: Decimal = field(default=Decimal(0), init=False, repr=False)
     _entry_regimes: dict[str, Regime] = field(default_factory=dict, init=False, repr=False)
     """The regime each open position was entered (or adopted, or restored) in, by ``posId``."""
+
+    @classmethod
+    def of(cls, trades: Iterable[ClosedTrade]) -> SessionStats:
+        """The figures of ``trades``, given oldest first (a report's, from the journal)."""
+        stats = cls()
+        for trade in trades:
+            stats.count(trade)
+        return stats
 
     def entered(self, pos_id: str, regime: Regime) -> None:
         """Note the regime a position was opened in (its close is counted under it)."""
@@ -54,37 +89,38 @@ class SessionStats:
     def record_close(self, closed: ClosedPosition) -> None:
         """Count one closed position, under the regime it was entered in (if known)."""
         regime = self._entry_regimes.pop(closed.position.pos_id, None)
-        self.trades.append(ClosedTrade(closed, regime))
+        self.count(ClosedTrade(closed, regime))
 
-    @property
-    def wins(self) -> int:
-        """Closed positions with a positive net PnL."""
-        return sum(1 for trade in self.trades if trade.closed.pnl.net > 0)
+    def count(self, trade: ClosedTrade) -> None:
+        """Add one closed trade to the figures."""
+        pnl = trade.closed.pnl
+        self.trades.append(trade)
+        self.closed += 1
+        self.wins += pnl.net > 0
+        self._gross += pnl.gross
+        self._fees += pnl.fees
+        self._net_by["regime"][str(trade.regime or "unknown")] += pnl.net
+        self._net_by["reason"][_reason(trade.closed.reason)] += pnl.net
+        equity = self._gross + self._fees
+        self._peak = max(self._peak, equity)
+        self._drawdown = max(self._drawdown, self._peak - equity)
+
+    def protected_after(self, seconds: float) -> None:
+        """Note how long an adopted position waited for its exchange-side stop."""
+        slowest = self.slowest_protect_seconds
+        self.slowest_protect_seconds = seconds if slowest is None else max(slowest, seconds)
 
     def totals(self) -> tuple[Decimal, Decimal, Decimal]:
         """Gross PnL, fees and net PnL of every closed position."""
-        gross = sum((t.closed.pnl.gross for t in self.trades), Decimal(0))
-        fees = sum((t.closed.pnl.fees for t in self.trades), Decimal(0))
-        return gross, fees, gross + fees
+        return self._gross, self._fees, self._gross + self._fees
 
     def net_by(self, key: str) -> dict[str, Decimal]:
         """Net PnL grouped by ``"regime"`` (at entry) or ``"reason"`` (of the exit)."""
-        groups: dict[str, Decimal] = defaultdict(Decimal)
-        for trade in self.trades:
-            name = (
-                str(trade.regime or "unknown") if key == "regime" else _reason(trade.closed.reason)
-            )
-            groups[name] += trade.closed.pnl.net
-        return dict(sorted(groups.items()))
+        return dict(sorted(self._net_by[key].items()))
 
     def max_drawdown(self) -> Decimal:
-        """The largest fall of cumulative net PnL from a previous peak (closes in time order)."""
-        peak = equity = drawdown = Decimal(0)
-        for trade in sorted(self.trades, key=lambda t: t.closed.closed_at):
-            equity += trade.closed.pnl.net
-            peak = max(peak, equity)
-            drawdown = max(drawdown, peak - equity)
-        return drawdown
+        """The largest fall of cumulative net PnL from a previous peak (closes in record order)."""
+        return self._drawdown
 
     def render(self, journal: Path | None = None, trips: Sequence[str] = ()) -> str:
         """The human summary printed at the end of a run.
@@ -95,7 +131,7 @@ class SessionStats:
         """
         _, fees_exact, net_exact = self.totals()
         gross, fees, net = shown_pnl(net_exact, fees_exact)
-        count = len(self.trades)
+        count = self.closed
         win_rate = f"{100 * self.wins / count:.1f} %" if count else "n/a"
         lines = [
             "Session summary",
@@ -107,8 +143,8 @@ class SessionStats:
             "  net by regime: " + _groups(self.net_by("regime")),
             "  net by exit:   " + _groups(self.net_by("reason")),
         ]
-        if self.protect_seconds:
-            worst = max(self.protect_seconds)
+        if self.slowest_protect_seconds is not None:
+            worst = self.slowest_protect_seconds
             lines.append(
                 f"  adopted positions {self.adopted}, detection to exchange-side stop: "
                 f"max {worst * 1000:.0f} ms"

@@ -120,7 +120,7 @@ async def _trade_and_check(
     second = await replay(settings, sim, half, account=ACCOUNT, after_step=after_restart)
     broken = await _broken_invariants(sim, settings, traded)
     fills = len([fill for fill in sim.ledger.fills() if fill["uid"] == account_uid(sim)])
-    closes = len(first.stats.trades) + len(second.stats.trades)
+    closes = first.stats.closed + second.stats.closed
     adopted = first.stats.adopted + second.stats.adopted
     return SessionVerdict(minutes, fills, closes, adopted, broken, skipped)
 

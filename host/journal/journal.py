@@ -161,6 +161,12 @@ class Journal:
         """See :func:`host.journal.queries.seen_trade_ids`."""
         return await self._read(lambda connection: queries.seen_trade_ids(connection, since))
 
+    async def fills_seen_since(
+        self, since: datetime
+    ) -> tuple[tuple[tuple[str, str], datetime], ...]:
+        """See :func:`host.journal.queries.fills_seen_since`."""
+        return await self._read(lambda connection: queries.fills_seen_since(connection, since))
+
     async def closed_since(self, since: datetime) -> tuple[ClosedPosition, ...]:
         """See :func:`host.journal.queries.closed_since`."""
         return await self._read(lambda connection: queries.closed_since(connection, since))

@@ -134,6 +134,16 @@ def seen_trade_ids(
     return frozenset((row["inst_id"], row["trade_id"]) for row in rows)
 
 
+def fills_seen_since(
+    connection: sqlite3.Connection, since: datetime
+) -> tuple[tuple[tuple[str, str], datetime], ...]:
+    """``((instId, tradeId), ts)`` of the fills at or after ``since``: a restart's fill ledger."""
+    rows = connection.execute(
+        "SELECT inst_id, trade_id, ts FROM fills WHERE ts >= ? ORDER BY ts", (time_text(since),)
+    )
+    return tuple(((row["inst_id"], row["trade_id"]), instant(row["ts"])) for row in rows)
+
+
 def closed_since(connection: sqlite3.Connection, since: datetime) -> tuple[ClosedPosition, ...]:
     """Positions closed at or after ``since``, oldest first: the circuit breaker's history."""
     return tuple(closed for closed, _ in closed_between(connection, since, None))

@@ -10,6 +10,7 @@ notifier's may hold a webhook's key). Money is exact text (the Decimal's own dig
 from __future__ import annotations
 
 from decimal import Decimal
+from itertools import islice
 from typing import Any
 
 from host.domain import Position
@@ -37,7 +38,7 @@ def status_document(watched: Watched) -> JsonDict:
         "sockets": _sockets(watched),
         "positions": [_position(engine, position) for position in engine.registry.positions()],
         "orders": _orders(engine),
-        "trades": [_trade(trade) for trade in reversed(engine.stats.trades[-RECENT_TRADES:])],
+        "trades": [_trade(trade) for trade in islice(reversed(engine.stats.trades), RECENT_TRADES)],
         "plugins": _plugins(watched),
         "breaker": _breaker(engine),
         "golive": _golive(watched),

@@ -141,10 +141,11 @@ def exact_seconds(duration: timedelta) -> Decimal:
 
 def compute(rows: JournalRows, hooks: HookSettings) -> Figures:
     """The figures of ``rows``; ``hooks`` gives the per-regime waits a fill is measured against."""
-    stats = SessionStats(trades=[ClosedTrade(closed, regime) for closed, regime in rows.closed])
+    trades = tuple(ClosedTrade(closed, regime) for closed, regime in rows.closed)
+    stats = SessionStats.of(trades)
     gross, fees, net = stats.totals()
     return Figures(
-        trades=tuple(stats.trades),
+        trades=trades,
         gross=gross,
         fees=fees,
         net=net,

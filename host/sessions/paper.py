@@ -247,6 +247,6 @@ def progress_line(engine: Engine, elapsed: timedelta, duration: timedelta) -> st
     stats = engine.stats
     net = stats.totals()[2]
     return (
-        f"{elapsed} / {duration} simulated | ticks {stats.ticks} | trades {len(stats.trades)} "
+        f"{elapsed} / {duration} simulated | ticks {stats.ticks} | trades {stats.closed} "
         f"| open {len(engine.registry.positions())} | net {net:+.2f} USDT"
     )

@@ -271,6 +271,12 @@ class EngineSettings(Section):
     bar_history: int = Field(
         default=120, gt=0, description="Closed bars kept per instrument for regime detection."
     )
+    fill_memory_hours: float = Field(
+        default=96.0,
+        gt=0,
+        le=24 * 365,
+        description="Hours a fill's tradeId is remembered against re-sends (by the fill's time).",
+    )
     reconcile_interval_seconds: float = Field(
         default=30.0, gt=0, description="Compare positions and orders with the exchange this often."
     )
