@@ -1,7 +1,9 @@
-"""Adopting a position the host does not know: only what OKX confirms over REST (issue 13).
+"""Acting on a positions push only once OKX confirms it over REST (issue 13).
 
-A positions push is one message; the exchange's word is its REST answer. These run the real host
-against the simulator over loopback and push, besides the simulator's own pushes, a made-up one.
+A positions push is one message; the exchange's word is its REST answer. Adopting a position the
+host does not know, and re-protecting a known one whose side flipped, wait for it. These run the
+real host against the simulator over loopback and push, besides the simulator's own pushes, a
+made-up one.
 """
 
 from __future__ import annotations
@@ -10,10 +12,11 @@ import json
 from decimal import Decimal
 from pathlib import Path
 
+import pytest
 from engine_harness import BTC, Session, run_session
 
 from host.clock import to_okx_ms
-from host.domain import PositionOrigin
+from host.domain import PositionOrigin, PositionSide
 from host.faults.invariants import orders_sent
 from host.settings import ExchangeSettings
 from host.sim.server import Simulator
@@ -27,14 +30,19 @@ QUICK_RETRIES = ExchangeSettings(retry_backoff_seconds=0.01, max_retries=1)
 
 def phantom_push(sim: Simulator) -> str:
     """A well-formed positions push (OKX's own sample) for a BTC long OKX does not have."""
+    return position_push(sim, PHANTOM_POS_ID, "1")
+
+
+def position_push(sim: Simulator, pos_id: str, pos: str) -> str:
+    """A well-formed net-mode positions push (OKX's own sample) claiming BTC ``pos`` now."""
     frame = json.loads(SAMPLE.read_text(encoding="utf-8"))
     now = to_okx_ms(sim.clock.now())
     mark = str(sim.engine.market(BTC).mark)
     frame["arg"]["instId"] = BTC
     frame["data"][0] |= {
         "instId": BTC,
-        "posId": PHANTOM_POS_ID,
-        "pos": "1",
+        "posId": pos_id,
+        "pos": pos,
         "avgPx": mark,
         "markPx": mark,
         "cTime": now,
@@ -112,3 +120,60 @@ async def test_a_push_is_not_adopted_while_rest_fails_and_is_adopted_once_rest_a
     (position,) = engine.registry.positions()
     assert position.origin is PositionOrigin.ADOPTED
     assert engine.registry.unprotected() == ()
+
+
+async def test_a_push_flipping_a_held_long_that_okx_does_not_confirm_changes_nothing(
+    tmp_path: Path, caplog: pytest.LogCaptureFixture
+) -> None:
+    seen: list[object] = []
+
+    async def script(session: Session) -> None:
+        await session.advance(3)
+        session.sim.faults.external_order(BTC, "buy", "0.5")
+        await session.until(lambda: bool(session.engine.protection.protected()), 5)
+        (held,) = session.engine.registry.positions()
+        stops = resting_stops(session.sim)
+        before = orders_sent(session.sim)
+        push_private(session.sim, position_push(session.sim, held.pos_id, "-0.5"))
+        await session.advance(5)
+        seen.extend([orders_sent(session.sim) - before, resting_stops(session.sim) == stops])
+
+    engine = await run_session(tmp_path, script, reconcile_interval_seconds=30)
+
+    assert seen == [0, True]  # no stop placed on the short side, the long's stop left where it was
+    (position,) = engine.registry.positions()
+    assert position.side is PositionSide.LONG
+    assert "which OKX does not confirm; ignored" in caplog.text
+
+
+async def test_a_real_flip_is_protected_on_its_new_side_within_seconds(tmp_path: Path) -> None:
+    async def script(session: Session) -> None:
+        await session.advance(3)
+        sim, engine = session.sim, session.engine
+        sim.faults.external_order(BTC, "buy", "0.5")
+        await session.until(lambda: bool(engine.protection.protected()), 5)
+        sim.faults.external_order(BTC, "sell", "1")  # the account really is short 0.5 now
+
+        def short_and_protected() -> bool:
+            held = engine.registry.positions()
+            return (
+                len(held) == 1
+                and held[0].side is PositionSide.SHORT
+                and resting_stops(sim) == [("buy", held[0].stop)]
+            )
+
+        seconds = await session.until(short_and_protected, 5)
+        assert seconds <= 2  # the push, one REST confirmation: no reconciliation needed
+
+    engine = await run_session(tmp_path, script, reconcile_interval_seconds=30)
+
+    (position,) = engine.registry.positions()
+    assert position.stop is not None
+    assert position.stop > position.entry_price
+
+
+def resting_stops(sim: Simulator) -> list[tuple[str, Decimal | None]]:
+    """The (side, trigger price) of every stop resting on the simulated exchange."""
+    return sorted(
+        (algo.side, algo.sl_trigger_px) for algo in sim.engine.algos.values() if algo.is_live
+    )

@@ -4,8 +4,9 @@ The exchange is the source of truth: a position it shows that the host does not 
 for ``on_position_drift`` (adopted positions are protected before anything else happens on the
 instrument); a position it reports flat goes to :class:`~host.engine.closes.CloseRecorder`. The
 exchange's word is what it answers over REST, not what a push claims: an unknown position seen
-only in a push is adopted once ``GET /api/v5/account/positions`` confirms it (see
-:meth:`PositionKeeper._adopt_if_confirmed`). One
+only in a push is adopted, and a known one a push shows on the other side is protected anew,
+once ``GET /api/v5/account/positions`` confirms it (see
+:meth:`PositionKeeper._resolve_if_confirmed`). One
 exception: a position that appears where an own entry is in flight is that entry's, not a drift —
 OKX may push the position before the entry's fill — and is handed to the entry's fill, which
 waits for it here (:meth:`PositionKeeper.await_entry_position`). The keeper also owns the periodic
@@ -18,11 +19,10 @@ from __future__ import annotations
 import asyncio
 import logging
 from dataclasses import replace
-from decimal import Decimal
 
 from host.clock import LiveClock
 from host.decisions import Accept
-from host.domain import Drift, DriftKind, Position
+from host.domain import Drift, DriftKind
 from host.engine.closes import CloseRecorder
 from host.engine.exits import ExitDesk
 from host.engine.gate import InstrumentGate
@@ -123,10 +123,8 @@ class PositionKeeper:
         ):
             return
         drift = self._registry.apply(position)
-        if drift is not None and drift.kind is DriftKind.ADD:
-            self._confirm_then_adopt(drift)
-        elif drift is not None:
-            self._start_drift(replace(drift, mark_price=self._trusted_mark(report)))
+        if drift is not None:  # an unknown position, or a flipped side: both wait for REST
+            self._confirm_then_resolve(drift)
         elif known is not None and self._registry.get(position.pos_id) is None:
             self._closes.settle(known, "closed on the exchange")
         elif known is not None and known.exchange_state != position.exchange_state:
@@ -135,15 +133,6 @@ class PositionKeeper:
             )
             if self._registry.is_closing(position.pos_id):
                 self._exits.close_fell_short(position.pos_id)
-
-    def _trusted_mark(self, report: PositionReport) -> Decimal | None:
-        """The instrument's credible mark from the feed; the report's own only without one.
-
-        A drift's mark places an adopted position's stop, and a report's ``markPx`` is the
-        exchange's word about one position, which a garbled push can make another instrument's
-        price (a stop placed from it would trigger at once and close a real position).
-        """
-        return self._market.mark(report.position.inst_id) or report.mark
 
     def reconcile(self, reports: tuple[PositionReport, ...], *, pushed: bool = False) -> None:
         """Compare the registry with a complete list of the exchange's open positions.
@@ -162,8 +151,8 @@ class PositionKeeper:
             if drift.kind is DriftKind.REMOVE:
                 self._gate.begin_drift(drift.inst_id)
                 self._services.tasks.spawn(self._confirm_gone(drift))
-            elif pushed and drift.kind is DriftKind.ADD:
-                self._confirm_then_adopt(drift)
+            elif pushed and _changes_protection(drift):
+                self._confirm_then_resolve(drift)
             else:
                 self._start_drift(drift)
 
@@ -186,35 +175,39 @@ class PositionKeeper:
         finally:
             self._gate.end_drift(drift.inst_id)
 
-    def _confirm_then_adopt(self, drift: Drift) -> None:
-        """Adopt a pushed unknown position once REST confirms it (the instrument waits)."""
+    def _confirm_then_resolve(self, drift: Drift) -> None:
+        """Resolve a pushed drift once REST confirms it (the instrument waits meanwhile)."""
         self._gate.begin_drift(drift.inst_id)
-        self._services.tasks.spawn(self._adopt_if_confirmed(drift, WALL_CLOCK.monotonic()))
+        self._services.tasks.spawn(self._resolve_if_confirmed(drift, WALL_CLOCK.monotonic()))
 
-    async def _adopt_if_confirmed(self, drift: Drift, detected: float) -> None:
-        """Ask OKX for the instrument's positions; adopt the pushed one only if OKX lists it.
+    async def _resolve_if_confirmed(self, drift: Drift, detected: float) -> None:
+        """Ask OKX for the instrument's positions; resolve the pushed drift only if OKX shows it.
 
-        A push is one message, which a garbled or hostile frame can make up: a ``posId`` the
+        A push is one message, which a garbled or hostile frame can make up. A ``posId`` the
         exchange does not have, adopted, would get an exchange-side stop with ``closeFraction``
-        1 — one that closes the instrument's *real* position when it triggers. So what is
-        adopted is OKX's own record of the position (instId, posId, side, size, avgPx), and
-        its stop is placed from the mark the feed believes for that instrument (the credibility
-        filter's), never from the push. When REST fails, nothing is adopted on the push alone:
-        the periodic reconciliation, itself a REST snapshot, finds the position within one
-        interval and adopts it then.
+        1 — one that closes the instrument's *real* position when it triggers. A held long
+        pushed as short would have its stop canceled and one placed on the short side, which
+        adds to the real long instead of cutting it, or be flattened by a plugin. So what is
+        resolved is OKX's own record of the position (instId, posId, side, size, avgPx), and a
+        new stop is placed from the mark the feed believes for that instrument (the credibility
+        filter's), never from the push. When REST fails, nothing is done on the push alone: the
+        periodic reconciliation, itself a REST snapshot, finds the drift within one interval.
         """
         try:
             confirmed = await self._confirmed(drift)
             if confirmed is not None:
                 trusted = self._market.mark(drift.inst_id)
-                await self._resolve(
-                    replace(drift, exchange=confirmed, mark_price=trusted), detected
-                )
+                await self._resolve(replace(confirmed, mark_price=trusted), detected)
         finally:
             self._gate.end_drift(drift.inst_id)
 
-    async def _confirmed(self, drift: Drift) -> Position | None:
-        """OKX's record of a pushed unknown position; ``None`` when not listed (or REST failed)."""
+    async def _confirmed(self, drift: Drift) -> Drift | None:
+        """The drift as OKX's record shows it now; ``None`` unless that still changes protection.
+
+        Not shown: OKX does not list the position, or lists it on the side the host holds, or
+        REST failed; or the registry caught up meanwhile (an own entry's position, a REST
+        snapshot's drift resolved first).
+        """
         try:
             reports = await self._api.positions(drift.inst_id)
         except OkxError as error:
@@ -226,19 +219,22 @@ class PositionKeeper:
             )
             return None
         listed = (r.position for r in reports if r.position.size > 0)
-        confirmed = next(
+        there = next(
             (p for p in listed if (p.pos_id, p.inst_id) == (drift.pos_id, drift.inst_id)), None
         )
-        if confirmed is None:
+        here = self._registry.get(drift.pos_id)
+        kind = DriftKind.ADD if here is None else DriftKind.CHANGE
+        shown = replace(drift, kind=kind, exchange=there, known=here)
+        if there is not None and _changes_protection(shown):
+            return shown
+        if there is None or drift.kind is DriftKind.CHANGE:
             _log.warning(
-                "%s: a push showed position %s, which OKX does not list; ignored",
+                "%s: a push showed position %s %s, which OKX does not confirm; ignored",
                 drift.inst_id,
                 drift.pos_id,
+                drift.exchange.side if drift.exchange is not None else "flat",
             )
-            return None
-        if self._registry.get(drift.pos_id) is not None:
-            return None  # tracked meanwhile (an own entry's, or a REST snapshot's drift)
-        return confirmed
+        return None
 
     def _start_drift(self, drift: Drift) -> None:
         self._gate.begin_drift(drift.inst_id)
@@ -337,3 +333,15 @@ class PositionKeeper:
         if not waiter.done():
             waiter.set_result(report)
         return True
+
+
+def _changes_protection(drift: Drift) -> bool:
+    """Whether a drift, if believed, would place or replace a stop (or flatten a position).
+
+    An unknown position (adopted with a new stop) and a flipped side (the resting stop is on the
+    wrong side) do. A size or entry change on the same side does not: the exchange-side stop
+    closes the whole position whatever its size (``closeFraction`` 1), and a smaller position
+    is what a partial close leaves, reported with its fills.
+    """
+    there, here = drift.exchange, drift.known
+    return there is not None and (here is None or here.side is not there.side)
