@@ -15,7 +15,6 @@ import orjson
 import pytest
 from hypothesis import given
 from hypothesis import strategies as st
-from host.faults.corpus import ws_samples
 from samples import sample, sample_text
 
 from host.clock import from_okx_ms
@@ -40,6 +39,7 @@ from host.exchange.events import (
     TickerPush,
     TradePush,
 )
+from host.faults.corpus import ws_samples
 
 
 def decode_one(name: str) -> Any:

@@ -41,9 +41,11 @@ def built_wheel(root: Path) -> Path:
     for name in ("pyproject.toml", "README.md"):
         shutil.copy2(REPO / name, source / name)
     built = subprocess.run(
-        [sys.executable, "-m", "pip", "wheel", "--quiet", "--disable-pip-version-check"]
-        + ["--no-deps", "--no-build-isolation", "--no-index", "-w", str(root / "dist")]
-        + [str(source)],
+        [
+            *(sys.executable, "-m", "pip", "wheel", "--quiet", "--disable-pip-version-check"),
+            *("--no-deps", "--no-build-isolation", "--no-index", "-w", str(root / "dist")),
+            str(source),
+        ],
         env={**os.environ, "PIP_CONFIG_FILE": os.devnull},
         capture_output=True,
         text=True,

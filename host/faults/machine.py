@@ -317,9 +317,12 @@ class FaultMachine(RuleBasedStateMachine):
 
     @rule(spare_pages=st.integers(0, 4))
     def fill_disk(self, spare_pages: int) -> None:
-        """The journal's disk fills (F22): what outgrows a few pages fails with SQLite's
-        ``database or disk is full`` until :meth:`free_disk`, a restart (a new connection) or
-        the end of the example. The host must keep protecting and send no unjournaled order."""
+        """The journal's disk fills (F22).
+
+        What outgrows a few pages fails with SQLite's ``database or disk is full`` until
+        :meth:`free_disk`, a restart (a new connection) or the end of the example. The host
+        must keep protecting and send no unjournaled order.
+        """
         self._journal_growth("disk full", spare_pages)
 
     @rule()
