@@ -319,17 +319,6 @@ def test_a_fill_whose_push_is_lost_reaches_the_journal_once_the_host_catches_up(
     assert figures.fills_lost == 0, figures.evidence
 
 
-def test_a_fill_made_while_the_journal_disk_is_full_is_journaled_once_it_is_freed() -> None:
-    # The disk filling (F22) as the suite's rule: the host keeps its position protected and
-    # journals, once there is room again, the fill it could not write while full.
-    full, freed = ("fill_disk", {"spare_pages": 0}), ("free_disk", {})
-
-    figures = drive([outside(), wait(5), full, outside("buy", 1), wait(10), freed, wait(35)])
-
-    assert not figures.violated, figures.evidence
-    assert figures.injected["disk full"] == figures.injected["disk freed"] == 1
-
-
 def test_scalphost_faults_refuses_an_unknown_profile() -> None:
     result = CliRunner().invoke(app, ["faults", "--profile", "nope"])
 

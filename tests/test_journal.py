@@ -371,21 +371,6 @@ async def test_a_full_disk_fails_the_writes_that_do_not_fit_not_the_journal(
     assert (await journal.integrity()).ok
 
 
-async def test_a_capped_journal_refuses_what_outgrows_it_until_the_cap_is_lifted(
-    journal: Journal,
-) -> None:
-    # The fault suite's full disk (F22): SQLite's SQLITE_FULL, as a full disk gives it.
-    await journal.cap_growth(0)
-    big = replace(entry_intent("c1"), reason="x" * 20_000)
-    with pytest.raises(sqlite3.OperationalError, match="database or disk is full"):
-        await journal.commit(big)
-
-    await journal.cap_growth(None)
-
-    assert await journal.commit(big)
-    assert [i.order.cl_ord_id for i in await journal.unresolved_intents()] == ["c1"]
-
-
 async def test_a_closed_journal_refuses_records(journal: Journal) -> None:
     await journal.close()
     with pytest.raises(JournalClosedError):

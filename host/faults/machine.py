@@ -4,8 +4,7 @@ Each example starts a simulator (one instrument, a canary account) and a trading
 applies rules in an order hypothesis chooses: market time passes, private pushes are dropped,
 duplicated, held back and reordered or damaged, sockets are cut, REST calls fail (5xx,
 time-outs, ``50011``, lost and late replies), orders and positions appear from outside, stops are
-canceled from the app, absurd ticks arrive, the exchange's clock drifts, the journal's disk fills
-and is freed, the host restarts.
+canceled from the app, absurd ticks arrive, the exchange's clock drifts, the host restarts.
 After every rule the invariants of :mod:`host.faults.invariants` are checked; at the end the
 faults are healed, the host is given time to catch up and stopped, and the settled invariants
 are checked too. A violation fails the example (hypothesis prints the rules that led to it).
@@ -178,8 +177,6 @@ class FaultMachine(RuleBasedStateMachine):
         host = self._host
         sim = host.sim
         _heal(host)
-        if host.alive and host.engine is not None:
-            await host.engine.journal.cap_growth(None)
         await host.advance(QUIESCE_SECONDS)
         await host.stop()
         journal = await Journal.open(host.journal_file, sim.clock, JournalSettings())
@@ -315,21 +312,6 @@ class FaultMachine(RuleBasedStateMachine):
         """The exchange's clock moves against the host's (F15; 0 heals)."""
         self._inject("clock skew", lambda sim: sim.faults.skew_clock(seconds))
 
-    @rule(spare_pages=st.integers(0, 4))
-    def fill_disk(self, spare_pages: int) -> None:
-        """The journal's disk fills (F22).
-
-        What outgrows a few pages fails with SQLite's ``database or disk is full`` until
-        :meth:`free_disk`, a restart (a new connection) or the end of the example. The host
-        must keep protecting and send no unjournaled order.
-        """
-        self._journal_growth("disk full", spare_pages)
-
-    @rule()
-    def free_disk(self) -> None:
-        """Space on the journal's disk again: the host must resume journaling."""
-        self._journal_growth("disk freed", None)
-
     @rule()
     def restart(self) -> None:
         """The host is stopped and started again on the same exchange and journal (F21)."""
@@ -429,13 +411,6 @@ class FaultMachine(RuleBasedStateMachine):
         self.mine.injected[name] += 1
         self.trail.append(name)
         fault(self._host.sim)
-
-    def _journal_growth(self, name: str, spare_pages: int | None) -> None:
-        engine = self.host.engine if self.host is not None and self.host.alive else None
-        if engine is None or self.broken:
-            return
-        self._inject(name, lambda _sim: None)
-        self._run(engine.journal.cap_growth(spare_pages))
 
     def _check(self, invariant: str, violations: list[Violation]) -> list[Violation]:
         return self.mine.checked(invariant, violations)

@@ -147,15 +147,6 @@ class Journal:
         else:
             await asyncio.to_thread(self._writer.stop)
 
-    async def cap_growth(self, spare_pages: int | None) -> None:
-        """Let the file grow by ``spare_pages`` pages at most; ``None`` lifts the cap.
-
-        What does not fit then fails with SQLite's ``SQLITE_FULL`` ("database or disk is full"),
-        exactly as on a full disk, on this connection only and until lifted: how the fault suite
-        fills the disk (F22) without a filesystem of its own.
-        """
-        await self._read(lambda connection: queries.cap_growth(connection, spare_pages))
-
     # --- what a restart reads -------------------------------------------------------------------
 
     async def open_positions(self) -> tuple[OpenPosition, ...]:

@@ -134,18 +134,6 @@ def seen_trade_ids(
     return frozenset((row["inst_id"], row["trade_id"]) for row in rows)
 
 
-UNCAPPED_PAGES = 2**32 - 2
-"""SQLite's own largest ``max_page_count``: no cap but the disk's."""
-
-
-def cap_growth(connection: sqlite3.Connection, spare_pages: int | None) -> None:
-    """Cap the database at its size plus ``spare_pages`` pages (``None``: lift the cap)."""
-    pages = UNCAPPED_PAGES
-    if spare_pages is not None:
-        pages = connection.execute("PRAGMA page_count").fetchone()[0] + spare_pages
-    connection.execute(f"PRAGMA max_page_count = {int(pages)}")
-
-
 def fills_seen_since(
     connection: sqlite3.Connection, since: datetime
 ) -> tuple[tuple[tuple[str, str], datetime], ...]:
