@@ -1,7 +1,7 @@
 """What decoding one OKX frame costs, from raw text to domain events, and through the feed.
 
 Run: ``python bench/bench_decode.py``. Prints figures; never asserts (speed is measured, not
-asserted). Frames are the real samples in ``tests/okx_samples`` re-serialised compactly, as OKX
+asserted). Frames are the real samples in ``host/faults/samples`` re-serialised compactly, as OKX
 sends them. Market-data frames through the feed get a fresh stamp each time so the watermark
 passes them, as it would on a live stream, after a mark at their own price so the credibility
 check judges them as credible ticks. Each figure is the best of several runs.
@@ -13,7 +13,6 @@ import json
 import time
 from collections.abc import Callable
 from decimal import Decimal
-from pathlib import Path
 
 import orjson
 
@@ -23,9 +22,9 @@ from host.exchange.credibility import PriceCredibility
 from host.exchange.decode import FrameDecoder
 from host.exchange.events import ExchangeEvent, MarkPricePush, QuotePush, TickerPush, TradePush
 from host.exchange.feed import ExchangeFeed
+from host.faults.corpus import SAMPLES
 from host.settings import CredibilitySettings, DedupSettings
 
-SAMPLES = Path(__file__).resolve().parents[1] / "tests" / "okx_samples"
 CALLS = 20_000
 REPEATS = 5
 
@@ -42,7 +41,7 @@ CASES = {
 
 def frames(name: str, stamp_key: str | None) -> list[bytes]:
     """``CALLS`` frames of one sample; market data with increasing stamps."""
-    message = json.loads((SAMPLES / name).read_text())
+    message = json.loads((SAMPLES / name).read_text(encoding="utf-8"))
     if stamp_key is None:
         return [orjson.dumps(message)] * CALLS
     item = message["data"][0]

@@ -1,17 +1,30 @@
-"""Real OKX messages, copied from the team's shared material (sources: okx_samples/SOURCES.md)."""
+"""Real OKX messages, copied from the team's shared material.
+
+The WebSocket samples are package data of the hostile-input corpus (``host/faults/samples``,
+sources in its SOURCES.md), read here from there; the REST samples are the tests' alone
+(``okx_samples``, sources in its SOURCES.md). One copy of each file.
+"""
 
 from __future__ import annotations
 
 import json
+from importlib.resources.abc import Traversable
 from pathlib import Path
 from typing import Any
 
-SAMPLES = Path(__file__).resolve().parent / "okx_samples"
+from host.faults.corpus import SAMPLES as WS_SAMPLES
+
+REST_SAMPLES = Path(__file__).resolve().parent / "okx_samples"
+
+
+def sample_file(name: str) -> Traversable:
+    """Where one sample is: a WebSocket one (``ws_*``) in the package, a REST one here."""
+    return (WS_SAMPLES if name.startswith("ws_") else REST_SAMPLES) / name
 
 
 def sample_text(name: str) -> str:
     """The raw text of one sample, as it arrived on the wire (re-indented)."""
-    return (SAMPLES / name).read_text(encoding="utf-8")
+    return sample_file(name).read_text(encoding="utf-8")
 
 
 def sample(name: str) -> Any:

@@ -14,6 +14,7 @@ from pathlib import Path
 
 import pytest
 from engine_harness import BTC, Session, run_session
+from samples import sample
 
 from host.clock import to_okx_ms
 from host.domain import PositionOrigin, PositionSide
@@ -21,7 +22,6 @@ from host.faults.invariants import orders_sent
 from host.settings import ExchangeSettings
 from host.sim.server import Simulator
 
-SAMPLE = Path(__file__).parent / "okx_samples" / "ws_positions_push_swap_net_real_ccxt.json"
 PHANTOM_POS_ID = "999000111222333444"
 
 QUICK_RETRIES = ExchangeSettings(retry_backoff_seconds=0.01, max_retries=1)
@@ -35,7 +35,7 @@ def phantom_push(sim: Simulator) -> str:
 
 def position_push(sim: Simulator, pos_id: str, pos: str) -> str:
     """A well-formed net-mode positions push (OKX's own sample) claiming BTC ``pos`` now."""
-    frame = json.loads(SAMPLE.read_text(encoding="utf-8"))
+    frame = sample("ws_positions_push_swap_net_real_ccxt.json")
     now = to_okx_ms(sim.clock.now())
     mark = str(sim.engine.market(BTC).mark)
     frame["arg"]["instId"] = BTC

@@ -15,7 +15,7 @@ import orjson
 import pytest
 from hypothesis import given
 from hypothesis import strategies as st
-from samples import SAMPLES, sample, sample_text
+from samples import sample, sample_text
 
 from host.clock import from_okx_ms
 from host.domain import OrderState, PositionSide, Side
@@ -39,6 +39,7 @@ from host.exchange.events import (
     TickerPush,
     TradePush,
 )
+from host.faults.corpus import ws_samples
 
 
 def decode_one(name: str) -> Any:
@@ -105,7 +106,7 @@ NOT_FRAMES = {
 
 
 def test_every_websocket_sample_has_a_stated_fate() -> None:
-    samples = {path.name for path in SAMPLES.glob("ws_*.json")}
+    samples = set(ws_samples())
     assert samples, "no samples found"
     accounted = set(EXPECTED_TYPES) | set(IGNORED_CHANNELS) | set(NOT_FRAMES)
     assert samples <= accounted, sorted(samples - accounted)

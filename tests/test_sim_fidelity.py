@@ -1,7 +1,8 @@
 """Fidelity: every REST answer and push of the simulator has the keys and value types of OKX's.
 
 Each served endpoint and channel is compared with the real or documented samples in
-``tests/okx_samples`` (copied from ``shared/okx/samples``, sources in its SOURCES.md).
+``host/faults/samples`` and ``tests/okx_samples`` (copied from ``shared/okx/samples``, sources
+in their SOURCES.md).
 Records (``data`` items) must have exactly the union of the samples' keys; envelopes may omit
 what only some samples carry (e.g. ``curPage`` outside snapshots). Every value must have a JSON
 type some sample uses for that key — numbers as strings, booleans where OKX sends booleans.
@@ -15,13 +16,13 @@ from typing import Any
 
 import pytest
 from okx_test_client import RESTING_BUY, OkxClient, channel, recv_json, recv_until
-from samples import SAMPLES
+from samples import sample_text
 
 BTC = "BTC-USDT-SWAP"
 
 
 def sample(name: str) -> Any:
-    return json.loads((SAMPLES / f"{name}.json").read_text())
+    return json.loads(sample_text(f"{name}.json"))
 
 
 def assert_shape(mine: Any, samples: list[Any], where: str = "$", *, exact: bool = True) -> None:

@@ -1,6 +1,7 @@
 """Hostile input: mutated real OKX frames, generated configs and command lines.
 
-* **Frames.** Every real WebSocket sample (``tests/okx_samples/ws_*.json``), often retargeted
+* **Frames.** Every real WebSocket sample (``host/faults/samples/ws_*.json``, package data, so
+  the corpus is the same in a plain ``pip install`` as in the repository), often retargeted
   at the traded instrument, then damaged: a field replaced by arbitrary JSON or an absurd number
   (``0``, ``-1``, ``1e400``, a ``ts`` of ``300000000000000``...), a field removed, the text
   truncated; plus frames generated from nothing. Each is sent over the real socket to a host
@@ -20,6 +21,8 @@ import json
 import tempfile
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
+from importlib import resources
+from importlib.resources.abc import Traversable
 from pathlib import Path
 from typing import Any
 
@@ -42,8 +45,9 @@ from host.faults.harness import (
 from host.faults.invariants import Violation, orders_sent, secret_hits, unprotected
 from host.settings import Settings, load_settings, redacted_dump
 
-SAMPLES = Path(__file__).resolve().parents[2] / "tests" / "okx_samples"
-"""The real OKX messages of the repository (absent from an installed wheel)."""
+SAMPLES = resources.files("host.faults") / "samples"
+"""The real OKX WebSocket messages the corpus mutates, package data of ``host.faults`` (their
+sources: ``SOURCES.md`` beside them); the tests read them from here too."""
 
 ABSURD: tuple[Any, ...] = (
     "0",
@@ -88,11 +92,12 @@ json_values = st.recursive(
 )
 
 
-def ws_samples(directory: Path = SAMPLES) -> dict[str, Any]:
-    """Every WebSocket sample, parsed, by file name (none if the directory is absent)."""
+def ws_samples(directory: Traversable = SAMPLES) -> dict[str, Any]:
+    """Every WebSocket sample, parsed, by file name."""
     return {
-        path.name: json.loads(path.read_text(encoding="utf-8"))
-        for path in sorted(directory.glob("ws_*.json"))
+        entry.name: json.loads(entry.read_text(encoding="utf-8"))
+        for entry in sorted(directory.iterdir(), key=lambda entry: entry.name)
+        if entry.name.startswith("ws_") and entry.name.endswith(".json")
     }
 
 

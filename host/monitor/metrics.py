@@ -189,7 +189,7 @@ class HostCollector(Collector):
             value=float(stats.totals()[2]),
         )
         yield CounterMetricFamily(
-            "scalphost_trades", "Positions closed this session.", value=len(stats.trades)
+            "scalphost_trades", "Positions closed this session.", value=stats.closed
         )
         for action, value in (
             ("placed", counts.stops_placed),

@@ -191,7 +191,7 @@ def _figures(engine: Engine) -> JsonDict:
         "vetoed": stats.vetoed,
         "entries_sent": stats.entries_sent,
         "fills": engine.ledger.booked,
-        "trades": len(stats.trades),
+        "trades": stats.closed,
         "wins": stats.wins,
         "realised_gross": str(gross),
         "fees": str(fees),

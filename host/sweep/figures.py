@@ -12,7 +12,7 @@ from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from decimal import Decimal, localcontext
 
-from host.engine.stats import SessionStats
+from host.report.figures import Figures as ReportFigures
 
 PLACES = Decimal("0.000001")
 """Ratios are rounded to six places: enough to rank, short enough to read."""
@@ -42,16 +42,19 @@ class Figures:
         return sharpe(self.returns)
 
 
-def figures_of(stats: SessionStats, entry_notional: Decimal) -> Figures:
-    """A run's figures from the engine's session statistics."""
-    _, fees, net = stats.totals()
-    closes = sorted(stats.trades, key=lambda trade: trade.closed.closed_at)
+def figures_of(report: ReportFigures, entry_notional: Decimal) -> Figures:
+    """A run's figures from its journal (as ``scalphost report`` reads it).
+
+    The journal, not the engine's session statistics: those keep only the latest trades, and a
+    long replay's Sharpe ratio must cover every one.
+    """
+    closes = sorted(report.trades, key=lambda trade: trade.closed.closed_at)
     return Figures(
-        trades=len(stats.trades),
-        wins=stats.wins,
-        net_pnl=net,
-        fees=fees,
-        max_drawdown=stats.max_drawdown(),
+        trades=len(report.trades),
+        wins=report.wins,
+        net_pnl=report.net,
+        fees=report.fees,
+        max_drawdown=-report.max_drawdown,
         returns=tuple(trade.closed.pnl.net / entry_notional for trade in closes),
     )
 

@@ -8,12 +8,17 @@ does not parse) comes back as the run's cause instead of stopping the sweep.
 
 from __future__ import annotations
 
+import logging
 import tempfile
+from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import timedelta
 from pathlib import Path
 
 from host.logs import configure_logging
+from host.report.command import load
+from host.report.source import Period
 from host.sessions.fast import run_fast
 from host.sessions.replay_loop import run_on_replay_loop
 from host.settings import Settings
@@ -47,10 +52,12 @@ class RunOutcome:
 
 def run_one(task: RunTask) -> RunOutcome:
     """Replay ``task``'s market with its settings, in a journal directory of its own."""
-    configure_logging("ERROR", ())  # a worker's warnings would interleave with the progress
     minutes = task.data.minutes
     try:
-        with tempfile.TemporaryDirectory(prefix="scalphost-sweep-") as directory:
+        with (
+            only_errors_logged(),
+            tempfile.TemporaryDirectory(prefix="scalphost-sweep-") as directory,
+        ):
             settings = task.settings.model_copy(
                 update={
                     "journal": task.settings.journal.model_copy(
@@ -66,14 +73,35 @@ def run_one(task: RunTask) -> RunOutcome:
                     data=task.data.file,
                 )
             )
+            report = load(result.journal, Period(), settings.hooks)
     except Exception as error:  # any failure is this run's, reported with it
         return failed(task.key, error)
     plugin_errors = result.stats.faults.by_plugin()
     if plugin_errors:
         cause = ", ".join(f"plugin {name}: {count} errors" for name, count in plugin_errors.items())
         return RunOutcome(task.key, FAILED, cause=cause)
-    figures = figures_of(result.stats, settings.engine.entry_notional_usdt)
+    figures = figures_of(report, settings.engine.entry_notional_usdt)
     return RunOutcome(task.key, OK, figures, result.ledger_digest)
+
+
+@contextmanager
+def only_errors_logged() -> Iterator[None]:
+    """Log only errors during a run, then put the caller's logging back.
+
+    A run's warnings would interleave with the sweep's progress. Run in the sweep's own process
+    (``--local --workers 1``), the run must not leave that process logging only errors.
+    """
+    root = logging.getLogger()
+    level, handlers = root.level, list(root.handlers)
+    configure_logging("ERROR", ())
+    try:
+        yield
+    finally:
+        for handler in [h for h in root.handlers if h not in handlers]:
+            root.removeHandler(handler)
+        for handler in [h for h in handlers if h not in root.handlers]:
+            root.addHandler(handler)
+        root.setLevel(level)
 
 
 def failed(key: str, error: BaseException) -> RunOutcome:
