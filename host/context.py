@@ -11,6 +11,7 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 
 from host.domain import InstrumentSpec, Regime
+from host.domain.quick_init import quick_init
 
 
 @dataclass(frozen=True, slots=True)
@@ -26,6 +27,7 @@ class HostLoad:
     exchange_latency: timedelta
 
 
+@quick_init  # one per tick
 @dataclass(frozen=True, slots=True)
 class HookContext:
     """What a plugin may know about one instrument when the host asks it something.

@@ -7,6 +7,7 @@ from datetime import datetime
 from decimal import Decimal
 from enum import StrEnum
 
+from host.domain.quick_init import quick_init
 from host.domain.sides import Side
 
 
@@ -18,6 +19,7 @@ class Regime(StrEnum):
     CHOPPY = "choppy"
 
 
+@quick_init  # built at least once per tick
 @dataclass(frozen=True, slots=True)
 class Tick:
     """Top of book and last trade for one instrument at exchange time ``ts`` (aware UTC).

@@ -44,11 +44,11 @@ class MarketView:
 
     def context(self, inst_id: str) -> HookContext:
         """What a plugin may know about ``inst_id`` now."""
-        return HookContext(
-            now=self._clock.now(),
-            instrument=self.specs[inst_id],
-            regime=self._regimes.get(inst_id, self.regime_fallback),
-            load=self.load,
+        return HookContext(  # positional: one per tick, and keywords cost more
+            self._clock.now(),
+            self.specs[inst_id],
+            self._regimes.get(inst_id, self.regime_fallback),
+            self.load,
         )
 
     def on_ticker(self, tick: Tick) -> Tick:

@@ -14,6 +14,7 @@ from decimal import Decimal
 from enum import StrEnum
 
 from host.domain import Fill, Order, Position, Tick, Trade
+from host.domain.quick_init import quick_init
 
 
 @dataclass(frozen=True, slots=True)
@@ -42,6 +43,7 @@ class ControlEvent:
         return self.event != "error" and self.code in ("", "0")
 
 
+@quick_init  # one per tick
 @dataclass(frozen=True, slots=True)
 class TickerPush:
     """A ``tickers`` push; ``stamp`` is its ``ts`` in milliseconds, for the watermark."""
