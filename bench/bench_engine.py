@@ -31,6 +31,7 @@ from collections.abc import AsyncIterator, Callable
 from contextlib import asynccontextmanager
 from decimal import Decimal
 from pathlib import Path
+from types import SimpleNamespace
 
 import orjson
 
@@ -46,6 +47,7 @@ from host.exchange.events import ExchangeEvent
 from host.exchange.feed import ExchangeFeed
 from host.exchange.orders import ClientOrderIds
 from host.journal import Journal
+from host.notify.service import Notifier
 from host.pluginmanager import build_plugin_host
 from host.settings import EngineSettings, JournalSettings, Settings, load_settings
 
@@ -82,15 +84,18 @@ async def engine_with(settings: Settings, open_positions: int) -> AsyncIterator[
             Path(directory) / "bench.sqlite3", clock, JournalSettings(synchronous="normal")
         )
         executor = Executor(None, journal, clock, ClientOrderIds(clock), "cross", lambda _: None)  # type: ignore[arg-type]
+        # No exchange: the engine only asks it the time once, where its fill read-back starts.
+        no_exchange = SimpleNamespace(rest=SimpleNamespace(server_now=clock.now))
         engine = Engine(
             settings.engine.model_copy(update={"reconcile_interval_seconds": 10**9}),
             settings.hooks.regime_fallback,
             clock,
             plugins.dispatch,
-            None,  # type: ignore[arg-type]
+            no_exchange,  # type: ignore[arg-type]
             journal,
             executor,
             {BTC.inst_id: BTC},
+            Notifier(plugins.dispatch, settings.notify, clock, settings.mode),
         )
         engine.positions.reconcile_at(float("inf"))
         for n in range(open_positions):
