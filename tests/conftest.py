@@ -2,7 +2,8 @@
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator
+import logging
+from collections.abc import AsyncIterator, Iterator
 from decimal import Decimal
 
 import pytest
@@ -11,6 +12,24 @@ from plugin_factory import BTC, NOW
 
 from host.clock import ManualClock
 from host.domain import InstrumentSpec
+
+
+@pytest.fixture(autouse=True)
+def logging_as_it_was() -> Iterator[None]:
+    """Each test leaves the process's logging as it found it.
+
+    A command run in-process (typer's runner) configures logging as its process's entry point
+    should: ``golive``, ``sweep`` and ``report`` log only errors. Left so, a later test waiting
+    for a warning in ``caplog`` would wait in vain (it did: ``test_ws``'s back-off warning).
+    """
+    root = logging.getLogger()
+    level, handlers = root.level, list(root.handlers)
+    yield
+    for handler in [h for h in root.handlers if h not in handlers]:
+        root.removeHandler(handler)
+    for handler in [h for h in handlers if h not in root.handlers]:
+        root.addHandler(handler)
+    root.setLevel(level)
 
 
 @pytest.fixture
