@@ -75,4 +75,10 @@ class ReplayLoop(asyncio.SelectorEventLoop):
 def run_on_replay_loop(work: Coroutine[Any, Any, T]) -> T:
     """Run ``work`` to completion on a new :class:`ReplayLoop` (as :func:`asyncio.run` does)."""
     with asyncio.Runner(loop_factory=ReplayLoop) as runner:
-        return runner.run(work)
+        result = runner.run(work)
+        # The runner's own shutdown of the default executor waits at most 300 s of *loop* time
+        # (Python 3.12+), which this loop jumps past at once while a thread is still joining:
+        # shut it down here without a limit, so the wait is in real time.
+        loop = runner.get_loop()
+        loop.run_until_complete(loop.shutdown_default_executor())
+        return result
