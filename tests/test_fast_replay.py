@@ -297,6 +297,7 @@ def _without_load_guard(directory: Path, monkeypatch: pytest.MonkeyPatch) -> Set
     return _settings(directory)
 
 
+@pytest.mark.slow  # a socket paper session: about 40 s on an idle machine
 def test_fast_replay_and_socket_paper_mode_trade_alike(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:

@@ -21,25 +21,22 @@ def run(*args: str, cwd: Path = ROOT) -> subprocess.CompletedProcess[str]:
     )
 
 
-@pytest.mark.slow
 def test_ruff_lint_passes() -> None:
     result = run("ruff", "check", ".")
     assert result.returncode == 0, result.stdout + result.stderr
 
 
-@pytest.mark.slow
 def test_ruff_format_is_applied() -> None:
     result = run("ruff", "format", "--check", ".")
     assert result.returncode == 0, result.stdout + result.stderr
 
 
-@pytest.mark.slow
+@pytest.mark.slow  # strict typing of the whole tree: about a minute without a cache
 def test_mypy_strict_passes_on_host_and_plugins() -> None:
     result = run("mypy")
     assert result.returncode == 0, result.stdout + result.stderr
 
 
-@pytest.mark.slow
 def test_a_naive_datetime_fails_lint(tmp_path: Path) -> None:
     offender = tmp_path / "host" / "naive.py"
     offender.parent.mkdir()
