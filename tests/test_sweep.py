@@ -370,6 +370,20 @@ def test_a_sweep_on_ray_twice_gives_the_tables_of_one_process_and_of_a_pool(
 
 
 @pytest.mark.slow
+@pytest.mark.skipif(not RAY, reason="Ray is not installed (pip install 'scalphost[sweep]')")
+def test_an_address_where_no_cluster_answers_ends_in_one_line_and_exit_1(tmp_path: Path) -> None:
+    """Unbounded, Ray retries for a quarter of an hour (past the helper's guard), warning often."""
+    spec = write_spec(tmp_path, {"grid": {TRAIL: ["0.001"]}, "data": {"seeds": [1]}})
+    out = tmp_path / "out"
+    result = scalphost("sweep", str(spec), "--address", "127.0.0.1:1", "--output", str(out))
+    assert result.returncode == 1
+    [line] = result.stderr.splitlines()  # not Ray's warning for every attempt
+    # Ray puts the node's own address for 127.0.0.1; the port stays the one asked for
+    assert line.startswith("ray error: --address 127.0.0.1:1: Failed to connect to Ray cluster at ")
+    assert line.endswith(":1")
+
+
+@pytest.mark.slow
 def test_golive_checks_each_of_the_best_configs(tmp_path: Path) -> None:
     spec = write_spec(
         tmp_path,
