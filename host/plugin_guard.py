@@ -111,6 +111,8 @@ class FaultLog:
         self.failure_limit = failure_limit
         self.switched_off: dict[str, str] = {}
         """Plugins switched off for the session, with the reason."""
+        self.first_problems: dict[str, tuple[str, str]] = {}
+        """Each failing plugin's first fault, ``(hook, problem)``: what, not only how often."""
         self.slow: list[SlowHook] = []
         self.hooks: list[HookHealth] = []
         """Every guarded implementation's record, for the metrics to read at scrape time."""
@@ -123,6 +125,7 @@ class FaultLog:
     def record(self, plugin: str, hook: str, problem: str, error: Exception | None = None) -> None:
         """Count one fault and log it with the plugin and hook that caused it."""
         self.counts[(plugin, hook)] += 1
+        self.first_problems.setdefault(plugin, (hook, problem))
         first = self.counts[(plugin, hook)] == 1
         log.log(
             logging.ERROR if first else logging.DEBUG,

@@ -6,6 +6,7 @@ suite stays quick; the Ray test, which starts a local Ray, is marked slow.
 
 from __future__ import annotations
 
+import csv
 import importlib.util
 import io
 import json
@@ -15,6 +16,7 @@ from pathlib import Path
 
 import pytest
 import yaml
+from installed_plugins import environment_with, install_plugins
 from rich.console import Console
 from test_cli import PAPER, invoke, scalphost
 
@@ -163,6 +165,48 @@ def test_a_run_that_raises_is_reported_with_its_cause(tmp_path: Path) -> None:
     assert by_data["missing.csv"].cause.startswith("ReplayError:")
     assert "missing.csv" in by_data["missing.csv"].cause
     assert report.ranked == []  # its one config left a market out
+
+
+RAISING = {
+    "raises_on_every_tick": "broken_runs:RaisesOnEveryTick",
+    "raises_once": "broken_runs:RaisesOnce",
+}
+
+
+def test_a_run_whose_plugin_raised_fails_with_the_error_and_the_sweep_goes_on(
+    tmp_path: Path,
+) -> None:
+    """Installed as a third-party package and enabled by the grid, as a user would sweep one."""
+    install_plugins(tmp_path / "site", RAISING)
+    grid = {f"plugins.{name}.enabled": [False, True] for name in RAISING}
+    document = {"base": str(PAPER), "grid": grid, "data": {"seeds": [1], "minutes": 0.2}}
+    spec = write_spec(tmp_path, document | {"best": 1})
+    out = tmp_path / "out"
+    env = environment_with(tmp_path / "site")
+    result = scalphost(
+        "sweep", str(spec), "--local", "--workers", "1", "--output", str(out), env=env
+    )
+    assert result.returncode == 1, result.stdout + result.stderr
+    with (out / "runs.csv").open(encoding="utf-8") as file:
+        rows = list(csv.DictReader(file))
+    assert [row["status"] for row in rows] == [OK, FAILED, FAILED, FAILED]
+    every_tick = (
+        "plugin raises_on_every_tick: 20 errors, the first in generate_signals: "
+        "raised KeyError: 'no model for BTC-USDT-SWAP'; switched off for the session after 20 "
+        "failures in a row in generate_signals"
+    )
+    once = (
+        "plugin raises_once: 1 error, the first in generate_signals: "
+        "raised ZeroDivisionError: no ticks seen yet"
+    )
+    assert rows[1]["cause"] == once
+    assert rows[2]["cause"].startswith(every_tick)
+    assert rows[3]["cause"].startswith(f"{every_tick}")
+    assert rows[3]["cause"].endswith(once)
+    failures = [line for line in result.stdout.splitlines() if line.startswith("FAILED ")]
+    assert [line.split(": ", 1)[1] for line in failures] == [row["cause"] for row in rows[1:]]
+    ranked = (out / "ranking.csv").read_text(encoding="utf-8").splitlines()
+    assert len(ranked) == 2  # the heading and the one configuration without a raising plugin
 
 
 # --- store, tables, best configs ----------------------------------------------------------------
@@ -323,6 +367,20 @@ def test_a_sweep_on_ray_twice_gives_the_tables_of_one_process_and_of_a_pool(
         assert (tmp_path / "two" / name).read_bytes() == table
         assert (tmp_path / "alone" / name).read_bytes() == table
         assert (tmp_path / "pool" / name).read_bytes() == table
+
+
+@pytest.mark.slow
+@pytest.mark.skipif(not RAY, reason="Ray is not installed (pip install 'scalphost[sweep]')")
+def test_an_address_where_no_cluster_answers_ends_in_one_line_and_exit_1(tmp_path: Path) -> None:
+    """Unbounded, Ray retries for a quarter of an hour (past the helper's guard), warning often."""
+    spec = write_spec(tmp_path, {"grid": {TRAIL: ["0.001"]}, "data": {"seeds": [1]}})
+    out = tmp_path / "out"
+    result = scalphost("sweep", str(spec), "--address", "127.0.0.1:1", "--output", str(out))
+    assert result.returncode == 1
+    [line] = result.stderr.splitlines()  # not Ray's warning for every attempt
+    # Ray puts the node's own address for 127.0.0.1; the port stays the one asked for
+    assert line.startswith("ray error: --address 127.0.0.1:1: Failed to connect to Ray cluster at ")
+    assert line.endswith(":1")
 
 
 @pytest.mark.slow

@@ -129,4 +129,6 @@ def show_report(report: SweepReport, spec: SweepSpec, console: Console) -> None:
     for row in report.failed:
         cause = row.outcome.cause or "no cause given"
         where = f"{row.run.configuration.config_id} on {row.run.data.label}"
-        console.print(f"FAILED {where}: {cause}", markup=False)
+        console.print(
+            f"FAILED {where}: {cause}", markup=False, soft_wrap=True
+        )  # one line: grep-able

@@ -17,6 +17,7 @@ from datetime import timedelta
 from pathlib import Path
 
 from host.logs import configure_logging
+from host.plugin_guard import FaultLog
 from host.report.command import load
 from host.report.source import Period
 from host.sessions.fast import run_fast
@@ -76,10 +77,8 @@ def run_one(task: RunTask) -> RunOutcome:
             report = load(result.journal, Period(), settings.hooks)
     except Exception as error:  # any failure is this run's, reported with it
         return failed(task.key, error)
-    plugin_errors = result.stats.faults.by_plugin()
-    if plugin_errors:
-        cause = ", ".join(f"plugin {name}: {count} errors" for name, count in plugin_errors.items())
-        return RunOutcome(task.key, FAILED, cause=cause)
+    if result.stats.faults.total:
+        return RunOutcome(task.key, FAILED, cause=plugin_failures(result.stats.faults))
     figures = figures_of(report, settings.engine.entry_notional_usdt)
     return RunOutcome(task.key, OK, figures, result.ledger_digest)
 
@@ -102,6 +101,24 @@ def only_errors_logged() -> Iterator[None]:
         for handler in [h for h in handlers if h not in root.handlers]:
             root.addHandler(handler)
         root.setLevel(level)
+
+
+def plugin_failures(faults: FaultLog) -> str:
+    """Why a run whose plugins failed is not its configuration's result, on one line.
+
+    The session went on (the guard counts a plugin's faults and switches it off when it keeps
+    raising), but figures made without a plugin's answers would rank a configuration that was
+    never really run. Each failing plugin: how often, its first problem, and whether it was
+    switched off (the reason gives the last error).
+    """
+    causes = []
+    for plugin, count in faults.by_plugin().items():
+        hook, problem = faults.first_problems[plugin]
+        errors = f"{count} error" + ("" if count == 1 else "s")
+        cause = f"plugin {plugin}: {errors}, the first in {hook}: {problem}"
+        switched_off = faults.switched_off.get(plugin)
+        causes.append(f"{cause}; {switched_off}" if switched_off else cause)
+    return "; ".join(causes)
 
 
 def failed(key: str, error: BaseException) -> RunOutcome:

@@ -10,8 +10,10 @@ from __future__ import annotations
 import logging
 import multiprocessing
 import os
+import sys
 from collections.abc import Callable, Iterator, Sequence
 from concurrent.futures import Future, ProcessPoolExecutor, as_completed
+from contextlib import contextmanager, nullcontext
 from dataclasses import dataclass
 from typing import Any, Protocol, TypeVar
 
@@ -22,6 +24,39 @@ RAY_MISSING = (
     "scalphost sweep needs Ray: pip install 'scalphost[sweep]' "
     "(or use --local for a process pool on this machine)"
 )
+
+
+CLUSTER_CONNECT_BOUNDS = {
+    "RAY_gcs_server_port_wait_time_s": "2",
+    "RAY_gcs_rpc_server_connect_timeout_s": "3",
+    "RAY_py_gcs_connect_timeout_s": "5",
+}
+"""Ray's own settings for joining a cluster (``--address``), each unless the user set it.
+
+Unbounded, Ray tries an address where no cluster answers twenty times for about 40 s each (a
+quarter of an hour), logging warnings all along. Bounded: two attempts (``..._wait_time_s``, one
+a second), each allowing 3 s to connect and 5 s for the cluster to answer — about 25 s in all
+(27 s measured), then Ray's ``ConnectionError``, which the command prints as one line. A
+reachable head answers well within that; a user on a slow link can raise them in the environment.
+"""
+
+
+@contextmanager
+def _core_warnings_dropped() -> Iterator[None]:
+    """Send this process's standard error to /dev/null while Ray's core joins a cluster.
+
+    Ray's C++ client logs a warning for every failed attempt straight to file descriptor 2,
+    before its log level applies; the command says what went wrong in one line instead.
+    """
+    sys.stderr.flush()
+    saved = os.dup(2)
+    try:
+        with open(os.devnull, "w") as devnull:
+            os.dup2(devnull.fileno(), 2)
+        yield
+    finally:
+        os.dup2(saved, 2)
+        os.close(saved)
 
 
 class RayMissingError(RuntimeError):
@@ -117,6 +152,9 @@ class RayWorkers:
     """
 
     def __init__(self, slots: int | None, address: str | None) -> None:
+        if address:
+            for name, value in CLUSTER_CONNECT_BOUNDS.items():
+                os.environ.setdefault(name, value)  # read by Ray's core when it is imported
         try:
             import ray
         except ImportError:
@@ -132,13 +170,18 @@ class RayWorkers:
             return
         ray = self._ray
         if not ray.is_initialized():
-            ray.init(
-                address=self._address,
-                num_cpus=None if self._address else self.slots,
-                include_dashboard=False,
-                logging_level=logging.ERROR,
-                log_to_driver=False,
-            )
+            try:
+                with _core_warnings_dropped() if self._address else nullcontext():
+                    ray.init(
+                        address=self._address,
+                        num_cpus=None if self._address else self.slots,
+                        include_dashboard=False,
+                        logging_level=logging.ERROR,
+                        log_to_driver=False,
+                    )
+            except (ConnectionError, ValueError) as error:  # no cluster there, or no Ray Client
+                message = " ".join(str(error).split())
+                raise ConnectionError(f"--address {self._address}: {message}") from None
             self._started = True
             self.slots = int(ray.cluster_resources().get("CPU", 1))
         remote = ray.remote(num_cpus=1, max_retries=0)(function)
