@@ -9,7 +9,9 @@ ordering and ``firstresult`` short-circuit; the guard only changes what a failur
 first-answer hook a fault is a result too, so pluggy stops at it: :mod:`host.dispatch` then asks
 again without the plugins already heard, so the ones behind a failing plugin are still asked. The
 two collect-all hooks called on every tick go through :class:`DirectCall` instead of pluggy's
-general call: the same guarded implementations in the same order, for less.
+general call: the same guarded implementations in the same order, for less. The host's manager
+(:class:`CountedPluginManager`) counts its registrations, so the direct call knows at the cost of
+one comparison when the implementations it holds are out of date.
 
 The guard also keeps the plugin's health (:class:`FaultLog`): how often it failed, whether it
 keeps failing (then it is switched off for the session, unless it is essential), and whether it
@@ -24,13 +26,13 @@ import logging
 from collections import Counter
 from collections.abc import Callable
 from dataclasses import dataclass, field
-from typing import TYPE_CHECKING, Any
+from typing import Any
+
+import pluggy
 
 from host.clock import monotonic_ns
+from host.domain.quick_init import quick_init
 from host.durations import DurationHistogram
-
-if TYPE_CHECKING:
-    import pluggy
 
 log = logging.getLogger(__name__)
 
@@ -45,6 +47,7 @@ slow on every call and is still named within its first few calls.
 """
 
 
+@quick_init  # one per plugin that answers, on every tick
 @dataclass(frozen=True, slots=True)
 class Answer:
     """A plugin's non-``None`` answer to one hook call."""
@@ -237,6 +240,32 @@ def guard(
     return guarded
 
 
+class CountedPluginManager(pluggy.PluginManager):
+    """pluggy's manager, counting every change to what is registered.
+
+    A plugin switched off is unregistered (``set_blocked`` unregisters too); ``changes`` moves on
+    each registration and unregistration, even one that failed half-way, so a caller that keeps a
+    hook's implementations (:class:`DirectCall`) can tell they are out of date by comparing one
+    integer, instead of copying pluggy's list and comparing it on every call.
+    """
+
+    changes = 0
+
+    def register(self, plugin: object, name: str | None = None) -> str | None:
+        """Register as pluggy does, and count the change."""
+        try:
+            return super().register(plugin, name)
+        finally:
+            self.changes += 1
+
+    def unregister(self, plugin: object | None = None, name: str | None = None) -> Any | None:
+        """Unregister as pluggy does, and count the change."""
+        try:
+            return super().unregister(plugin, name)
+        finally:
+            self.changes += 1
+
+
 class DirectCall:
     """A collect-all hook's guarded implementations called in pluggy's order, without pluggy.
 
@@ -244,33 +273,52 @@ class DirectCall:
     (its keyword checks, a copy of the implementation list, a loop that also serves wrappers and
     first-answer hooks) cost about as much as the three built-in exit plugins it called. The
     functions called are the ones pluggy holds, each behind its :func:`guard`, so every call is
-    still timed, counted, isolated and switched off as before. pluggy's list is read on every
-    call and compared with the one last seen, so a plugin switched off (unregistered) or
-    registered later is seen at once. The host refuses wrapper implementations
-    (:mod:`host.pluginmanager`); an implementation taking keyword arguments of its own is left
-    to pluggy's call, which knows how to pass them.
+    still timed, counted, isolated and switched off as before. The arguments are passed in the
+    hookspec's order; an implementation that asks for exactly those gets them as they are, one
+    that asks for fewer or another order gets them picked out. The plan is made again whenever
+    the manager's registrations changed (:class:`CountedPluginManager`), so a plugin switched off
+    (unregistered) is not asked again from the next call on, and one registered later is asked.
+    The host refuses wrapper implementations (:mod:`host.pluginmanager`); an implementation
+    taking keyword arguments of its own is left to pluggy's call, which knows how to pass them.
     """
 
-    def __init__(self, caller: pluggy.HookCaller) -> None:
-        self._caller = caller
-        self._seen: list[pluggy.HookImpl] = []
-        self._plan: list[tuple[Callable[..., object], tuple[str, ...]]] | None = []
+    def __init__(self, pm: CountedPluginManager, hook: str) -> None:
+        self._pm = pm
+        self._caller: pluggy.HookCaller = getattr(pm.hook, hook)
+        spec = self._caller.spec
+        self._argnames: tuple[str, ...] = () if spec is None else spec.argnames
+        self._planned_at = -1
+        self._plan: list[tuple[Callable[..., object], tuple[int, ...] | None]] | None = None
 
-    def __call__(self, **arguments: object) -> list[Any]:
-        """Every non-``None`` result, last registered first (as pluggy returns them)."""
-        implementations = self._caller.get_hookimpls()
-        if implementations != self._seen:
-            self._seen = implementations
-            self._plan = (
-                None
-                if any(i.kwargnames or i.wrapper or i.hookwrapper for i in implementations)
-                else [(i.function, i.argnames) for i in reversed(implementations)]
-            )
-        if self._plan is None:
-            return self._caller(**arguments)  # type: ignore[no-any-return]
+    def __call__(self, *arguments: object) -> list[Any]:
+        """Every non-``None`` result, last registered first (as pluggy returns them).
+
+        ``arguments``: the hook's, in its hookspec's order.
+        """
+        if self._planned_at != self._pm.changes:
+            self._planned_at = self._pm.changes
+            self._plan = self._planned(self._caller.get_hookimpls())
+        plan = self._plan
+        if plan is None:
+            return self._caller(**dict(zip(self._argnames, arguments, strict=True)))  # type: ignore[no-any-return]
         results = []
-        for function, names in self._plan:
-            result = function(*[arguments[name] for name in names])
+        for function, picks in plan:
+            if picks is None:
+                result = function(*arguments)
+            else:
+                result = function(*[arguments[index] for index in picks])
             if result is not None:
                 results.append(result)
         return results
+
+    def _planned(
+        self, implementations: list[pluggy.HookImpl]
+    ) -> list[tuple[Callable[..., object], tuple[int, ...] | None]] | None:
+        """What to call, in order, and which arguments each takes (``None``: all, as given)."""
+        if any(i.kwargnames or i.wrapper or i.hookwrapper for i in implementations):
+            return None
+        names = self._argnames
+        return [
+            (i.function, None if i.argnames == names else tuple(names.index(n) for n in i.argnames))
+            for i in reversed(implementations)
+        ]
