@@ -201,6 +201,50 @@ def format_ns(nanoseconds: int) -> str:
     return f"{nanoseconds / 1_000_000_000:.2f} s"
 
 
+class Guard:
+    """What the guard does with one implementation's outcome: count, time, isolate, answer.
+
+    Kept apart from the call itself so :class:`DirectCall`, which calls the guarded
+    implementations of the per-tick hooks in a row, can time them with one clock reading between
+    two calls instead of two readings around each, and still account for each call as
+    :func:`guard` does.
+    """
+
+    __slots__ = ("_buckets", "_faults", "_health", "_timing")
+
+    def __init__(self, health: HookHealth, faults: FaultLog) -> None:
+        self._health = health
+        self._faults = faults
+        self._timing = health.timing
+        self._buckets = health.timing.counts
+        faults.hooks.append(health)
+
+    def answered(self, took: int, value: object) -> Answer | None:
+        """A call that returned ``value`` after ``took`` nanoseconds: an answer, or ``None``."""
+        health = self._health
+        self._buckets[(took - 1).bit_length()] += 1  # DurationHistogram.record_ns, inlined
+        self._timing.total_ns += took
+        if took > health.budget_ns:
+            self._faults.over_budget(health, took)
+        elif health.slow_in_a_row:
+            health.slow_in_a_row = 0
+        if health.failures_in_a_row:
+            health.failures_in_a_row = 0
+        if value is None:
+            return None
+        health.answers += 1
+        return Answer(health.plugin, value)
+
+    def raised(self, error: Exception) -> PluginFault:
+        """A call that raised: counted (and the plugin switched off if it keeps raising)."""
+        self._faults.raised(self._health, error)
+        return PluginFault(self._health.plugin, self._health.hook, error)
+
+
+GUARD_ATTRIBUTE = "scalphost_guard"
+"""Where a guarded function keeps its :class:`Guard` (read by :class:`DirectCall`)."""
+
+
 def guard(
     health: HookHealth, implementation: Callable[..., object], faults: FaultLog
 ) -> Callable[..., object]:
@@ -210,10 +254,8 @@ def guard(
     bench/bench_guard.py for the cost). ``functools.wraps`` keeps ``__wrapped__``, which pluggy
     follows to read the implementation's (opt-in) argument names.
     """
-    plugin, hook, budget_ns = health.plugin, health.hook, health.budget_ns
-    faults.hooks.append(health)
-    timing = health.timing
-    buckets = timing.counts
+    keeper = Guard(health, faults)
+    answered, raised = keeper.answered, keeper.raised
 
     @functools.wraps(implementation)
     def guarded(*args: object) -> Answer | PluginFault | None:
@@ -221,22 +263,10 @@ def guard(
         try:
             value = implementation(*args)
         except Exception as error:
-            faults.raised(health, error)
-            return PluginFault(plugin, hook, error)
-        took = monotonic_ns() - started
-        buckets[(took - 1).bit_length()] += 1  # DurationHistogram.record_ns, inlined: hot path
-        timing.total_ns += took
-        if took > budget_ns:
-            faults.over_budget(health, took)
-        elif health.slow_in_a_row:
-            health.slow_in_a_row = 0
-        if health.failures_in_a_row:
-            health.failures_in_a_row = 0
-        if value is None:
-            return None
-        health.answers += 1
-        return Answer(plugin, value)
+            return raised(error)
+        return answered(monotonic_ns() - started, value)
 
+    setattr(guarded, GUARD_ATTRIBUTE, keeper)
     return guarded
 
 
@@ -266,6 +296,10 @@ class CountedPluginManager(pluggy.PluginManager):
             self.changes += 1
 
 
+_Step = tuple[Callable[..., object], Guard | None, tuple[int, ...] | None]
+"""One implementation in a :class:`DirectCall`'s plan: function, its guard, the arguments."""
+
+
 class DirectCall:
     """A collect-all hook's guarded implementations called in pluggy's order, without pluggy.
 
@@ -288,12 +322,15 @@ class DirectCall:
         spec = self._caller.spec
         self._argnames: tuple[str, ...] = () if spec is None else spec.argnames
         self._planned_at = -1
-        self._plan: list[tuple[Callable[..., object], tuple[int, ...] | None]] | None = None
+        self._plan: list[_Step] | None = None
 
     def __call__(self, *arguments: object) -> list[Any]:
         """Every non-``None`` result, last registered first (as pluggy returns them).
 
-        ``arguments``: the hook's, in its hookspec's order.
+        ``arguments``: the hook's, in its hookspec's order. A guarded implementation is called
+        bare and its outcome handed to its :class:`Guard`: the clock is read once before the
+        first call and once after each, so each call is timed from the previous reading (the
+        loop's few steps between two calls are counted to the next plugin).
         """
         if self._planned_at != self._pm.changes:
             self._planned_at = self._pm.changes
@@ -301,24 +338,44 @@ class DirectCall:
         plan = self._plan
         if plan is None:
             return self._caller(**dict(zip(self._argnames, arguments, strict=True)))  # type: ignore[no-any-return]
-        results = []
-        for function, picks in plan:
-            if picks is None:
-                result = function(*arguments)
-            else:
-                result = function(*[arguments[index] for index in picks])
-            if result is not None:
-                results.append(result)
+        results: list[Any] = []
+        started = monotonic_ns()
+        for function, keeper, picks in plan:
+            try:
+                if picks is None:
+                    value = function(*arguments)
+                else:  # map, not a comprehension: no frame of its own
+                    value = function(*map(arguments.__getitem__, picks))
+            except Exception as error:
+                if keeper is None:
+                    raise  # not guarded: it fails the call, as in pluggy's
+                results.append(keeper.raised(error))
+                started = monotonic_ns()
+                continue
+            if keeper is not None:
+                ended = monotonic_ns()
+                value = keeper.answered(ended - started, value)
+                started = ended
+            if value is not None:
+                results.append(value)
         return results
 
-    def _planned(
-        self, implementations: list[pluggy.HookImpl]
-    ) -> list[tuple[Callable[..., object], tuple[int, ...] | None]] | None:
-        """What to call, in order, and which arguments each takes (``None``: all, as given)."""
+    def _planned(self, implementations: list[pluggy.HookImpl]) -> list[_Step] | None:
+        """What to call, in order, with its :class:`Guard`, and which arguments it takes.
+
+        A guarded implementation is planned bare beside its guard; one that is not guarded has
+        ``None`` for a guard and is called as it is. ``None`` for the arguments: all, as given.
+        """
         if any(i.kwargnames or i.wrapper or i.hookwrapper for i in implementations):
             return None
-        names = self._argnames
-        return [
-            (i.function, None if i.argnames == names else tuple(names.index(n) for n in i.argnames))
-            for i in reversed(implementations)
-        ]
+        names, plan = self._argnames, []
+        for implementation in reversed(implementations):
+            function = implementation.function
+            keeper = getattr(function, GUARD_ATTRIBUTE, None)
+            if keeper is not None:
+                function = function.__wrapped__  # type: ignore[attr-defined]
+            picks = implementation.argnames
+            plan.append(
+                (function, keeper, None if picks == names else tuple(map(names.index, picks)))
+            )
+        return plan

@@ -77,6 +77,7 @@ def test_every_call_is_still_guarded_and_a_switched_off_plugin_is_not_asked_agai
     assert Raises.calls == 2
     health = next(h for h in host.faults.hooks if h.plugin == "last")
     assert health.answers == 3
+    assert health.timing.count == 3  # each call timed once, though readings are shared
     assert health.timing.total_ns > 0
 
 
@@ -104,3 +105,10 @@ def test_a_registration_that_failed_half_way_still_counts_as_a_change() -> None:
     with pytest.raises(ValueError, match="already registered"):
         host.pm.register(First(), name="last")
     assert host.pm.changes == before + 1
+
+
+def test_an_unguarded_implementation_that_raises_fails_the_call_as_in_pluggy() -> None:
+    host = make_host(Last)
+    host.pm.register(Raises(), name="bare")  # registered without the host's guard
+    with pytest.raises(KeyError):
+        DirectCall(host.pm, "on_tick_exit")(tick(), (position(),), ctx())
