@@ -47,7 +47,7 @@ from host.domain import (
     Signal,
     Tick,
 )
-from host.plugin_guard import Answer, DirectCall, FaultLog, PluginFault
+from host.plugin_guard import Answer, CountedPluginManager, DirectCall, FaultLog, PluginFault
 
 if TYPE_CHECKING:
     import pluggy
@@ -124,11 +124,11 @@ class DriftDecision:
 class HookDispatch:
     """Typed facade over ``pm.hook``; see each hook's contract in :mod:`host.hookspecs`."""
 
-    def __init__(self, pm: pluggy.PluginManager, policy: HookSettings, faults: FaultLog) -> None:
+    def __init__(self, pm: CountedPluginManager, policy: HookSettings, faults: FaultLog) -> None:
         self._pm = pm
         self._hook: Any = pm.hook
-        self._tick_exit = DirectCall(pm.hook.on_tick_exit)  # the two hooks of every tick
-        self._signals = DirectCall(pm.hook.generate_signals)
+        self._tick_exit = DirectCall(pm, "on_tick_exit")  # the two hooks of every tick
+        self._signals = DirectCall(pm, "generate_signals")
         self._faults = faults
         self._regime_fallback = policy.regime_fallback
         self._limit_order_wait = policy.limit_order_wait
@@ -155,7 +155,7 @@ class HookDispatch:
     def generate_signals(self, tick: Tick, ctx: HookContext) -> tuple[Signal, ...]:
         """Every plugin's valid signals, in call order, each stamped with its plugin's name."""
         signals: list[Signal] = []
-        for answer in self._answers(self._signals(tick=tick, ctx=ctx)):
+        for answer in self._answers(self._signals(tick, ctx)):
             values = answer.value if isinstance(answer.value, list | tuple) else [answer.value]
             for signal in values:
                 if _valid_signal(signal, tick.inst_id):
@@ -259,7 +259,7 @@ class HookDispatch:
         name sorts first, so the result never depends on registration order); a stop that is not
         tighter than the current one is dropped; a stop through the executable price is a close.
         """
-        results = self._tick_exit(tick=tick, positions=positions, ctx=ctx)
+        results = self._tick_exit(tick, positions, ctx)
         if not results:
             return {}
         by_id = {position.pos_id: position for position in positions}

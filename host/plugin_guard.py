@@ -9,7 +9,9 @@ ordering and ``firstresult`` short-circuit; the guard only changes what a failur
 first-answer hook a fault is a result too, so pluggy stops at it: :mod:`host.dispatch` then asks
 again without the plugins already heard, so the ones behind a failing plugin are still asked. The
 two collect-all hooks called on every tick go through :class:`DirectCall` instead of pluggy's
-general call: the same guarded implementations in the same order, for less.
+general call: the same guarded implementations in the same order, for less. The host's manager
+(:class:`CountedPluginManager`) counts its registrations, so the direct call knows at the cost of
+one comparison when the implementations it holds are out of date.
 
 The guard also keeps the plugin's health (:class:`FaultLog`): how often it failed, whether it
 keeps failing (then it is switched off for the session, unless it is essential), and whether it
@@ -24,13 +26,13 @@ import logging
 from collections import Counter
 from collections.abc import Callable
 from dataclasses import dataclass, field
-from typing import TYPE_CHECKING, Any
+from typing import Any
+
+import pluggy
 
 from host.clock import monotonic_ns
+from host.domain.quick_init import quick_init
 from host.durations import DurationHistogram
-
-if TYPE_CHECKING:
-    import pluggy
 
 log = logging.getLogger(__name__)
 
@@ -45,6 +47,7 @@ slow on every call and is still named within its first few calls.
 """
 
 
+@quick_init  # one per plugin that answers, on every tick
 @dataclass(frozen=True, slots=True)
 class Answer:
     """A plugin's non-``None`` answer to one hook call."""
@@ -201,6 +204,50 @@ def format_ns(nanoseconds: int) -> str:
     return f"{nanoseconds / 1_000_000_000:.2f} s"
 
 
+class Guard:
+    """What the guard does with one implementation's outcome: count, time, isolate, answer.
+
+    Kept apart from the call itself so :class:`DirectCall`, which calls the guarded
+    implementations of the per-tick hooks in a row, can time them with one clock reading between
+    two calls instead of two readings around each, and still account for each call as
+    :func:`guard` does.
+    """
+
+    __slots__ = ("_buckets", "_faults", "_health", "_timing")
+
+    def __init__(self, health: HookHealth, faults: FaultLog) -> None:
+        self._health = health
+        self._faults = faults
+        self._timing = health.timing
+        self._buckets = health.timing.counts
+        faults.hooks.append(health)
+
+    def answered(self, took: int, value: object) -> Answer | None:
+        """A call that returned ``value`` after ``took`` nanoseconds: an answer, or ``None``."""
+        health = self._health
+        self._buckets[(took - 1).bit_length()] += 1  # DurationHistogram.record_ns, inlined
+        self._timing.total_ns += took
+        if took > health.budget_ns:
+            self._faults.over_budget(health, took)
+        elif health.slow_in_a_row:
+            health.slow_in_a_row = 0
+        if health.failures_in_a_row:
+            health.failures_in_a_row = 0
+        if value is None:
+            return None
+        health.answers += 1
+        return Answer(health.plugin, value)
+
+    def raised(self, error: Exception) -> PluginFault:
+        """A call that raised: counted (and the plugin switched off if it keeps raising)."""
+        self._faults.raised(self._health, error)
+        return PluginFault(self._health.plugin, self._health.hook, error)
+
+
+GUARD_ATTRIBUTE = "scalphost_guard"
+"""Where a guarded function keeps its :class:`Guard` (read by :class:`DirectCall`)."""
+
+
 def guard(
     health: HookHealth, implementation: Callable[..., object], faults: FaultLog
 ) -> Callable[..., object]:
@@ -210,10 +257,8 @@ def guard(
     bench/bench_guard.py for the cost). ``functools.wraps`` keeps ``__wrapped__``, which pluggy
     follows to read the implementation's (opt-in) argument names.
     """
-    plugin, hook, budget_ns = health.plugin, health.hook, health.budget_ns
-    faults.hooks.append(health)
-    timing = health.timing
-    buckets = timing.counts
+    keeper = Guard(health, faults)
+    answered, raised = keeper.answered, keeper.raised
 
     @functools.wraps(implementation)
     def guarded(*args: object) -> Answer | PluginFault | None:
@@ -221,23 +266,41 @@ def guard(
         try:
             value = implementation(*args)
         except Exception as error:
-            faults.raised(health, error)
-            return PluginFault(plugin, hook, error)
-        took = monotonic_ns() - started
-        buckets[(took - 1).bit_length()] += 1  # DurationHistogram.record_ns, inlined: hot path
-        timing.total_ns += took
-        if took > budget_ns:
-            faults.over_budget(health, took)
-        elif health.slow_in_a_row:
-            health.slow_in_a_row = 0
-        if health.failures_in_a_row:
-            health.failures_in_a_row = 0
-        if value is None:
-            return None
-        health.answers += 1
-        return Answer(plugin, value)
+            return raised(error)
+        return answered(monotonic_ns() - started, value)
 
+    setattr(guarded, GUARD_ATTRIBUTE, keeper)
     return guarded
+
+
+class CountedPluginManager(pluggy.PluginManager):
+    """pluggy's manager, counting every change to what is registered.
+
+    A plugin switched off is unregistered (``set_blocked`` unregisters too); ``changes`` moves on
+    each registration and unregistration, even one that failed half-way, so a caller that keeps a
+    hook's implementations (:class:`DirectCall`) can tell they are out of date by comparing one
+    integer, instead of copying pluggy's list and comparing it on every call.
+    """
+
+    changes = 0
+
+    def register(self, plugin: object, name: str | None = None) -> str | None:
+        """Register as pluggy does, and count the change."""
+        try:
+            return super().register(plugin, name)
+        finally:
+            self.changes += 1
+
+    def unregister(self, plugin: object | None = None, name: str | None = None) -> Any | None:
+        """Unregister as pluggy does, and count the change."""
+        try:
+            return super().unregister(plugin, name)
+        finally:
+            self.changes += 1
+
+
+_Step = tuple[Callable[..., object], Guard | None, tuple[int, ...] | None]
+"""One implementation in a :class:`DirectCall`'s plan: function, its guard, the arguments."""
 
 
 class DirectCall:
@@ -247,33 +310,75 @@ class DirectCall:
     (its keyword checks, a copy of the implementation list, a loop that also serves wrappers and
     first-answer hooks) cost about as much as the three built-in exit plugins it called. The
     functions called are the ones pluggy holds, each behind its :func:`guard`, so every call is
-    still timed, counted, isolated and switched off as before. pluggy's list is read on every
-    call and compared with the one last seen, so a plugin switched off (unregistered) or
-    registered later is seen at once. The host refuses wrapper implementations
-    (:mod:`host.pluginmanager`); an implementation taking keyword arguments of its own is left
-    to pluggy's call, which knows how to pass them.
+    still timed, counted, isolated and switched off as before. The arguments are passed in the
+    hookspec's order; an implementation that asks for exactly those gets them as they are, one
+    that asks for fewer or another order gets them picked out. The plan is made again whenever
+    the manager's registrations changed (:class:`CountedPluginManager`), so a plugin switched off
+    (unregistered) is not asked again from the next call on, and one registered later is asked.
+    The host refuses wrapper implementations (:mod:`host.pluginmanager`); an implementation
+    taking keyword arguments of its own is left to pluggy's call, which knows how to pass them.
     """
 
-    def __init__(self, caller: pluggy.HookCaller) -> None:
-        self._caller = caller
-        self._seen: list[pluggy.HookImpl] = []
-        self._plan: list[tuple[Callable[..., object], tuple[str, ...]]] | None = []
+    def __init__(self, pm: CountedPluginManager, hook: str) -> None:
+        self._pm = pm
+        self._caller: pluggy.HookCaller = getattr(pm.hook, hook)
+        spec = self._caller.spec
+        self._argnames: tuple[str, ...] = () if spec is None else spec.argnames
+        self._planned_at = -1
+        self._plan: list[_Step] | None = None
 
-    def __call__(self, **arguments: object) -> list[Any]:
-        """Every non-``None`` result, last registered first (as pluggy returns them)."""
-        implementations = self._caller.get_hookimpls()
-        if implementations != self._seen:
-            self._seen = implementations
-            self._plan = (
-                None
-                if any(i.kwargnames or i.wrapper or i.hookwrapper for i in implementations)
-                else [(i.function, i.argnames) for i in reversed(implementations)]
-            )
-        if self._plan is None:
-            return self._caller(**arguments)  # type: ignore[no-any-return]
-        results = []
-        for function, names in self._plan:
-            result = function(*[arguments[name] for name in names])
-            if result is not None:
-                results.append(result)
+    def __call__(self, *arguments: object) -> list[Any]:
+        """Every non-``None`` result, last registered first (as pluggy returns them).
+
+        ``arguments``: the hook's, in its hookspec's order. A guarded implementation is called
+        bare and its outcome handed to its :class:`Guard`: the clock is read once before the
+        first call and once after each, so each call is timed from the previous reading (the
+        loop's few steps between two calls are counted to the next plugin).
+        """
+        if self._planned_at != self._pm.changes:
+            self._planned_at = self._pm.changes
+            self._plan = self._planned(self._caller.get_hookimpls())
+        plan = self._plan
+        if plan is None:
+            return self._caller(**dict(zip(self._argnames, arguments, strict=True)))  # type: ignore[no-any-return]
+        results: list[Any] = []
+        started = monotonic_ns()
+        for function, keeper, picks in plan:
+            try:
+                if picks is None:
+                    value = function(*arguments)
+                else:  # map, not a comprehension: no frame of its own
+                    value = function(*map(arguments.__getitem__, picks))
+            except Exception as error:
+                if keeper is None:
+                    raise  # not guarded: it fails the call, as in pluggy's
+                results.append(keeper.raised(error))
+                started = monotonic_ns()
+                continue
+            if keeper is not None:
+                ended = monotonic_ns()
+                value = keeper.answered(ended - started, value)
+                started = ended
+            if value is not None:
+                results.append(value)
         return results
+
+    def _planned(self, implementations: list[pluggy.HookImpl]) -> list[_Step] | None:
+        """What to call, in order, with its :class:`Guard`, and which arguments it takes.
+
+        A guarded implementation is planned bare beside its guard; one that is not guarded has
+        ``None`` for a guard and is called as it is. ``None`` for the arguments: all, as given.
+        """
+        if any(i.kwargnames or i.wrapper or i.hookwrapper for i in implementations):
+            return None
+        names, plan = self._argnames, []
+        for implementation in reversed(implementations):
+            function = implementation.function
+            keeper = getattr(function, GUARD_ATTRIBUTE, None)
+            if keeper is not None:
+                function = function.__wrapped__  # type: ignore[attr-defined]
+            picks = implementation.argnames
+            plan.append(
+                (function, keeper, None if picks == names else tuple(map(names.index, picks)))
+            )
+        return plan

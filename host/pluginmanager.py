@@ -33,7 +33,7 @@ from pydantic import BaseModel, TypeAdapter, ValidationError
 from host import hookspecs
 from host.dispatch import HookDispatch
 from host.errors import ConfigError, ConfigProblem
-from host.plugin_guard import FaultLog, HookHealth, guard
+from host.plugin_guard import CountedPluginManager, FaultLog, HookHealth, guard
 from host.settings import Settings
 
 ENTRY_POINT_GROUP = "scalphost.plugins"
@@ -136,7 +136,7 @@ class _Checked:
 class PluginHost:
     """The built plugin manager and everything the host needs from it."""
 
-    pm: pluggy.PluginManager
+    pm: CountedPluginManager
     dispatch: HookDispatch
     plugins: tuple[PluginInfo, ...]
     faults: FaultLog
@@ -164,7 +164,7 @@ def build_plugin_host(
     """
     candidates, problems = _candidates(builtins, discover_entry_points)
     problems += _unknown_names(settings.plugins, candidates)
-    pm = pluggy.PluginManager(hookspecs.PROJECT_NAME)
+    pm = CountedPluginManager(hookspecs.PROJECT_NAME)
     pm.add_hookspecs(hookspecs)
     faults = FaultLog(settings.hooks.plugin_failure_limit)
     faults.on_switch_off(lambda plugin, _reason: pm.set_blocked(plugin))

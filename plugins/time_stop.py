@@ -44,10 +44,11 @@ class TimeStop:
         self, positions: Sequence[Position], ctx: HookContext
     ) -> dict[str, ExitProposal] | None:
         """Close every position held at least the current regime's limit."""
-        limit = self._limits[ctx.regime]
-        answers: dict[str, ExitProposal] = {
-            p.pos_id: CloseNow(f"held {ctx.now - p.entry_time}, limit {limit} ({ctx.regime})")
-            for p in positions
-            if ctx.now - p.entry_time >= limit
-        }
-        return answers or None
+        limit, now = self._limits[ctx.regime], ctx.now
+        answers: dict[str, ExitProposal] | None = None  # a loop, not a comprehension: every tick
+        for position in positions:
+            held = now - position.entry_time
+            if held >= limit:
+                answers = answers or {}
+                answers[position.pos_id] = CloseNow(f"held {held}, limit {limit} ({ctx.regime})")
+        return answers

@@ -201,13 +201,13 @@ class TrailingStop:
                 answers[position.pos_id] = CloseNow(f"price {price} reached trailing stop {level}")
             elif position.stop is None or sign * (level - position.stop) > 0:
                 answers[position.pos_id] = StopAt(level, f"trailing from best {trail.best}")
-        self._forget_missing(tick.inst_id, positions)
+        if len(trails) > len(positions):  # every open position was armed above: one is gone
+            self._forget_missing(trails, positions)
         return answers or None
 
-    def _forget_missing(self, inst_id: str, positions: Sequence[Position]) -> None:
+    @staticmethod
+    def _forget_missing(trails: dict[str, _Trail], positions: Sequence[Position]) -> None:
         """Drop the memory of this instrument's positions that are no longer open."""
-        trails = self._trails.get(inst_id, {})
-        if len(trails) > len(positions):  # every open position was armed above
-            open_ids = {position.pos_id for position in positions}
-            for pos_id in [pos_id for pos_id in trails if pos_id not in open_ids]:
-                del trails[pos_id]
+        open_ids = {position.pos_id for position in positions}
+        for pos_id in [pos_id for pos_id in trails if pos_id not in open_ids]:
+            del trails[pos_id]

@@ -161,3 +161,15 @@ def test_tsl_arms_an_adopted_position_from_the_mark_with_the_exchange_entry() ->
     assert tsl.on_tick_exit(at("102.9"), (found,), ctx()) == {
         "p1": StopAt(Decimal("102.8"), "trailing from best 103")
     }
+
+
+def test_tsl_forgets_a_position_gone_from_its_instrument_so_a_reopened_one_starts_afresh() -> None:
+    tsl = TrailingStop(TrailingStop.Settings())
+    held = long_position()
+    assert tsl.on_tick_exit(at("100.5"), (held,), ctx())["p1"].price == Decimal("100.4")
+    other = replace(long_position(), pos_id="p2")
+    tsl.on_tick_exit(at("100.1"), (other,), ctx())  # p1 is no longer open: forgotten
+    reopened = long_position()  # OKX reuses a net-mode posId: same id, a new position
+    assert tsl.on_tick_exit(at("100.2"), (reopened,), ctx()) == {
+        "p1": StopAt(Decimal("100.1"), "trailing from best 100.2")
+    }  # remembering the old best (100.5) would have closed it at once
