@@ -144,8 +144,8 @@ async def journal_violations(journal: Journal, sim: Simulator, *, settled: bool)
     """What the journal shows against the ledger; ``settled``: the host has caught up.
 
     At any moment: no fill the exchange never made, no position closed twice, no order sent
-    whose intent is not journaled, a clean integrity check. Once settled also: every fill of the ledger journaled, and the journal's
-    open positions the exchange's.
+    whose intent is not journaled, a clean integrity check. Once settled also: every fill of the
+    ledger journaled, and the journal's open positions the exchange's.
     """
     uid = account_uid(sim)
     ledger = {(f["instId"], f["tradeId"]) for f in sim.ledger.fills() if f["uid"] == uid}

@@ -136,7 +136,9 @@ def seen_trade_ids(
 
 def intent_client_ids(connection: sqlite3.Connection) -> frozenset[str]:
     """The ``clOrdId`` of every journaled order intent: what the host may have sent."""
-    return frozenset(row["cl_ord_id"] for row in connection.execute("SELECT cl_ord_id FROM order_intents"))
+    return frozenset(
+        row["cl_ord_id"] for row in connection.execute("SELECT cl_ord_id FROM order_intents")
+    )
 
 
 def fills_seen_since(
