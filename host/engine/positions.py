@@ -100,10 +100,11 @@ class PositionKeeper:
     async def reconcile_now(self) -> None:
         """Catch up with the exchange: journal what a full disk kept out, lost fills, stops.
 
-        Adoptions the journal could not record, then fills whose push was lost, then the
-        positions snapshot, then every stop.
+        Adoptions the journal could not record, then the fills and closes it could not (the
+        backlog), then fills whose push was lost, then the positions snapshot, then every stop.
         """
         await self._journal_adoptions()
+        await self._services.backlog.write_kept()
         await self._missed_fills.catch_up()
         self.reconcile(await self._api.positions())
         await self._protection.check()
