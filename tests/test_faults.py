@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import base64
 import dataclasses
+import sqlite3
 from collections.abc import Callable
 from decimal import Decimal
 from pathlib import Path
@@ -28,13 +29,13 @@ from host.engine.exits import ExitDesk
 from host.exchange.credibility import PriceCredibility
 from host.exchange.decode import FrameDecoder
 from host.exchange.orders import ClientOrderIds
-from host.faults import corpus
+from host.faults import corpus, harness
 from host.faults.corpus import run_configs, run_frames
 from host.faults.figures import Figures
-from host.faults.invariants import secret_hits
+from host.faults.invariants import secret_hits, unprotected
 from host.faults.machine import FaultMachine, machine_for
 from host.faults.suite import Scale, run_fault_suite
-from host.journal import Journal
+from host.journal import Journal, OrderIntent, disk_full
 from host.journal.records import ErrorEvent
 from host.settings import Settings
 
@@ -51,6 +52,10 @@ def wait(seconds: int) -> Step:
 
 RESTART: Step = ("restart", {})
 CLOSE_OUTSIDE: Step = ("outside_close", {})
+
+
+def full_disk(seconds: int) -> Step:
+    return ("disk_fills", {"seconds": seconds})
 
 
 def drive(steps: list[Step], base: Settings | None = None) -> Figures:
@@ -333,3 +338,91 @@ def test_scalphost_faults_prints_the_figures_and_exits_by_them() -> None:
     assert "invariant checks run / violated" in result.output
     verdict = "PASSED" if result.exit_code == 0 else "FAILED"
     assert f"\n{verdict} in " in result.output
+
+
+@pytest.fixture
+def trading_often(monkeypatch: pytest.MonkeyPatch) -> None:
+    """``momentum_demo`` enters within seconds here, so orders fall due while the disk is full.
+
+    (The suite's own eager setting enters seldom on the simulator's quiet market.)
+    """
+    monkeypatch.setitem(harness.EAGER_MOMENTUM, "threshold", "0.00002")
+
+
+DISK_STEPS = [full_disk(30), wait(10), outside(), full_disk(20), wait(20)]
+"""Entries falling due while the disk is full, then an adoption while it is full."""
+
+
+@pytest.mark.usefixtures("trading_often")
+def test_a_sound_host_sends_nothing_unjournaled_on_a_full_disk_and_journals_all_once_freed() -> (
+    None
+):
+    figures = drive(DISK_STEPS)
+
+    assert figures.injected["disk full"] == 2
+    assert figures.checks["intent journaled"] >= 10
+    assert not figures.violated, figures.evidence
+    assert figures.survived == figures.injected
+
+
+@pytest.mark.usefixtures("trading_often")
+def test_a_host_that_sends_orders_its_journal_could_not_record_is_caught(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    commit = Journal.commit
+
+    async def careless(self: Journal, record: Any) -> bool:
+        try:
+            return await commit(self, record)
+        except sqlite3.Error:
+            if isinstance(record, OrderIntent):
+                return True  # and the executor sends it
+            raise
+
+    monkeypatch.setattr(Journal, "commit", careless)
+
+    figures = drive(DISK_STEPS)
+
+    assert figures.violated["intent journaled"] >= 1, figures.evidence
+
+
+@pytest.mark.usefixtures("trading_often")
+def test_on_a_full_disk_the_stop_stays_the_host_says_so_and_journals_orders_once_freed() -> None:
+    figures = Figures()
+    fault_machine: FaultMachine = machine_for(Settings(), figures, survey=True)()
+    fault_machine.start(seed=7)
+    try:
+        host = fault_machine.host
+        assert host is not None
+        assert host.engine is not None
+        sim, journal, run = host.sim, host.engine.journal, fault_machine.runner.run
+        run(journal.guard_writes(disk_full))
+        journaled = run(journal.intent_client_ids())
+        sent = len(sim.api.order_attempts)
+
+        fault_machine.market_moves(seconds=20)  # entries fall due: none may go out
+        fault_machine.outside_order(side="buy", count=2)  # adopted while the disk is full
+        fault_machine.market_moves(seconds=10)
+
+        assert host.alive
+        held = sim.engine.accounts[sim.config.keys[0].uid].positions
+        assert any(position.pos != 0 for position in held.values())
+        assert unprotected(sim, [harness.INSTRUMENT]) == []  # its exchange-side stop is placed
+        assert len(sim.api.order_attempts) == sent
+        log = fault_machine.log.getvalue()
+        assert log.count("CRITICAL host.journal") == 1
+        assert "cannot write (database or disk is full)" in log
+        assert "not sent: the journal cannot record its intent" in log
+        run(journal.guard_writes(None))
+        fault_machine.outside_close()
+
+        fault_machine.market_moves(seconds=30)
+
+        assert "writes again" in fault_machine.log.getvalue()
+        now_journaled = run(journal.intent_client_ids())
+        assert now_journaled > journaled  # an entry, journaled before it went out
+        assert len(sim.api.order_attempts) > sent
+        assert {attempt.cl_ord_id for attempt in sim.api.order_attempts} <= now_journaled
+    finally:
+        fault_machine.teardown()
+    assert not figures.violated, figures.evidence

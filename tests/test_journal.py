@@ -52,6 +52,7 @@ from host.journal import (
     SignalRecord,
     StopMove,
     UnknownPositionError,
+    disk_full,
 )
 from host.journal.queries import integrity, open_positions, seen_trade_ids
 from host.journal.store import store
@@ -368,6 +369,32 @@ async def test_a_full_disk_fails_the_writes_that_do_not_fit_not_the_journal(
         await journal.commit(big)
     assert journal.failed_writes > 0
     assert [i.order.cl_ord_id for i in await journal.unresolved_intents()] == ["c0"]
+    assert (await journal.integrity()).ok
+
+
+async def test_the_disk_full_guard_fails_every_write_as_sqlite_does_until_removed(
+    journal: Journal, caplog: pytest.LogCaptureFixture
+) -> None:
+    await journal.commit(entry_intent("c0"))
+    await journal.guard_writes(disk_full)
+
+    journal.write(ErrorEvent(T0, "test", "lost"))
+    with pytest.raises(sqlite3.OperationalError, match="database or disk is full") as full:
+        await journal.commit(entry_intent("c1"))
+    with pytest.raises(sqlite3.OperationalError):
+        await journal.commit(entry_intent("c2"))
+    assert full.value.sqlite_errorcode == sqlite3.SQLITE_FULL
+    assert journal.failed_writes == 1
+    assert await journal.intent_client_ids() == {"c0"}  # a full disk still reads
+    cannot = [r for r in caplog.records if "cannot write" in r.getMessage()]
+    assert [r.levelno for r in cannot] == [logging.CRITICAL]  # said once, loudly
+
+    await journal.guard_writes(None)
+
+    assert await journal.commit(entry_intent("c3"))
+    assert await journal.intent_client_ids() == {"c0", "c3"}
+    again = [r for r in caplog.records if "writes again" in r.getMessage()]
+    assert [r.levelno for r in again] == [logging.WARNING]
     assert (await journal.integrity()).ok
 
 

@@ -108,7 +108,7 @@ class CloseRecorder:
             pnl=PnL(gross=gross, fees=self._ledger.take_fees(inst_id)),
             reason=reason,
         )
-        await self._services.journal.commit(closed)
+        await self._services.backlog.commit(closed)
         self._services.stats.record_close(closed)
         self._protection.release(position)
         self._services.notifier.emit(close_event, closed)

@@ -42,6 +42,7 @@ from host.clock import Clock
 from host.context import HookContext
 from host.dispatch import HookDispatch
 from host.domain import Fill, InstrumentSpec, OrderRejection, Regime, Tick
+from host.engine.backlog import JournalBacklog
 from host.engine.closes import CloseRecorder
 from host.engine.entries import EntryDesk
 from host.engine.execution import Executor, TrackedOrder
@@ -111,7 +112,9 @@ class Engine:
         self.market = MarketView(settings, specs, regime_fallback, clock, dispatch)
         self.specs = self.market.specs
         tasks, registry = self.tasks, self.registry
-        services = EngineServices(settings, dispatch, journal, self.stats, clock, tasks, notifier)
+        services = EngineServices(
+            settings, dispatch, journal, self.stats, clock, tasks, notifier, JournalBacklog(journal)
+        )
         self.orders = OrderTracker(
             api,
             journal,

@@ -68,7 +68,7 @@ class FillDesk:
     def apply(self, fill: Fill, tracked: TrackedOrder | None) -> None:
         """A new fill of an own order goes through ``on_fill``; any other is only journaled."""
         if tracked is None:
-            self._services.tasks.spawn(self._services.journal.commit(fill))
+            self._services.tasks.spawn(self._services.backlog.commit(fill))
             return
         tracked.fills[fill.trade_id] = fill
         tracked.applying.append(self._services.tasks.spawn(self._own_fill(tracked, fill)))
@@ -90,12 +90,12 @@ class FillDesk:
         a position that closed meanwhile.
         """
         if self._ledger.catch_up(fill):
-            await self._services.journal.commit(fill)
+            await self._services.backlog.commit(fill)
 
     async def _stop_fill(self, fill: Fill) -> None:
         inst_id = fill.inst_id
         async with self._gate.serial(inst_id):
-            await self._services.journal.commit(fill)
+            await self._services.backlog.commit(fill)
             self._services.dispatch.on_fill(
                 fill, self._ledger.position_after(fill), self._market.context(inst_id)
             )
@@ -104,7 +104,7 @@ class FillDesk:
     async def _own_fill(self, tracked: TrackedOrder, fill: Fill) -> None:
         inst_id = fill.inst_id
         async with self._gate.serial(inst_id):
-            await self._services.journal.commit(fill)
+            await self._services.backlog.commit(fill)
             position = self._ledger.position_after(fill)
             if tracked.purpose is IntentPurpose.ENTRY and position is None:
                 try:

@@ -18,6 +18,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import sqlite3
 from dataclasses import replace
 
 from host.clock import LiveClock
@@ -71,6 +72,9 @@ class PositionKeeper:
         """Per instrument, the position its entry in flight waits for (pushed or looked up)."""
         self._ignored: set[str] = set()
         self._next_reconcile = 0.0
+        self._unjournaled: dict[str, PositionOpened] = {}
+        """Adopted positions the journal could not record (a full disk), by ``posId``: each
+        reconciliation tries again, so they reach the journal once the disk has room."""
 
     def on_positions(self, push: PositionsPush) -> None:
         """Take a positions push: a snapshot is reconciled, an update applied report by report."""
@@ -94,10 +98,34 @@ class PositionKeeper:
         self._next_reconcile = monotonic
 
     async def reconcile_now(self) -> None:
-        """Read back fills whose push was lost, reconcile positions, check every stop."""
+        """Catch up with the exchange: journal what a full disk kept out, lost fills, stops.
+
+        Adoptions the journal could not record, then the fills and closes it could not (the
+        backlog), then fills whose push was lost, then the positions snapshot, then every stop.
+        """
+        await self._journal_adoptions()
+        await self._services.backlog.write_kept()
         await self._missed_fills.catch_up()
         self.reconcile(await self._api.positions())
         await self._protection.check()
+
+    async def _journal_adoptions(self) -> None:
+        """Journal the adoptions a full disk kept out, as the registry holds them now.
+
+        One that was closed meanwhile is dropped: its close is journaled on its own (a close of
+        a position the journal never saw still counts).
+        """
+        for pos_id, opened in list(self._unjournaled.items()):
+            now = self._registry.get(pos_id)
+            if now is None:
+                del self._unjournaled[pos_id]
+                continue
+            try:
+                await self._services.journal.commit(replace(opened, position=now))
+            except sqlite3.Error:
+                return  # still full: the next reconciliation tries again
+            del self._unjournaled[pos_id]
+            _log.warning("%s: adopted position %s journaled late", now.inst_id, pos_id)
 
     def _configured(self, report: PositionReport) -> bool:
         """Whether the host trades this position's instrument; others are left alone, logged once.
@@ -261,14 +289,20 @@ class PositionKeeper:
             if drift.kind is DriftKind.ADD:
                 self._services.stats.adopted += 1
                 self._services.stats.entered(position.pos_id, ctx.regime)
-                await self._services.journal.commit(
-                    PositionOpened(
-                        position,
-                        ctx.regime,
-                        stop_by=decision.plugin,
-                        stop_reason=reason,
-                    )
+                opened = PositionOpened(
+                    position, ctx.regime, stop_by=decision.plugin, stop_reason=reason
                 )
+                try:
+                    await self._services.journal.commit(opened)
+                except sqlite3.Error as failure:
+                    _log.error(
+                        "%s: adopted position %s not journaled (%s); protected all the same, "
+                        "journaled at a reconciliation once the journal can write",
+                        position.inst_id,
+                        position.pos_id,
+                        failure,
+                    )
+                    self._unjournaled[position.pos_id] = opened
                 if position.stop is not None:
                     await self._protection.protect(position)
                     self._services.stats.protected_after(WALL_CLOCK.monotonic() - detected)

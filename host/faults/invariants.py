@@ -34,6 +34,8 @@ INVARIANTS: dict[str, str] = {
     " and no position is journaled closed twice (I2)",
     "fills match": "every fill the exchange made is journaled, and no other (I3)",
     "one order per id": "no clOrdId becomes two orders or stops on the exchange (I5)",
+    "intent journaled": "no order reaches the exchange whose intent the journal does not hold"
+    " (a full disk sends nothing, F22)",
     "journal integrity": "the journal's own integrity check is clean (I7)",
     "positions match": "the journal's open positions are the exchange's",
     "no secret": "no credential in the log output or the journal file (I11)",
@@ -141,9 +143,9 @@ def exchange_violations(sim: Simulator) -> list[Violation]:
 async def journal_violations(journal: Journal, sim: Simulator, *, settled: bool) -> list[Violation]:
     """What the journal shows against the ledger; ``settled``: the host has caught up.
 
-    At any moment: no fill the exchange never made, no position closed twice, a clean
-    integrity check. Once settled also: every fill of the ledger journaled, and the journal's
-    open positions the exchange's.
+    At any moment: no fill the exchange never made, no position closed twice, no order sent
+    whose intent is not journaled, a clean integrity check. Once settled also: every fill of the
+    ledger journaled, and the journal's open positions the exchange's.
     """
     uid = account_uid(sim)
     ledger = {(f["instId"], f["tradeId"]) for f in sim.ledger.fills() if f["uid"] == uid}
@@ -160,6 +162,12 @@ async def journal_violations(journal: Journal, sim: Simulator, *, settled: bool)
         Violation("no double close", f"position {pos_id} closed {n} times")
         for (pos_id, _), n in closes.items()
         if n > 1
+    ]
+    intents = await journal.intent_client_ids()
+    found += [
+        Violation("intent journaled", f"order {attempt.cl_ord_id} was sent unjournaled")
+        for attempt in sim.api.order_attempts
+        if attempt.uid == uid and attempt.cl_ord_id not in intents
     ]
     found += [
         Violation("journal integrity", f"journal integrity: {problem}")

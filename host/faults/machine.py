@@ -4,7 +4,8 @@ Each example starts a simulator (one instrument, a canary account) and a trading
 applies rules in an order hypothesis chooses: market time passes, private pushes are dropped,
 duplicated, held back and reordered or damaged, sockets are cut, REST calls fail (5xx,
 time-outs, ``50011``, lost and late replies), orders and positions appear from outside, stops are
-canceled from the app, absurd ticks arrive, the exchange's clock drifts, the host restarts.
+canceled from the app, absurd ticks arrive, the exchange's clock drifts, the journal's disk
+fills for a while, the host restarts.
 After every rule the invariants of :mod:`host.faults.invariants` are checked; at the end the
 faults are healed, the host is given time to catch up and stopped, and the settled invariants
 are checked too. A violation fails the example (hypothesis prints the rules that led to it).
@@ -55,7 +56,7 @@ from host.faults.invariants import (
     settled_violations,
     unprotected,
 )
-from host.journal import Journal
+from host.journal import Journal, disk_full
 from host.settings import JournalSettings, Settings
 from host.sim.faults import AFTER_EXECUTION, HTML_503, REST_FAILURES
 from host.sim.push import CORRUPTIONS
@@ -70,6 +71,7 @@ SETTLED_INVARIANTS = (
     "protected",
     "no double close",
     "one order per id",
+    "intent journaled",
     "fills match",
     "positions match",
     "journal integrity",
@@ -95,6 +97,9 @@ REST_PATHS = (
     "/api/v5/account/positions",
     "/api/v5/trade/orders-algo-pending",
 )
+DISK_STEP_SECONDS = 5
+"""Market time between two checks while the journal's disk is full."""
+
 LATE_REPLY_SECONDS = 1.5
 """Beyond the suite's 1 s client time-out: the host must look the order up, not resend it."""
 
@@ -312,6 +317,33 @@ class FaultMachine(RuleBasedStateMachine):
         """The exchange's clock moves against the host's (F15; 0 heals)."""
         self._inject("clock skew", lambda sim: sim.faults.skew_clock(seconds))
 
+    @rule(seconds=st.integers(DISK_STEP_SECONDS, 6 * DISK_STEP_SECONDS))
+    def disk_fills(self, seconds: int) -> None:
+        """The journal's disk is full for ``seconds`` of market, then has room again (F22).
+
+        Every journal write fails as SQLite's does on a full disk (the journal's write guard,
+        :func:`host.journal.disk_full`); reads still work. The invariants are checked every
+        :data:`DISK_STEP_SECONDS` meanwhile: the session lives, positions keep their stops, and
+        no order goes out whose intent the journal does not hold. What happened while full must
+        reach the journal afterwards (the settled checks at the example's end).
+        """
+        engine = self._host.engine
+        if self.broken or engine is None:
+            return
+        journal = engine.journal
+        self._inject("disk full", lambda _sim: self._run(journal.guard_writes(disk_full)))
+        try:
+            for _ in range(seconds // DISK_STEP_SECONDS):
+                if self.broken:
+                    break
+                self.trail.append(f"{DISK_STEP_SECONDS} s with the disk full")
+                self._run(self._host.advance(DISK_STEP_SECONDS))
+                self.invariants_hold()
+        finally:
+            if self._host.alive:
+                self._run(journal.guard_writes(None))
+        self.trail.append("disk freed")
+
     @rule()
     def restart(self) -> None:
         """The host is stopped and started again on the same exchange and journal (F21)."""
@@ -340,6 +372,7 @@ class FaultMachine(RuleBasedStateMachine):
             found += self._check("one order per id", exchange)
             found += self._check("no double close", exchange)
             in_journal = self._run(self._journal_now()) or []
+            found += self._check("intent journaled", in_journal)
             found += self._check("fills match", in_journal)
             found += self._check("no double close", in_journal)
             found += self._check("journal integrity", in_journal)

@@ -23,7 +23,7 @@ from host.journal.records import (
 )
 from host.journal.schema import JournalVersionError
 from host.journal.store import UnknownPositionError
-from host.journal.writer import JournalInUseError
+from host.journal.writer import JournalInUseError, WriteGuard, disk_full
 
 __all__ = [
     "BalanceSnapshot",
@@ -46,5 +46,7 @@ __all__ = [
     "SignalRecord",
     "StopMove",
     "UnknownPositionError",
+    "WriteGuard",
+    "disk_full",
     "journal_path",
 ]

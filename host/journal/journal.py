@@ -32,7 +32,7 @@ from host.journal import queries
 from host.journal.errors import JournalOpenError
 from host.journal.records import IntegrityReport, OpenPosition, OrderIntent, Record
 from host.journal.store import writer_for
-from host.journal.writer import Done, InlineWriter, WriterThread
+from host.journal.writer import Done, InlineWriter, WriteGuard, WriterThread
 from host.settings import JournalSettings
 
 T = TypeVar("T")
@@ -133,6 +133,21 @@ class Journal:
         self._writer.write(record, done)
         return bool(await result)
 
+    async def guard_writes(self, guard: WriteGuard | None) -> None:
+        """Run ``guard`` inside every write transaction from now on; ``None`` removes it.
+
+        The seam for fault tests (``scalphost faults``' disk rule): with
+        :func:`~host.journal.writer.disk_full` every write fails as on a full disk, and ``None``
+        frees the disk again. The change is queued like a read, so every record handed over
+        before it is written without it and every record after with it. Reads are never guarded:
+        a full disk still lets SQLite read.
+        """
+
+        def install(_connection: sqlite3.Connection) -> None:
+            self._writer.write_guard = guard
+
+        await self._read(install)
+
     async def flush(self) -> None:
         """Return once every record handed over before this call is committed."""
         await self._read(lambda _connection: None)
@@ -160,6 +175,10 @@ class Journal:
     async def seen_trade_ids(self, since: datetime | None = None) -> frozenset[tuple[str, str]]:
         """See :func:`host.journal.queries.seen_trade_ids`."""
         return await self._read(lambda connection: queries.seen_trade_ids(connection, since))
+
+    async def intent_client_ids(self) -> frozenset[str]:
+        """See :func:`host.journal.queries.intent_client_ids`."""
+        return await self._read(queries.intent_client_ids)
 
     async def fills_seen_since(
         self, since: datetime

@@ -134,6 +134,13 @@ def seen_trade_ids(
     return frozenset((row["inst_id"], row["trade_id"]) for row in rows)
 
 
+def intent_client_ids(connection: sqlite3.Connection) -> frozenset[str]:
+    """The ``clOrdId`` of every journaled order intent: what the host may have sent."""
+    return frozenset(
+        row["cl_ord_id"] for row in connection.execute("SELECT cl_ord_id FROM order_intents")
+    )
+
+
 def fills_seen_since(
     connection: sqlite3.Connection, since: datetime
 ) -> tuple[tuple[tuple[str, str], datetime], ...]:

@@ -15,6 +15,16 @@ error), the batch is retried record by record, so again only what cannot be writ
 Reads run on the same thread, after the writes queued before them have committed, so a reader
 always sees everything written before it asked.
 
+When writing starts to fail with an error of the disk (full, I/O), the writer says so once, at
+CRITICAL (no order goes out unjournaled until it writes again), and says again when a write
+succeeds: the repeated per-record errors between the two are rate-limited by the log handler.
+
+A **write guard** (:attr:`WriterThread.write_guard`) runs inside every write transaction before
+its records: what it raises fails the transaction exactly as SQLite's own error would. It is the
+seam through which the fault suite makes the disk fill and heal (:func:`disk_full`): a real full
+disk fails the write-ahead log's growth, which no test can cause without a filesystem of its
+own, and capping ``max_page_count`` fails nothing while free pages remain.
+
 One writer per file, any number of readers: the thread holds an exclusive ``flock`` on
 ``<journal>.lock`` for as long as it lives, so a second host on the same account is refused at
 once, while SQLite itself runs in WAL mode with normal locking, so ``scalphost report`` (or any
@@ -45,6 +55,17 @@ LOG = logging.getLogger("host.journal")
 
 Done = Callable[[Any, BaseException | None], None]
 """Completion callback: ``(result, None)`` after the commit, or ``(None, error)``."""
+
+WriteGuard = Callable[[], None]
+"""Runs on the writer thread at the start of each write transaction; may raise ``sqlite3.Error``."""
+
+
+def disk_full() -> None:
+    """A write guard that fails every write as SQLite does on a full disk (``SQLITE_FULL``)."""
+    error = sqlite3.OperationalError("database or disk is full")
+    error.sqlite_errorcode = sqlite3.SQLITE_FULL
+    error.sqlite_errorname = "SQLITE_FULL"
+    raise error
 
 
 class JournalInUseError(JournalOpenError):
@@ -90,6 +111,11 @@ class WriterThread:
         """Fire-and-forget records that could not be written (each is also logged)."""
         self.commit_timing = DurationHistogram()
         """How long each transaction took to write and commit, on this machine's clock."""
+        self.write_guard: WriteGuard | None = None
+        """Run before the records of every write transaction (see the module docstring); set it
+        between jobs (``Journal.guard_writes`` queues the change) so no batch sees half of it."""
+        self.failing_since_ok = 0
+        """Write transactions failed since the last one that committed (0: writing works)."""
 
     # --- called from other threads --------------------------------------------------------------
 
@@ -215,18 +241,42 @@ class WriterThread:
             return
         started = monotonic_ns()
         try:
-            outcomes = _transaction(connection, writes)
+            outcomes = _transaction(connection, writes, self.write_guard)
             self.commit_timing.record_ns(monotonic_ns() - started)
+            self._writes_again()
         except sqlite3.Error as failure:
             # The whole transaction is lost (disk full, I/O error). Retry each record alone, so
             # a record that does fit is not failed for another one's sake.
+            self._cannot_write(failure)
             LOG.error("journal commit of %d records failed: %s", len(writes), failure)
             if len(writes) == 1:
                 outcomes = [(None, failure)]
             else:
-                outcomes = [_alone(connection, job) for job in writes]
+                outcomes = [_alone(connection, job, self.write_guard) for job in writes]
+                if any(error is None for _, error in outcomes):
+                    self._writes_again()
         for job, (result, error) in zip(writes, outcomes, strict=True):
             self._report(job, result, error)
+
+    def _cannot_write(self, failure: sqlite3.Error) -> None:
+        """Count a lost transaction; the first after a success is said loudly, once."""
+        self.failing_since_ok += 1
+        if self.failing_since_ok == 1:
+            LOG.critical(
+                "journal %s cannot write (%s): no order is sent until it can; exchange-side "
+                "stops keep protecting open positions; free disk space to resume",
+                self._path,
+                failure,
+            )
+
+    def _writes_again(self) -> None:
+        if self.failing_since_ok:
+            LOG.warning(
+                "journal %s writes again, after %d failed transactions",
+                self._path,
+                self.failing_since_ok,
+            )
+            self.failing_since_ok = 0
 
     def _report(self, job: _Write, result: Any, error: BaseException | None) -> None:
         if job.done is not None:
@@ -298,10 +348,14 @@ class InlineWriter(WriterThread):
 Outcome = tuple[Any, Exception | None]
 
 
-def _transaction(connection: sqlite3.Connection, writes: list[_Write]) -> list[Outcome]:
+def _transaction(
+    connection: sqlite3.Connection, writes: list[_Write], guard: WriteGuard | None
+) -> list[Outcome]:
     """Write ``writes`` in one transaction; raise if the transaction as a whole failed."""
     connection.execute("BEGIN IMMEDIATE")
     try:
+        if guard is not None:
+            guard()
         outcomes = [_store_in_savepoint(connection, job.record) for job in writes]
         connection.execute("COMMIT")
     except BaseException:
@@ -311,9 +365,9 @@ def _transaction(connection: sqlite3.Connection, writes: list[_Write]) -> list[O
     return outcomes
 
 
-def _alone(connection: sqlite3.Connection, job: _Write) -> Outcome:
+def _alone(connection: sqlite3.Connection, job: _Write, guard: WriteGuard | None) -> Outcome:
     try:
-        (outcome,) = _transaction(connection, [job])
+        (outcome,) = _transaction(connection, [job], guard)
     except sqlite3.Error as error:
         return None, error
     return outcome
