@@ -239,7 +239,7 @@ class PositionKeeper:
             reports = await self._api.positions(drift.inst_id)
         except OkxError as error:
             _log.warning(
-                "%s: position %s pushed but not confirmed (%s); the reconciliation checks it",
+                "%s: position %s reported but not confirmed (%s); the reconciliation checks it",
                 drift.inst_id,
                 drift.pos_id,
                 error,
@@ -258,7 +258,7 @@ class PositionKeeper:
             return shown
         if there is None or drift.kind is not DriftKind.ADD:
             _log.warning(
-                "%s: a push showed position %s %s, which OKX does not confirm; ignored",
+                "%s: a report showed position %s %s, which OKX does not confirm; ignored",
                 drift.inst_id,
                 drift.pos_id,
                 drift.exchange.side if drift.exchange is not None else "flat",
