@@ -17,7 +17,7 @@ from decimal import Decimal
 from pathlib import Path
 
 import pytest
-from engine_harness import BTC, Session, journal_rows, run_session
+from engine_harness import BTC, CloseAfterTen, Session, journal_rows, run_session
 from samples import sample
 
 from host.clock import to_okx_ms
@@ -28,6 +28,8 @@ from host.sim.config import SimConfig
 from host.sim.server import Simulator
 
 PHANTOM_POS_ID = "999000111222333444"
+
+POSITIONS_PATH = "/api/v5/account/positions"
 
 RARE_SNAPSHOTS = SimConfig(rate_limits={}, snapshot_interval=timedelta(seconds=300))
 """OKX's periodic positions snapshot, which would repair a held-back update, kept out of a test."""
@@ -234,6 +236,21 @@ async def test_a_real_outside_close_is_settled_within_seconds(tmp_path: Path) ->
     assert journal_rows(tmp_path, "SELECT reason FROM closes") == [("closed on the exchange",)]
 
 
+async def test_the_host_s_own_close_is_settled_by_its_flat_push_without_asking_okx(
+    tmp_path: Path,
+) -> None:
+    async def script(session: Session) -> None:
+        await adopt_outside_long(session)
+        session.sim.faults.fail_rest("unavailable", POSITIONS_PATH, count=10_000)
+        await session.until(lambda: not session.engine.registry.positions(), 15)
+
+    await run_session(tmp_path, script, CloseAfterTen, reconcile_interval_seconds=300)
+
+    assert journal_rows(tmp_path, "SELECT reason FROM closes") == [
+        ("closeafterten: held ten seconds",)
+    ]
+
+
 async def test_a_far_future_utime_does_not_hold_back_later_pushes(
     tmp_path: Path, caplog: pytest.LogCaptureFixture
 ) -> None:
@@ -260,7 +277,6 @@ async def test_a_far_future_utime_does_not_hold_back_later_pushes(
     assert "far ahead of the host's clock; time ignored" in caplog.text
 
 
-POSITIONS_PATH = "/api/v5/account/positions"
 SLOW_ANSWERS = 10_000
 """Position requests answered late (``slow_positions``): far more than any test sends."""
 

@@ -252,6 +252,8 @@ class PositionKeeper:
         here = self._registry.get(drift.pos_id)
         if there is None and here is not None:
             return replace(drift, kind=DriftKind.REMOVE, exchange=None, known=here)
+        if there is None and drift.exchange is None:
+            return None  # flat as reported, and already settled meanwhile
         kind = DriftKind.ADD if here is None else DriftKind.CHANGE
         shown = replace(drift, kind=kind, exchange=there, known=here)
         if there is not None and _changes_protection(shown):
