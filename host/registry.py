@@ -105,17 +105,22 @@ class PositionRegistry:
 
         Returns ``None`` when the registry now agrees with the exchange: a known position on the
         same side takes the exchange's size, entry and times and keeps its stop; size zero removes
-        it; an update older than what is held (``uTime``) is ignored. Returns a :class:`Drift`
-        when the registry cannot agree on its own — an unknown position (*add*) or a flipped side
-        (*change*, the old stop is on the wrong side) — for the caller to resolve through the
-        ``on_position_drift`` hook and :meth:`resolve`.
+        a position the host is closing itself (:meth:`claim_close`); an update older than what is
+        held (``uTime``) is ignored. Returns a :class:`Drift` when the registry cannot agree on
+        its own — an unknown position (*add*), a flipped side (*change*, the old stop is on the
+        wrong side) or a position reported flat that the host is not closing (*remove*: believed,
+        it would cancel the position's exchange-side stop) — for the caller to confirm and
+        resolve (:meth:`resolve`).
         """
         known = self._positions.get(update.pos_id)
         if known is not None and update.updated_at < known.updated_at:
             return None
         if update.size == 0:
-            if known is not None:
-                self._remove(update.pos_id)
+            if known is None:
+                return None
+            if update.pos_id not in self._closing:
+                return Drift(DriftKind.REMOVE, update.pos_id, update.inst_id, None, known)
+            self._remove(update.pos_id)
             return None
         if known is None:
             return Drift(DriftKind.ADD, update.pos_id, update.inst_id, update, None)

@@ -171,14 +171,27 @@ def test_a_same_side_update_takes_the_exchange_facts_and_keeps_origin_and_stop()
     assert (held.size, held.entry_price, held.stop) == (Decimal(3), Decimal(101), Decimal(95))
 
 
-def test_an_older_update_is_ignored_and_size_zero_removes() -> None:
+def test_an_older_update_is_ignored_and_size_zero_removes_a_position_being_closed() -> None:
     registry = PositionRegistry()
     registry.track(a_position(size="2", seconds=10))
     assert registry.apply(a_position(size="5", stop=None, seconds=3)) is None
     assert registry.get("p1") == a_position(size="2", seconds=10)
-    registry.apply(a_position(size="0", stop=None, seconds=11))
+    assert registry.claim_close("p1")
+    assert registry.apply(a_position(size="0", stop=None, seconds=11)) is None
     assert registry.get("p1") is None
     assert registry.for_instrument("BTC-USDT-SWAP") == ()
+
+
+def test_size_zero_for_a_position_not_being_closed_is_a_remove_drift_and_keeps_it() -> None:
+    registry = PositionRegistry()
+    held = a_position(size="2", seconds=10)
+    registry.track(held)
+    drift = registry.apply(a_position(size="0", stop=None, seconds=11))
+    assert drift is not None
+    assert (drift.kind, drift.exchange, drift.known) == (DriftKind.REMOVE, None, held)
+    assert registry.get("p1") == held  # kept until the caller confirms it gone
+    assert registry.resolve(drift, Accept("gone from the exchange")) is None
+    assert registry.get("p1") is None
 
 
 def test_a_flipped_side_is_a_change_drift_and_the_old_stop_cannot_be_accepted() -> None:
@@ -266,7 +279,7 @@ async def test_racing_tasks_close_a_position_exactly_once() -> None:
 
     await asyncio.gather(*(close_when_stop_hit(n) for n in range(50)))
     assert len(sent) == 1
-    registry.apply(a_position(size="0", stop=None, seconds=1))
+    assert registry.apply(a_position(size="0", stop=None, seconds=1)) is None
     assert not registry.claim_close("p1")
 
 
@@ -286,6 +299,8 @@ async def test_waiting_for_flat_ends_when_the_last_position_goes() -> None:
     registry.track(a_position("p1"))
     registry.track(a_position("p2", inst_id="ETH-USDT-SWAP"))
     waiter = asyncio.create_task(registry.wait_flat())
+    assert registry.claim_close("p1")  # the host is closing both: their flat pushes settle them
+    assert registry.claim_close("p2")
     registry.apply(a_position("p1", size="0", stop=None, seconds=1))
     await asyncio.sleep(0)
     assert not waiter.done()  # p2 is still open

@@ -186,8 +186,11 @@ class Engine:
         self.stats.ticks += 1
         ctx = self.market.context(inst_id)
         positions = self.registry.for_instrument(inst_id)
-        if positions and not self.gate.drifting(inst_id):  # a drift is resolved before all else
-            self.exits.on_tick(tick, positions, ctx)
+        if positions:
+            if self.gate.drifting(inst_id):  # a drift is resolved before all else
+                self.exits.hold(tick)
+            else:
+                self.exits.on_tick(tick, positions, ctx)
         self.entries.on_tick(tick, ctx)
         self.chores()
         self.entries.keep_alive()

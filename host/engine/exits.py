@@ -45,6 +45,18 @@ class ExitDesk:
         self._services = services
         self._confirm_positions = confirm_positions
         self._close_orders: dict[str, TrackedOrder] = {}
+        self._held: dict[str, Tick] = {}
+        """Per instrument, the latest tick its exits did not judge (its drift was resolved)."""
+
+    def hold(self, tick: Tick) -> None:
+        """Keep the latest tick of an instrument whose exits wait (a drift is being resolved)."""
+        self._held[tick.inst_id] = tick
+
+    def resume(self, inst_id: str, positions: tuple[Position, ...], ctx: HookContext) -> None:
+        """The instrument's exits may act again: judge the latest tick they missed, if any."""
+        tick = self._held.pop(inst_id, None)
+        if tick is not None and positions:
+            self.on_tick(tick, positions, ctx)
 
     def on_tick(self, tick: Tick, positions: tuple[Position, ...], ctx: HookContext) -> None:
         """Ask the exit plugins once about the instrument's positions; act on their answers."""

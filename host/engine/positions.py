@@ -4,9 +4,13 @@ The exchange is the source of truth: a position it shows that the host does not 
 for ``on_position_drift`` (adopted positions are protected before anything else happens on the
 instrument); a position it reports flat goes to :class:`~host.engine.closes.CloseRecorder`. The
 exchange's word is what it answers over REST, not what a push claims: an unknown position seen
-only in a push is adopted, and a known one a push shows on the other side is protected anew,
-once ``GET /api/v5/account/positions`` confirms it (see
-:meth:`PositionKeeper._resolve_if_confirmed`). One
+only in a push is adopted, a known one a push shows on the other side is protected anew, and a
+known one a push or snapshot shows flat is closed, once ``GET /api/v5/account/positions``
+confirms it (see :meth:`PositionKeeper._resolve_if_confirmed`) — except a position the host is
+closing itself, whose flat push settles it at once. One confirmation per instrument is in flight
+at a time (:meth:`PositionKeeper._confirm`), so a flood of made-up pushes cannot hold the
+instrument's exits. A push's ``uTime`` the feed found impossible is replaced
+(:meth:`PositionKeeper._with_believable_time`). One
 exception: a position that appears where an own entry is in flight is that entry's, not a drift —
 OKX may push the position before the entry's fill — and is handed to the entry's fill, which
 waits for it here (:meth:`PositionKeeper.await_entry_position`). The keeper also owns the periodic
@@ -71,6 +75,8 @@ class PositionKeeper:
         self._waiters: dict[str, asyncio.Future[PositionReport]] = {}
         """Per instrument, the position its entry in flight waits for (pushed or looked up)."""
         self._ignored: set[str] = set()
+        self._confirming: set[str] = set()
+        """Instruments whose drift OKX is being asked to confirm (one request each at a time)."""
         self._next_reconcile = 0.0
         self._unjournaled: dict[str, PositionOpened] = {}
         """Adopted positions the journal could not record (a full disk), by ``posId``: each
@@ -78,11 +84,34 @@ class PositionKeeper:
 
     def on_positions(self, push: PositionsPush) -> None:
         """Take a positions push: a snapshot is reconciled, an update applied report by report."""
+        reports = tuple(self._with_believable_time(report) for report in push.reports)
         if push.event_type is PositionsEventType.SNAPSHOT:
-            self.reconcile(tuple(push.reports), pushed=True)
+            self.reconcile(reports, pushed=True)
             return
-        for report in push.reports:
+        for report in reports:
             self._apply_report(report)
+
+    def _with_believable_time(self, report: PositionReport) -> PositionReport:
+        """``report`` with a ``uTime`` the feed found impossible replaced by one that moves nothing.
+
+        The registry ignores an update older than the position it holds; a year-2100 ``uTime``,
+        believed, would have it ignore every real update of that position until a REST
+        reconciliation. The feed judges the time against the host's clock (and counts it,
+        :meth:`~host.exchange.credibility.PriceCredibility.judged_reports`); here it becomes
+        the held position's own time, or the host's now for a position not held.
+        """
+        if report.time_credible:
+            return report
+        position = report.position
+        known = self._registry.get(position.pos_id)
+        believed = known.updated_at if known is not None else self._services.clock.now()
+        _log.warning(
+            "%s: position %s pushed with uTime %s, far ahead of the host's clock; time ignored",
+            position.inst_id,
+            position.pos_id,
+            position.updated_at.isoformat(),
+        )
+        return replace(report, position=replace(position, updated_at=believed))
 
     # --- reconciliation -----------------------------------------------------------------------
 
@@ -151,10 +180,10 @@ class PositionKeeper:
         ):
             return
         drift = self._registry.apply(position)
-        if drift is not None:  # an unknown position, or a flipped side: both wait for REST
-            self._confirm_then_resolve(drift)
+        if drift is not None:  # unknown, flipped, or flat and not closed by the host: ask REST
+            self._confirm(drift)
         elif known is not None and self._registry.get(position.pos_id) is None:
-            self._closes.settle(known, "closed on the exchange")
+            self._closes.settle(known, "closed on the exchange")  # the host's own close
         elif known is not None and known.exchange_state != position.exchange_state:
             self._services.journal.write(
                 PositionChanged(self._registry.get(position.pos_id) or position)
@@ -176,71 +205,69 @@ class PositionKeeper:
         for drift in self._registry.drift(snapshot, marks):
             if not self._gate.may_reconcile(drift.inst_id):
                 continue
-            if drift.kind is DriftKind.REMOVE:
-                self._gate.begin_drift(drift.inst_id)
-                self._services.tasks.spawn(self._confirm_gone(drift))
-            elif pushed and _changes_protection(drift):
-                self._confirm_then_resolve(drift)
+            if drift.kind is DriftKind.REMOVE or (pushed and _changes_protection(drift)):
+                self._confirm(drift)
             else:
                 self._start_drift(drift)
 
-    async def _confirm_gone(self, drift: Drift) -> None:
-        """Close a position a snapshot no longer lists, once OKX confirms it is gone.
+    def _confirm(self, drift: Drift) -> None:
+        """Resolve a reported drift once REST confirms it; the instrument's exits wait meanwhile.
 
-        A snapshot can be older than the position (requested before the entry filled, or
-        replayed from before a restart); taking it at its word would journal a close that never
-        happened and cancel the position's exchange-side stop.
+        At most one confirmation per instrument is in flight: a report arriving meanwhile starts
+        none and does not prolong the wait. The one in flight acts on OKX's record of the
+        position as it is when OKX answers, whatever the report that started it claimed; a
+        change after that answer is found by the periodic reconciliation. Without this, a flood
+        of made-up pushes would keep the instrument's exits paused.
         """
-        try:
-            now = await self._api.positions(drift.inst_id)
-            if any(r.position.pos_id == drift.pos_id and r.position.size > 0 for r in now):
-                return
-            known = self._registry.get(drift.pos_id)
-            if known is not None:
-                gone = Accept("gone from the exchange")
-                self._registry.resolve(replace(drift, known=known), gone)
-                self._closes.settle(known, "closed on the exchange")
-        finally:
-            self._gate.end_drift(drift.inst_id)
-
-    def _confirm_then_resolve(self, drift: Drift) -> None:
-        """Resolve a pushed drift once REST confirms it (the instrument waits meanwhile)."""
-        self._gate.begin_drift(drift.inst_id)
+        inst_id = drift.inst_id
+        if inst_id in self._confirming:
+            return
+        self._confirming.add(inst_id)
+        self._gate.begin_drift(inst_id)
         self._services.tasks.spawn(self._resolve_if_confirmed(drift, WALL_CLOCK.monotonic()))
 
     async def _resolve_if_confirmed(self, drift: Drift, detected: float) -> None:
-        """Ask OKX for the instrument's positions; resolve the pushed drift only if OKX shows it.
+        """Ask OKX for the instrument's positions; resolve the drift only as OKX shows it.
 
-        A push is one message, which a garbled or hostile frame can make up. A ``posId`` the
-        exchange does not have, adopted, would get an exchange-side stop with ``closeFraction``
-        1 — one that closes the instrument's *real* position when it triggers. A held long
-        pushed as short would have its stop canceled and one placed on the short side, which
-        adds to the real long instead of cutting it, or be flattened by a plugin. So what is
-        resolved is OKX's own record of the position (instId, posId, side, size, avgPx), and a
-        new stop is placed from the mark the feed believes for that instrument (the credibility
-        filter's), never from the push. When REST fails, nothing is done on the push alone: the
-        periodic reconciliation, itself a REST snapshot, finds the drift within one interval.
+        A push is one message, which a garbled or hostile frame can make up, and a snapshot can
+        be older than the position (requested before the entry filled, or replayed from before
+        a restart). A ``posId`` the exchange does not have, adopted, would get an exchange-side
+        stop with ``closeFraction`` 1 — one that closes the instrument's *real* position when it
+        triggers. A held long pushed as short would have its stop canceled and one placed on the
+        short side, which adds to the real long instead of cutting it, or be flattened by a
+        plugin. A held position pushed flat would be journaled closed and its exchange-side stop
+        canceled. So what is resolved is OKX's own record of the position (instId, posId, side,
+        size, avgPx), and a new stop is placed from the mark the feed believes for that
+        instrument (the credibility filter's), never from the push. When REST fails, nothing is
+        done on the report alone: the periodic reconciliation, itself a REST snapshot, finds the
+        drift within one interval.
         """
         try:
             confirmed = await self._confirmed(drift)
-            if confirmed is not None:
+            if confirmed is not None and confirmed.known is not None and confirmed.exchange is None:
+                gone = Accept("gone from the exchange")
+                self._registry.resolve(confirmed, gone)
+                self._closes.settle(confirmed.known, "closed on the exchange")
+            elif confirmed is not None:
                 trusted = self._market.mark(drift.inst_id)
                 await self._resolve(replace(confirmed, mark_price=trusted), detected)
         finally:
-            self._gate.end_drift(drift.inst_id)
+            self._confirming.discard(drift.inst_id)
+            self._end_drift(drift.inst_id)
 
     async def _confirmed(self, drift: Drift) -> Drift | None:
         """The drift as OKX's record shows it now; ``None`` unless that still changes protection.
 
-        Not shown: OKX does not list the position, or lists it on the side the host holds, or
-        REST failed; or the registry caught up meanwhile (an own entry's position, a REST
-        snapshot's drift resolved first).
+        Shown: a held position OKX does not list (*remove*), one it lists on the other side
+        (*change*), one the host does not hold (*add*). Not shown: OKX lists the held position
+        on its side, does not list one the host does not hold, or REST failed; or the registry
+        caught up meanwhile (an own entry's position, a drift resolved first).
         """
         try:
             reports = await self._api.positions(drift.inst_id)
         except OkxError as error:
             _log.warning(
-                "%s: position %s pushed but not confirmed (%s); the reconciliation checks it",
+                "%s: position %s reported but not confirmed (%s); the reconciliation checks it",
                 drift.inst_id,
                 drift.pos_id,
                 error,
@@ -251,13 +278,17 @@ class PositionKeeper:
             (p for p in listed if (p.pos_id, p.inst_id) == (drift.pos_id, drift.inst_id)), None
         )
         here = self._registry.get(drift.pos_id)
+        if there is None and here is not None:
+            return replace(drift, kind=DriftKind.REMOVE, exchange=None, known=here)
+        if there is None and drift.exchange is None:
+            return None  # flat as reported, and already settled meanwhile
         kind = DriftKind.ADD if here is None else DriftKind.CHANGE
         shown = replace(drift, kind=kind, exchange=there, known=here)
         if there is not None and _changes_protection(shown):
             return shown
-        if there is None or drift.kind is DriftKind.CHANGE:
+        if there is None or drift.kind is not DriftKind.ADD:
             _log.warning(
-                "%s: a push showed position %s %s, which OKX does not confirm; ignored",
+                "%s: a report showed position %s %s, which OKX does not confirm; ignored",
                 drift.inst_id,
                 drift.pos_id,
                 drift.exchange.side if drift.exchange is not None else "flat",
@@ -273,7 +304,18 @@ class PositionKeeper:
         try:
             await self._resolve(drift, detected)
         finally:
-            self._gate.end_drift(drift.inst_id)
+            self._end_drift(drift.inst_id)
+
+    def _end_drift(self, inst_id: str) -> None:
+        """Free the instrument; its exits judge at once the latest tick they missed meanwhile.
+
+        A stop the price crossed while the drift was resolved is acted on now, not at the next
+        tick, so a pause costs an exit no more than the pause itself.
+        """
+        self._gate.end_drift(inst_id)
+        if not self._gate.drifting(inst_id):
+            positions = self._registry.for_instrument(inst_id)
+            self._exits.resume(inst_id, positions, self._market.context(inst_id))
 
     async def _resolve(self, drift: Drift, detected: float) -> None:
         """Let the plugins decide; protect an adopted position before anything else happens."""

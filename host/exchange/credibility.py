@@ -18,7 +18,10 @@ before the engine sees it, and one that is not credible is dropped and counted b
 * before the first credible mark there is nothing to judge a price against, so ticks, quotes and
   trades wait for it (OKX sends the mark as soon as its channel is subscribed);
 * a **position report's** ``markPx`` not within ``mark_band`` of the instrument's credible mark is
-  removed, so nothing (an adoption's stop, say) is computed from another instrument's price.
+  removed, so nothing (an adoption's stop, say) is computed from another instrument's price; a
+  report whose ``uTime`` is more than ``max_future_seconds`` ahead is marked so (its time is not
+  believed: it would hold back every later update of the position, see
+  :meth:`host.engine.positions.PositionKeeper.on_positions`).
 
 This sits on the hot path: a few Decimal comparisons per push, no logging and no I/O; the
 counts are read by whoever reports them.
@@ -109,10 +112,11 @@ class PriceCredibility:
 
     def timely(self, ts: datetime) -> bool:
         """Whether a market push's exchange time is not implausibly far ahead of the host's."""
-        if ts - self.clock.now() > self._max_ahead:
-            self.dropped["from the future"] += 1
-            return False
-        return True
+        return not self._ahead(ts) or self._drop("from the future")
+
+    def _ahead(self, ts: datetime) -> bool:
+        """Whether ``ts`` is implausibly far ahead of the host's clock."""
+        return ts - self.clock.now() > self._max_ahead
 
     def credible(self, event: ExchangeEvent) -> ExchangeEvent | None:
         """Return a market push if believed, or None; any other event passes unchanged."""
@@ -127,8 +131,12 @@ class PriceCredibility:
             return event if self._trade(event.trade.inst_id, event.trade.price) else None
         return event
 
-    def with_credible_marks(self, push: PositionsPush) -> PositionsPush:
-        """``push`` with each report's ``markPx`` removed unless credible for its instrument."""
+    def judged_reports(self, push: PositionsPush) -> PositionsPush:
+        """``push`` judged report by report: a ``markPx`` not credible is removed.
+
+        A report whose ``uTime`` is far ahead of the host's clock is marked ``time_credible``
+        false (and counted).
+        """
         return replace(push, reports=tuple(self._report(r) for r in push.reports))
 
     def mark(self, inst_id: str) -> Decimal | None:
@@ -173,6 +181,9 @@ class PriceCredibility:
         return within(price, mark, self.settings.mark_band) or self._drop("far from the mark")
 
     def _report(self, report: PositionReport) -> PositionReport:
+        if self._ahead(report.position.updated_at):
+            self.dropped["position time from the future"] += 1
+            report = replace(report, time_credible=False)
         if report.mark is None:
             return report
         mark = self.mark(report.position.inst_id)

@@ -124,12 +124,15 @@ class PositionReport:
     """A position as the exchange reports it, with the mark price the report was computed at.
 
     A size of zero means flat (OKX pushes ``pos:"0"`` for the position that was just closed).
+    ``time_credible`` is cleared by the credibility filter when the position's ``uTime`` is
+    impossibly far ahead of the host's clock (the engine then ignores that time).
     """
 
     position: Position
     mark: Decimal | None
     upl: Decimal | None
     liquidation_price: Decimal | None
+    time_credible: bool = True
 
 
 @dataclass(frozen=True, slots=True)

@@ -14,7 +14,8 @@ sees each change once:
 * control frames (login, subscription acks) stay with the socket that handles them;
 * a positions **snapshot** is never filtered: a position missing from a complete snapshot is
   flat, so every report of it matters. Its pages are joined, and it is handed on once complete.
-  Position reports lose a ``markPx`` that is not credible for their instrument.
+  Position reports lose a ``markPx`` that is not credible for their instrument, and one whose
+  ``uTime`` is far ahead of the host's clock is marked so (the engine ignores that time).
 """
 
 from __future__ import annotations
@@ -99,11 +100,11 @@ class ExchangeFeed:
             self._snapshot_pages = []
             for report in complete.reports:  # a later re-send of the same state is a duplicate
                 self._private.first_time(report.position)
-            return self.credibility.with_credible_marks(complete)
+            return self.credibility.judged_reports(complete)
         fresh = tuple(r for r in push.reports if self._private.first_time(r.position))
         if not fresh:
             return None
-        return self.credibility.with_credible_marks(replace(push, reports=fresh))
+        return self.credibility.judged_reports(replace(push, reports=fresh))
 
 
 def _market_stream(event: ExchangeEvent) -> tuple[str, str, int, datetime] | None:
