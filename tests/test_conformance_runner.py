@@ -5,11 +5,14 @@ from __future__ import annotations
 from pathlib import Path
 
 import pytest
+from hypothesis import given
+from hypothesis import strategies as st
 
-from host.conformance.profiles import UnknownProfileError
+from host.conformance.profiles import PROFILES, UnknownProfileError, profile_without_database
 from host.conformance.runner import (
     PropertyOutcome,
     UnknownPluginError,
+    profile_in_force,
     run_configured_suites,
 )
 from host.settings import Settings, load_settings
@@ -98,3 +101,26 @@ def test_unknown_plugins_and_profiles_are_refused() -> None:
         run_configured_suites(PAPER, "dev", ["bracket"])
     with pytest.raises(UnknownProfileError, match="dev, ci, golive"):
         run_configured_suites(PAPER, "thorough")
+
+
+def test_a_property_runs_under_the_profile_chosen_after_it_was_decorated() -> None:
+    """golive chooses its profile after the suites were imported; the runner must honour it.
+
+    Hypothesis binds a property to the profile in force at ``@given``: without
+    :func:`profile_in_force`, ``--profile golive`` ran ``dev``'s 50 examples.
+    """
+    calls: list[int] = []
+    with profile_without_database("dev"):
+
+        @given(st.integers())
+        def prop(number: int) -> None:
+            calls.append(number)
+
+    with profile_without_database("ci"):
+        with profile_in_force(prop):
+            prop()
+        ci_calls = len(calls)
+        calls.clear()
+        prop()  # restored: the profile it was decorated under again
+    assert ci_calls >= PROFILES["ci"].max_examples > PROFILES["dev"].max_examples
+    assert len(calls) <= PROFILES["dev"].max_examples

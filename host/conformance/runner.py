@@ -17,9 +17,12 @@ from __future__ import annotations
 
 import inspect
 import traceback
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Callable, Iterator, Mapping, Sequence
+from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import timedelta
+
+from hypothesis import settings as hypothesis_settings
 
 from host.conformance.configured import suites_by_plugin
 from host.conformance.coverage import CallTimes, SuiteRecord
@@ -28,6 +31,9 @@ from host.conformance.suite import ConformanceSuite
 from host.settings import Settings
 
 PROPERTY_PREFIX = "test_"
+
+_BOUND_SETTINGS = "_hypothesis_internal_use_settings"
+"""Where hypothesis keeps the settings a ``@given`` test was decorated under."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -158,7 +164,8 @@ def run_suite(
     for name in sorted(n for n in dir(suite) if n.startswith(PROPERTY_PREFIX)):
         test = getattr(suite(), name)
         try:
-            test()
+            with profile_in_force(getattr(suite, name)):
+                test()
         except Exception as error:  # a failing property, whatever the plugin raised
             failure: str | None = explain(error)
         else:
@@ -179,6 +186,25 @@ def run_suite(
         if progress is not None:
             progress(outcomes[-1])
     return tuple(outcomes)
+
+
+@contextmanager
+def profile_in_force(test: Callable[..., object]) -> Iterator[None]:
+    """Run the ``@given`` property ``test`` under the profile loaded now, then undo it.
+
+    Hypothesis binds a property to the profile in force when ``@given`` decorated it: for the
+    shipped suites, when their module was imported, which is before ``scalphost golive`` (or a
+    sweep's golive task) chose its profile. Loading a profile afterwards changes nothing for
+    them, so ``--profile golive`` ran the 50 examples of ``dev`` until this was found. Hypothesis
+    offers no public way to re-point a decorated test, so the settings it reads are replaced for
+    the run and restored afterwards (a later pytest run in the same process keeps its own).
+    """
+    bound = getattr(test, _BOUND_SETTINGS)
+    setattr(test, _BOUND_SETTINGS, hypothesis_settings.default)
+    try:
+        yield
+    finally:
+        setattr(test, _BOUND_SETTINGS, bound)
 
 
 def explain(error: BaseException) -> str:
