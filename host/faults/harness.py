@@ -121,6 +121,7 @@ class HostUnderTest:
             credentials=sim_account_credentials(self.sim),
             clock=self.sim.clock,
             account=ACCOUNT,
+            advance=self.sim.advance,
         )
 
     @property
