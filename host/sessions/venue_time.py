@@ -20,7 +20,7 @@ from __future__ import annotations
 import asyncio
 import math
 from collections.abc import AsyncIterator, Awaitable, Callable
-from contextlib import asynccontextmanager, suppress
+from contextlib import asynccontextmanager
 from datetime import timedelta
 from types import TracebackType
 
@@ -28,6 +28,9 @@ from host.clock import Clock, ManualClock
 
 Advance = Callable[[timedelta], Awaitable[object]]
 """Moves a simulated venue on by a duration (``Simulator.advance``): its clock and its market."""
+
+STOP_WALL_SECONDS = 1.0
+"""Real time :meth:`VenueTime.stop` waits for the keeper to end."""
 
 SMALLEST_STEP = timedelta(microseconds=1)
 LARGEST_STEP = timedelta(seconds=1)
@@ -82,9 +85,11 @@ class VenueTime:
         """
         keeper, self._keeper = self._keeper, None
         if keeper is not None:
+            self._driven = True  # from now on the keeper moves nothing, even if it runs on
             keeper.cancel()
-            with suppress(asyncio.CancelledError):
-                await keeper
+            # Bounded: the keeper may be in the venue's advance, waiting for a socket to take
+            # its pushes; it moves nothing more (driven) and ends at its next look.
+            await asyncio.wait({keeper}, timeout=STOP_WALL_SECONDS)
 
     @asynccontextmanager
     async def driven(self) -> AsyncIterator[None]:
@@ -98,7 +103,7 @@ class VenueTime:
 
     async def _keep(self, clock: ManualClock) -> None:
         assert self._advance is not None  # noqa: S101 -- implied by a clock being kept
-        while True:
+        while self._keeper is not None:
             wake = None if self._driven else clock.next_wake()
             if wake is None:
                 self._dozed.clear()
