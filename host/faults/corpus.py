@@ -37,10 +37,12 @@ from host.faults.harness import (
     HostUnderTest,
     SessionEndedError,
     captured_logs,
+    close_runner,
     fault_settings,
     fault_simulator,
     key_secrets,
     lots,
+    unless_stuck,
 )
 from host.faults.invariants import Violation, orders_sent, secret_hits, unprotected
 from host.settings import Settings, load_settings, redacted_dump
@@ -198,7 +200,7 @@ class FrameTarget:
 
     def open(self) -> None:
         """Start the exchange and the host, and have the host adopt an outside position."""
-        self.runner.run(self._open())
+        self.runner.run(unless_stuck(self._open()))
 
     async def _open(self) -> None:
         await self.sim.start()
@@ -218,7 +220,7 @@ class FrameTarget:
         self.figures.hostile["frame"] += 1
         before = orders_sent(self.sim)
         try:
-            self.runner.run(self._send(kind, text))
+            self.runner.run(unless_stuck(self._send(kind, text)))
         except SessionEndedError as ended:
             self.figures.crashed("frame", f"{origin}: {text[:300]!r}: {ended}")
             try:
@@ -241,9 +243,13 @@ class FrameTarget:
     def close(self) -> None:
         """Stop the host and the exchange."""
         try:
-            self.runner.run(self._close())
+            self.runner.run(unless_stuck(self._close()))
+        except SessionEndedError as ended:
+            self.figures.crashed("frame", f"at the end: {ended}")
         finally:
-            self.runner.close()
+            left = close_runner(self.runner)
+            if left:
+                self.figures.crashed("frame", f"at the end, would not end: {left}")
 
     async def _close(self) -> None:
         try:

@@ -16,12 +16,12 @@ import io
 import logging
 import secrets
 from collections.abc import Awaitable, Iterator
-from contextlib import contextmanager, suppress
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from datetime import timedelta
 from decimal import Decimal
 from pathlib import Path
-from typing import Any, NoReturn
+from typing import Any, NoReturn, TypeVar
 
 from host.engine.engine import Engine
 from host.exchange.connection import OkxConnection
@@ -33,6 +33,8 @@ from host.settings import Settings
 from host.sim.config import ApiKey, SimConfig
 from host.sim.server import DEFAULT_START, Simulator
 from host.sim.standalone import sim_account_credentials
+
+T = TypeVar("T")
 
 ACCOUNT = "faults"
 INSTRUMENT = "BTC-USDT-SWAP"
@@ -121,6 +123,7 @@ class HostUnderTest:
             credentials=sim_account_credentials(self.sim),
             clock=self.sim.clock,
             account=ACCOUNT,
+            advance=self.sim.advance,
         )
 
     @property
@@ -168,7 +171,7 @@ class HostUnderTest:
         """
         engine, connection = self._running()
         step = step_simulator(self.sim, engine, connection, timedelta(seconds=seconds))
-        await _unless_stuck(step)
+        await unless_stuck(step)
 
     async def settle(self) -> None:
         """Let the host take in everything already sent, without moving time."""
@@ -179,7 +182,7 @@ class HostUnderTest:
             await connection.round_trip()
             await engine.idle()
 
-        await _unless_stuck(settled())
+        await unless_stuck(settled())
 
     async def steady(self, wall_seconds: float = 30.0) -> None:
         """Return once every socket is ready again; raise if the session ends first.
@@ -200,11 +203,14 @@ class HostUnderTest:
     async def reconnected(self, before: int, wall_seconds: float = 30.0) -> bool:
         """Wait (real time: back-off is real) for a reconnect beyond ``before``; False if none."""
         _, connection = self._running()
+
+        async def back() -> None:
+            while connection.health.reconnects <= before:  # noqa: ASYNC110 -- polls counters
+                await asyncio.sleep(0.01)
+            await connection.wait_ready()
+
         try:
-            async with asyncio.timeout(wall_seconds):
-                while connection.health.reconnects <= before:  # noqa: ASYNC110 -- polls counters
-                    await asyncio.sleep(0.01)
-                await connection.wait_ready()
+            await within(back(), wall_seconds)
         except TimeoutError:
             return False
         return True
@@ -216,7 +222,7 @@ class HostUnderTest:
         self._stop.set()
         session, self._session = self._session, None
         try:
-            await _unless_stuck(asyncio.shield(session))
+            await unless_stuck(asyncio.shield(session))
         except SessionEndedError:
             session.cancel()
             raise
@@ -235,11 +241,10 @@ class HostUnderTest:
         (its rate limits count in its own time, too).
         """
         session, self._session = self._session, None
-        if session is not None and not session.done():  # stuck: abandoned, journal closed
+        if session is not None and not session.done():  # stuck: abandoned
             session.cancel()
-            with suppress(BaseException):
-                await _unless_stuck(session)
-        await _unless_stuck(self.sim.advance(timedelta(seconds=down_seconds)))
+            await unless_stuck(asyncio.wait({session}))  # it closes the journal reopened next
+        await unless_stuck(self.sim.advance(timedelta(seconds=down_seconds)))
         await self.start()
 
     def ended(self) -> NoReturn:
@@ -278,13 +283,71 @@ def stuck_work() -> str:
     return "; ".join(sorted(chains)) or "nothing of the host's"
 
 
-async def _unless_stuck(work: Awaitable[object]) -> None:
-    """Await ``work``; a host still busy after :data:`STUCK_WALL_SECONDS` is a crash."""
+async def within(work: Awaitable[T], wall_seconds: float) -> T:
+    """``work``'s result, or :class:`TimeoutError` once ``wall_seconds`` of real time passed.
+
+    ``asyncio.timeout`` would not do: it cancels the work and then waits for it to end, and a
+    session whose cancellation never completes (its shutdown, in a ``finally``, waiting for
+    something nobody brings) kept that wait, and the suite, going for ever. Here the work runs
+    as its own task, is canceled on time-out and is not waited for.
+    """
+    task = asyncio.ensure_future(work)
     try:
-        async with asyncio.timeout(STUCK_WALL_SECONDS):
-            await work
+        done, _ = await asyncio.wait({task}, timeout=wall_seconds)
+    finally:
+        if not task.done():  # timed out, or the caller was canceled
+            task.cancel()
+    if not done:
+        raise TimeoutError
+    return task.result()
+
+
+async def unless_stuck(work: Awaitable[T]) -> T:
+    """Await ``work``; a host still busy after :data:`STUCK_WALL_SECONDS` is a crash.
+
+    The crash says what the host was waiting for (:func:`stuck_work`; a cancellation only
+    takes effect once the loop runs again, so the chains read are those that were stuck).
+    """
+    try:
+        return await within(work, STUCK_WALL_SECONDS)
     except TimeoutError:
         raise SessionEndedError(f"the host stopped keeping up: {stuck_work()}") from None
+
+
+def close_runner(runner: asyncio.Runner) -> str:
+    """Close ``runner``; tasks that will not end are left behind, not waited for.
+
+    ``asyncio.Runner.close`` cancels every task left and waits for all of them without a
+    bound: one abandoned session that never finishes its cancellation would hang the suite
+    there. Returns what was left behind ("" if nothing), for the figures.
+    """
+    left, pending = runner.run(_cancel_the_rest())
+    if not pending:
+        runner.close()
+        return ""
+    ABANDONED.extend(pending)
+    asyncio.set_event_loop(None)
+    runner.get_loop().close()
+    return left
+
+
+ABANDONED: list[asyncio.Task[Any]] = []
+"""Tasks left behind by :func:`close_runner`, kept for the life of the process.
+
+Collected, a task stuck in a ``finally`` that awaits would be closed and ignore the
+``GeneratorExit`` (an error printed at a random later moment): left alone, it stays asleep.
+"""
+
+
+async def _cancel_the_rest() -> tuple[str, set[asyncio.Task[Any]]]:
+    """Cancel every other task; those still pending after the bound, and their chains."""
+    others = asyncio.all_tasks() - {asyncio.current_task()}
+    if not others:
+        return "", set()
+    for task in others:
+        task.cancel()
+    _, pending = await asyncio.wait(others, timeout=STUCK_WALL_SECONDS)
+    return (stuck_work() if pending else ""), pending
 
 
 def lots(sim: Simulator, count: int) -> str:

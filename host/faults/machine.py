@@ -41,10 +41,12 @@ from host.faults.harness import (
     HostUnderTest,
     SessionEndedError,
     captured_logs,
+    close_runner,
     fault_settings,
     fault_simulator,
     key_secrets,
     lots,
+    unless_stuck,
 )
 from host.faults.invariants import (
     Violation,
@@ -163,7 +165,7 @@ class FaultMachine(RuleBasedStateMachine):
         self.secrets = key_secrets(sim)
         self.log = self.cleanup.enter_context(captured_logs(self.secrets))
         self.host = HostUnderTest(fault_settings(self.base_settings, Path(self.directory)), sim)
-        self.runner.run(sim.start())
+        self._run(sim.start())
         self._run(self.host.start())
 
     def teardown(self) -> None:
@@ -173,8 +175,10 @@ class FaultMachine(RuleBasedStateMachine):
                 self._run(self._settle_and_check())
         finally:
             with suppress(Exception):
-                self.runner.run(self._close())
-            self.runner.close()
+                self.runner.run(unless_stuck(self._close()))
+            left = close_runner(self.runner)
+            if left:  # a hang is a crash, not the end of the suite
+                self._check("host alive", [Violation("host alive", f"would not end: {left}")])
             self.cleanup.close()
             self._report()
 
@@ -456,9 +460,12 @@ class FaultMachine(RuleBasedStateMachine):
                 raise AssertionError("invariant broken: " + "; ".join(map(str, found)))
 
     def _run(self, work: Any) -> Any:
-        """Run one coroutine of a rule; a session that ended is the "host alive" violation."""
+        """Run one coroutine of a rule; a session that ended is the "host alive" violation.
+
+        Bounded (:func:`~host.faults.harness.unless_stuck`): a host that hangs is a crash.
+        """
         try:
-            return self.runner.run(work)
+            return self.runner.run(unless_stuck(work))
         except SessionEndedError as ended:
             self._raise_if(self._check("host alive", [Violation("host alive", str(ended))]))
 

@@ -166,8 +166,10 @@ async def replay(
             gate.open(engine)
             pump.engine = engine
             await pump.settle()
+            pump.driven = True
             await _drive(sim, engine, exchange, pump, duration, stop, after_step)
         finally:
+            pump.driven = False
             await pump.run(shutdown(engine, settings))
     finally:
         exchange.close()
@@ -194,6 +196,13 @@ class Pump:
         self._exchange = exchange
         self.engine: Engine | None = None
         """Set once the engine takes the pushes: its tasks then pace the deliveries."""
+        self.driven = False
+        """Whether the drive steps the exchange (between start-up and shutdown).
+
+        Outside it, a wait on the exchange's clock ends before the loop's time passes: the
+        shutdown's real-time bounds (``host.sessions.runner.shutdown``) are timers of this
+        loop, and jumping to them first would give up a cancel that only waits for its budget.
+        """
 
     async def run(self, work: Coroutine[Any, Any, T]) -> T:
         """Await ``work``, delivering pushes meanwhile."""
@@ -214,6 +223,8 @@ class Pump:
                 continue
             if finished():
                 return
+            if not self.driven and await self._wake_sleepers():
+                continue
             if (
                 not await self._loop.quiescent(let_time_pass=True)
                 and not await self._wake_sleepers()
@@ -224,9 +235,10 @@ class Pump:
         """Move the exchange on to the end of the earliest wait on its clock; False if none.
 
         Between the steps of the drive, a task asleep on the simulated clock (a request
-        waiting for its rate budget) counts as idle and the next step wakes it. Outside them
-        (start-up, shutdown) no step comes: once no timer of the loop is left either, the
-        exchange's time moves just as far as the wait needs, as nothing else could end it.
+        waiting for its rate budget) counts as idle and the next step wakes it; only once no
+        timer of the loop is left either does the exchange's time move. Outside the drive
+        (start-up, shutdown) no step comes: the exchange's time moves just as far as the wait
+        needs, before the loop's timers (see :attr:`driven`).
         """
         sim = self._exchange.sim
         wake = sim.clock.next_wake()

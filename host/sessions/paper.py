@@ -108,6 +108,7 @@ async def run_paper(
         credentials=sim_account_credentials(sim),
         clock=sim.clock,
         account=PAPER_ACCOUNT,
+        advance=sim.advance,
     )
 
     async def drive(engine: Engine, connection: OkxConnection) -> None:

@@ -35,12 +35,19 @@ from host.notify.events import connection_event, plugin_off_event
 from host.notify.service import Notifier, delivering
 from host.plugin_guard import FaultLog
 from host.pluginmanager import PluginHost, build_plugin_host
+from host.sessions.venue_time import Advance, VenueTime
 from host.settings import Credentials, Settings
 
 _log = logging.getLogger(__name__)
 
 SHUTDOWN_CLOSE_SECONDS = 10.0
 """How long a shutdown that closes positions waits for the exchange to report them flat."""
+
+SHUTDOWN_CANCEL_SECONDS = 10.0
+"""How long a shutdown spends canceling resting entries, waits for rate budget included."""
+
+SHUTDOWN_IDLE_SECONDS = 10.0
+"""How long a shutdown waits for the engine's work under way (stops, closes) to finish."""
 
 SHUTDOWN_PUSH_GRACE_SECONDS = 1.0
 """How long a shutdown waits for the push of an order in flight before looking it up."""
@@ -58,6 +65,11 @@ class Venue:
     credentials: Credentials
     clock: Clock
     account: str
+    advance: Advance | None = None
+    """How a simulated venue moves on (``Simulator.advance``); None for a real exchange.
+
+    Given, the venue's time passes while the host starts up or shuts down (:class:`VenueTime`).
+    """
 
 
 class StartupGate:
@@ -120,6 +132,7 @@ async def trade(
         async with (
             delivering(notifier, settings.notify.drain_seconds),
             aiohttp.ClientSession() as session,
+            VenueTime(clock, venue.advance) as venue_time,
         ):
             connection = OkxConnection(
                 session,
@@ -131,6 +144,7 @@ async def trade(
                 ws_url=venue.ws_url,
                 on_link=link_changed,
             )
+            venue_time.taken_in_by(connection.round_trip)
             await connection.rest.sync_clock()
             engine = await assemble(settings, clock, connection.api, journal, plugins, notifier)
             monitor = await start_monitoring(
@@ -147,12 +161,14 @@ async def trade(
                 # position for a drift, adopt it (with a looser stop) and the restore's tracking
                 # of it would fail (found by tests/test_crash.py).
                 chores = asyncio.create_task(_every_second(engine.chores))
-                await _until_or_lost(until(engine, connection), link)
+                async with venue_time.driven():
+                    await _until_or_lost(until(engine, connection), link)
             finally:
                 load.cancel()
                 if chores is not None:
                     chores.cancel()
                 await shutdown(engine, settings)
+                await venue_time.stop()
                 await connection.stop()
                 with suppress(asyncio.CancelledError):
                     await link
@@ -272,20 +288,42 @@ async def settle_in_flight(engine: Engine) -> None:
 
 
 async def shutdown(engine: Engine, settings: Settings) -> None:
-    """Stop entries, cancel resting ones, keep or close positions, settle orders, flush."""
+    """Stop entries, cancel resting ones, keep or close positions, settle orders, flush.
+
+    Every step that waits on the exchange is bounded in real time, so a shutdown always ends:
+    a cancel can wait for rate budget, and a venue may stop answering. (In a simulated session
+    the venue's time also passes meanwhile, :class:`VenueTime`, so the waits end as they would
+    on OKX; the bounds are for what never ends.)
+    """
     engine.entries.stop()
-    for tracked in engine.orders.entries():  # by ordId, or clOrdId before the ack
-        with suppress(Exception):
-            await engine.executor.cancel(tracked.order)
+    try:
+        async with asyncio.timeout(SHUTDOWN_CANCEL_SECONDS):
+            await _cancel_entries(engine)
+    except TimeoutError:
+        left = len(engine.orders.entries())
+        _log.warning(
+            "shutdown: %d resting entry order(s) not canceled in time; the restart sees them", left
+        )
     if settings.engine.close_on_shutdown:
         for position in engine.registry.positions():
             engine.exits.close(position, "shutdown: close_on_shutdown")
         with suppress(TimeoutError):
             async with asyncio.timeout(SHUTDOWN_CLOSE_SECONDS):
                 await engine.registry.wait_flat()
-    await engine.idle()
+    try:
+        async with asyncio.timeout(SHUTDOWN_IDLE_SECONDS):
+            await engine.idle()
+    except TimeoutError:
+        _log.warning("shutdown: %d engine task(s) still at work", engine.tasks.running)
     await settle_in_flight(engine)
     engine.dispatch.on_shutdown(
         HostInfo(now=engine.clock.now(), mode=settings.mode, instruments=engine.specs)
     )
     await engine.journal.flush()
+
+
+async def _cancel_entries(engine: Engine) -> None:
+    """Cancel every resting entry (by ``ordId``, or ``clOrdId`` before the ack), one at a time."""
+    for tracked in engine.orders.entries():
+        with suppress(Exception):
+            await engine.executor.cancel(tracked.order)
