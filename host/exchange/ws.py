@@ -306,11 +306,28 @@ class OkxSocket:
         reply = await self._await_control(connection, {"login", "error"})
         if reply.ok:
             return
-        if reply.code in CLOCK_LOGIN_CODES and self._measure_clock is not None:
-            await self._measure_clock()
+        if reply.code in CLOCK_LOGIN_CODES:
+            await self._measure_clock_again()
         if reply.code in RETRYABLE_LOGIN_CODES:
             raise ConnectionLost(f"login refused for now: OKX {reply.code} {reply.msg}")
         raise OkxAuthError(reply.code, reply.msg or "login refused")
+
+    async def _measure_clock_again(self) -> None:
+        """Measure OKX's clock after a login refused for its timestamp, before the next login.
+
+        Measuring is a REST call, which can itself be refused for a while (``50011`` rate limit,
+        ``503``): that is a reason to log in again later, after the back-off, not to give up the
+        socket (found by the fault suite: a skewed exchange clock, then a rate-limited
+        ``public/time``, ended the session).
+        """
+        if self._measure_clock is None:
+            return
+        try:
+            await self._measure_clock()
+        except OkxAuthError:
+            raise
+        except OkxError as failed:
+            raise ConnectionLost(f"OKX's clock could not be measured: {failed}") from None
 
     async def _subscribe(self, connection: ClientConnection) -> None:
         if not self._subscriptions:

@@ -58,7 +58,7 @@ from host.faults.invariants import (
     settled_violations,
     unprotected,
 )
-from host.journal import Journal, disk_full
+from host.journal import Journal, JournalClosedError, WriteGuard, disk_full
 from host.settings import JournalSettings, Settings
 from host.sim.faults import AFTER_EXECUTION, HTML_503, REST_FAILURES
 from host.sim.push import CORRUPTIONS
@@ -335,7 +335,7 @@ class FaultMachine(RuleBasedStateMachine):
         if self.broken or engine is None:
             return
         journal = engine.journal
-        self._inject("disk full", lambda _sim: self._run(journal.guard_writes(disk_full)))
+        self._inject("disk full", lambda _sim: self._guard_disk(journal, disk_full))
         try:
             for _ in range(seconds // DISK_STEP_SECONDS):
                 if self.broken:
@@ -345,8 +345,21 @@ class FaultMachine(RuleBasedStateMachine):
                 self.invariants_hold()
         finally:
             if self._host.alive:
-                self._run(journal.guard_writes(None))
+                self._guard_disk(journal, None)
         self.trail.append("disk freed")
+
+    def _guard_disk(self, journal: Journal, guard: WriteGuard | None) -> None:
+        """Fill or free the disk of a running session's journal.
+
+        A journal found closed under a running session is the host's fault (it trades on with
+        nothing to record its orders in), reported as the session's death, not as a crash of
+        the suite.
+        """
+        try:
+            self._run(journal.guard_writes(guard))
+        except JournalClosedError as closed:
+            found = [Violation("host alive", f"the journal closed under the session: {closed}")]
+            self._raise_if(self._check("host alive", found))
 
     @rule()
     def restart(self) -> None:
