@@ -320,14 +320,8 @@ class OkxSocket:
         socket (found by the fault suite: a skewed exchange clock, then a rate-limited
         ``public/time``, ended the session).
         """
-        if self._measure_clock is None:
-            return
-        try:
-            await self._measure_clock()
-        except OkxAuthError:
-            raise
-        except OkxError as failed:
-            raise ConnectionLost(f"OKX's clock could not be measured: {failed}") from None
+        if self._measure_clock is not None:
+            await _lost_on_okx_error(self._measure_clock, "OKX's clock could not be measured")
 
     async def _subscribe(self, connection: ClientConnection) -> None:
         if not self._subscriptions:
@@ -420,14 +414,8 @@ class OkxSocket:
     async def _after_reconnect(self) -> None:
         """Count the reconnect and let the host resync; a failed resync is another lost link."""
         self._health.record_reconnect()
-        if self._on_reconnected is None:
-            return
-        try:
-            await self._on_reconnected()
-        except OkxAuthError:
-            raise
-        except OkxError as failed:
-            raise ConnectionLost(f"resync after reconnect failed: {failed}") from None
+        if self._on_reconnected is not None:
+            await _lost_on_okx_error(self._on_reconnected, "resync after reconnect failed")
 
     def _deliver(self, frame: str | bytes) -> tuple[ExchangeEvent, ...]:
         """Decode one frame, hand its pushes on, and note what it says about the connection."""
@@ -478,3 +466,18 @@ _STREAM_NAMES: dict[type, str] = {
     AccountPush: "account",
     AlgoOrderPush: "orders-algo",
 }
+
+
+async def _lost_on_okx_error(call: Callable[[], Awaitable[object]], failing: str) -> None:
+    """Await ``call``; an OKX error other than a refused authentication is a lost link.
+
+    A REST call a socket makes between connecting and serving (a resync, a clock measurement)
+    can be refused for a while (rate limit, maintenance): the socket's back-off and reconnect
+    retry it, where letting the error through would end the socket and the session.
+    """
+    try:
+        await call()
+    except OkxAuthError:
+        raise
+    except OkxError as failed:
+        raise ConnectionLost(f"{failing}: {failed}") from None
