@@ -11,13 +11,11 @@ import asyncio
 from collections.abc import Mapping
 from datetime import timedelta
 from pathlib import Path
-from typing import Any
 
 import pytest
+from rate_budgets import limiters_with
 
-from host.clock import Clock
-from host.exchange import rest
-from host.exchange.ratelimit import OKX_BUDGETS, Budget, RateLimiter
+from host.exchange.ratelimit import OKX_BUDGETS, Budget
 from host.sessions.fast import run_fast
 from host.sessions.replay_loop import ReplayLoop
 from host.settings import JournalSettings, load_settings
@@ -52,14 +50,7 @@ class BoundedReplayLoop(ReplayLoop):
 def test_a_fast_replay_whose_orders_wait_for_their_budget_runs_to_its_end(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    limiters: list[RateLimiter] = []
-
-    def tight(clock: Clock, **options: Any) -> RateLimiter:
-        limiter = RateLimiter(clock, TIGHT, **options)
-        limiters.append(limiter)
-        return limiter
-
-    monkeypatch.setattr(rest, "RateLimiter", tight)
+    limiters = limiters_with(monkeypatch, TIGHT)
     settings = load_settings(REPO / "config" / "paper.yaml")
     settings = settings.model_copy(update={"journal": JournalSettings(directory=tmp_path)})
 

@@ -16,6 +16,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from rate_budgets import limiters_with
 
 from host.clock import Clock
 from host.exchange import rest
@@ -45,14 +46,7 @@ RESTING = {
 @pytest.fixture
 def limiters(monkeypatch: pytest.MonkeyPatch) -> list[RateLimiter]:
     """Every rate limiter the host builds, with :data:`SCARCE_CANCELS`; a wedge fails quickly."""
-    built: list[RateLimiter] = []
-
-    def scarce(clock: Clock, **options: Any) -> RateLimiter:
-        limiter = RateLimiter(clock, SCARCE_CANCELS, **options)
-        built.append(limiter)
-        return limiter
-
-    monkeypatch.setattr(rest, "RateLimiter", scarce)
+    built = limiters_with(monkeypatch, SCARCE_CANCELS)
     monkeypatch.setattr(harness, "STUCK_WALL_SECONDS", 15.0)
     return built
 
