@@ -354,8 +354,9 @@ async def test_silence_sends_a_ping_and_a_missing_pong_reconnects(
     await eventually(lambda: 1 in server.events("ping"))  # idle: a text ping went out
     assert client.socket.connections_opened == 1  # and its pong kept the connection
     server.answer_pings = False
-    await eventually(lambda: client.socket.connections_opened == 2)
-    assert server.events("subscribe") == [1, 2]
+    # the second connection counts as opened before it subscribes: wait for the subscription
+    await eventually(lambda: server.events("subscribe") == [1, 2])
+    assert client.socket.connections_opened == 2
     await stopped(client, task)
 
 
