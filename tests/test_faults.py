@@ -324,6 +324,14 @@ def test_a_fill_whose_push_is_lost_reaches_the_journal_once_the_host_catches_up(
     assert figures.fills_lost == 0, figures.evidence
 
 
+@pytest.mark.parametrize("seconds", [-60, 60])
+def test_a_host_restarted_while_the_exchange_s_clock_is_skewed_gets_ready(seconds: int) -> None:
+    figures = drive([("skew_clock", {"seconds": seconds}), RESTART, wait(5)])
+
+    assert (figures.restarts, figures.recovered) == (1, 1)
+    assert not figures.violated, figures.evidence
+
+
 def test_scalphost_faults_refuses_an_unknown_profile() -> None:
     result = CliRunner().invoke(app, ["faults", "--profile", "nope"])
 

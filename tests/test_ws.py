@@ -19,7 +19,7 @@ from test_rest import credentials
 from host.clock import LiveClock
 from host.dedup import MarketDataWatermark, PrivateEventDedup
 from host.exchange.credibility import PriceCredibility
-from host.exchange.errors import OkxAuthError, OkxRejected, OkxUnavailable
+from host.exchange.errors import OkxAuthError, OkxRateLimited, OkxRejected, OkxUnavailable
 from host.exchange.events import (
     ExchangeEvent,
     MarkPricePush,
@@ -77,6 +77,7 @@ async def running(
     on_link: Callable[[str, str | None], None] | None = None,
     filtered: bool = False,
     stale_seconds: float = 30.0,
+    measure_clock: Callable[[], Awaitable[object]] | None = None,
 ) -> tuple[Client, asyncio.Task[None]]:
     received: list[ExchangeEvent] = []
     clock = LiveClock()
@@ -98,6 +99,7 @@ async def running(
         credentials=credentials() if private else None,
         on_reconnected=on_reconnected,
         on_link=on_link,
+        measure_clock=measure_clock,
     )
     task = asyncio.create_task(socket.run())
     await asyncio.wait_for(socket.ready.wait(), 5)
@@ -161,6 +163,30 @@ async def test_a_login_refused_for_the_clock_is_retried(stub: tuple[SocketStub, 
         "login-refused-63999",
         "login-ok",
     ]
+    await stopped(client, task)
+
+
+async def test_a_failed_clock_measurement_after_a_refused_login_is_retried_not_fatal(
+    stub: tuple[SocketStub, str],
+) -> None:
+    server, url = stub
+    server.refuse_logins = ["60006", "60006"]
+    measured: list[int] = []
+
+    async def rate_limited_once() -> None:
+        measured.append(1)
+        if len(measured) == 1:
+            raise OkxRateLimited("50011", "Rate limit reached.", path="/api/v5/public/time")
+
+    client, task = await running(
+        f"{url}/ws/v5/private", PRIVATE, private=True, measure_clock=rate_limited_once
+    )
+    assert [e for _, e in server.log if e.startswith("login-")] == [
+        "login-refused-60006",
+        "login-refused-60006",
+        "login-ok",
+    ]
+    assert len(measured) == 2
     await stopped(client, task)
 
 
