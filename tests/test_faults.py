@@ -394,6 +394,15 @@ def test_a_host_that_sends_orders_its_journal_could_not_record_is_caught(
     assert figures.violated["intent journaled"] >= 1, figures.evidence
 
 
+def test_an_adoption_flipped_before_a_full_disk_let_it_be_journaled_keeps_its_fills() -> None:
+    # The long is adopted while the disk is full; the app flips it to a short (same posId, a
+    # later entry time) before the reconciliation journals the adoption.
+    figures = drive([outside("buy", 1), full_disk(5), outside("sell", 3), wait(15)])
+
+    assert figures.injected["disk full"] == 1
+    assert not figures.violated, figures.evidence
+
+
 @pytest.mark.usefixtures("trading_often")
 def test_on_a_full_disk_the_stop_stays_the_host_says_so_and_journals_orders_once_freed() -> None:
     figures = Figures()
