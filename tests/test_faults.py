@@ -394,6 +394,13 @@ def test_a_host_that_sends_orders_its_journal_could_not_record_is_caught(
     assert figures.violated["intent journaled"] >= 1, figures.evidence
 
 
+def test_a_position_opened_and_closed_outside_before_the_host_saw_it_breaks_no_invariant() -> None:
+    figures = drive([outside("buy", 2), outside("sell", 2), wait(5)])
+
+    assert figures.checks["journal integrity"] > 0
+    assert not figures.violated, figures.evidence
+
+
 def test_an_adoption_flipped_before_a_full_disk_let_it_be_journaled_keeps_its_fills() -> None:
     # The long is adopted while the disk is full; the app flips it to a short (same posId, a
     # later entry time) before the reconciliation journals the adoption.
