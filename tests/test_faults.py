@@ -401,6 +401,13 @@ def test_a_position_opened_and_closed_outside_before_the_host_saw_it_breaks_no_i
     assert not figures.violated, figures.evidence
 
 
+def test_a_position_flipped_then_closed_from_outside_is_closed_in_the_journal() -> None:
+    figures = drive([outside("buy", 1), wait(13), outside("sell", 3), wait(12), CLOSE_OUTSIDE])
+
+    assert figures.checks["positions match"] == 1
+    assert not figures.violated, figures.evidence
+
+
 def test_an_adoption_flipped_before_a_full_disk_let_it_be_journaled_keeps_its_fills() -> None:
     # The long is adopted while the disk is full; the app flips it to a short (same posId, a
     # later entry time) before the reconciliation journals the adoption.

@@ -252,6 +252,21 @@ async def test_a_close_of_a_position_the_journal_never_saw_still_counts(journal:
     assert await journal.open_positions() == ()
 
 
+async def test_the_close_of_a_position_flipped_from_outside_closes_its_journaled_row(
+    journal: Journal,
+) -> None:
+    long = position("flipped", opened=at(10), origin=PositionOrigin.ADOPTED)
+    await journal.commit(opened(long))
+    # OKX keeps the posId and restarts the entry time; the journal's row keeps its own.
+    short = replace(long, side=PositionSide.SHORT, entry_time=at(18), updated_at=at(18))
+    await journal.commit(PositionChanged(short))
+    assert await journal.commit(closed(short, at(30))) is True
+    assert await journal.commit(closed(short, at(30))) is False  # written twice: one close
+    assert await journal.open_positions() == ()
+    assert [c.position.side for c in await journal.closed_since(T0)] == [PositionSide.SHORT]
+    assert (await journal.integrity()).ok
+
+
 # --- integrity ---------------------------------------------------------------------------------
 
 
