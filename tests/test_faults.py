@@ -332,6 +332,17 @@ def test_a_host_restarted_while_the_exchange_s_clock_is_skewed_gets_ready(second
     assert not figures.violated, figures.evidence
 
 
+def test_a_fill_whose_push_is_lost_while_the_exchange_s_clock_is_ahead_reaches_the_journal() -> (
+    None
+):
+    skew: Step = ("skew_clock", {"seconds": 60})  # measured at the next signed request
+    drop: Step = ("drop_pushes", {"count": 1, "channel": "orders"})
+    figures = drive([skew, wait(12), drop, outside(), wait(25)])
+
+    assert figures.fills_lost == 0, figures.evidence
+    assert not figures.violated, figures.evidence
+
+
 def test_scalphost_faults_refuses_an_unknown_profile() -> None:
     result = CliRunner().invoke(app, ["faults", "--profile", "nope"])
 
