@@ -332,12 +332,13 @@ def test_a_host_restarted_while_the_exchange_s_clock_is_skewed_gets_ready(second
     assert not figures.violated, figures.evidence
 
 
-def test_a_fill_whose_push_is_lost_while_the_exchange_s_clock_is_ahead_reaches_the_journal() -> (
-    None
-):
-    skew: Step = ("skew_clock", {"seconds": 60})  # measured at the next signed request
+@pytest.mark.parametrize("restarted", [False, True])
+def test_a_fill_whose_push_is_lost_while_the_exchange_s_clock_is_ahead_reaches_the_journal(
+    restarted: bool,
+) -> None:
+    skew: Step = ("skew_clock", {"seconds": 60})  # measured at the next signed request, or start
     drop: Step = ("drop_pushes", {"count": 1, "channel": "orders"})
-    figures = drive([skew, wait(12), drop, outside(), wait(25)])
+    figures = drive([skew, *([RESTART] if restarted else []), wait(12), drop, outside(), wait(25)])
 
     assert figures.fills_lost == 0, figures.evidence
     assert not figures.violated, figures.evidence

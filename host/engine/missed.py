@@ -34,8 +34,9 @@ class MissedFills:
         self._api = api
         self._apply = apply
         self._overlap = overlap
-        self._read_until: datetime = api.rest.server_now()
-        """The newest fill time OKX listed (its own clock), or OKX's time at the start; what
+        self._read_until: datetime = min(api.rest.server_now(), api.rest.local_now())
+        """The newest fill time OKX listed (its own clock), or the start, the earlier of OKX's
+        time as measured and the host's (a wider first window only re-reads a few fills); what
         came before the host started is the start-up's catch-up."""
 
     async def catch_up(self) -> None:
