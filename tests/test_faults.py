@@ -324,6 +324,26 @@ def test_a_fill_whose_push_is_lost_reaches_the_journal_once_the_host_catches_up(
     assert figures.fills_lost == 0, figures.evidence
 
 
+@pytest.mark.parametrize("seconds", [-60, 60])
+def test_a_host_restarted_while_the_exchange_s_clock_is_skewed_gets_ready(seconds: int) -> None:
+    figures = drive([("skew_clock", {"seconds": seconds}), RESTART, wait(5)])
+
+    assert (figures.restarts, figures.recovered) == (1, 1)
+    assert not figures.violated, figures.evidence
+
+
+@pytest.mark.parametrize("restarted", [False, True])
+def test_a_fill_whose_push_is_lost_while_the_exchange_s_clock_is_ahead_reaches_the_journal(
+    restarted: bool,
+) -> None:
+    skew: Step = ("skew_clock", {"seconds": 60})  # measured at the next signed request, or start
+    drop: Step = ("drop_pushes", {"count": 1, "channel": "orders"})
+    figures = drive([skew, *([RESTART] if restarted else []), wait(12), drop, outside(), wait(25)])
+
+    assert figures.fills_lost == 0, figures.evidence
+    assert not figures.violated, figures.evidence
+
+
 def test_scalphost_faults_refuses_an_unknown_profile() -> None:
     result = CliRunner().invoke(app, ["faults", "--profile", "nope"])
 
@@ -384,6 +404,29 @@ def test_a_host_that_sends_orders_its_journal_could_not_record_is_caught(
     figures = drive(DISK_STEPS)
 
     assert figures.violated["intent journaled"] >= 1, figures.evidence
+
+
+def test_a_position_opened_and_closed_outside_before_the_host_saw_it_breaks_no_invariant() -> None:
+    figures = drive([outside("buy", 2), outside("sell", 2), wait(5)])
+
+    assert figures.checks["journal integrity"] > 0
+    assert not figures.violated, figures.evidence
+
+
+def test_a_position_flipped_then_closed_from_outside_is_closed_in_the_journal() -> None:
+    figures = drive([outside("buy", 1), wait(13), outside("sell", 3), wait(12), CLOSE_OUTSIDE])
+
+    assert figures.checks["positions match"] == 1
+    assert not figures.violated, figures.evidence
+
+
+def test_an_adoption_flipped_before_a_full_disk_let_it_be_journaled_keeps_its_fills() -> None:
+    # The long is adopted while the disk is full; the app flips it to a short (same posId, a
+    # later entry time) before the reconciliation journals the adoption.
+    figures = drive([outside("buy", 1), full_disk(5), outside("sell", 3), wait(15)])
+
+    assert figures.injected["disk full"] == 1
+    assert not figures.violated, figures.evidence
 
 
 @pytest.mark.usefixtures("trading_often")

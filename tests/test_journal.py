@@ -36,6 +36,7 @@ from host.domain import (
     PositionOrigin,
     PositionSide,
     Regime,
+    Side,
     Signal,
 )
 from host.journal import (
@@ -251,6 +252,21 @@ async def test_a_close_of_a_position_the_journal_never_saw_still_counts(journal:
     assert await journal.open_positions() == ()
 
 
+async def test_the_close_of_a_position_flipped_from_outside_closes_its_journaled_row(
+    journal: Journal,
+) -> None:
+    long = position("flipped", opened=at(10), origin=PositionOrigin.ADOPTED)
+    await journal.commit(opened(long))
+    # OKX keeps the posId and restarts the entry time; the journal's row keeps its own.
+    short = replace(long, side=PositionSide.SHORT, entry_time=at(18), updated_at=at(18))
+    await journal.commit(PositionChanged(short))
+    assert await journal.commit(closed(short, at(30))) is True
+    assert await journal.commit(closed(short, at(30))) is False  # written twice: one close
+    assert await journal.open_positions() == ()
+    assert [c.position.side for c in await journal.closed_since(T0)] == [PositionSide.SHORT]
+    assert (await journal.integrity()).ok
+
+
 # --- integrity ---------------------------------------------------------------------------------
 
 
@@ -269,6 +285,35 @@ async def test_every_fill_must_come_from_an_intent_or_a_journaled_position(
         "fill ETH-USDT-SWAP/t3 (clOrdId 'unjournaled') matches no journaled intent and no "
         "position open at its time",
     )
+
+
+async def test_outside_fills_that_net_to_zero_need_no_journaled_position(
+    journal: Journal,
+) -> None:
+    # Opened and closed from the app before the host saw it: fills, and rightly no position.
+    await journal.commit(fill("t1", "", when=at(1)))
+    await journal.commit(replace(fill("t2", "", when=at(2)), side=Side.SELL))
+    adopted = position("ext", opened=at(10), origin=PositionOrigin.ADOPTED)
+    await journal.commit(opened(adopted))
+    await journal.commit(closed(adopted, at(20)))
+    await journal.commit(fill("t3", "", when=at(30)))  # a position the journal never held
+    await journal.commit(replace(fill("t4", "", when=at(31)), side=Side.SELL))
+    await journal.commit(fill("t5", "", when=at(32)))
+    assert (await journal.integrity()).problems == tuple(
+        f"fill BTC-USDT-SWAP/{trade} (clOrdId '') matches no journaled intent and no "
+        "position open at its time"
+        for trade in ("t3", "t4", "t5")
+    )
+
+
+async def test_a_round_trip_split_by_a_journaled_entry_is_two_remainders(
+    journal: Journal,
+) -> None:
+    await journal.commit(fill("t1", "", when=at(1)))  # opens a position never journaled...
+    await journal.commit(opened(position("later", opened=at(10))))
+    await journal.commit(closed(position("later", opened=at(10)), at(20)))
+    await journal.commit(replace(fill("t2", "", when=at(30)), side=Side.SELL))  # ...not this
+    assert len((await journal.integrity()).problems) == 2
 
 
 async def test_integrity_flags_a_fill_no_execution_can_have_made(journal: Journal) -> None:

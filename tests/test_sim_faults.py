@@ -225,6 +225,17 @@ async def test_clock_skew_gives_50102_until_the_client_resyncs(okx: OkxClient) -
     assert (status, accepted["code"]) == (200, "0")
 
 
+async def test_a_skewed_clock_refuses_a_websocket_login_signed_in_the_client_s_time(
+    okx: OkxClient,
+) -> None:
+    okx.sim.faults.skew_clock(60)  # OKX's one clock: REST and WebSocket logins alike
+    refused = await okx.login(await okx.connect("private"))
+    assert refused["code"] == "60006"
+    okx.clock = okx.sim.now  # synchronised with /public/time
+    accepted = await okx.login(await okx.connect("private"))
+    assert (accepted["event"], accepted["code"]) == ("login", "0")
+
+
 async def test_maintenance_refuses_rest_and_sockets_then_recovers(okx: OkxClient) -> None:
     ws = await okx.connect("private")
     okx.sim.faults.maintenance(True)

@@ -6,9 +6,10 @@ up by ``clOrdId`` the way an own order is. Reconnects and restarts read OKX's re
 makes the periodic reconciliation do so too, so a lost push costs at most one reconciliation
 interval instead of staying missing until the next reconnect.
 
-What is read is ``trade/fills`` from a little before the previous read (one interval of overlap,
-for a fill OKX lists a moment after its time), not from the newest journaled fill: a later fill of
-another instrument, pushed in time, would otherwise hide an earlier one whose push was lost. The
+What is read is ``trade/fills`` from a little before the newest fill the previous read listed
+(one interval of overlap, for a fill OKX lists a moment after its time), not from the newest
+journaled fill: a later fill of another instrument, pushed in time, would otherwise hide an
+earlier one whose push was lost. The
 overlap costs nothing but re-reading a few fills, which the fill ledger drops by ``tradeId``. It
 runs in the reconciliation's task, never on a tick.
 """
@@ -33,13 +34,19 @@ class MissedFills:
         self._api = api
         self._apply = apply
         self._overlap = overlap
-        self._read_until: datetime = api.rest.server_now()
-        """OKX's time of the last complete read; what came before the host started is the
-        start-up's catch-up."""
+        self._read_until: datetime = min(api.rest.server_now(), api.rest.local_now())
+        """The newest fill time OKX listed (its own clock), or the start, the earlier of OKX's
+        time as measured and the host's (a wider first window only re-reads a few fills); what
+        came before the host started is the start-up's catch-up."""
 
     async def catch_up(self) -> None:
-        """Apply every fill OKX lists since the last read; on a failure, read more next time."""
-        taken = self._api.rest.server_now()
+        """Apply every fill OKX lists since the last read; on a failure, read more next time.
+
+        The next read starts from the newest fill listed, a time OKX stamped, never from the
+        host's idea of OKX's time: that idea is only as good as the last clock measurement, and
+        one measured while OKX's clock was 60 s ahead (the fault suite's clock skew) kept
+        every later fill whose push was lost out of the window for good ("fills match").
+        """
         try:
             fills = await self._api.fills(begin=self._read_until - self._overlap)
         except OkxError as error:
@@ -47,4 +54,5 @@ class MissedFills:
             return
         for fill in reversed(fills):  # OKX lists them newest first
             self._apply(fill)
-        self._read_until = taken
+        if fills:
+            self._read_until = max(self._read_until, fills[0].ts)

@@ -141,16 +141,22 @@ class PositionKeeper:
     async def _journal_adoptions(self) -> None:
         """Journal the adoptions a full disk kept out, as the registry holds them now.
 
-        One that was closed meanwhile is dropped: its close is journaled on its own (a close of
-        a position the journal never saw still counts).
+        The row keeps the adoption's entry time: a position flipped from outside meanwhile is
+        held under the same ``posId`` with a later one, and the row must still span the fills
+        of the side the host adopted, as a flip's ``PositionChanged`` would have left it (found
+        by ``scalphost faults``: a flip while the disk was full left the adopted side's fills
+        explained by no journaled position). One that was closed meanwhile is dropped: its
+        close is journaled on its own (a close of a position the journal never saw still
+        counts).
         """
         for pos_id, opened in list(self._unjournaled.items()):
             now = self._registry.get(pos_id)
             if now is None:
                 del self._unjournaled[pos_id]
                 continue
+            held = replace(now, entry_time=opened.position.entry_time)
             try:
-                await self._services.journal.commit(replace(opened, position=now))
+                await self._services.journal.commit(replace(opened, position=held))
             except sqlite3.Error:
                 return  # still full: the next reconciliation tries again
             del self._unjournaled[pos_id]

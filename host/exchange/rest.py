@@ -183,6 +183,10 @@ class OkxRest:
             )
         )
 
+    def local_now(self) -> datetime:
+        """The host's own clock, uncorrected."""
+        return self._clock.now()
+
     def server_now(self) -> datetime:
         """OKX's time as far as we know it: our clock plus the measured offset."""
         return self._clock.now() + self.clock_offset

@@ -8,6 +8,8 @@ has written so far.
 from __future__ import annotations
 
 import sqlite3
+from bisect import bisect_right
+from collections import defaultdict
 from collections.abc import Iterable
 from datetime import datetime
 from decimal import Decimal
@@ -216,7 +218,9 @@ def integrity(connection: sqlite3.Connection) -> IntegrityReport:
     * Every fill is explained: its ``clOrdId`` is a journaled intent (the host sent that order,
       and intents are written before sending), or a journaled position on its instrument was
       open at its time (a fill of an order the host did not send: an adopted position, an
-      exchange-side stop, a liquidation). A fill that is neither means an order went out without
+      exchange-side stop, a liquidation), or it is one of the fills without a ``clOrdId`` that
+      net to zero between two journaled entries (a position opened and closed from outside
+      before the host saw it). A fill that is none of these means an order went out without
       its intent, or a position was never journaled.
     * At most one open position per ``posId`` (OKX holds one position per ``posId``).
     * Every fill has a positive price and size (the decoder refuses others; an older journal,
@@ -236,14 +240,7 @@ def integrity(connection: sqlite3.Connection) -> IntegrityReport:
     problems += [
         f"fill {row['inst_id']}/{row['trade_id']} (clOrdId {row['cl_ord_id']!r}) matches no "
         "journaled intent and no position open at its time"
-        for row in connection.execute(
-            "SELECT f.inst_id, f.trade_id, f.cl_ord_id FROM fills f"
-            " WHERE f.cl_ord_id NOT IN (SELECT cl_ord_id FROM order_intents)"
-            " AND NOT EXISTS (SELECT 1 FROM positions p LEFT JOIN closes c ON c.position = p.id"
-            "  WHERE p.inst_id = f.inst_id AND p.entry_time <= f.ts"
-            "  AND (c.closed_at IS NULL OR c.closed_at >= f.ts))"
-            " ORDER BY f.id"
-        )
+        for row in _unexplained_fills(connection)
     ]
     problems += [
         f"position {row[0]} is open {row[1]} times"
@@ -255,6 +252,47 @@ def integrity(connection: sqlite3.Connection) -> IntegrityReport:
     problems += _impossible_fills(connection)
     problems += _loosened_stops(connection)
     return IntegrityReport(tuple(problems))
+
+
+def _unexplained_fills(connection: sqlite3.Connection) -> list[sqlite3.Row]:
+    """Fills explained by no intent, no journaled position and no outside round trip.
+
+    A fill without a ``clOrdId`` is an order the host did not send (the app, ADL, a
+    liquidation). Such fills may open and close a position before the host sees it (within a
+    reconciliation interval, or while it restarts): the journal rightly holds the fills and no
+    position. They explain themselves when they net to zero between two journaled entries of
+    their instrument; a remainder is a position the journal never held, and is flagged.
+    """
+    rows = connection.execute(
+        "SELECT f.id, f.inst_id, f.trade_id, f.cl_ord_id, f.side, f.size, f.ts FROM fills f"
+        " WHERE f.cl_ord_id NOT IN (SELECT cl_ord_id FROM order_intents)"
+        " AND NOT EXISTS (SELECT 1 FROM positions p LEFT JOIN closes c ON c.position = p.id"
+        "  WHERE p.inst_id = f.inst_id AND p.entry_time <= f.ts"
+        "  AND (c.closed_at IS NULL OR c.closed_at >= f.ts))"
+        " ORDER BY f.id"
+    ).fetchall()
+    entries: dict[str, list[str]] = defaultdict(list)
+    for inst_id, entry_time in connection.execute(
+        "SELECT inst_id, entry_time FROM positions ORDER BY entry_time"
+    ):
+        entries[inst_id].append(entry_time)
+    stretches: dict[tuple[str, int], list[sqlite3.Row]] = defaultdict(list)
+    unexplained = []
+    for row in rows:
+        if row["cl_ord_id"]:
+            unexplained.append(row)
+        else:
+            between = bisect_right(entries[row["inst_id"]], row["ts"])
+            stretches[row["inst_id"], between].append(row)
+    for outside in stretches.values():
+        net = sum(_signed(money(row["size"]), row["side"]) for row in outside)
+        if net != 0:
+            unexplained += outside
+    return sorted(unexplained, key=lambda row: int(row["id"]))
+
+
+def _signed(size: Decimal, side: str) -> Decimal:
+    return size if Side(side) is Side.BUY else -size
 
 
 def _impossible_fills(connection: sqlite3.Connection) -> list[str]:

@@ -15,7 +15,7 @@ from collections.abc import Callable
 from enum import StrEnum
 from typing import Any
 
-from host.domain import ClosedPosition, Fill, OrderRejection
+from host.domain import ClosedPosition, Fill, OrderRejection, Position
 from host.journal.codec import (
     money_text,
     optional_money_text,
@@ -159,11 +159,18 @@ def _insert_position(connection: sqlite3.Connection, record: PositionOpened) -> 
         },
         or_ignore=True,
     )
+    row_id = _row_of(connection, position)
+    assert row_id is not None  # noqa: S101 -- inserted, or there already
+    return row_id, created
+
+
+def _row_of(connection: sqlite3.Connection, position: Position) -> int | None:
+    """The row of ``position``'s lifetime (its ``posId`` and entry time), if journaled."""
     row = connection.execute(
         "SELECT id FROM positions WHERE pos_id = ? AND entry_time = ?",
         (position.pos_id, time_text(position.entry_time)),
     ).fetchone()
-    return int(row[0]), created
+    return None if row is None else int(row[0])
 
 
 def _position_opened(connection: sqlite3.Connection, record: PositionOpened) -> bool:
@@ -233,6 +240,34 @@ def _stop_move(connection: sqlite3.Connection, move: StopMove) -> bool:
     return _insert_stop(connection, row_id, side, move)
 
 
+def _row_to_close(connection: sqlite3.Connection, closed: ClosedPosition) -> int | None:
+    """The row ``closed`` closes; None if that close is journaled already.
+
+    A position flipped from outside keeps its ``posId`` and its journal row (the flip is a
+    ``PositionChanged``, and the row keeps the first side's entry time) while OKX restarts its
+    entry time: its close is then the open row's, not a new row's, or the row would stay open
+    for ever while the exchange is flat (found by ``scalphost faults``: "positions match").
+    """
+    position = closed.position
+    row_id = _row_of(connection, position)
+    if row_id is not None:
+        return row_id
+    if connection.execute(
+        "SELECT 1 FROM closes c JOIN positions p ON p.id = c.position"
+        " WHERE p.pos_id = ? AND c.closed_at = ?",
+        (position.pos_id, time_text(closed.closed_at)),
+    ).fetchone():
+        return None
+    opened_before = connection.execute(
+        "SELECT id FROM positions WHERE pos_id = ? AND entry_time <= ?"
+        " AND id NOT IN (SELECT position FROM closes) ORDER BY id DESC LIMIT 1",
+        (position.pos_id, time_text(position.entry_time)),
+    ).fetchone()
+    if opened_before is not None:
+        return int(opened_before[0])
+    return _insert_position(connection, PositionOpened(position))[0]
+
+
 def _closed(connection: sqlite3.Connection, closed: ClosedPosition) -> bool:
     """Close the position's lifetime; one the journal never saw opened is recorded first.
 
@@ -241,10 +276,13 @@ def _closed(connection: sqlite3.Connection, closed: ClosedPosition) -> bool:
     The position row takes the final size and entry the close was computed from.
     """
     position = closed.position
-    row_id, _ = _insert_position(connection, PositionOpened(position))
+    row_id = _row_to_close(connection, closed)
+    if row_id is None:
+        return False  # this close is journaled already
     connection.execute(
-        "UPDATE positions SET size = ?, entry_price = ?, updated_at = ? WHERE id = ?",
+        "UPDATE positions SET side = ?, size = ?, entry_price = ?, updated_at = ? WHERE id = ?",
         (
+            position.side.value,
             money_text(position.size),
             money_text(position.entry_price),
             time_text(position.updated_at),

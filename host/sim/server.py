@@ -140,7 +140,14 @@ class Simulator:
             "batch-cancel-orders": WsOperation(self.api.cancel_batch_orders, batch=True),
             "batch-amend-orders": WsOperation(self.api.amend_batch_orders, batch=True),
         }
-        self.gateway = WsGateway(self.hub, self.verifier, self.clock.now, self._conn_id, operations)
+        self.gateway = WsGateway(
+            self.hub,
+            self.verifier,
+            self.clock.now,
+            self._conn_id,
+            operations,
+            exchange_now=self.now,
+        )
         self.faults = Faults(self)
         self._routes: dict[tuple[str, str], Route] = {
             **self.api.routes(),

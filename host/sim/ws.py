@@ -86,10 +86,14 @@ class WsGateway:
         conn_ids: Callable[[], str],
         operations: dict[str, WsOperation],
         op_limit: tuple[int, float] = WS_OP_LIMIT,
+        exchange_now: Callable[[], datetime] | None = None,
     ) -> None:
         self.hub = hub
         self.verifier = verifier
         self.now = now
+        self.exchange_now = exchange_now or now
+        """The exchange's clock, skew included: a login's timestamp is checked against it, as
+        OKX checks REST and WebSocket alike against one clock (``60006`` with a skewed clock)."""
         self.conn_ids = conn_ids
         self.operations = operations
         """WebSocket trading ops (``order``, ``batch-orders``, …), served by REST handlers."""
@@ -162,7 +166,7 @@ class WsGateway:
             if self.faults.fail_logins > 0:
                 self.faults.fail_logins -= 1
                 raise WS_LOGIN_FAILED
-            key = self.verifier.ws_login(arg, self.now())
+            key = self.verifier.ws_login(arg, self.exchange_now())
         except SimOkxError as error:
             self._error(session, error)
             return
