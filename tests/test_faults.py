@@ -10,6 +10,7 @@ order. A clean host driven the same way breaks nothing, so each finding is the b
 from __future__ import annotations
 
 import base64
+import json
 import dataclasses
 import sqlite3
 from collections.abc import Callable
@@ -469,3 +470,27 @@ def test_on_a_full_disk_the_stop_stays_the_host_says_so_and_journals_orders_once
     finally:
         fault_machine.teardown()
     assert not figures.violated, figures.evidence
+
+
+def test_a_host_reconnecting_again_and_again_gets_ready_each_time_as_the_market_goes_on(
+    tmp_path: Path,
+) -> None:
+    """Each refused connection count ends the private socket; its resync's REST budget runs out.
+
+    The resync then waits for its budget on the venue's clock: with the market held still
+    while the corpus waited for the host, the socket never got ready again, and every later
+    frame waited 30 s for it (the corpus took minutes instead of seconds).
+    """
+    figures = Figures()
+    target = corpus.FrameTarget(Settings(), tmp_path, figures)
+    refused = json.dumps(corpus.ws_samples()["ws_channel_conn_count_error_docs.json"])
+    target.open()
+    try:
+        for _ in range(12):
+            target.feed("conn count", "private", refused)
+            connection = target.host.connection
+            assert connection is not None
+            assert all(socket.ready.is_set() for socket in connection.sockets)
+    finally:
+        target.close()
+    assert not figures.crashes, figures.evidence

@@ -77,6 +77,7 @@ async def running(
     on_link: Callable[[str, str | None], None] | None = None,
     filtered: bool = False,
     stale_seconds: float = 30.0,
+    ping_interval_seconds: float = FAST.ping_interval_seconds,
     measure_clock: Callable[[], Awaitable[object]] | None = None,
 ) -> tuple[Client, asyncio.Task[None]]:
     received: list[ExchangeEvent] = []
@@ -93,7 +94,12 @@ async def running(
         url,
         subscriptions,
         sink,
-        FAST.model_copy(update={"stream_stale_seconds": stale_seconds}),
+        FAST.model_copy(
+            update={
+                "stream_stale_seconds": stale_seconds,
+                "ping_interval_seconds": ping_interval_seconds,
+            }
+        ),
         clock,
         ExchangeHealth(clock),
         credentials=credentials() if private else None,
@@ -357,6 +363,21 @@ async def test_silence_sends_a_ping_and_a_missing_pong_reconnects(
     # the second connection counts as opened before it subscribes: wait for the subscription
     await eventually(lambda: server.events("subscribe") == [1, 2])
     assert client.socket.connections_opened == 2
+    await stopped(client, task)
+
+
+async def test_a_round_trip_whose_pong_never_came_leaves_the_next_pong_to_the_next_one(
+    stub: tuple[SocketStub, str],
+) -> None:
+    """A lost pong costs one round trip its time-out, not every round trip after it."""
+    server, url = stub
+    client, task = await running(f"{url}/ws/v5/public", (TICKERS,), ping_interval_seconds=30.0)
+    server.answer_pings = False
+    assert not await client.socket.round_trip()  # no pong within pong_timeout_seconds
+    server.answer_pings = True
+    assert await client.socket.round_trip()
+    assert await client.socket.round_trip()
+    assert client.socket.connections_opened == 1
     await stopped(client, task)
 
 

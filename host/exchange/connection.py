@@ -156,9 +156,13 @@ class OkxConnection:
         """Return once every socket is logged in and subscribed."""
         await asyncio.gather(*(socket.ready.wait() for socket in self.sockets))
 
-    async def round_trip(self) -> None:
-        """Ping every socket and wait for the pongs: everything sent before is delivered."""
-        await asyncio.gather(*(socket.round_trip() for socket in self.sockets))
+    async def round_trip(self) -> bool:
+        """Ping every socket and wait for the pongs: everything sent before is delivered.
+
+        Returns whether every pong came (``False``: a socket was down, or lost its pong).
+        """
+        answered = await asyncio.gather(*(socket.round_trip() for socket in self.sockets))
+        return all(answered)
 
     async def stop(self) -> None:
         """Close every socket; :meth:`run` returns once they are closed."""

@@ -162,7 +162,8 @@ class OkxSocket:
         """``error`` events OKX sent after start-up (each is logged)."""
         self._stop = asyncio.Event()
         self._connection: ClientConnection | None = None
-        self._pongs: deque[asyncio.Future[None]] = deque()
+        self._pongs: deque[asyncio.Future[bool]] = deque()
+        """A waiter per ``ping`` sent and not answered yet, oldest first (OKX answers in order)."""
         self._opening: ClientConnection | None = None
         self._handover_requested = False
         self._lost_reason: str | None = None
@@ -208,22 +209,43 @@ class OkxSocket:
         finally:
             await self._drop_connection()
 
-    async def round_trip(self) -> None:
-        """Send a ``ping`` and wait for its ``pong``.
+    async def round_trip(self) -> bool:
+        """Send a ``ping`` and wait for its ``pong``; return whether it came.
 
         OKX answers in order, so once the pong is here every frame sent before it has been
         delivered: a replay driving a simulated clock uses this as a barrier before moving time.
-        Returns at once when not connected, and when the connection is lost meanwhile (the
-        reconnect's REST resync then stands in for what the barrier would have waited for).
+        Returns at once when not connected, and when the connection is lost or handed over
+        meanwhile (the reconnect's REST resync then stands in for what the barrier would have
+        waited for). A round trip that ends without its pong (timed out, canceled) withdraws
+        its waiter: left in line, it would take the next pong, and every later round trip
+        would wait out its time-out for a pong already taken (found by the fault suite: after
+        one pong lost in a service-upgrade hand-over, every frame it fed took 10 s).
         """
         connection = self._connection
         if connection is None or not self.ready.is_set():
-            return
-        pong = asyncio.get_running_loop().create_future()
+            return False
+        pong = self._expect_pong()
+        try:
+            with suppress(ConnectionClosed, TimeoutError):
+                await connection.send("ping")
+                return await asyncio.wait_for(pong, self._settings.pong_timeout_seconds)
+            return False
+        finally:
+            if pong in self._pongs:
+                self._pongs.remove(pong)
+
+    def _expect_pong(self) -> asyncio.Future[bool]:
+        """Queue a waiter for the answer to a ``ping`` about to be sent."""
+        pong: asyncio.Future[bool] = asyncio.get_running_loop().create_future()
         self._pongs.append(pong)
-        with suppress(ConnectionClosed, TimeoutError):
-            await connection.send("ping")
-            await asyncio.wait_for(pong, self._settings.pong_timeout_seconds)
+        return pong
+
+    def _release_pongs(self) -> None:
+        """Release every round trip waiting on a connection that is gone (``False``)."""
+        while self._pongs:
+            waiter = self._pongs.popleft()
+            if not waiter.done():
+                waiter.set_result(False)
 
     async def stop(self) -> None:
         """End :meth:`run`: close the connection (or the one being opened) to wake it."""
@@ -234,10 +256,7 @@ class OkxSocket:
 
     async def _drop_connection(self) -> None:
         self.ready.clear()
-        while self._pongs:  # a barrier waiting on this connection is released now
-            waiter = self._pongs.popleft()
-            if not waiter.done():
-                waiter.set_result(None)
+        self._release_pongs()
         if self._connection is not None:
             await self._connection.close()
         self._connection = None
@@ -352,6 +371,7 @@ class OkxSocket:
                     connection.recv(), self._settings.ping_interval_seconds
                 )
             except TimeoutError:
+                self._expect_pong()  # its pong is not a round trip's
                 await connection.send("ping")
                 try:
                     frame = await asyncio.wait_for(
@@ -402,6 +422,7 @@ class OkxSocket:
             with suppress(asyncio.CancelledError):
                 await drain
         await old.close()
+        self._release_pongs()  # pings sent on the old connection are answered there or never
         self._health.record_reconnect()
         return new
 
@@ -423,7 +444,7 @@ class OkxSocket:
         if events and isinstance(events[0], Pong) and self._pongs:
             waiter = self._pongs.popleft()
             if not waiter.done():
-                waiter.set_result(None)
+                waiter.set_result(True)
         pushes = tuple(event for event in events if not isinstance(event, Pong))
         for event in pushes:
             if isinstance(event, ControlEvent):

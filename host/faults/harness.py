@@ -46,6 +46,9 @@ RECONCILE_SECONDS = 10.0
 STUCK_WALL_SECONDS = 60.0
 """Real time after which a host that has not caught up with one step is declared stuck."""
 
+STEADY_LOOK_SECONDS = 0.5
+"""Real time a socket is given to get ready (its back-off is real) before the market moves on."""
+
 RESTART_SECONDS = 3
 """Market time a restart takes."""
 
@@ -184,19 +187,31 @@ class HostUnderTest:
 
         await unless_stuck(settled())
 
-    async def steady(self, wall_seconds: float = 30.0) -> None:
+    async def steady(self, market_seconds: int = 60) -> None:
         """Return once every socket is ready again; raise if the session ends first.
 
         A socket that lost its connection reconnects (ready again) or its failure ends the
         session (a crash): this waits for whichever comes, so a crash is pinned on its cause.
+        The market goes on meanwhile, a second at a time, up to ``market_seconds``, as on a
+        real exchange: a reconnect's resync that waits for its rate budget waits on the
+        venue's clock, and with the market held still every later frame of the corpus waited
+        30 s for a socket that could not get ready.
         """
         _, connection = self._running()
         assert self._session is not None  # noqa: S101 -- running
         ready = asyncio.create_task(connection.wait_ready())
-        await asyncio.wait(
-            {ready, self._session}, timeout=wall_seconds, return_when=asyncio.FIRST_COMPLETED
-        )
-        ready.cancel()
+        try:
+            for _ in range(market_seconds):
+                await asyncio.wait(
+                    {ready, self._session},
+                    timeout=STEADY_LOOK_SECONDS,
+                    return_when=asyncio.FIRST_COMPLETED,
+                )
+                if ready.done() or not self.alive:
+                    break
+                await self.advance(1)
+        finally:
+            ready.cancel()
         if not self.alive:
             self.ended()
 

@@ -51,9 +51,9 @@ class VenueTime:
         self._dozed = asyncio.Event()
         self._driven = False
         self._keeper: asyncio.Task[None] | None = None
-        self._caught_up: Callable[[], Awaitable[None]] | None = None
+        self._caught_up: Callable[[], Awaitable[object]] | None = None
 
-    def taken_in_by(self, caught_up: Callable[[], Awaitable[None]]) -> None:
+    def taken_in_by(self, caught_up: Callable[[], Awaitable[object]]) -> None:
         """After each move, wait for ``caught_up()``: the host has taken in its pushes.
 
         As a driver does between steps. Unread, a burst of pushes fills the socket's receive
