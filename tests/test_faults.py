@@ -10,8 +10,8 @@ order. A clean host driven the same way breaks nothing, so each finding is the b
 from __future__ import annotations
 
 import base64
-import json
 import dataclasses
+import json
 import sqlite3
 from collections.abc import Callable
 from decimal import Decimal
