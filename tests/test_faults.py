@@ -333,6 +333,18 @@ def test_a_host_restarted_while_the_exchange_s_clock_is_skewed_gets_ready(second
     assert not figures.violated, figures.evidence
 
 
+def test_a_host_restarted_while_its_position_reads_are_rate_limited_waits_it_out() -> None:
+    """More ``50011``s than the client's retries on the start-up's reads must not end it."""
+    limited: Step = (
+        "fail_rest",
+        {"kind": "rate_limit", "path": "/api/v5/account/positions", "count": 3},
+    )
+    figures = drive([limited, limited, RESTART, wait(5)])
+
+    assert (figures.restarts, figures.recovered) == (1, 1), figures.evidence
+    assert not figures.violated, figures.evidence
+
+
 @pytest.mark.parametrize("restarted", [False, True])
 def test_a_fill_whose_push_is_lost_while_the_exchange_s_clock_is_ahead_reaches_the_journal(
     restarted: bool,
