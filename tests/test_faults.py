@@ -339,8 +339,9 @@ def test_a_host_restarted_while_the_exchange_s_clock_is_skewed_gets_ready(second
 
 def test_a_host_restarted_while_its_position_reads_are_rate_limited_waits_it_out() -> None:
     """More ``50011``s than the client's retries on the start-up's reads must not end it."""
-    limited = rest_fault("rate_limit", "/api/v5/account/positions", 3)
-    figures = drive([limited, limited, RESTART, wait(5)])
+    positions = "/api/v5/account/positions"  # five refusals: one more than the client's tries
+    limited = [rest_fault("rate_limit", positions, 3), rest_fault("rate_limit", positions, 2)]
+    figures = drive([*limited, RESTART, wait(5)])
 
     assert (figures.restarts, figures.recovered) == (1, 1), figures.evidence
     assert not figures.violated, figures.evidence
