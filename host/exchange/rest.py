@@ -197,7 +197,8 @@ class OkxRest:
         For the start-up, whose reads the session cannot do without: after many restarts the
         account's budget may be spent for a while, and a rate limit is waited out, never a
         reason to end a session (the fault suite found one ended by ``50011`` on
-        ``account/positions``). The pause doubles up to :data:`RATE_LIMIT_WAIT_CEILING_SECONDS`.
+        ``account/positions``). The pause doubles up to :data:`RATE_LIMIT_WAIT_CEILING_SECONDS`
+        and is measured on the injected clock.
         """
         self._patient = True
         try:
@@ -255,7 +256,9 @@ class OkxRest:
             delay = backoff.delay(retries)
             retries += 1
             _log.warning("%s; retry %d in %.2f s", error, retries, delay)
-            await self._sleep(delay)
+            # A limit waited out is waited out in OKX's time (the injected clock): a simulated
+            # venue moves on meanwhile, as a real one does, and frees the window.
+            await (self._clock.sleep(delay) if waited_out else self._sleep(delay))
 
     async def _attempt(
         self,
