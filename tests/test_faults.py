@@ -47,6 +47,10 @@ def outside(side: str = "buy", count: int = 2) -> Step:
     return ("outside_order", {"side": side, "count": count})
 
 
+def rest_fault(kind: str, path: str, count: int) -> Step:
+    return ("fail_rest", {"kind": kind, "path": path, "count": count})
+
+
 def wait(seconds: int) -> Step:
     return ("market_moves", {"seconds": seconds})
 
@@ -330,6 +334,26 @@ def test_a_host_restarted_while_the_exchange_s_clock_is_skewed_gets_ready(second
     figures = drive([("skew_clock", {"seconds": seconds}), RESTART, wait(5)])
 
     assert (figures.restarts, figures.recovered) == (1, 1)
+    assert not figures.violated, figures.evidence
+
+
+def test_a_host_restarted_while_its_position_reads_are_rate_limited_waits_it_out() -> None:
+    """More ``50011``s than the client's retries on the start-up's reads must not end it."""
+    positions = "/api/v5/account/positions"  # five refusals: one more than the client's tries
+    limited = [rest_fault("rate_limit", positions, 3), rest_fault("rate_limit", positions, 2)]
+    figures = drive([*limited, RESTART, wait(5)])
+
+    assert (figures.restarts, figures.recovered) == (1, 1), figures.evidence
+    assert not figures.violated, figures.evidence
+
+
+def test_a_stop_whose_placement_keeps_failing_is_placed_again_within_seconds() -> None:
+    """Seven 503s on ``order-algo``: not one reconciliation interval per failure unprotected."""
+    failing = rest_fault("unavailable", "/api/v5/trade/order-algo", 3)
+    once = rest_fault("unavailable", "/api/v5/trade/order-algo", 1)
+    figures = drive([failing, failing, once, outside(), wait(20), wait(20), wait(20)])
+
+    assert figures.checks["protected"] > 0
     assert not figures.violated, figures.evidence
 
 

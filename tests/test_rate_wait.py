@@ -16,9 +16,13 @@ import pytest
 from rate_budgets import limiters_with
 
 from host.exchange.ratelimit import OKX_BUDGETS, Budget
+from host.faults import harness
 from host.sessions.fast import run_fast
 from host.sessions.replay_loop import ReplayLoop
-from host.settings import JournalSettings, load_settings
+from host.settings import JournalSettings, Settings, load_settings
+from host.sim.config import SimConfig
+from host.sim.limits import DEFAULT_LIMITS
+from host.sim.server import DEFAULT_START, Simulator
 
 REPO = Path(__file__).resolve().parents[1]
 
@@ -59,3 +63,32 @@ def test_a_fast_replay_whose_orders_wait_for_their_budget_runs_to_its_end(
 
     assert sum(limiter.waited_seconds for limiter in limiters) > 0  # the budget did bind
     assert result.stats.entries_filled > 0
+
+
+async def test_a_start_up_refused_for_the_rate_limit_waits_it_out_in_the_venue_s_time(
+    tmp_path: Path,
+) -> None:
+    """One positions read per 30 s at the exchange: the restore's second read must wait 30 s.
+
+    In OKX's time: waited in real seconds, a simulated venue's clock barely moved meanwhile
+    and the window never freed (the host "never got ready").
+    """
+    base = SimConfig(seed=7)
+    sim = Simulator(
+        SimConfig(
+            seed=7,
+            instruments=tuple(i for i in base.instruments if i.inst_id == harness.INSTRUMENT),
+            keys=(harness.canary_key(),),
+            rate_limits={**DEFAULT_LIMITS, "/api/v5/account/positions": (1, 30.0)},
+        ),
+        start=DEFAULT_START,
+    )
+    host = harness.HostUnderTest(harness.fault_settings(Settings(), tmp_path), sim)
+    await sim.start()
+    try:
+        await host.start()
+        await host.stop()
+    finally:
+        await sim.stop()
+
+    assert sim.clock.now() - DEFAULT_START >= timedelta(seconds=30)

@@ -155,6 +155,18 @@ async def test_rate_limit_gives_up_after_the_configured_retries(harness: Harness
     assert harness.stub.count("GET", "/api/v5/account/balance") == FAST.max_retries + 1
 
 
+async def test_while_waiting_out_rate_limits_a_read_is_tried_until_okx_takes_it(
+    harness: Harness,
+) -> None:
+    harness.stub.rate_limit_next = FAST.max_retries + 3
+    with harness.api.rest.waiting_out_rate_limits():
+        await harness.api.balance()
+    assert harness.stub.count("GET", "/api/v5/account/balance") == FAST.max_retries + 4
+    harness.stub.rate_limit_next = 10  # and only within: afterwards the retries are counted again
+    with pytest.raises(OkxRateLimited):
+        await harness.api.balance()
+
+
 async def test_an_order_refused_for_the_rate_limit_is_sent_again_unchanged(
     harness: Harness,
 ) -> None:

@@ -236,6 +236,16 @@ async def test_a_skewed_clock_refuses_a_websocket_login_signed_in_the_client_s_t
     assert (accepted["event"], accepted["code"]) == ("login", "0")
 
 
+async def test_a_clock_skew_taken_back_does_not_hold_the_rate_limit_shut(okx: OkxClient) -> None:
+    """OKX counts its limits in its own time, which never jumps: the skew is the host's view."""
+    okx.sim.faults.skew_clock(60)
+    for _ in range(10):  # the public/time budget: 10 per 2 s
+        assert (await okx.get("/api/v5/public/time"))[1]["code"] == "0"
+    okx.sim.faults.skew_clock(0)
+    await okx.sim.advance(timedelta(seconds=3))  # past the window
+    assert (await okx.get("/api/v5/public/time"))[1]["code"] == "0"
+
+
 async def test_maintenance_refuses_rest_and_sockets_then_recovers(okx: OkxClient) -> None:
     ws = await okx.connect("private")
     okx.sim.faults.maintenance(True)

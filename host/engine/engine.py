@@ -255,8 +255,10 @@ class Engine:
     def chores(self) -> None:
         """What is due on the clock, ticks or not (the runner also calls this every second).
 
-        Exchange-side stops to move, orders no push settled, the periodic reconciliation.
+        Exchange-side stops to place again or move, orders no push settled, the periodic
+        reconciliation.
         """
+        self.protection.replace_due()
         self.protection.move_due()
         self.orders.settle_due()
         self.positions.reconcile_due()

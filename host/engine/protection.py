@@ -6,6 +6,11 @@ connection is gone. This part owns the ``algoId`` of each position's stop, moves
 client-side stop (no more often than ``stop_amend_min_seconds``), puts back one that failed, was
 canceled outside the host or sits on the wrong side after a flip, and remembers which
 instruments' stops fired, so their closes are credited to them.
+
+A placement that failed is tried again within seconds (:data:`REPLACE_FIRST_SECONDS`, doubling
+to :data:`REPLACE_CEILING_SECONDS`), not only at the next reconciliation: a run of REST failures
+on ``trade/order-algo`` left a position without an exchange-side stop for 28 s in the fault
+suite (a reconciliation interval per failure; 30 s each by default).
 """
 
 from __future__ import annotations
@@ -17,6 +22,7 @@ from host.domain import Position
 from host.engine.execution import Executor
 from host.engine.tasks import EngineTasks
 from host.exchange.api import OkxApi
+from host.exchange.backoff import Backoff
 from host.exchange.events import AlgoOrderPush
 from host.notify.events import unprotected_event
 from host.notify.service import Notifier
@@ -25,6 +31,12 @@ from host.settings import EngineSettings
 
 STOP_FIRED_STATES = frozenset({"effective", "order_placed", "filled", "partially_effective"})
 """``orders-algo`` states of a stop whose trigger was reached and that placed its close order."""
+
+REPLACE_FIRST_SECONDS = 1.0
+"""Wait before placing again a stop whose placement failed; doubles per further failure."""
+REPLACE_CEILING_SECONDS = 4.0
+"""Longest wait between placements of a stop that keeps failing (one REST call per position)."""
+REPLACE_BACKOFF = Backoff(REPLACE_FIRST_SECONDS, ceiling_seconds=REPLACE_CEILING_SECONDS)
 
 
 class ExchangeStops:
@@ -55,6 +67,10 @@ class ExchangeStops:
         self._last_move: dict[str, float] = {}
         self._fired: set[str] = set()
         """Instruments whose exchange-side stop traded: their next close is credited to it."""
+        self._placing: set[str] = set()
+        """``posId``s whose stop is being placed: a second placement would add a second stop."""
+        self._failed: dict[str, tuple[int, float]] = {}
+        """Positions whose stop placement failed: failures in a row, and when to try again."""
 
     def protected(self) -> frozenset[str]:
         """The ``posId``s with a stop resting on the exchange."""
@@ -70,12 +86,22 @@ class ExchangeStops:
 
     async def protect(self, position: Position) -> None:
         """Back ``position`` with a stop order on the exchange at its stop (if configured)."""
-        if not self._settings.exchange_stops or position.stop is None:
+        pos_id = position.pos_id
+        if not self._settings.exchange_stops or position.stop is None or pos_id in self._placing:
             return
-        algo_id = await self._executor.place_stop(position, position.stop)
+        self._placing.add(pos_id)
+        try:
+            algo_id = await self._executor.place_stop(position, position.stop)
+        finally:
+            self._placing.discard(pos_id)
         if algo_id is None:
-            self._notifier.emit(unprotected_event, self._clock.now(), position)
+            failures = self._failed.get(pos_id, (0, 0.0))[0] + 1
+            again = self._clock.monotonic() + REPLACE_BACKOFF.delay(failures - 1)
+            self._failed[pos_id] = (failures, again)
+            if failures == 1:  # one alert for the run of failures
+                self._notifier.emit(unprotected_event, self._clock.now(), position)
             return
+        self._failed.pop(pos_id, None)
         self._algo_ids[position.pos_id] = algo_id
         self._levels[position.pos_id] = position.stop
         self._last_move[position.pos_id] = self._clock.monotonic()
@@ -88,6 +114,18 @@ class ExchangeStops:
     def mark_to_move(self, pos_id: str) -> None:
         """Have the position's exchange-side stop moved to its stop at the next chance."""
         self._to_move.add(pos_id)
+
+    def replace_due(self) -> None:
+        """Place again the stops whose placement failed, once their wait is over (a chore)."""
+        if not self._failed:  # called every second: nothing to copy when nothing failed
+            return
+        now = self._clock.monotonic()
+        for pos_id, (_, again) in list(self._failed.items()):
+            position = self._registry.get(pos_id)
+            if position is None or self._registry.is_closing(pos_id) or pos_id in self._algo_ids:
+                del self._failed[pos_id]  # gone, on its way out, or protected meanwhile
+            elif now >= again and pos_id not in self._placing:
+                self._tasks.spawn(self.protect(position))
 
     def move_due(self) -> None:
         """Move the stops marked to move whose last move is old enough (a chore)."""
@@ -173,6 +211,7 @@ class ExchangeStops:
         """A closed position's stop has nothing left to protect: cancel it, forget the position."""
         self._last_move.pop(position.pos_id, None)
         self._to_move.discard(position.pos_id)
+        self._failed.pop(position.pos_id, None)
         algo_id = self._algo_ids.pop(position.pos_id, None)
         self._levels.pop(position.pos_id, None)
         if algo_id is not None:

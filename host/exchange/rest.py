@@ -11,13 +11,16 @@ exist. The rules that keep money safe:
 * ``50102`` (timestamp expired) measures the offset to OKX's server time and signs with it from
   then on, instead of failing until someone fixes the host's clock.
 * Authentication failures stop with the likely cause; they are not retried.
+* While the host starts up (:meth:`OkxRest.waiting_out_rate_limits`) a rate limit is waited out,
+  however long it lasts: there is nothing to trade yet, and giving up would end the session.
 """
 
 from __future__ import annotations
 
 import asyncio
 import logging
-from collections.abc import Awaitable, Callable, Mapping, Sequence
+from collections.abc import Awaitable, Callable, Iterator, Mapping, Sequence
+from contextlib import contextmanager
 from datetime import datetime, timedelta
 from typing import Any, Protocol
 from urllib.parse import urlencode
@@ -58,6 +61,9 @@ Item = Mapping[str, Any]
 Sleep = Callable[[float], Awaitable[None]]
 
 SERVER_TIME_PATH = "/api/v5/public/time"
+RATE_LIMIT_WAIT_CEILING_SECONDS = 2.0
+"""Longest pause between tries while a rate limit is waited out: OKX counts most of its limits
+over 2-second windows, so a budget is whole again by then."""
 BATCH_PARTIAL = "2"
 """OKX's top-level code for a batch in which some items succeeded and some failed."""
 
@@ -149,6 +155,7 @@ class OkxRest:
         self._transport = transport
         self._limiter = limiter or RateLimiter(clock)
         self._sleep = sleep
+        self._patient = False
         self.clock_offset = timedelta(0)
         """OKX's server time minus ours, measured after a ``50102``; added when signing."""
 
@@ -183,6 +190,22 @@ class OkxRest:
             )
         )
 
+    @contextmanager
+    def waiting_out_rate_limits(self) -> Iterator[None]:
+        """Within: a request refused for the rate limit is tried again until OKX takes it.
+
+        For the start-up, whose reads the session cannot do without: after many restarts the
+        account's budget may be spent for a while, and a rate limit is waited out, never a
+        reason to end a session (the fault suite found one ended by ``50011`` on
+        ``account/positions``). The pause doubles up to :data:`RATE_LIMIT_WAIT_CEILING_SECONDS`
+        and is measured on the injected clock.
+        """
+        self._patient = True
+        try:
+            yield
+        finally:
+            self._patient = False
+
     def local_now(self) -> datetime:
         """The host's own clock, uncorrected."""
         return self._clock.now()
@@ -209,7 +232,10 @@ class OkxRest:
         A ``50102`` costs no retry: the clock is measured once and the request signed again; a
         second ``50102`` means the skew is not the cause, and is an authentication error.
         """
-        backoff = Backoff(self._settings.retry_backoff_seconds)
+        backoff = Backoff(
+            self._settings.retry_backoff_seconds,
+            ceiling_seconds=RATE_LIMIT_WAIT_CEILING_SECONDS if self._patient else None,
+        )
         retries = 0
         clock_synced = False
         while True:
@@ -223,13 +249,16 @@ class OkxRest:
                 await self.sync_clock()
                 clock_synced = True
                 continue
-            if retries == self._settings.max_retries:
+            waited_out = self._patient and error.code in RATE_LIMIT_CODES
+            if retries >= self._settings.max_retries and not waited_out:
                 exhausted = OkxRateLimited if error.code in RATE_LIMIT_CODES else OkxUnavailable
                 raise exhausted(error.code, error.message, path=error.path)
             delay = backoff.delay(retries)
             retries += 1
             _log.warning("%s; retry %d in %.2f s", error, retries, delay)
-            await self._sleep(delay)
+            # A limit waited out is waited out in OKX's time (the injected clock): a simulated
+            # venue moves on meanwhile, as a real one does, and frees the window.
+            await (self._clock.sleep(delay) if waited_out else self._sleep(delay))
 
     async def _attempt(
         self,

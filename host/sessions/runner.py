@@ -145,8 +145,9 @@ async def trade(
                 on_link=link_changed,
             )
             venue_time.taken_in_by(connection.round_trip)
-            await connection.rest.sync_clock()
-            engine = await assemble(settings, clock, connection.api, journal, plugins, notifier)
+            with connection.rest.waiting_out_rate_limits():  # nothing to trade without these
+                await connection.rest.sync_clock()
+                engine = await assemble(settings, clock, connection.api, journal, plugins, notifier)
             monitor = await start_monitoring(
                 Watched(settings, engine, connection, plugins.plugins, golive)
             )
@@ -155,7 +156,8 @@ async def trade(
             chores: asyncio.Task[None] | None = None
             try:
                 await _ready(connection, link)
-                await restore(engine, settings)
+                with connection.rest.waiting_out_rate_limits():
+                    await restore(engine, settings)
                 gate.open(engine)
                 # Not before the restore: a chore's reconciliation would take a journaled
                 # position for a drift, adopt it (with a looser stop) and the restore's tracking
