@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import logging
 from datetime import timedelta
 from decimal import Decimal
 from pathlib import Path
@@ -27,6 +28,7 @@ from host.clock import LiveClock
 from host.context import HostLoad
 from host.domain import Position, PositionOrigin
 from host.engine.load import monitor_load
+from host.exchange.errors import OkxRateLimited
 from host.exchange.health import ExchangeHealth
 from host.journal.records import StopMove
 
@@ -374,3 +376,31 @@ async def test_a_plugin_that_starts_blocking_entries_is_journaled_as_a_trip_once
     assert engine.stats.vetoed > 10  # every signal of the run was blocked...
     trips = journal_rows(tmp_path, "SELECT plugin, reason FROM breaker_trips")
     assert trips == [("vetoeverything", "tripped: 3 losses in a row")]  # ...one trip journaled
+
+
+async def test_a_task_ended_by_the_exchange_is_a_warning_and_a_host_bug_keeps_its_traceback(
+    tmp_path: Path, caplog: pytest.LogCaptureFixture
+) -> None:
+    """A rate limit outlasting the retries is the venue's fault: no traceback that reads as a
+    crash. Both are journaled."""
+
+    async def refused() -> None:
+        raise OkxRateLimited("50011", "Rate limit reached.", path="/api/v5/account/positions")
+
+    async def broken() -> None:
+        raise ValueError("a bug")
+
+    async def script(session: Session) -> None:
+        session.engine.spawn(refused())
+        session.engine.spawn(broken())
+        await session.engine.idle()
+
+    with caplog.at_level(logging.WARNING, logger="host.engine.engine"):
+        await run_session(tmp_path, script)
+
+    logged = {r.levelname: r for r in caplog.records if r.name == "host.engine.engine"}
+    assert "50011" in logged["WARNING"].getMessage()
+    assert logged["WARNING"].exc_info is None
+    assert "a bug" in logged["ERROR"].getMessage()
+    assert logged["ERROR"].exc_info is not None
+    assert journal_rows(tmp_path, "SELECT count(*) FROM errors WHERE source = 'engine'") == [(2,)]

@@ -60,6 +60,7 @@ from host.engine.tasks import EngineTasks
 from host.engine.view import MarketView
 from host.exchange.api import OkxApi
 from host.exchange.connection import ExchangeSnapshot
+from host.exchange.errors import OkxRateLimited, OkxUnavailable
 from host.exchange.events import (
     AccountPush,
     AlgoOrderPush,
@@ -284,5 +285,14 @@ class Engine:
         await self.tasks.idle()
 
     def _task_failed(self, error: BaseException) -> None:
-        _log.error("engine task failed: %r", error, exc_info=error)
+        """Log and journal a task's failure; a traceback only where the host itself failed.
+
+        An exchange that stayed busy or over its rate limit through the client's retries is a
+        fault of the venue, not a bug: a warning, since what the task was for is tried again
+        (the stop's placement, the next reconciliation), and a traceback would read as a crash.
+        """
+        if isinstance(error, OkxRateLimited | OkxUnavailable):
+            _log.warning("engine task ended by the exchange: %s", error)
+        else:
+            _log.error("engine task failed: %r", error, exc_info=error)
         self.journal.write(ErrorEvent(self.clock.now(), "engine", repr(error)))
