@@ -518,3 +518,12 @@ def test_a_host_reconnecting_again_and_again_gets_ready_each_time_as_the_market_
     finally:
         target.close()
     assert not figures.crashes, figures.evidence
+
+
+def test_a_stop_placed_although_its_reply_was_lost_is_the_only_stop_of_its_position() -> None:
+    """The lost reply's stop rests on the exchange: placed again without a look, two rest."""
+    lost = rest_fault("lose_reply", "/api/v5/trade/order-algo", 1)
+    figures = drive([lost, outside(), wait(20), wait(20)])
+
+    assert figures.checks["one stop per position"] == 1
+    assert not figures.violated, figures.evidence

@@ -34,6 +34,7 @@ INVARIANTS: dict[str, str] = {
     " and no position is journaled closed twice (I2)",
     "fills match": "every fill the exchange made is journaled, and no other (I3)",
     "one order per id": "no clOrdId becomes two orders or stops on the exchange (I5)",
+    "one stop per position": "once settled, no position has two stops of the host's resting",
     "intent journaled": "no order reaches the exchange whose intent the journal does not hold"
     " (a full disk sends nothing, F22)",
     "journal integrity": "the journal's own integrity check is clean (I7)",
@@ -98,6 +99,28 @@ def repeated_client_ids(sim: Simulator) -> list[Violation]:
         Violation("one order per id", f"clOrdId {cl_ord_id} was placed {count} times")
         for cl_ord_id, count in ids.items()
         if cl_ord_id and count > 1
+    ]
+
+
+def repeated_stops(sim: Simulator) -> list[Violation]:
+    """Sides of an instrument with more than one live stop of the host's closing them.
+
+    A placement whose reply was lost did reach the exchange: placed again without a look, each
+    lost reply leaves one more stop resting (each would close the whole position).
+    """
+    uid = account_uid(sim)
+    resting = Counter(
+        (algo.inst_id, algo.side)
+        for algo in sim.engine.algos.values()
+        if algo.uid == uid
+        and algo.is_live
+        and algo.algo_cl_ord_id.startswith(HOST_PREFIX)
+        and algo.close_fraction
+    )
+    return [
+        Violation("one stop per position", f"{inst_id}: {count} stops of the host's to {side}")
+        for (inst_id, side), count in sorted(resting.items())
+        if count > 1
     ]
 
 
@@ -200,7 +223,7 @@ async def settled_violations(
     journal: Journal, sim: Simulator, traded: Iterable[str]
 ) -> list[Violation]:
     """Every invariant of a host that has caught up with the exchange (a session's end)."""
-    found = unprotected(sim, traded) + exchange_violations(sim)
+    found = unprotected(sim, traded) + exchange_violations(sim) + repeated_stops(sim)
     return found + await journal_violations(journal, sim, settled=True)
 
 

@@ -73,6 +73,7 @@ SETTLED_INVARIANTS = (
     "protected",
     "no double close",
     "one order per id",
+    "one stop per position",
     "intent journaled",
     "fills match",
     "positions match",
