@@ -192,31 +192,14 @@ class HostUnderTest:
 
         A socket that lost its connection reconnects (ready again) or its failure ends the
         session (a crash): this waits for whichever comes, so a crash is pinned on its cause.
-        The market goes on meanwhile, a second at a time, up to ``market_seconds``, as on a
-        real exchange: a reconnect's resync that waits for its rate budget waits on the
-        venue's clock, and with the market held still every later frame of the corpus waited
-        30 s for a socket that could not get ready.
         """
         _, connection = self._running()
-        assert self._session is not None  # noqa: S101 -- running
-        ready = asyncio.create_task(connection.wait_ready())
-        try:
-            for _ in range(market_seconds):
-                await asyncio.wait(
-                    {ready, self._session},
-                    timeout=STEADY_LOOK_SECONDS,
-                    return_when=asyncio.FIRST_COMPLETED,
-                )
-                if ready.done() or not self.alive:
-                    break
-                await self.advance(1)
-        finally:
-            ready.cancel()
+        await self._while_the_market_goes_on(connection.wait_ready(), market_seconds)
         if not self.alive:
             self.ended()
 
-    async def reconnected(self, before: int, wall_seconds: float = 30.0) -> bool:
-        """Wait (real time: back-off is real) for a reconnect beyond ``before``; False if none."""
+    async def reconnected(self, before: int, market_seconds: int = 60) -> bool:
+        """Wait for a reconnect beyond ``before``, ready again; False if none came."""
         _, connection = self._running()
 
         async def back() -> None:
@@ -224,11 +207,33 @@ class HostUnderTest:
                 await asyncio.sleep(0.01)
             await connection.wait_ready()
 
+        return await self._while_the_market_goes_on(back(), market_seconds)
+
+    async def _while_the_market_goes_on(self, awaited: Awaitable[None], seconds: int) -> bool:
+        """Await ``awaited`` (or the session's end) while the market moves a second at a time.
+
+        As on a real exchange, time goes on while the host reconnects: its back-off is real
+        time, so each second of market waits :data:`STEADY_LOOK_SECONDS` first, and a resync
+        that waits for its REST budget waits on the venue's clock, which only a step moves.
+        With the market held still, such a socket never got ready again (each later hostile
+        frame waited 30 s for it, each later socket drop too). Returns whether ``awaited``
+        completed within ``seconds`` of market.
+        """
+        assert self._session is not None  # noqa: S101 -- running
+        waiting = asyncio.ensure_future(awaited)
         try:
-            await within(back(), wall_seconds)
-        except TimeoutError:
-            return False
-        return True
+            for _ in range(seconds):
+                await asyncio.wait(
+                    {waiting, self._session},
+                    timeout=STEADY_LOOK_SECONDS,
+                    return_when=asyncio.FIRST_COMPLETED,
+                )
+                if waiting.done() or not self.alive:
+                    break
+                await self.advance(1)
+        finally:
+            waiting.cancel()
+        return waiting.done() and not waiting.cancelled() and waiting.exception() is None
 
     async def stop(self) -> None:
         """End the session gracefully (the runner's shutdown); raise if it had crashed."""
