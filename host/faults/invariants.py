@@ -13,7 +13,7 @@ exchange never made, a clean journal); others only once the host has caught up w
 from __future__ import annotations
 
 from collections import Counter
-from collections.abc import Iterable
+from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
 from datetime import timedelta
 from typing import TYPE_CHECKING
@@ -69,17 +69,23 @@ def account_uid(sim: Simulator) -> str:
     return sim.config.keys[0].uid
 
 
+def _resting_host_stops(sim: Simulator) -> Iterator[tuple[str, str]]:
+    """``(instId, side)`` of each live stop of the host's that closes a whole position."""
+    uid = account_uid(sim)
+    for algo in sim.engine.algos.values():
+        if (
+            algo.uid == uid
+            and algo.is_live
+            and algo.algo_cl_ord_id.startswith(HOST_PREFIX)
+            and algo.close_fraction
+        ):
+            yield algo.inst_id, algo.side
+
+
 def unprotected(sim: Simulator, traded: Iterable[str]) -> list[Violation]:
     """Open positions on ``traded`` instruments with no live stop of the host's closing them."""
     uid = account_uid(sim)
-    closing = {
-        (algo.inst_id, algo.side)
-        for algo in sim.engine.algos.values()
-        if algo.uid == uid
-        and algo.is_live
-        and algo.algo_cl_ord_id.startswith(HOST_PREFIX)
-        and algo.close_fraction
-    }
+    closing = set(_resting_host_stops(sim))
     instruments = set(traded)
     return [
         Violation("protected", f"{inst_id} {position.pos_id}: open with no exchange-side stop")
@@ -108,15 +114,7 @@ def repeated_stops(sim: Simulator) -> list[Violation]:
     A placement whose reply was lost did reach the exchange: placed again without a look, each
     lost reply leaves one more stop resting (each would close the whole position).
     """
-    uid = account_uid(sim)
-    resting = Counter(
-        (algo.inst_id, algo.side)
-        for algo in sim.engine.algos.values()
-        if algo.uid == uid
-        and algo.is_live
-        and algo.algo_cl_ord_id.startswith(HOST_PREFIX)
-        and algo.close_fraction
-    )
+    resting = Counter(_resting_host_stops(sim))
     return [
         Violation("one stop per position", f"{inst_id}: {count} stops of the host's to {side}")
         for (inst_id, side), count in sorted(resting.items())
