@@ -465,10 +465,10 @@ def _run_paper(
     from rich.console import Console
 
     from host.sessions.fast import run_fast
-    from host.sessions.live import stop_on_signals
     from host.sessions.paper import run_paper
     from host.sessions.progress import SessionProgress
     from host.sessions.replay_loop import run_on_replay_loop
+    from host.signals import stop_on_signals
 
     console = Console(stderr=True)  # on a terminal, log records and the progress bar: one writer
     configure_logging(

@@ -7,9 +7,7 @@ file, named after the mode and a digest of the key (never the key itself).
 
 from __future__ import annotations
 
-import asyncio
 import hashlib
-import signal
 
 from host.clock import LiveClock
 from host.engine.engine import Engine
@@ -18,6 +16,7 @@ from host.monitor.watched import NOT_REQUIRED, GoliveInForce
 from host.pluginmanager import PluginHost
 from host.sessions.runner import Venue, trade
 from host.settings import Settings
+from host.signals import stop_on_signals
 
 
 def account_name(settings: Settings) -> str:
@@ -25,15 +24,6 @@ def account_name(settings: Settings) -> str:
     key = settings.credentials.api_key
     digest = hashlib.sha256(key.get_secret_value().encode()).hexdigest()[:12] if key else "nokey"
     return f"{settings.mode}-{digest}"
-
-
-def stop_on_signals() -> asyncio.Event:
-    """An event set by SIGINT or SIGTERM: the run ends gracefully instead of being killed."""
-    stop = asyncio.Event()
-    loop = asyncio.get_running_loop()
-    for number in (signal.SIGINT, signal.SIGTERM):
-        loop.add_signal_handler(number, stop.set)
-    return stop
 
 
 async def run_live(

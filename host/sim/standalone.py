@@ -20,6 +20,7 @@ from pydantic import SecretStr
 
 from host.clock import LiveClock
 from host.settings import Credentials
+from host.signals import stop_on_signals
 from host.sim.admin import TOKEN_HEADER
 from host.sim.config import SimConfig
 from host.sim.replay import FileReplay
@@ -87,13 +88,20 @@ def banner(sim: Simulator, data: Path | None) -> str:
 async def serve(
     sim: Simulator, port: int, speed: float, announce: Callable[[str], None], data: Path | None
 ) -> None:
-    """Start, announce, and run in real time until cancelled."""
+    """Start, announce, and run in real time until SIGINT (Ctrl-C) or SIGTERM."""
+    stop = stop_on_signals()
     await sim.start(port)
     announce(banner(sim, data))
+    running = asyncio.create_task(sim.run_realtime(speed))
+    stopped = asyncio.create_task(stop.wait())
     try:
-        await sim.run_realtime(speed)
+        done, _ = await asyncio.wait({running, stopped}, return_when=asyncio.FIRST_COMPLETED)
     finally:
+        running.cancel()
+        stopped.cancel()
         await sim.stop()
+    if running in done:
+        running.result()  # it ended by itself: the exchange failed, say so
 
 
 def run(
@@ -105,7 +113,7 @@ def run(
     *,
     tls: bool = False,
 ) -> None:
-    """Blocking entry point for the CLI; Ctrl-C stops it cleanly."""
+    """Blocking entry point for the CLI; Ctrl-C or SIGTERM stops it cleanly."""
     with contextlib.ExitStack() as stack:
         tls_dir = None
         if tls:
