@@ -12,10 +12,10 @@ to :data:`REPLACE_CEILING_SECONDS`), not only at the next reconciliation: a run 
 on ``trade/order-algo`` left a position without an exchange-side stop for 28 s in the fault
 suite (a reconciliation interval per failure; 30 s each by default).
 
-A placement that failed may still have reached OKX (its reply was lost): before placing again,
-the host looks for a stop of its own already resting on the position's closing side and takes
-that one, and a reconciliation cancels any second stop of its own on a protected position's
-closing side. Otherwise each lost reply left one more stop resting on the exchange.
+A placement that failed may still have reached OKX (its reply was lost), and the position is
+then protected again: each reconciliation cancels every stop of the host's resting beside the
+one a protected position holds on its closing side. Otherwise each lost reply left one more
+stop resting on the exchange, each closing the whole position.
 """
 
 from __future__ import annotations
@@ -126,39 +126,12 @@ class ExchangeStops:
         if not self._failed:  # called every second: nothing to copy when nothing failed
             return
         now = self._clock.monotonic()
-        for pos_id, (failures, again) in list(self._failed.items()):
+        for pos_id, (_, again) in list(self._failed.items()):
             position = self._registry.get(pos_id)
             if position is None or self._registry.is_closing(pos_id) or pos_id in self._algo_ids:
                 del self._failed[pos_id]  # gone, on its way out, or protected meanwhile
             elif now >= again and pos_id not in self._placing:
-                self._failed[pos_id] = (failures, now + REPLACE_CEILING_SECONDS)  # one look
-                self._tasks.spawn(self._place_again(position))
-
-    async def _place_again(self, position: Position) -> None:
-        """Take the stop a lost reply left resting, if any; otherwise place one."""
-        stops = await self._api.pending_stops("conditional")
-        if not self._claim_resting(position, stops):
-            await self.protect(position)
-
-    def _claim_resting(self, position: Position, stops: tuple[AlgoOrderPush, ...]) -> bool:
-        """Take an own stop resting on the position's closing side that no position holds."""
-        closing_side = position.side.entry_side.opposite.value
-        held = set(self._algo_ids.values())
-        for stop in stops:
-            if (
-                self.is_own(stop.algo_cl_ord_id)
-                and stop.inst_id == position.inst_id
-                and stop.side == closing_side
-                and stop.algo_id not in held
-            ):
-                self._failed.pop(position.pos_id, None)
-                self._algo_ids[position.pos_id] = stop.algo_id
-                if stop.trigger_price is not None:
-                    self._levels[position.pos_id] = stop.trigger_price
-                if stop.trigger_price != position.stop:
-                    self.mark_to_move(position.pos_id)
-                return True
-        return False
+                self._tasks.spawn(self.protect(position))
 
     def move_due(self) -> None:
         """Move the stops marked to move whose last move is old enough (a chore)."""
@@ -207,8 +180,7 @@ class ExchangeStops:
             if resting is not None:  # the stop of the side before a flip: it would add, not cut
                 self._tasks.spawn(self._executor.cancel_stop(position.inst_id, resting.algo_id))
             self._algo_ids.pop(position.pos_id, None)
-            if not self._claim_resting(position, stops):
-                self._tasks.spawn(self.protect(position))
+            self._tasks.spawn(self.protect(position))
         self._cancel_seconds(ours.values())
 
     def _cancel_seconds(self, ours: Iterable[AlgoOrderPush]) -> None:
